@@ -1,0 +1,141 @@
+"""Renders one Python module per Scala package (one class per stage) plus irbis/_version.py."""
+
+import ast
+import base64
+import math
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Set
+
+from irbis_codegen import manifest as mf
+from irbis_codegen.kinds import KINDS
+from irbis_codegen.templating import environment, pyrepr, write
+
+_BASES = {"estimator": "JavaEstimator", "model": "JavaModel", "transformer": "JavaTransformer"}
+_SPECIAL_DOUBLES = {"NaN": 'float("nan")', "Inf": 'float("inf")', "-Inf": 'float("-inf")'}
+
+
+def _float_literal(value: Any) -> str:
+    if isinstance(value, str):
+        return _SPECIAL_DOUBLES[value]
+    value = float(value)
+    if math.isnan(value):
+        return _SPECIAL_DOUBLES["NaN"]
+    if math.isinf(value):
+        return _SPECIAL_DOUBLES["Inf" if value > 0 else "-Inf"]
+    return repr(value)
+
+
+def python_literal(kind: str, value: Any) -> str:
+    """Python source for a default, from the JSON that the Param's own codec wrote."""
+    if kind == "vector":
+        values = python_literal("double[]", value["values"])
+        if value["type"] == 1:
+            return f"Vectors.dense({values})"
+        return f"Vectors.sparse({int(value['size'])}, {python_literal('int[]', value['indices'])}, {values})"
+    if kind.startswith("map<string,"):
+        element = kind[len("map<string,"):-1]
+        items = (f"{pyrepr(str(k))}: {python_literal(element, v)}" for k, v in sorted(value.items()))
+        return "{" + ", ".join(items) + "}"
+    if kind.endswith("[]"):
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {value!r}")
+        return "[" + ", ".join(python_literal(kind[:-2], v) for v in value) + "]"
+    if kind in ("float", "double"):
+        return _float_literal(value)
+    if kind in ("int", "long") and isinstance(value, int) and not isinstance(value, bool):
+        return repr(value)
+    if kind == "boolean" and isinstance(value, bool):
+        return repr(value)
+    if kind == "string" and isinstance(value, str):
+        return pyrepr(value)
+    if kind == "bytes":
+        return repr(base64.b64decode(value, validate=True))
+    raise TypeError(f"{value!r} is not a {kind}")
+
+
+def python_hint(param: Dict[str, Any]) -> str:
+    if param.get("options"):
+        return "Literal[" + ", ".join(pyrepr(o) for o in param["options"]) + "]"
+    return KINDS[param["kind"]].python_hint
+
+
+def _doc_type(param: Dict[str, Any]) -> str:
+    if param.get("options"):
+        return "{" + ", ".join(pyrepr(o) for o in param["options"]) + "}"
+    return KINDS[param["kind"]].python_doc
+
+
+def _param_view(stage: Dict[str, Any], param: Dict[str, Any]) -> Dict[str, Any]:
+    default = None
+    if param["hasDefault"]:
+        try:
+            default = python_literal(param["kind"], param["default"])
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise mf.ManifestError(
+                f"stage {stage['className']}, param '{param['name']}': default "
+                f"{param['default']!r} is not a valid {param['kind']} ({e})") from e
+    name = param["name"]
+    return {
+        "name": name,
+        "suffix": name[0].upper() + name[1:],
+        "kind": param["kind"],
+        "doc": param["doc"],
+        "hint": python_hint(param),
+        "doc_type": _doc_type(param),
+        "default": default,
+    }
+
+
+def extension_classes(ext_dir: Optional[Path], area: str) -> Set[str]:
+    """Names of the `<Stage>Ext` classes in python/irbis/_ext/<area>.py, read without importing it."""
+    if ext_dir is None:
+        return set()
+    path = Path(ext_dir, *area.split(".")).with_suffix(".py")
+    if not path.is_file():
+        return set()
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef) and node.name.endswith("Ext")}
+
+
+def _stage_view(stage: Dict[str, Any], by_class: Dict[str, Dict[str, Any]], ext: Set[str]) -> Dict[str, Any]:
+    model = None
+    if stage.get("modelClassName"):
+        target = by_class[stage["modelClassName"]]
+        model = {"name": target["name"], "module": target["package"],
+                 "local": target["package"] == stage["package"]}
+    fitted_by = sorted(s["className"] for s in by_class.values() if s.get("modelClassName") == stage["className"])
+    return {
+        "name": stage["name"],
+        "className": stage["className"],
+        "type": stage["type"],
+        "base": _BASES[stage["type"]],
+        "doc": stage["doc"],
+        "ext": stage["name"] + "Ext" if stage["name"] + "Ext" in ext else None,
+        "model": model,
+        "fitted_by": fitted_by,
+        "params": [_param_view(stage, p) for p in mf.params(stage)],
+    }
+
+
+def render(manifest: Dict[str, Any], out_dir: Path, ext_dir: Optional[Path]) -> List[Path]:
+    """Writes `<out_dir>/irbis/...`; returns the written files."""
+    env = environment("python")
+    by_class = {s["className"]: s for s in manifest["stages"]}
+    versions = {k: manifest[k] for k in ("irbisVersion", "sparkVersion", "scalaVersion")}
+    written = [write(out_dir / "irbis" / "_version.py", env.get_template("_version.py.j2").render(**versions))]
+    for package, group in groupby(mf.stages(manifest), key=lambda s: s["package"]):
+        group = list(group)
+        area = mf.area(group[0])
+        ext = extension_classes(ext_dir, area)
+        orphans = sorted(ext - {s["name"] + "Ext" for s in group})
+        if orphans:
+            raise mf.ManifestError(
+                f"python/irbis/_ext/{area.replace('.', '/')}.py defines {', '.join(orphans)} but "
+                f"{package} has no stage of that name (an Ext class is named <StageName>Ext)")
+        views = [_stage_view(s, by_class, ext) for s in group]
+        text = env.get_template("module.py.j2").render(
+            package=package, area=area, stages=views, version=manifest["irbisVersion"],
+            uses_vectors=any(p["kind"] == "vector" for s in group for p in s["params"]))
+        written.append(write(out_dir / "irbis" / Path(*area.split(".")) / "__init__.py", text))
+    return written

@@ -1,0 +1,337 @@
+"""Renders the Irbis R package (sparklyr conventions) from the manifest.
+
+The output is a source package: DESCRIPTION, NAMESPACE, one R file per Scala package (one function per
+stage), Rd pages rendered directly (no roxygen run, so the output depends on nothing but the manifest),
+the hand-written support from the repo's top-level R/ folder, and sparklyr's extension tables in
+inst/sparkml/. inst/java/ is left for the build to put the jar into.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import jinja2
+
+KINDS = frozenset([
+    "boolean", "int", "long", "float", "double", "string",
+    "boolean[]", "int[]", "long[]", "float[]", "double[]", "string[]", "double[][]",
+    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage",
+])
+STAGE_TYPES = ("estimator", "model", "transformer")
+
+# Names a param may not take as an R argument: R's reserved words and the arguments every function has.
+RESERVED_ARGS = frozenset([
+    "if", "else", "repeat", "while", "function", "for", "next", "break", "in", "TRUE", "FALSE", "NULL",
+    "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "x", "uid",
+])
+
+# R doubles hold integers exactly up to 2^53; larger longs are written as digit strings.
+MAX_EXACT_DOUBLE_INT = 2 ** 53
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "r"
+HAND_WRITTEN = REPO_ROOT / "R"
+GENERATED_PARTS = ("DESCRIPTION", "NAMESPACE", "R", "man", "inst/sparkml")
+
+
+class RGenError(ValueError):
+    """The manifest cannot be rendered as R; the message names the stage and the param."""
+
+
+def snake_case(name: str) -> str:
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    return s.lower()
+
+
+def r_function_name(stage: dict) -> str:
+    prefix = "ml_" if stage["type"] == "estimator" else "ft_"
+    return prefix + snake_case(stage["name"])
+
+
+def r_class_tag(class_name: str) -> str:
+    """sparklyr's class mapping value: the R class of the wrapper; its constructor is `new_<tag>`."""
+    return "ml_" + snake_case(class_name.rsplit(".", 1)[-1])
+
+
+def r_string(s: str) -> str:
+    """An R string literal in plain ASCII, so that the package needs no encoding declaration for code."""
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append("\\x%02x" % code)
+        elif code < 0x80:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append("\\u%04x" % code)
+        else:
+            out.append("\\U%08x" % code)
+    return '"' + "".join(out) + '"'
+
+
+def rd_escape(text: str) -> str:
+    return re.sub(r"([\\%{}])", r"\\\1", text)
+
+
+def rd_usage_escape(code: str) -> str:
+    """Rd usage is R-like text: only backslashes and comment characters need escaping."""
+    return code.replace("\\", "\\\\").replace("%", "\\%")
+
+
+# ---- defaults: manifest JSON (what the Param's jsonEncode wrote) -> R literal ---------------------------
+
+def _fail(stage: dict, param: dict, what: str) -> RGenError:
+    return RGenError(f"stage {stage.get('className', '?')}, param {param.get('name', '?')}: {what}")
+
+
+def _r_bool(v, stage, param) -> str:
+    if not isinstance(v, bool):
+        raise _fail(stage, param, f"default {v!r} is not a boolean")
+    return "TRUE" if v else "FALSE"
+
+
+def _r_int(v, stage, param) -> str:
+    if isinstance(v, bool) or not isinstance(v, int) or not -2**31 < v < 2**31:
+        raise _fail(stage, param, f"default {v!r} is not a 32-bit integer")
+    return f"{v}L"
+
+
+def _r_long(v, stage, param) -> str:
+    if isinstance(v, bool) or not isinstance(v, int) or not -2**63 <= v < 2**63:
+        raise _fail(stage, param, f"default {v!r} is not a 64-bit integer")
+    return str(v) if abs(v) <= MAX_EXACT_DOUBLE_INT else r_string(str(v))
+
+
+def _r_double(v, stage, param) -> str:
+    specials = {"NaN": "NaN", "Inf": "Inf", "-Inf": "-Inf"}
+    if isinstance(v, str) and v in specials:
+        return specials[v]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise _fail(stage, param, f"default {v!r} is not a number")
+    return repr(float(v))
+
+
+def _r_str(v, stage, param) -> str:
+    if not isinstance(v, str):
+        raise _fail(stage, param, f"default {v!r} is not a string")
+    return r_string(v)
+
+
+_SCALAR = {"boolean": _r_bool, "int": _r_int, "long": _r_long, "float": _r_double, "double": _r_double,
+           "string": _r_str}
+_EMPTY = {"boolean": "logical(0)", "int": "integer(0)", "long": "numeric(0)", "float": "numeric(0)",
+          "double": "numeric(0)", "string": "character(0)"}
+
+
+def _r_vector(values, elem: str, stage, param) -> str:
+    if not isinstance(values, list):
+        raise _fail(stage, param, f"default {values!r} is not a JSON array")
+    if not values:
+        return _EMPTY[elem]
+    items = [_SCALAR[elem](v, stage, param) for v in values]
+    if elem == "long" and any(item.startswith('"') for item in items):
+        items = [item if item.startswith('"') else r_string(item) for item in items]  # c() would mix types
+    return "c(" + ", ".join(items) + ")"
+
+
+def r_default(stage: dict, param: dict) -> str:
+    kind, value = param["kind"], param.get("default")
+    if not param.get("hasDefault") or value is None:
+        return "NULL"
+    if kind in _SCALAR:
+        return _SCALAR[kind](value, stage, param)
+    if kind.endswith("[]") and kind[:-2] in _SCALAR:
+        return _r_vector(value, kind[:-2], stage, param)
+    if kind == "double[][]":
+        if not isinstance(value, list):
+            raise _fail(stage, param, f"default {value!r} is not a JSON array of arrays")
+        return "list(" + ", ".join(_r_vector(row, "double", stage, param) for row in value) + ")"
+    if kind.startswith("map<string,"):
+        if not isinstance(value, dict):
+            raise _fail(stage, param, f"default {value!r} is not a JSON object")
+        elem = kind[len("map<string,"):-1]
+        items = [f"{r_string(k)} = {_SCALAR[elem](v, stage, param)}" for k, v in sorted(value.items())]
+        return "c(" + ", ".join(items) + ")" if items else "list()"
+    if kind == "vector":
+        return _r_spark_vector(value, stage, param)
+    if kind == "bytes":
+        if not isinstance(value, str):
+            raise _fail(stage, param, f"default {value!r} is not base64 text")
+        return f"jsonlite::base64_dec({r_string(value)})"
+    raise _fail(stage, param, f"a default value is not supported for kind '{kind}'")
+
+
+def _r_spark_vector(value, stage, param) -> str:
+    if isinstance(value, dict) and value.get("type") == 1:
+        return _r_vector(value.get("values"), "double", stage, param)
+    if isinstance(value, dict) and value.get("type") == 0:
+        size = _r_int(value.get("size"), stage, param)
+        indices = _r_vector(value.get("indices"), "int", stage, param)
+        values = _r_vector(value.get("values"), "double", stage, param)
+        return f"list(size = {size}, indices = {indices}, values = {values})"
+    raise _fail(stage, param, f"default {value!r} is not Spark's vector JSON")
+
+
+# ---- model of the package --------------------------------------------------------------------------------
+
+def _param_view(stage: dict, param: dict) -> dict:
+    kind = param.get("kind")
+    if kind not in KINDS:
+        raise _fail(stage, param, f"unknown kind '{kind}' (known kinds: {', '.join(sorted(KINDS))})")
+    arg = snake_case(param["name"])
+    if arg in RESERVED_ARGS or not re.fullmatch(r"[a-z][a-z0-9_]*", arg):
+        raise _fail(stage, param, f"its R argument name '{arg}' is reserved or not a valid R name")
+    options = param.get("options")
+    return {
+        "name": param["name"],
+        "name_lit": r_string(param["name"]),
+        "arg": arg,
+        "kind": kind,
+        "default": r_default(stage, param),
+        "options_lit": "c(" + ", ".join(r_string(o) for o in options) + ")" if options else None,
+        "doc": param.get("doc") or "",
+        "options": options or [],
+    }
+
+
+def _stage_view(stage: dict) -> dict:
+    if stage.get("type") not in STAGE_TYPES:
+        raise RGenError(f"stage {stage.get('className')}: unknown type '{stage.get('type')}'")
+    params = [_param_view(stage, p) for p in sorted(stage.get("params", []), key=lambda p: p["name"])]
+    args = [p["arg"] for p in params]
+    duplicated = sorted({a for a in args if args.count(a) > 1})
+    if duplicated:
+        raise RGenError(f"stage {stage['className']}: params map to the same R argument(s) {duplicated}")
+    formals = ["x"] + [f"{p['arg']} = {p['default']}" for p in params] + ["uid = NULL", "..."]
+    tag = r_class_tag(stage["className"])
+    return {
+        "fn": r_function_name(stage),
+        "name": stage["name"],
+        "class_name": stage["className"],
+        "package": stage["package"],
+        "type": stage["type"],
+        "doc": stage.get("doc") or "",
+        "model_class_name": stage.get("modelClassName"),
+        "tag": tag,
+        "constructor": "new_" + tag,
+        "wrapper": "new_ml_estimator" if stage["type"] == "estimator" else "new_ml_transformer",
+        "params": params,
+        "formals": formals,
+    }
+
+
+def _package_view(manifest: dict) -> dict:
+    stages = [_stage_view(s) for s in sorted(manifest.get("stages", []), key=lambda s: s["className"])]
+    _check_unique(stages, "fn", "R function")
+    known = {s["class_name"] for s in stages}
+    # A fitted model that is not a stage of its own still needs a constructor for ml_fit() and ml_load().
+    extra_models = sorted({s["model_class_name"] for s in stages
+                           if s["model_class_name"] and s["model_class_name"] not in known})
+    models = [{"class_name": c, "tag": r_class_tag(c), "constructor": "new_" + r_class_tag(c)}
+              for c in extra_models]
+    _check_unique(stages + models, "tag", "R class")
+    by_package: dict[str, list] = {}
+    for s in stages:
+        by_package.setdefault(s["package"], []).append(s)
+    for m in models:
+        by_package.setdefault(m["class_name"].rsplit(".", 1)[0], [])
+    return {
+        "version": manifest["irbisVersion"],
+        "spark_version": manifest.get("sparkVersion", ""),
+        "scala_version": manifest.get("scalaVersion", ""),
+        "stages": stages,
+        "models": models,
+        "packages": [
+            {"name": pkg, "file": pkg.replace(".", "_") + ".R", "stages": by_package[pkg],
+             "models": [m for m in models if m["class_name"].rsplit(".", 1)[0] == pkg]}
+            for pkg in sorted(by_package)
+        ],
+    }
+
+
+def _check_unique(items: list, key: str, what: str) -> None:
+    seen: dict[str, str] = {}
+    for item in items:
+        if item[key] in seen:
+            raise RGenError(f"{item['class_name']} and {seen[item[key]]} both map to the {what} '{item[key]}'")
+        seen[item[key]] = item["class_name"]
+
+
+# ---- rendering -------------------------------------------------------------------------------------------
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["rd"] = rd_escape
+    env.filters["rd_usage"] = rd_usage_escape
+    env.filters["r_string"] = r_string
+    return env
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def render(manifest: dict, out_dir: Path) -> None:
+    out_dir = Path(out_dir)
+    view = _package_view(manifest)
+    env = _environment()
+    for part in GENERATED_PARTS:
+        target = out_dir / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    _copy_hand_written(out_dir)
+    _write(out_dir / "DESCRIPTION", env.get_template("DESCRIPTION.j2").render(**view))
+    _write(out_dir / "NAMESPACE", env.get_template("NAMESPACE.j2").render(**view))
+    _write(out_dir / "R" / "irbis-version.R", env.get_template("version.R.j2").render(**view))
+    package_template = env.get_template("package.R.j2")
+    for pkg in view["packages"]:
+        _write(out_dir / "R" / pkg["file"], package_template.render(package=pkg, **view))
+    rd_template = env.get_template("stage.Rd.j2")
+    for stage in view["stages"]:
+        _write(out_dir / "man" / f"{stage['fn']}.Rd", rd_template.render(s=stage, **view))
+    _write(out_dir / "inst" / "sparkml" / "class_mapping.json", _json(_class_mapping(view)))
+    _write(out_dir / "inst" / "sparkml" / "param_mapping.json", _json(_param_mapping(view)))
+    (out_dir / "inst" / "java").mkdir(parents=True, exist_ok=True)
+
+
+def _copy_hand_written(out_dir: Path) -> None:
+    for src in sorted(HAND_WRITTEN.rglob("*")):
+        if src.is_file():
+            dest = out_dir / src.relative_to(HAND_WRITTEN)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+
+
+def _class_mapping(view: dict) -> dict:
+    return {item["class_name"]: item["tag"] for item in view["stages"] + view["models"]}
+
+
+def _param_mapping(view: dict) -> dict:
+    """Scala param name -> R argument name, which sparklyr uses for ml_param() and printed param maps."""
+    return {p["name"]: p["arg"] for s in view["stages"] for p in s["params"]}
+
+
+def _json(data: dict) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"

@@ -1,0 +1,32 @@
+package irbis.core
+
+import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
+import org.apache.spark.sql.types._
+
+/** Schema checks whose errors name the stage, the column and what was expected. */
+object Columns {
+  def require(schema: StructType, stage: String, column: String): StructField =
+    schema.fields.find(_.name == column).getOrElse(throw new IllegalArgumentException(
+      s"$stage: column '$column' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
+
+  def requireType(schema: StructType, stage: String, column: String, expected: String)
+                 (ok: DataType => Boolean): StructField = {
+    val f = require(schema, stage, column)
+    if (!ok(f.dataType)) throw new IllegalArgumentException(
+      s"$stage: column '$column' has type ${f.dataType.simpleString}; expected $expected")
+    f
+  }
+
+  def requireAbsent(schema: StructType, stage: String, column: String): Unit =
+    if (schema.fieldNames.contains(column)) throw new IllegalArgumentException(
+      s"$stage: output column '$column' already exists; choose another name or drop it first")
+
+  def isNumeric(t: DataType): Boolean = t.isInstanceOf[NumericType]
+  def isVector(t: DataType): Boolean = t == VectorType
+}
+
+object ColumnRef {
+  /** A column reference that treats dots and spaces in the name literally. */
+  def apply(name: String): org.apache.spark.sql.Column =
+    org.apache.spark.sql.functions.col("`" + name.replace("`", "``") + "`")
+}

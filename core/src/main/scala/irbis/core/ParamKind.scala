@@ -1,0 +1,64 @@
+package irbis.core
+
+import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.ml.param._
+
+/**
+ * The closed list of Param kinds that the language wrappers know how to convert. A Param whose kind is not
+ * known is an error naming the stage and the Param, never silently skipped.
+ */
+object ParamKind {
+  val Complex: Set[String] = Set("bytes", "stage")
+
+  val All: Seq[String] = Seq(
+    "boolean", "int", "long", "float", "double", "string",
+    "boolean[]", "int[]", "long[]", "float[]", "double[]", "string[]", "double[][]",
+    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage")
+
+  def of(stage: Params, p: Param[_]): String = p match {
+    case _: BooleanParam => "boolean"
+    case _: IntParam => "int"
+    case _: LongParam => "long"
+    case _: FloatParam => "float"
+    case _: DoubleParam => "double"
+    case _: StringParam => "string"
+    case _: BooleanArrayParam => "boolean[]"
+    case _: IntArrayParam => "int[]"
+    case _: LongArrayParam => "long[]"
+    case _: FloatArrayParam => "float[]"
+    case _: DoubleArrayParam => "double[]"
+    case _: StringArrayParam => "string[]"
+    case _: DoubleArrayArrayParam => "double[][]"
+    case _: StringStringMapParam => "map<string,string>"
+    case _: StringIntMapParam => "map<string,int>"
+    case _: StringDoubleMapParam => "map<string,double>"
+    case _: VectorParam => "vector"
+    case _: BytesParam => "bytes"
+    case _: StageParam[_] => "stage"
+    case _ => fromGetter(stage, p).getOrElse(throw new UnknownParamKindException(stage, p))
+  }
+
+  def isComplex(stage: Params, p: Param[_]): Boolean = Complex.contains(of(stage, p))
+
+  def options(p: Param[_]): Option[Seq[String]] = p match {
+    case e: EnumParam => Some(e.options)
+    case _ => None
+  }
+
+  /** Spark's shared params (e.g. `Param[String]` for column names) are typed only by their getter. */
+  private def fromGetter(stage: Params, p: Param[_]): Option[String] = {
+    val getter = "get" + p.name.head.toUpper + p.name.tail
+    stage.getClass.getMethods.find(m => m.getName == getter && m.getParameterCount == 0).flatMap { m =>
+      m.getReturnType match {
+        case c if c == classOf[String] => Some("string")
+        case c if classOf[Vector].isAssignableFrom(c) => Some("vector")
+        case _ => None
+      }
+    }
+  }
+}
+
+class UnknownParamKindException(stage: Params, p: Param[_])
+  extends IllegalArgumentException(
+    s"${stage.getClass.getName} has Param '${p.name}' of type ${p.getClass.getName}, which the Irbis wrappers " +
+      s"cannot convert. Use one of the typed Params in irbis.core (kinds: ${ParamKind.All.mkString(", ")}).")

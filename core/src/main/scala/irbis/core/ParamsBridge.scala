@@ -1,0 +1,75 @@
+package irbis.core
+
+import org.apache.spark.ml.param.{Param, ParamPair, Params}
+
+/**
+ * How the generated Python and R wrappers read and write Params: every value goes through the Param's
+ * own JSON codec (the one used for persistence), so each language needs one converter per kind, and
+ * payloads and nested stages move as raw objects (py4j and rJava pass `byte[]` and object references).
+ */
+object ParamsBridge {
+  private def lookup(stage: Params, name: String): Param[Any] =
+    if (stage.hasParam(name)) stage.getParam(name).asInstanceOf[Param[Any]]
+    else throw new IllegalArgumentException(
+      s"${stage.getClass.getSimpleName} has no parameter '$name'. Parameters: ${stage.params.map(_.name).mkString(", ")}")
+
+  private def simple(stage: Params, name: String): Param[Any] = {
+    val p = lookup(stage, name)
+    if (ParamKind.isComplex(stage, p)) throw new IllegalArgumentException(
+      s"${stage.getClass.getSimpleName}.$name is a ${ParamKind.of(stage, p)} parameter: use getRaw/setRaw")
+    p
+  }
+
+  private def complex(stage: Params, name: String): Param[Any] = {
+    val p = lookup(stage, name)
+    if (!ParamKind.isComplex(stage, p)) throw new IllegalArgumentException(
+      s"${stage.getClass.getSimpleName}.$name is a ${ParamKind.of(stage, p)} parameter: use getJson/setJson")
+    p
+  }
+
+  private def validated(stage: Params, p: Param[Any], value: Any, shown: => String): ParamPair[Any] =
+    try p.w(value)
+    catch {
+      case e: IllegalArgumentException => throw new IllegalArgumentException(
+        s"${stage.getClass.getSimpleName}.${p.name}: invalid value $shown. Expected: ${p.doc}", e)
+    }
+
+  def kind(stage: Params, name: String): String = ParamKind.of(stage, lookup(stage, name))
+  def isSet(stage: Params, name: String): Boolean = stage.isSet(lookup(stage, name))
+  def hasDefault(stage: Params, name: String): Boolean = stage.hasDefault(lookup(stage, name))
+
+  /** The value (set, else default) as the Param's JSON; null when undefined. */
+  def getJson(stage: Params, name: String): String = {
+    val p = simple(stage, name)
+    stage.get(p).orElse(stage.getDefault(p)).map(p.jsonEncode).orNull
+  }
+
+  def pair(stage: Params, name: String, json: String): ParamPair[Any] = {
+    val p = simple(stage, name)
+    val value = try p.jsonDecode(json) catch {
+      case e: Exception => throw new IllegalArgumentException(
+        s"${stage.getClass.getSimpleName}.$name: cannot read $json as a ${ParamKind.of(stage, p)}: ${e.getMessage}", e)
+    }
+    validated(stage, p, value, json)
+  }
+
+  def setJson(stage: Params, name: String, json: String): Params = {
+    val pp = pair(stage, name, json)
+    stage.set(pp.param, pp.value)
+  }
+
+  def getRaw(stage: Params, name: String): Any = {
+    val p = complex(stage, name)
+    stage.get(p).orElse(stage.getDefault(p)).orNull
+  }
+
+  def pairRaw(stage: Params, name: String, value: Any): ParamPair[Any] =
+    validated(stage, complex(stage, name), value, String.valueOf(value))
+
+  def setRaw(stage: Params, name: String, value: Any): Params = {
+    val pp = pairRaw(stage, name, value)
+    stage.set(pp.param, pp.value)
+  }
+
+  def clear(stage: Params, name: String): Params = stage.clear(lookup(stage, name))
+}

@@ -1,0 +1,168 @@
+package irbis.core
+
+import java.util.Base64
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.spark.ml.PipelineStage
+import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.ml.param.{Param, Params}
+import org.json4s._
+import org.json4s.jackson.JsonMethods.{compact, parse, render}
+
+/*
+ * Param types that Spark lacks. Each one owns its JSON codec (used for metadata and for moving values
+ * between languages) and a Java-friendly `w` so that py4j and rJava callers can build pairs.
+ */
+
+private[core] object JsonCodec {
+  def number(d: Double): JValue =
+    if (d.isNaN) JString("NaN")
+    else if (d.isPosInfinity) JString("Inf")
+    else if (d.isNegInfinity) JString("-Inf")
+    else JDouble(d)
+
+  def double(v: JValue, what: => String): Double = v match {
+    case JString("NaN") => Double.NaN
+    case JString("Inf") => Double.PositiveInfinity
+    case JString("-Inf") => Double.NegativeInfinity
+    case JDouble(d) => d
+    case JInt(i) => i.toDouble
+    case JLong(l) => l.toDouble
+    case JDecimal(d) => d.toDouble
+    case other => throw new IllegalArgumentException(s"$what: expected a number, got ${compact(render(other))}")
+  }
+
+  def long(v: JValue, what: => String): Long = v match {
+    case JInt(i) if i.isValidLong => i.toLong
+    case JLong(l) => l
+    case other => throw new IllegalArgumentException(s"$what: expected an integer, got ${compact(render(other))}")
+  }
+
+  def int(v: JValue, what: => String): Int = {
+    val l = long(v, what)
+    if (l.isValidInt) l.toInt else throw new IllegalArgumentException(s"$what: $l does not fit in a 32-bit integer")
+  }
+
+  def string(v: JValue, what: => String): String = v match {
+    case JString(s) => s
+    case other => throw new IllegalArgumentException(s"$what: expected a string, got ${compact(render(other))}")
+  }
+
+  def array(json: String, what: => String): List[JValue] = parse(json) match {
+    case JArray(xs) => xs
+    case other => throw new IllegalArgumentException(s"$what: expected a JSON array, got ${compact(render(other))}")
+  }
+
+  def obj(json: String, what: => String): List[(String, JValue)] = parse(json) match {
+    case JObject(fields) => fields
+    case other => throw new IllegalArgumentException(s"$what: expected a JSON object, got ${compact(render(other))}")
+  }
+
+  def write(v: JValue): String = compact(render(v))
+}
+
+import JsonCodec._
+
+/** A string Param (Spark uses the untyped `Param[String]`, which code generation cannot tell apart). */
+class StringParam(parent: Params, name: String, doc: String, isValid: String => Boolean)
+  extends Param[String](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (s: String) => s != null)
+  override def jsonEncode(value: String): String = write(JString(value))
+  override def jsonDecode(json: String): String = string(parse(json), name)
+}
+
+/** A string Param restricted to a fixed set of values, listed in its doc and in the generated wrappers. */
+class EnumParam(parent: Params, name: String, doc: String, val options: Seq[String])
+  extends StringParam(parent, name, s"$doc One of: ${options.mkString(", ")}.", (s: String) => options.contains(s))
+
+class BooleanArrayParam(parent: Params, name: String, doc: String, isValid: Array[Boolean] => Boolean)
+  extends Param[Array[Boolean]](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Boolean]) => true)
+  def w(value: java.util.List[java.lang.Boolean]): org.apache.spark.ml.param.ParamPair[Array[Boolean]] =
+    w(value.asScala.map(_.booleanValue).toArray)
+  override def jsonEncode(value: Array[Boolean]): String = write(JArray(value.toList.map(JBool(_))))
+  override def jsonDecode(json: String): Array[Boolean] = array(json, name).map {
+    case JBool(b) => b
+    case other => throw new IllegalArgumentException(s"$name: expected booleans, got ${write(other)}")
+  }.toArray
+}
+
+class LongArrayParam(parent: Params, name: String, doc: String, isValid: Array[Long] => Boolean)
+  extends Param[Array[Long]](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Long]) => true)
+  def w(value: java.util.List[java.lang.Long]): org.apache.spark.ml.param.ParamPair[Array[Long]] =
+    w(value.asScala.map(_.longValue).toArray)
+  override def jsonEncode(value: Array[Long]): String = write(JArray(value.toList.map(JLong(_))))
+  override def jsonDecode(json: String): Array[Long] = array(json, name).map(long(_, name)).toArray
+}
+
+class FloatArrayParam(parent: Params, name: String, doc: String, isValid: Array[Float] => Boolean)
+  extends Param[Array[Float]](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Float]) => true)
+  def w(value: java.util.List[java.lang.Double]): org.apache.spark.ml.param.ParamPair[Array[Float]] =
+    w(value.asScala.map(_.floatValue).toArray)
+  override def jsonEncode(value: Array[Float]): String = write(JArray(value.toList.map(f => number(f.toDouble))))
+  override def jsonDecode(json: String): Array[Float] = array(json, name).map(double(_, name).toFloat).toArray
+}
+
+/** Map-valued Params, encoded as JSON objects; keys keep their insertion order. */
+abstract class MapParam[V](parent: Params, name: String, doc: String, isValid: Map[String, V] => Boolean)
+  extends Param[Map[String, V]](parent, name, doc, isValid) {
+  protected def encodeValue(v: V): JValue
+  protected def decodeValue(v: JValue, key: String): V
+  def w(value: java.util.Map[String, _]): org.apache.spark.ml.param.ParamPair[Map[String, V]] =
+    w(value.asScala.toSeq.map { case (k, v) => k -> decodeValue(Extraction.decompose(v)(DefaultFormats), k) }.toMap)
+  override def jsonEncode(value: Map[String, V]): String =
+    write(JObject(value.toList.sortBy(_._1).map { case (k, v) => JField(k, encodeValue(v)) }))
+  override def jsonDecode(json: String): Map[String, V] =
+    obj(json, name).map { case (k, v) => k -> decodeValue(v, k) }.toMap
+}
+
+class StringStringMapParam(parent: Params, name: String, doc: String, isValid: Map[String, String] => Boolean)
+  extends MapParam[String](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Map[String, String]) => true)
+  protected def encodeValue(v: String): JValue = JString(v)
+  protected def decodeValue(v: JValue, key: String): String = string(v, s"$name[$key]")
+}
+
+class StringIntMapParam(parent: Params, name: String, doc: String, isValid: Map[String, Int] => Boolean)
+  extends MapParam[Int](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Map[String, Int]) => true)
+  protected def encodeValue(v: Int): JValue = JInt(v)
+  protected def decodeValue(v: JValue, key: String): Int = int(v, s"$name[$key]")
+}
+
+class StringDoubleMapParam(parent: Params, name: String, doc: String, isValid: Map[String, Double] => Boolean)
+  extends MapParam[Double](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Map[String, Double]) => true)
+  protected def encodeValue(v: Double): JValue = number(v)
+  protected def decodeValue(v: JValue, key: String): Double = double(v, s"$name[$key]")
+}
+
+/** A Spark ML vector; Spark's Param already encodes vectors as JSON, this class only names the type. */
+class VectorParam(parent: Params, name: String, doc: String, isValid: Vector => Boolean)
+  extends Param[Vector](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Vector) => true)
+}
+
+/**
+ * Binary payloads such as model bytes. They are saved beside the metadata, not inside it; the base64 JSON
+ * codec exists so that small values can still travel between languages.
+ */
+class BytesParam(parent: Params, name: String, doc: String, isValid: Array[Byte] => Boolean)
+  extends Param[Array[Byte]](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (b: Array[Byte]) => b != null)
+  override def jsonEncode(value: Array[Byte]): String = write(JString(Base64.getEncoder.encodeToString(value)))
+  override def jsonDecode(json: String): Array[Byte] = Base64.getDecoder.decode(string(parse(json), name))
+}
+
+/** A nested stage (an Estimator, a Transformer or a fitted Model), saved in its own folder. */
+class StageParam[S <: PipelineStage](parent: Params, name: String, doc: String, isValid: S => Boolean)
+  extends Param[S](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (s: S) => s != null)
+  override def jsonEncode(value: S): String =
+    throw new UnsupportedOperationException(s"$name holds a stage: it is saved beside the metadata, not as JSON")
+  override def jsonDecode(json: String): S =
+    throw new UnsupportedOperationException(s"$name holds a stage: it is loaded from its own folder, not from JSON")
+}

@@ -1,0 +1,38 @@
+package irbis.core
+
+import irbis.stages.{EnsembleByKey, SelectColumns, Timer}
+import irbis.testkit.{ParamKinds, SparkSuite}
+import org.apache.spark.ml.linalg.Vectors
+
+class ParamsBridgeSuite extends SparkSuite {
+  test("every kind round-trips through its JSON codec") {
+    val s = new ParamKinds()
+    s.params.filterNot(p => ParamKind.isComplex(s, p)).foreach { p =>
+      val json = ParamsBridge.getJson(s, p.name)
+      val again = new ParamKinds()
+      ParamsBridge.setJson(again, p.name, json)
+      assert(ParamsBridge.getJson(again, p.name) == json, p.name)
+    }
+    ParamsBridge.setJson(s, "vector", """{"type":0,"size":3,"indices":[2],"values":[1.5]}""")
+    assert(s.getOrDefault(s.vector) == Vectors.sparse(3, Array(2), Array(1.5)))
+    ParamsBridge.setJson(s, "aDouble", "\"-Inf\"")
+    assert(s.getOrDefault(s.aDouble) == Double.NegativeInfinity)
+  }
+
+  test("invalid values name the stage, the param, the value and what is expected") {
+    val e = intercept[IllegalArgumentException](ParamsBridge.setJson(new EnsembleByKey(), "strategy", "\"median\""))
+    assert(e.getMessage.contains("EnsembleByKey.strategy: invalid value \"median\"") && e.getMessage.contains("One of: mean"))
+    val e2 = intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "anInt", "\"x\""))
+    assert(e2.getMessage.contains("cannot read \"x\" as a int"))
+    val e3 = intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "nope", "1"))
+    assert(e3.getMessage.contains("has no parameter 'nope'"))
+    intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "positive", "0"))
+  }
+
+  test("complex params move as raw values and are refused as JSON") {
+    val t = new Timer()
+    ParamsBridge.setRaw(t, "stage", new SelectColumns().setCols(Array("a")))
+    assert(ParamsBridge.getRaw(t, "stage").isInstanceOf[SelectColumns])
+    intercept[IllegalArgumentException](ParamsBridge.getJson(t, "stage"))
+  }
+}

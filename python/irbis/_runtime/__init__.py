@@ -1,0 +1,1 @@
+"""Private runtime of the generated wrappers (kind converters, the wrapper mixin, the jar and session)."""

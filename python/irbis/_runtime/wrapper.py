@@ -1,0 +1,57 @@
+"""The mixin of every generated stage class: Params move between Python and the JVM through
+irbis.core.ParamsBridge, so each value goes through the Param's own JVM codec and validator instead of
+py4j's guesses (which cannot build a Map[String, Double], a Float array or a nested stage)."""
+
+from typing import Any, Dict
+
+from pyspark.ml.param import Param
+from pyspark.ml.util import _jvm
+
+from irbis._runtime import kinds
+
+
+def params_bridge() -> Any:
+    return _jvm().irbis.core.ParamsBridge
+
+
+class IrbisWrapper:
+    """Goes before pyspark's JavaParams subclasses in the bases so that its overrides win.
+
+    `_irbis_kinds` (param name -> kind) comes from the generated subclass; a param that only the JVM
+    knows (pyspark's `_create_params_from_java`) asks the JVM for its kind.
+    """
+
+    _irbis_kinds: Dict[str, str] = {}
+
+    def _irbis_kind(self, name: str) -> str:
+        kind = self._irbis_kinds.get(name)
+        return kind if kind is not None else str(params_bridge().kind(self._java_obj, name))
+
+    def _make_java_param_pair(self, param: Param, value: Any) -> Any:
+        param = self._resolveParam(param)
+        kind = self._irbis_kind(param.name)
+        if value is None:
+            raise ValueError(f"{type(self).__name__}.{param.name} is set to None; clear() it instead")
+        if kind in kinds.COMPLEX:
+            return params_bridge().pairRaw(self._java_obj, param.name, kinds.to_java_raw(kind, value))
+        return params_bridge().pair(self._java_obj, param.name, kinds.to_json(kind, value))
+
+    def _irbis_read_java(self, name: str) -> Any:
+        """The JVM value of a param (set, else default) as a Python value of its kind."""
+        kind = self._irbis_kind(name)
+        if kind in kinds.COMPLEX:
+            return kinds.from_java_raw(kind, params_bridge().getRaw(self._java_obj, name))
+        text = params_bridge().getJson(self._java_obj, name)
+        return None if text is None else kinds.from_json(kind, text)
+
+    def _transfer_params_from_java(self) -> None:
+        bridge = params_bridge()
+        for param in self.params:
+            name = param.name
+            if not self._java_obj.hasParam(name):
+                continue
+            if bridge.isSet(self._java_obj, name):
+                self._set(**{name: self._irbis_read_java(name)})
+            elif bridge.hasDefault(self._java_obj, name) and not self.isDefined(param):
+                # Only params the generated class does not declare: its defaults come from the manifest.
+                self._setDefault(**{name: self._irbis_read_java(name)})

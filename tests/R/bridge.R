@@ -1,0 +1,252 @@
+# A stand-in, for tests only, for the part of sparklyr's exported API that the generated irbis package and these
+# tests call: sparklyr cannot be installed here. It runs Spark in-process through rJava. Names, signatures and the
+# shapes of returned objects follow sparklyr; behaviour beyond what is needed is left out on purpose, so that the
+# generated code cannot lean on anything sparklyr does not export.
+
+library(rJava)
+
+bridge <- new.env()
+
+# The JVM flags of Spark's launcher on Java 17 (org.apache.spark.launcher.JavaModuleOptions).
+bridge_java_options <- c(
+  "-XX:+IgnoreUnrecognizedVMOptions",
+  "--add-modules=jdk.incubator.vector",
+  paste0("--add-opens=java.base/", c(
+    "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
+    "java.util.concurrent", "java.util.concurrent.atomic", "jdk.internal.ref", "sun.nio.ch", "sun.nio.cs",
+    "sun.security.action", "sun.util.calendar"
+  ), "=ALL-UNNAMED"),
+  "--add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+  "-Djdk.reflect.useDirectMethodHandle=false",
+  "-Dio.netty.tryReflectionSetAccessible=true",
+  "-Dio.netty.allocator.type=pooled",
+  "-Dio.netty.handler.ssl.defaultEndpointVerificationAlgorithm=NONE",
+  "--enable-native-access=ALL-UNNAMED"
+)
+
+bridge_connect <- function(jars, log4j_config = NULL, memory = "2g") {
+  options <- c(bridge_java_options, paste0("-Xmx", memory))
+  if (!is.null(log4j_config)) options <- c(options, paste0("-Dlog4j2.configurationFile=file:", log4j_config))
+  .jinit(classpath = jars, parameters = options)
+  builder <- J("org.apache.spark.sql.SparkSession")$builder()
+  for (kv in list(c("spark.master", "local[2]"), c("spark.app.name", "irbis-r-tests"),
+                  c("spark.ui.enabled", "false"), c("spark.sql.shuffle.partitions", "2"))) {
+    builder <- .jrcall(builder, "config", kv[[1]], kv[[2]])
+  }
+  sc <- structure(list(master = "local[2]", method = "rJava bridge"),
+                  class = c("bridge_connection", "spark_connection"))
+  sc$session <- bridge_jobj(.jrcall(builder, "getOrCreate"), sc)
+  bridge$sc <- sc
+  sc
+}
+
+bridge_jobj <- function(ref, sc = bridge$sc) {
+  structure(list(ref = ref, connection = sc), class = c("bridge_jobj", "spark_jobj"))
+}
+
+# ---- conversions in the manner of sparklyr's serializer ---------------------------------------------------
+
+bridge_to_java <- function(a) {
+  if (inherits(a, "spark_jobj")) return(a$ref)
+  if (is.null(a)) return(.jnull())
+  if (is.raw(a)) return(.jarray(a))
+  if (is.character(a) && length(a) > 1L) return(.jarray(a))
+  if (is.atomic(a) && length(a) == 1L && !is.na(a)) return(a)
+  stop("bridge: sparklyr would serialize this argument in a way the bridge does not implement: ",
+       paste(class(a), collapse = "/"), call. = FALSE)
+}
+
+bridge_from_java <- function(r) {
+  if (is.null(r)) return(NULL)
+  if (is(r, "jarrayRef") || is(r, "jrectRef")) return(lapply(.jevalArray(r), bridge_from_java))
+  if (is(r, "jobjRef")) {
+    if (is.jnull(r)) return(NULL)
+    simple <- .jsimplify(r)
+    return(if (is(simple, "jobjRef")) bridge_jobj(simple) else simple)
+  }
+  if (is.list(r)) return(lapply(r, bridge_from_java))
+  r
+}
+
+bridge_call <- function(expr) {
+  tryCatch(expr, Exception = function(e) stop(conditionMessage(e), call. = FALSE))
+}
+
+# ---- sparklyr's exported API (the subset used) -----------------------------------------------------------
+
+invoke <- function(jobj, method, ...) {
+  args <- lapply(list(...), bridge_to_java)
+  bridge_from_java(bridge_call(do.call(.jrcall, c(list(spark_jobj(jobj)$ref, method), args))))
+}
+
+invoke_static <- function(sc, class, method, ...) {
+  args <- lapply(list(...), bridge_to_java)
+  bridge_from_java(bridge_call(do.call(.jrcall, c(list(class, method), args))))
+}
+
+invoke_new <- function(sc, class, ...) {
+  args <- lapply(list(...), bridge_to_java)
+  bridge_jobj(bridge_call(do.call(new, c(list(J(class)), args))), sc)
+}
+
+spark_connection <- function(x, ...) {
+  if (inherits(x, "spark_connection")) return(x)
+  if (inherits(x, "spark_jobj")) return(x$connection)
+  if (inherits(x, "tbl_spark")) return(x$src)
+  if (inherits(x, "ml_pipeline_stage")) return(spark_connection(x$.jobj))
+  stop("Unable to retrieve a spark_connection from object of class ", paste(class(x), collapse = " "))
+}
+
+spark_jobj <- function(x, ...) {
+  if (inherits(x, "spark_jobj")) return(x)
+  if (inherits(x, "ml_pipeline_stage")) return(x$.jobj)
+  stop("Unable to retrieve a spark_jobj from object of class ", paste(class(x), collapse = " "))
+}
+
+spark_dataframe <- function(x, ...) {
+  if (inherits(x, "tbl_spark")) return(x$sdf)
+  if (inherits(x, "spark_jobj")) return(x)
+  stop("Unable to retrieve a Spark DataFrame from object of class ", paste(class(x), collapse = " "))
+}
+
+sdf_register <- function(x, name = NULL) {
+  if (!is.null(name)) invoke(x, "createOrReplaceTempView", name)
+  structure(list(src = spark_connection(x), sdf = x), class = c("tbl_spark", "tbl_sql", "tbl_lazy", "tbl"))
+}
+
+register_extension <- function(package) {
+  bridge$extensions <- union(bridge$extensions, package)
+  invisible(NULL)
+}
+
+registered_extensions <- function() bridge$extensions
+
+new_ml_transformer <- function(jobj, ..., class = character()) {
+  bridge_new_stage(jobj, ..., class = c(class, "ml_transformer"))
+}
+
+new_ml_estimator <- function(jobj, ..., class = character()) {
+  bridge_new_stage(jobj, ..., class = c(class, "ml_estimator"))
+}
+
+ml_pipeline <- function(x, ..., uid = paste0("pipeline_", bridge_random_hex())) {
+  if (inherits(x, "spark_connection")) return(bridge_new_pipeline(invoke_new(x, "org.apache.spark.ml.Pipeline", uid)))
+  stages <- c(list(x), list(...))
+  bridge_pipeline_of(spark_connection(x), uid, lapply(stages, spark_jobj))
+}
+
+ml_add_stage <- function(x, stage) {
+  current <- tryCatch(invoke(spark_jobj(x), "getStages"), error = function(e) list())
+  bridge_pipeline_of(spark_connection(x), x$uid, c(current, list(spark_jobj(stage))))
+}
+
+ml_stages <- function(x, stages = NULL) x$stages
+
+ml_fit <- function(x, dataset, ...) {
+  if (!inherits(x, "ml_estimator")) stop("'ml_fit()' is only applicable to 'ml_estimator' objects")
+  ml_call_constructor(invoke(spark_jobj(x), "fit", spark_dataframe(dataset)))
+}
+
+ml_transform <- function(x, dataset, ...) {
+  sdf_register(invoke(spark_jobj(x), "transform", spark_dataframe(dataset)))
+}
+
+ml_save <- function(x, path, overwrite = FALSE, ...) {
+  writer <- invoke(spark_jobj(x), "write")
+  if (overwrite) writer <- invoke(writer, "overwrite")
+  invoke(writer, "save", path)
+  invisible(x)
+}
+
+ml_load <- function(sc, path) {
+  metadata <- list.files(file.path(path, "metadata"), pattern = "^part-", full.names = TRUE)[[1]]
+  class <- jsonlite::fromJSON(readLines(metadata, n = 1L, warn = FALSE))$class
+  ml_call_constructor(invoke_static(sc, class, "load", path))
+}
+
+# sparklyr: the first class in the JVM hierarchy that a class_mapping.json (its own or a registered extension's)
+# names as `<tag>` is wrapped by the function `new_<tag>` found in sparklyr or an extension's namespace.
+ml_call_constructor <- function(jobj) {
+  mapping <- bridge_class_mapping()
+  for (class in bridge_jvm_classes(jobj)) {
+    tag <- mapping[[class]]
+    if (is.null(tag)) next
+    for (ns in c(list(bridge), bridge$namespaces)) {
+      fn <- get0(paste0("new_", tag), envir = ns, mode = "function", inherits = FALSE)
+      if (!is.null(fn)) return(fn(jobj = jobj))
+    }
+  }
+  stop("Constructor not found for `", bridge_jvm_classes(jobj)[[1]], "`.", call. = FALSE)
+}
+
+# ---- bridge-only helpers ---------------------------------------------------------------------------------
+
+# The test counterpart of installing an extension package: its inst/ folder and the environment that plays
+# its namespace.
+bridge_register_extension <- function(package, inst_dir, namespace) {
+  register_extension(package)
+  bridge$inst_dirs[[package]] <- inst_dir
+  bridge$namespaces[[package]] <- namespace
+}
+
+bridge_class_mapping <- function() {
+  own <- list("org.apache.spark.ml.Pipeline" = "ml_pipeline", "org.apache.spark.ml.PipelineModel" = "ml_pipeline_model")
+  files <- file.path(unlist(bridge$inst_dirs[bridge$extensions]), "sparkml", "class_mapping.json")
+  c(own, unlist(lapply(files[file.exists(files)], jsonlite::fromJSON), recursive = FALSE))
+}
+
+bridge_jvm_classes <- function(jobj) {
+  out <- character()
+  cls <- .jrcall(spark_jobj(jobj)$ref, "getClass")
+  while (!is.null(cls)) {
+    out <- c(out, .jrcall(cls, "getName"))
+    cls <- .jrcall(cls, "getSuperclass")
+  }
+  out
+}
+
+bridge_new_stage <- function(jobj, ..., class) {
+  structure(list(uid = invoke(jobj, "uid"), param_map = bridge_param_map(jobj), ..., .jobj = jobj),
+            class = c(class, "ml_pipeline_stage"))
+}
+
+# sparklyr reads param maps with its own JVM helper; Irbis stages have ParamsBridge.getJson for the same.
+bridge_param_map <- function(jobj) {
+  sc <- spark_connection(jobj)
+  names <- vapply(invoke(jobj, "params"), function(p) invoke(p, "name"), character(1))
+  values <- lapply(names, function(name) tryCatch({
+    json <- invoke_static(sc, "irbis.core.ParamsBridge", "getJson", jobj, name)
+    if (is.null(json)) NULL else jsonlite::fromJSON(json)
+  }, error = function(e) NULL))
+  names(values) <- names
+  Filter(Negate(is.null), values)
+}
+
+bridge_new_pipeline <- function(jobj) {
+  stages <- tryCatch(lapply(invoke(jobj, "getStages"), ml_call_constructor), error = function(e) NULL)
+  new_ml_estimator(jobj, stages = stages, stage_uids = vapply(stages, function(s) s$uid, character(1)),
+                   class = "ml_pipeline")
+}
+
+new_ml_pipeline_model <- function(jobj) {
+  stages <- lapply(invoke(jobj, "stages"), ml_call_constructor)
+  new_ml_transformer(jobj, stages = stages, stage_uids = vapply(stages, function(s) s$uid, character(1)),
+                     class = "ml_pipeline_model")
+}
+
+new_ml_pipeline <- bridge_new_pipeline
+
+bridge_pipeline_of <- function(sc, uid, stage_jobjs) {
+  pipeline <- invoke_new(sc, "org.apache.spark.ml.Pipeline", uid)
+  stages <- .jarray(lapply(stage_jobjs, function(j) j$ref), contents.class = "org/apache/spark/ml/PipelineStage")
+  .jrcall(pipeline$ref, "setStages", stages)
+  bridge_new_pipeline(pipeline)
+}
+
+bridge_random_hex <- function() paste(sample(c(0:9, letters[1:6]), 12, replace = TRUE), collapse = "")
+
+# Rows of a DataFrame as JSON strings: enough for tests to look at results.
+bridge_collect_json <- function(x) {
+  rows <- invoke(invoke(spark_dataframe(x), "toJSON"), "collectAsList")
+  vapply(seq_len(invoke(rows, "size")) - 1L, function(i) invoke(rows, "get", i), character(1))
+}
