@@ -87,6 +87,7 @@ lazy val core = (project in file("core"))
     },
     assembly / assemblyMergeStrategy := {
       case p if p.startsWith("ai/onnxruntime/native/") && !p.startsWith(s"ai/onnxruntime/native/linux-x64") => MergeStrategy.discard
+      case p if p.startsWith("org/bytedeco/") && p.contains("/python/") => MergeStrategy.discard
       case p if p.startsWith("META-INF/services/") => MergeStrategy.concat
       case p if p.endsWith("module-info.class") => MergeStrategy.discard
       case PathList("META-INF", xs @ _*) if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) => MergeStrategy.discard

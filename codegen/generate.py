@@ -26,6 +26,7 @@ DEFAULT_EXT_DIR = Path(__file__).resolve().parent.parent / "python" / "irbis" / 
 
 
 def generate(manifest: Dict[str, Any], out: Path, ext_dir: Optional[Path] = DEFAULT_EXT_DIR) -> List[Path]:
+    mf.validate(manifest)
     written = [write(out / "manifest.json", mf.dumps(manifest))]
     # Start from scratch so that the modules of removed stages do not linger.
     shutil.rmtree(out / "python" / "irbis", ignore_errors=True)

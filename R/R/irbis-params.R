@@ -118,7 +118,7 @@ irbis_describe <- function(value) {
 }
 
 irbis_scalar <- function(value, fn, arg, kind) {
-  if (!is.atomic(value) || length(value) != 1L) irbis_fail(fn, arg, paste("a single value (", kind, ")"), value)
+  if (!is.atomic(value) || length(value) != 1L) irbis_fail(fn, arg, paste0("a single value (", kind, ")"), value)
   value
 }
 
@@ -133,7 +133,7 @@ irbis_elements <- function(value, fn, arg, kind) {
     value <- unlist(value, use.names = FALSE)
     if (is.null(value)) value <- logical(0)
   }
-  if (!is.atomic(value) || !is.null(dim(value))) irbis_fail(fn, arg, paste("a vector (", kind, ")"), value)
+  if (!is.atomic(value) || !is.null(dim(value))) irbis_fail(fn, arg, paste0("a vector (", kind, ")"), value)
   value
 }
 
@@ -217,15 +217,12 @@ irbis_json_map <- function(value, fn, arg, kind, encode) {
 # Spark's vector JSON: type 1 is dense, type 0 is sparse with zero-based indices.
 irbis_json_vector <- function(value, fn, arg) {
   what <- "a numeric vector (dense) or list(size =, indices =, values =) (sparse)"
-  finite <- function(v) {
-    if (!is.numeric(v) || !all(is.finite(v))) irbis_fail(fn, arg, paste(what, "of finite numbers"), v)
-    irbis_json_array(irbis_json_double(v, fn, arg))
-  }
-  if (is.numeric(value) && is.null(dim(value))) return(paste0("{\"type\":1,\"values\":", finite(value), "}"))
+  numbers <- function(v) irbis_json_array(irbis_json_double(v, fn, arg))
+  if (is.numeric(value) && is.null(dim(value))) return(paste0("{\"type\":1,\"values\":", numbers(value), "}"))
   if (is.list(value) && setequal(names(value), c("size", "indices", "values"))) {
     size <- irbis_json_int(irbis_scalar(value$size, fn, arg, "vector size"), fn, arg)
     indices <- irbis_json_array(irbis_json_int(irbis_elements(value$indices, fn, arg, "int[]"), fn, arg))
-    return(paste0("{\"type\":0,\"size\":", size, ",\"indices\":", indices, ",\"values\":", finite(value$values), "}"))
+    return(paste0("{\"type\":0,\"size\":", size, ",\"indices\":", indices, ",\"values\":", numbers(value$values), "}"))
   }
   irbis_fail(fn, arg, what, value)
 }

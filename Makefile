@@ -1,0 +1,80 @@
+# Irbis build. `make demo` runs the main example, `make test` runs every suite (Scala, Python, R).
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+VERSION   := $(shell cat VERSION)
+VENV      := .venv
+PY        := $(VENV)/bin/python
+SBT       := bin/sbt
+SCALA_OUT := core/target/scala-2.13
+JARS      := build/jars
+GEN       := build/generated
+GEN_TEST  := build/generated-test
+WHEEL     := dist/irbis-$(VERSION)-py3-none-any.whl
+RPKG      := dist/irbis_$(VERSION).tar.gz
+SCALA_SRC := $(shell find core/src project -name '*.scala') build.sbt VERSION
+GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
+
+.PHONY: build venv jars generate wheel rpkg test test-scala test-python test-r demo bench clean publish-local
+
+build: $(WHEEL) $(RPKG)
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+# The thin jar, the assembly jar (ONNX Runtime + OpenCV linux-x86_64) and the test jar (test kit, examples).
+jars: $(JARS)/.built
+$(JARS)/.built: $(SCALA_SRC)
+	$(SBT) -Dsbt.batch=true core/package core/assembly core/Test/package < /dev/null
+	mkdir -p $(JARS)
+	cp $(SCALA_OUT)/irbis-assembly-$(VERSION).jar $(JARS)/irbis-assembly.jar
+	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION).jar $(JARS)/irbis-core.jar
+	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION)-tests.jar $(JARS)/irbis-tests.jar
+	touch $@
+
+# Python and R wrappers, API docs and the manifest, from the built jar (generated code is never committed).
+generate: $(GEN)/.built
+$(GEN)/.built: $(JARS)/.built $(VENV)/.installed $(GEN_SRC)
+	rm -rf $(GEN) $(GEN_TEST)
+	$(PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar --include irbis. --exclude irbis.testkit. --out $(GEN)
+	$(PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar:$(JARS)/irbis-tests.jar --include irbis.testkit. --exclude '' --out $(GEN_TEST)
+	touch $@
+
+wheel: $(WHEEL)
+$(WHEEL): $(GEN)/.built
+	$(PY) python/build_wheel.py --generated $(GEN)/python --jar $(JARS)/irbis-assembly.jar --out dist
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(WHEEL)
+
+rpkg: $(RPKG)
+$(RPKG): $(GEN)/.built
+	mkdir -p $(GEN)/R/irbis/inst/java dist
+	cp $(JARS)/irbis-assembly.jar $(GEN)/R/irbis/inst/java/irbis-assembly.jar
+	cd dist && R CMD build --no-build-vignettes ../$(GEN)/R/irbis
+
+publish-local:
+	$(SBT) -Dsbt.batch=true core/publishM2 core/publishLocal < /dev/null
+
+test: build test-scala test-python test-r
+
+test-scala:
+	$(SBT) -Dsbt.batch=true core/test < /dev/null
+
+test-python: build
+	$(PY) -m pytest -q tests/python
+
+test-r: build
+	Rscript tests/R/run.R
+
+demo: build
+	$(PY) examples/demo.py
+
+bench: build
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build dist core/target target project/target
