@@ -5,7 +5,7 @@ import java.util.Base64
 import scala.jdk.CollectionConverters._
 
 import org.apache.spark.ml.PipelineStage
-import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.ml.linalg.{DenseVector, SparseVector, Vector, Vectors}
 import org.apache.spark.ml.param.{Param, Params}
 import org.json4s._
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
@@ -140,10 +140,39 @@ class StringDoubleMapParam(parent: Params, name: String, doc: String, isValid: M
   protected def decodeValue(v: JValue, key: String): Double = double(v, s"$name[$key]")
 }
 
-/** A Spark ML vector; Spark's Param already encodes vectors as JSON, this class only names the type. */
+/**
+ * A Spark ML vector, in Spark's vector JSON (dense `{"type":1,"values":[...]}`, sparse
+ * `{"type":0,"size":n,"indices":[...],"values":[...]}`), with NaN and infinities written as strings so
+ * that every value survives the round trip (Spark's own vector codec cannot read them back).
+ */
 class VectorParam(parent: Params, name: String, doc: String, isValid: Vector => Boolean)
   extends Param[Vector](parent, name, doc, isValid) {
   def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Vector) => true)
+
+  override def jsonEncode(value: Vector): String = value match {
+    case d: DenseVector => write(JObject("type" -> JInt(1), "values" -> JArray(d.values.toList.map(number))))
+    case s: SparseVector => write(JObject("type" -> JInt(0), "size" -> JInt(s.size),
+      "indices" -> JArray(s.indices.toList.map(JInt(_))), "values" -> JArray(s.values.toList.map(number))))
+  }
+
+  override def jsonDecode(json: String): Vector = {
+    val fields = obj(json, name).toMap
+    def values = fields.get("values") match {
+      case Some(JArray(xs)) => xs.map(double(_, s"$name.values")).toArray
+      case _ => throw new IllegalArgumentException(s"$name: a vector needs \"values\", got $json")
+    }
+    fields.get("type").map(int(_, s"$name.type")) match {
+      case Some(1) => Vectors.dense(values)
+      case Some(0) =>
+        val indices = fields.get("indices") match {
+          case Some(JArray(xs)) => xs.map(int(_, s"$name.indices")).toArray
+          case _ => throw new IllegalArgumentException(s"$name: a sparse vector needs \"indices\", got $json")
+        }
+        Vectors.sparse(fields.get("size").map(int(_, s"$name.size")).getOrElse(
+          throw new IllegalArgumentException(s"$name: a sparse vector needs \"size\", got $json")), indices, values)
+      case _ => throw new IllegalArgumentException(s"$name: \"type\" must be 0 (sparse) or 1 (dense), got $json")
+    }
+  }
 }
 
 /**

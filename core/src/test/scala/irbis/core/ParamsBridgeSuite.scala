@@ -15,6 +15,10 @@ class ParamsBridgeSuite extends SparkSuite {
     }
     ParamsBridge.setJson(s, "vector", """{"type":0,"size":3,"indices":[2],"values":[1.5]}""")
     assert(s.getOrDefault(s.vector) == Vectors.sparse(3, Array(2), Array(1.5)))
+    ParamsBridge.setJson(s, "vector", """{"type":1,"values":[1.0,"NaN","-Inf"]}""")
+    val v = s.getOrDefault(s.vector).toArray
+    assert(v(0) == 1.0 && v(1).isNaN && v(2) == Double.NegativeInfinity)
+    assert(ParamsBridge.getJson(s, "vector") == """{"type":1,"values":[1.0,"NaN","-Inf"]}""")
     ParamsBridge.setJson(s, "aDouble", "\"-Inf\"")
     assert(s.getOrDefault(s.aDouble) == Double.NegativeInfinity)
   }
