@@ -14,10 +14,11 @@ GEN       := build/generated
 GEN_TEST  := build/generated-test
 WHEEL     := dist/irbis-$(VERSION)-py3-none-any.whl
 RPKG      := dist/irbis_$(VERSION).tar.gz
+USER_VENV := build/user-venv
 SCALA_SRC := $(shell find core/src project -name '*.scala') build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
-.PHONY: build venv jars generate wheel rpkg test test-scala test-python test-r demo bench clean publish-local
+.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-wheel test-r demo bench clean publish-local
 
 build: $(WHEEL) $(RPKG)
 
@@ -48,7 +49,14 @@ $(GEN)/.built: $(JARS)/.built $(VENV)/.installed $(GEN_SRC)
 wheel: $(WHEEL)
 $(WHEEL): $(GEN)/.built
 	$(PY) python/build_wheel.py --generated $(GEN)/python --jar $(JARS)/irbis-assembly.jar --out dist
-	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(WHEEL)
+
+# A fresh virtual environment with only the wheel and what the demo and benchmarks use, as a user has it.
+user-venv: $(USER_VENV)/.installed
+$(USER_VENV)/.installed: $(WHEEL) requirements-user.txt
+	rm -rf $(USER_VENV)
+	python3 -m venv $(USER_VENV)
+	$(USER_VENV)/bin/pip install -q $(WHEEL) -r requirements-user.txt
+	touch $@
 
 rpkg: $(RPKG)
 $(RPKG): $(GEN)/.built
@@ -59,22 +67,27 @@ $(RPKG): $(GEN)/.built
 publish-local:
 	$(SBT) -Dsbt.batch=true core/publishM2 core/publishLocal < /dev/null
 
-test: build test-scala test-python test-r
+test: build test-scala test-python test-wheel test-r
 
 test-scala:
 	$(SBT) -Dsbt.batch=true core/test < /dev/null
 
+# The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
 test-python: build
 	$(PY) -m pytest -q tests/python
+
+# The installed wheel, in a fresh venv, offline: session, stages, pipeline persistence.
+test-wheel: $(USER_VENV)/.installed
+	$(USER_VENV)/bin/python tests/wheel_smoke.py
 
 test-r: build
 	Rscript tests/R/run.R
 
-demo: build
-	$(PY) examples/demo.py
+demo: $(USER_VENV)/.installed
+	$(USER_VENV)/bin/python examples/demo.py
 
-bench: build
-	$(PY) bench/run.py
+bench: $(USER_VENV)/.installed
+	$(USER_VENV)/bin/python bench/run.py
 
 clean:
 	rm -rf build dist core/target target project/target

@@ -34,7 +34,7 @@ def generate(manifest: Dict[str, Any], out: Path, ext_dir: Optional[Path] = DEFA
     written += docs_gen.render(manifest, out / "docs")
     r_gen = docs_gen.r_gen_module()
     if r_gen is not None:
-        r_gen.render(manifest, out / "R")
+        r_gen.render(manifest, out / "R" / "irbis")
     return written
 
 

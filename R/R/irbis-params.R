@@ -14,8 +14,8 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
     extra <- if (is.null(extra)) rep("", ...length()) else extra
     extra[extra == ""] <- "<unnamed>"
     stop(sprintf(
-      "%s(): unknown argument(s) %s; the arguments are x, %s, uid.",
-      spec$fn, paste(extra, collapse = ", "), paste(names(spec$params), collapse = ", ")
+      "%s(): unknown argument(s) %s; the arguments are %s.",
+      spec$fn, paste(extra, collapse = ", "), paste(c("x", names(spec$params), "uid"), collapse = ", ")
     ), call. = FALSE)
   }
   irbis_check_version(sc)
@@ -33,13 +33,18 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
   jobj
 }
 
+# The JVM validates with the Param's own validator; its message names the Scala param, so the R argument is
+# added in front.
 irbis_set_param <- function(sc, jobj, param, value, fn, arg) {
-  if (param$kind %in% c("bytes", "stage")) {
-    invoke_static(sc, irbis_params_bridge, "setRaw", jobj, param$name, irbis_param_raw(value, param$kind, fn, arg))
-  } else {
-    json <- irbis_param_json(value, param$kind, fn, arg, param$options)
-    invoke_static(sc, irbis_params_bridge, "setJson", jobj, param$name, json)
-  }
+  complex <- param$kind %in% c("bytes", "stage")
+  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg) else
+    irbis_param_json(value, param$kind, fn, arg, param$options)
+  tryCatch(
+    invoke_static(sc, irbis_params_bridge, if (complex) "setRaw" else "setJson", jobj, param$name, value),
+    error = function(e) {
+      stop(sprintf("%s(): `%s` was rejected by the JVM stage: %s", fn, arg, conditionMessage(e)), call. = FALSE)
+    }
+  )
   invisible(jobj)
 }
 
@@ -130,6 +135,9 @@ irbis_scalar_string <- function(value, fn, arg) {
 # A single value for an array Param is a one-element array, as in Spark's own setters.
 irbis_elements <- function(value, fn, arg, kind) {
   if (is.list(value) && all(vapply(value, function(v) is.atomic(v) && length(v) == 1L, logical(1)))) {
+    # unlist() would quietly turn list(1, "a") into strings
+    mixed <- length(unique(vapply(value, typeof, ""))) > 1L && !all(vapply(value, is.numeric, logical(1)))
+    if (mixed) irbis_fail(fn, arg, paste0("a vector of one type (", kind, ")"), value)
     value <- unlist(value, use.names = FALSE)
     if (is.null(value)) value <- logical(0)
   }
@@ -147,10 +155,9 @@ irbis_json_bool <- function(v, fn, arg) {
 
 irbis_json_int <- function(v, fn, arg) {
   if (!length(v)) return(character(0))
-  ok <- is.numeric(v) && !anyNA(v) && all(is.finite(v)) && all(v == trunc(v)) &&
-    all(abs(v) <= .Machine$integer.max)
+  ok <- is.numeric(v) && !anyNA(v) && all(is.finite(v)) && all(v == trunc(v)) && all(v >= -2^31 & v < 2^31)
   if (!ok) irbis_fail(fn, arg, "a whole number that fits in 32 bits (int)", v)
-  format(as.integer(v), scientific = FALSE, trim = TRUE)
+  formatC(as.numeric(v), format = "f", digits = 0)
 }
 
 # R has no 64-bit integers: whole doubles are exact up to 2^53, digit strings carry the rest.
@@ -162,11 +169,14 @@ irbis_json_long <- function(v, fn, arg) {
   formatC(as.numeric(v), format = "f", digits = 0)
 }
 
-# Spark's DoubleParam codec writes NaN and infinities as the strings "NaN", "Inf" and "-Inf".
+# Spark's DoubleParam codec writes NaN and infinities as the strings "NaN", "Inf" and "-Inf", and reads only
+# JSON numbers with a fraction or an exponent as doubles (2 must be written 2.0).
 irbis_json_double <- function(v, fn, arg) {
   if (!length(v)) return(character(0))
   if (!is.numeric(v) || any(is.na(v) & !is.nan(v))) irbis_fail(fn, arg, "a number (NaN and Inf allowed, NA not)", v)
   out <- sprintf("%.17g", as.numeric(v))
+  whole <- !grepl("[.eEn]", out)
+  out[whole] <- paste0(out[whole], ".0")
   out[is.nan(v)] <- "\"NaN\""
   out[!is.nan(v) & v == Inf] <- "\"Inf\""
   out[!is.nan(v) & v == -Inf] <- "\"-Inf\""

@@ -1,5 +1,6 @@
 """Renders docs/api.md: every stage with its Scala, Python and R signatures and its params."""
 
+import functools
 import importlib.util
 import json
 import re
@@ -15,6 +16,7 @@ from irbis_codegen.templating import environment, write
 _SCALA_BASES = {"estimator": "Estimator[{model}]", "model": "Model[{name}]", "transformer": "Transformer"}
 
 
+@functools.lru_cache(maxsize=None)
 def r_gen_module() -> Optional[Any]:
     """The R generator when it is there: the R names in the docs are the ones it generates."""
     if importlib.util.find_spec("irbis_codegen.r_gen") is None:
@@ -52,7 +54,7 @@ def _call(function: str, arguments: List[str], width: int = 100) -> str:
     one_line = f"{function}({', '.join(arguments)})"
     if len(one_line) <= width:
         return one_line
-    return function + "(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
+    return function + "(\n    " + ",\n    ".join(arguments) + "\n)"  # no trailing comma: R rejects it
 
 
 def _cell(text: str) -> str:

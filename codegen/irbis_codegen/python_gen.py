@@ -2,17 +2,21 @@
 
 import ast
 import base64
+import functools
 import math
+import re
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, FrozenSet, List, Optional, Set
 
 from irbis_codegen import manifest as mf
 from irbis_codegen.kinds import KINDS
 from irbis_codegen.templating import environment, pyrepr, write
 
 _BASES = {"estimator": "JavaEstimator", "model": "JavaModel", "transformer": "JavaTransformer"}
-_SPECIAL_DOUBLES = {"NaN": 'float("nan")', "Inf": 'float("inf")', "-Inf": 'float("-inf")'}
+# Spark's DoubleParam writes "Inf"; its vector JSON (Jackson) writes "Infinity".
+_SPECIAL_DOUBLES = {"NaN": 'float("nan")', "Inf": 'float("inf")', "-Inf": 'float("-inf")',
+                    "Infinity": 'float("inf")', "-Infinity": 'float("-inf")'}
 
 
 def _float_literal(value: Any) -> str:
@@ -60,13 +64,29 @@ def python_hint(param: Dict[str, Any]) -> str:
     return KINDS[param["kind"]].python_hint
 
 
-def _doc_type(param: Dict[str, Any]) -> str:
+def python_doc_type(param: Dict[str, Any]) -> str:
     if param.get("options"):
         return "{" + ", ".join(pyrepr(o) for o in param["options"]) + "}"
     return KINDS[param["kind"]].python_doc
 
 
+@functools.lru_cache(maxsize=None)
+def _pyspark_names() -> FrozenSet[str]:
+    """Attributes of the pyspark bases of a generated class, which a param or its accessors must not shadow."""
+    from pyspark.ml.util import JavaMLReadable, JavaMLWritable
+    from pyspark.ml.wrapper import JavaEstimator, JavaModel
+
+    instance = {"uid", "setParams", "_java_obj", "_input_kwargs", "_irbis_kinds"}  # set per instance or generated
+    return frozenset(instance.union(*(dir(c) for c in (JavaEstimator, JavaModel, JavaMLReadable, JavaMLWritable))))
+
+
 def _param_view(stage: Dict[str, Any], param: Dict[str, Any]) -> Dict[str, Any]:
+    name = param["name"]
+    suffix = name[0].upper() + name[1:]
+    clashes = sorted({name, "set" + suffix, "get" + suffix} & _pyspark_names())
+    if clashes:
+        raise mf.ManifestError(f"stage {stage['className']}, param '{name}': {', '.join(clashes)} would shadow "
+                               "pyspark's own attribute; rename the param")
     default = None
     if param["hasDefault"]:
         try:
@@ -75,24 +95,25 @@ def _param_view(stage: Dict[str, Any], param: Dict[str, Any]) -> Dict[str, Any]:
             raise mf.ManifestError(
                 f"stage {stage['className']}, param '{param['name']}': default "
                 f"{param['default']!r} is not a valid {param['kind']} ({e})") from e
-    name = param["name"]
     return {
         "name": name,
-        "suffix": name[0].upper() + name[1:],
+        "suffix": suffix,
         "kind": param["kind"],
         "doc": param["doc"],
         "hint": python_hint(param),
-        "doc_type": _doc_type(param),
+        "doc_type": python_doc_type(param),
         "default": default,
     }
 
 
+def extension_path(ext_dir: Path, area: str) -> Path:
+    return Path(ext_dir, *area.split(".")).with_suffix(".py")
+
+
 def extension_classes(ext_dir: Optional[Path], area: str) -> Set[str]:
     """Names of the `<Stage>Ext` classes in python/irbis/_ext/<area>.py, read without importing it."""
-    if ext_dir is None:
-        return set()
-    path = Path(ext_dir, *area.split(".")).with_suffix(".py")
-    if not path.is_file():
+    path = extension_path(ext_dir, area) if ext_dir is not None else None
+    if path is None or not path.is_file():
         return set()
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     return {node.name for node in tree.body if isinstance(node, ast.ClassDef) and node.name.endswith("Ext")}
@@ -108,6 +129,7 @@ def _stage_view(stage: Dict[str, Any], by_class: Dict[str, Dict[str, Any]], ext:
     return {
         "name": stage["name"],
         "className": stage["className"],
+        "area": mf.area(stage),
         "type": stage["type"],
         "base": _BASES[stage["type"]],
         "doc": stage["doc"],
@@ -116,6 +138,31 @@ def _stage_view(stage: Dict[str, Any], by_class: Dict[str, Dict[str, Any]], ext:
         "fitted_by": fitted_by,
         "params": [_param_view(stage, p) for p in mf.params(stage)],
     }
+
+
+def _imports(views: List[Dict[str, Any]]) -> List[str]:
+    """Exactly the imports a module uses, so that the generated code is lint-clean."""
+    params = [p for s in views for p in s["params"]]
+    code = " ".join([p["hint"] for p in params] + [p["default"] or "" for p in params])
+    typing = {"Dict"} | {n for n in ("List", "Literal") if n + "[" in code}
+    if params or any(s["type"] == "model" for s in views):
+        typing.add("Optional")
+    java_object = any(s["type"] in ("estimator", "model") for s in views)
+    if java_object:
+        typing.add("TYPE_CHECKING")
+    pyspark = [("pyspark", ["keyword_only"] if any(s["type"] != "model" for s in views) else []),
+               ("pyspark.ml.linalg", sorted(n for n in ("Vector", "Vectors") if re.search(rf"\b{n}\b", code))),
+               ("pyspark.ml.param", ["Param", "Params"] if params else []),
+               ("pyspark.ml.util", ["JavaMLReadable", "JavaMLWritable"]),
+               ("pyspark.ml.wrapper", sorted({s["base"] for s in views}))]
+    lines = [f"from typing import {', '.join(sorted(typing, key=lambda n: (n != 'TYPE_CHECKING', n)))}", ""]
+    lines += [f"from {module} import {', '.join(names)}" for module, names in pyspark if names]
+    lines += ["", "from irbis._runtime import kinds as _kinds" if params else None,
+              "from irbis._runtime.wrapper import IrbisWrapper"]
+    lines += [f"from irbis._ext.{s['area']} import {s['ext']}" for s in views if s["ext"]]
+    if java_object:
+        lines += ["", "if TYPE_CHECKING:", "    from py4j.java_gateway import JavaObject"]
+    return [line for line in lines if line is not None]
 
 
 def render(manifest: Dict[str, Any], out_dir: Path, ext_dir: Optional[Path]) -> List[Path]:
@@ -131,11 +178,10 @@ def render(manifest: Dict[str, Any], out_dir: Path, ext_dir: Optional[Path]) -> 
         orphans = sorted(ext - {s["name"] + "Ext" for s in group})
         if orphans:
             raise mf.ManifestError(
-                f"python/irbis/_ext/{area.replace('.', '/')}.py defines {', '.join(orphans)} but "
-                f"{package} has no stage of that name (an Ext class is named <StageName>Ext)")
+                f"{extension_path(ext_dir, area)} defines {', '.join(orphans)} but {package} has no stage "
+                "of that name (an Ext class is named <StageName>Ext)")
         views = [_stage_view(s, by_class, ext) for s in group]
         text = env.get_template("module.py.j2").render(
-            package=package, area=area, stages=views, version=manifest["irbisVersion"],
-            uses_vectors=any(p["kind"] == "vector" for s in group for p in s["params"]))
+            package=package, area=area, stages=views, version=manifest["irbisVersion"], imports=_imports(views))
         written.append(write(out_dir / "irbis" / Path(*area.split(".")) / "__init__.py", text))
     return written

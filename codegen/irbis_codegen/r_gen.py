@@ -103,9 +103,9 @@ def _r_bool(v, stage, param) -> str:
 
 
 def _r_int(v, stage, param) -> str:
-    if isinstance(v, bool) or not isinstance(v, int) or not -2**31 < v < 2**31:
+    if isinstance(v, bool) or not isinstance(v, int) or not -2**31 <= v < 2**31:
         raise _fail(stage, param, f"default {v!r} is not a 32-bit integer")
-    return f"{v}L"
+    return f"{v}L" if v != -2**31 else str(v)  # R's integers stop one short of Int.MinValue
 
 
 def _r_long(v, stage, param) -> str:

@@ -1,9 +1,8 @@
 # A stand-in, for tests only, for the part of sparklyr's exported API that the generated irbis package and these
 # tests call: sparklyr cannot be installed here. It runs Spark in-process through rJava. Names, signatures and the
 # shapes of returned objects follow sparklyr; behaviour beyond what is needed is left out on purpose, so that the
-# generated code cannot lean on anything sparklyr does not export.
-
-library(rJava)
+# generated code cannot lean on anything sparklyr does not export. It needs rJava attached (run.R does that) or
+# imported (when tests install it as a stand-in sparklyr package to install the generated package for real).
 
 bridge <- new.env()
 
@@ -75,8 +74,9 @@ bridge_call <- function(expr) {
 # ---- sparklyr's exported API (the subset used) -----------------------------------------------------------
 
 invoke <- function(jobj, method, ...) {
+  if (!inherits(jobj, "spark_jobj")) stop("invoke() needs a spark_jobj, not ", paste(class(jobj), collapse = "/"))
   args <- lapply(list(...), bridge_to_java)
-  bridge_from_java(bridge_call(do.call(.jrcall, c(list(spark_jobj(jobj)$ref, method), args))))
+  bridge_from_java(bridge_call(do.call(.jrcall, c(list(jobj$ref, method), args))))
 }
 
 invoke_static <- function(sc, class, method, ...) {
@@ -120,6 +120,10 @@ register_extension <- function(package) {
 }
 
 registered_extensions <- function() bridge$extensions
+
+spark_dependency <- function(jars = NULL, packages = NULL, ...) {
+  structure(list(jars = jars, packages = packages), class = "spark_dependency")
+}
 
 new_ml_transformer <- function(jobj, ..., class = character()) {
   bridge_new_stage(jobj, ..., class = c(class, "ml_transformer"))
@@ -171,7 +175,7 @@ ml_call_constructor <- function(jobj) {
   for (class in bridge_jvm_classes(jobj)) {
     tag <- mapping[[class]]
     if (is.null(tag)) next
-    for (ns in c(list(bridge), bridge$namespaces)) {
+    for (ns in c(list(environment(ml_call_constructor)), bridge_extension_namespaces())) {
       fn <- get0(paste0("new_", tag), envir = ns, mode = "function", inherits = FALSE)
       if (!is.null(fn)) return(fn(jobj = jobj))
     }
@@ -189,11 +193,23 @@ bridge_register_extension <- function(package, inst_dir, namespace) {
   bridge$namespaces[[package]] <- namespace
 }
 
+# Installed extensions are found as sparklyr finds them; sourced ones through bridge_register_extension().
+bridge_extension_inst_dir <- function(package) {
+  bridge$inst_dirs[[package]] %||% system.file(package = package)
+}
+
+bridge_extension_namespaces <- function() {
+  lapply(bridge$extensions, function(package) bridge$namespaces[[package]] %||% asNamespace(package))
+}
+
 bridge_class_mapping <- function() {
   own <- list("org.apache.spark.ml.Pipeline" = "ml_pipeline", "org.apache.spark.ml.PipelineModel" = "ml_pipeline_model")
-  files <- file.path(unlist(bridge$inst_dirs[bridge$extensions]), "sparkml", "class_mapping.json")
-  c(own, unlist(lapply(files[file.exists(files)], jsonlite::fromJSON), recursive = FALSE))
+  inst <- vapply(bridge$extensions, bridge_extension_inst_dir, character(1))
+  files <- file.path(inst, "sparkml", "class_mapping.json")
+  c(own, unlist(lapply(files[nzchar(inst) & file.exists(files)], jsonlite::fromJSON), recursive = FALSE))
 }
+
+`%||%` <- function(a, b) if (is.null(a)) b else a
 
 bridge_jvm_classes <- function(jobj) {
   out <- character()

@@ -29,6 +29,7 @@ setup <- function() {
   suppressPackageStartupMessages({
     library(testthat)
     library(jsonlite)
+    library(rJava)
   })
   read_manifest <- function(path) fromJSON(path, simplifyVector = FALSE, bigint_as_char = TRUE)
 
@@ -114,6 +115,7 @@ context <- tryCatch(setup(), error = function(e) {
   finish(0L, 1L, 0L)
 })
 
+options(testthat.summary.max_reports = 1000L)
 results <- testthat::test_dir(
   file.path(root, "tests", "R", "testthat"),
   env = context,

@@ -1,13 +1,36 @@
-"""Value comparison for params: NaN equals NaN, vectors compare by kind and content, ints equal floats
-only where a kind allows it (JSON writes 1.0 as 1 sometimes)."""
+"""Param values for tests: edge cases of every kind, and a comparison where NaN equals NaN, vectors compare
+by type and content, and 1 equals 1.0 (JSON may write a double without its fraction)."""
 
 import math
 from typing import Any
 
+from pyspark.ml.linalg import DenseVector, SparseVector
+
+# Edge values of every kind but `stage` (whose values need a JVM).
+EDGE_VALUES = {
+    "boolean": [True, False],
+    "int": [0, -2**31, 2**31 - 1],
+    "long": [2**63 - 1, -2**63, 2**53 + 1],
+    "float": [0.5, math.nan, math.inf, -math.inf],
+    "double": [0.1, -0.0, 5e-324, 1.7976931348623157e308, math.nan, math.inf, -math.inf],
+    "string": ["", "snow leopard", "日本語 😀", 'quote" back\\slash\nnew line\t\0'],
+    "boolean[]": [[], [True, False]],
+    "int[]": [[], [1, -2**31]],
+    "long[]": [[], [2**63 - 1]],
+    "float[]": [[], [0.25, math.nan]],
+    "double[]": [[], [0.1, math.nan, math.inf, -math.inf]],
+    "string[]": [[], ["", "é", "a,b"]],
+    "double[][]": [[], [[]], [[1.0, math.nan], [], [-math.inf]]],
+    "map<string,string>": [{}, {"ü": "😀", "": ""}],
+    "map<string,int>": [{}, {"a": -1, "b": 2**31 - 1}],
+    "map<string,double>": [{}, {"a": math.nan, "b": -math.inf, "c": 0.1}],
+    "vector": [DenseVector([]), DenseVector([1.0, math.nan, math.inf]), SparseVector(5, [0, 3], [1.5, -2.0]),
+               SparseVector(0, [], [])],
+    "bytes": [b"", b"\x00\x01\x00\xff", bytes(range(256))],
+}
+
 
 def same(a: Any, b: Any) -> bool:
-    from pyspark.ml.linalg import DenseVector, SparseVector
-
     if isinstance(a, SparseVector) or isinstance(b, SparseVector):
         return (type(a) is type(b) and a.size == b.size and list(a.indices) == list(b.indices)
                 and same(list(a.values), list(b.values)))

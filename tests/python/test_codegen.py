@@ -81,6 +81,21 @@ def test_generated_code_compiles_and_says_it_is_generated(rendered):
     assert "DO NOT EDIT" in (rendered / "docs" / "api.md").read_text(encoding="utf-8").splitlines()[0]
 
 
+def test_generated_imports_are_all_used(rendered):
+    for path in sorted((rendered / "python").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                    for a in n.names}
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        annotations = [a.annotation for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                       for a in f.args.args + f.args.kwonlyargs if a.annotation is not None]
+        annotations += [f.returns for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.returns]
+        for node in annotations:  # string (forward) annotations name classes too
+            used |= {w for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                     for w in re.findall(r"\w+", c.value)}
+        assert imported <= used, (path.name, sorted(imported - used))
+
+
 def test_every_kind_renders_setter_getter_param_and_converter(rendered, manifest):
     for stage in manifest["stages"]:
         cls = _class(rendered, stage)
@@ -142,6 +157,14 @@ def test_invalid_manifest_names_stage_and_param(manifest, break_it, message):
         generate.generate(manifest, Path("/nonexistent/never-written"), ext_dir=None)
 
 
+@pytest.mark.parametrize("name, clash", [("params", "params, setParams"), ("orDefault", "getOrDefault"),
+                                         ("uid", "uid")])
+def test_param_names_must_not_shadow_pyspark(manifest, name, clash):
+    _stage(manifest, "irbis.stages.CleanMissingData")["params"][0]["name"] = name
+    with pytest.raises(mf.ManifestError, match=re.escape(f"param '{name}': {clash} would shadow")):
+        python_gen.render(manifest, Path("/nonexistent"), None)
+
+
 def test_cli_fails_on_unknown_kind_naming_stage_and_param(tmp_path, manifest, capsys):
     _stage(manifest, "irbis.fixture.AllKinds")["params"][3]["kind"] = "double[][][]"
     (tmp_path / "bad.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -162,7 +185,7 @@ def test_docstrings_show_type_default_and_doc_of_every_param(rendered, manifest)
         assert " ".join(stage["doc"].split()) in " ".join(doc.split())
         for p in stage["params"]:
             tail = f"default {python_gen.python_literal(p['kind'], p['default'])}" if p["hasDefault"] else "optional"
-            header = f"{p['name']} : {python_gen._doc_type(p)}, {tail}"
+            header = f"{p['name']} : {python_gen.python_doc_type(p)}, {tail}"
             assert f"\n{header}\n    {p['doc']}" in doc, header
 
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, Tuple
 
-from pyspark.ml.linalg import DenseVector, SparseVector, Vector
+from pyspark.ml.linalg import DenseVector, SparseVector
 from pyspark.ml.param import Params, TypeConverters
 
 KINDS = (
@@ -23,8 +23,10 @@ KINDS = (
 COMPLEX = frozenset({"bytes", "stage"})
 
 _MAP = "map<string,"
-# How Spark's DoubleParam (and Irbis' codecs) write the doubles that JSON numbers cannot hold.
-_SPECIAL_DOUBLES = {"NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
+# How Spark's DoubleParam (and Irbis' codecs) write the doubles that JSON numbers cannot hold; Spark's
+# vector JSON (Jackson) spells the infinities out.
+_SPECIAL_DOUBLES = {"NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf,
+                    "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def _shape(kind: str) -> Tuple[str, str]:
@@ -66,10 +68,22 @@ def _to_stage(value: Any) -> Params:
     raise TypeError(f"Expected a JVM-backed pyspark.ml stage, got {type(value).__name__}")
 
 
+def _to_int(bits: int) -> Callable[[Any], int]:
+    # Spark's IntParam and LongParam read out-of-range JSON numbers by silently wrapping them around.
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def convert(value: Any) -> int:
+        value = TypeConverters.toInt(value)
+        if not low <= value <= high:
+            raise TypeError(f"{value} does not fit in a {bits}-bit integer")
+        return value
+    return convert
+
+
 _LEAF_CONVERTERS: Dict[str, Callable[[Any], Any]] = {
     "boolean": TypeConverters.toBoolean,
-    "int": TypeConverters.toInt,
-    "long": TypeConverters.toInt,
+    "int": _to_int(32),
+    "long": _to_int(64),
     "float": TypeConverters.toFloat,
     "double": TypeConverters.toFloat,
     "string": TypeConverters.toString,

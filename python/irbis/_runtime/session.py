@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any, Iterable, List, Union
 
-from py4j.protocol import Py4JError
+from py4j.java_gateway import JavaClass
 from pyspark.core.context import SparkContext
 from pyspark.sql import SparkSession
 
@@ -27,10 +27,10 @@ def _listed(jar: str, spark_jars: str) -> bool:
 def _check(spark: SparkSession, version: str, extra_jars: List[str]) -> None:
     """Spark cannot add jars to a running driver, so a session started without them is unusable."""
     hint = "Stop it (spark.stop()) and call irbis.session() again, or start Spark with spark.jars set."
-    try:
-        jvm_version = str(spark.sparkContext._jvm.irbis.core.Version.value())
-    except Py4JError as e:
-        raise RuntimeError(f"The active SparkSession was started without the Irbis jar. {hint}") from e
+    version_class = spark.sparkContext._jvm.irbis.core.Version
+    if not isinstance(version_class, JavaClass):  # py4j's JavaPackage: the class is not on the classpath
+        raise RuntimeError(f"The active SparkSession was started without the Irbis jar. {hint}")
+    jvm_version = str(version_class.value())
     if jvm_version != version:
         raise RuntimeError(
             f"The active SparkSession has Irbis {jvm_version} on its classpath but the irbis Python "

@@ -29,19 +29,20 @@ class IrbisWrapper:
 
     def _make_java_param_pair(self, param: Param, value: Any) -> Any:
         param = self._resolveParam(param)
-        kind = self._irbis_kind(param.name)
         if value is None:
             raise ValueError(f"{type(self).__name__}.{param.name} is set to None; clear() it instead")
+        kind = self._irbis_kind(param.name)
         if kind in kinds.COMPLEX:
             return params_bridge().pairRaw(self._java_obj, param.name, kinds.to_java_raw(kind, value))
         return params_bridge().pair(self._java_obj, param.name, kinds.to_json(kind, value))
 
-    def _irbis_read_java(self, name: str) -> Any:
+    def _irbis_read_java(self, name: str, java_obj: Any = None) -> Any:
         """The JVM value of a param (set, else default) as a Python value of its kind."""
+        java_obj = self._java_obj if java_obj is None else java_obj
         kind = self._irbis_kind(name)
         if kind in kinds.COMPLEX:
-            return kinds.from_java_raw(kind, params_bridge().getRaw(self._java_obj, name))
-        text = params_bridge().getJson(self._java_obj, name)
+            return kinds.from_java_raw(kind, params_bridge().getRaw(java_obj, name))
+        text = params_bridge().getJson(java_obj, name)
         return None if text is None else kinds.from_json(kind, text)
 
     def _transfer_params_from_java(self) -> None:
@@ -55,3 +56,15 @@ class IrbisWrapper:
             elif bridge.hasDefault(self._java_obj, name) and not self.isDefined(param):
                 # Only params the generated class does not declare: its defaults come from the manifest.
                 self._setDefault(**{name: self._irbis_read_java(name)})
+
+    def _transfer_param_map_from_java(self, java_param_map: Any) -> Dict[Param, Any]:
+        """Param maps (e.g. a loaded CrossValidator's estimatorParamMaps) also go through each Param's
+        codec: every value is read back from a scratch copy of the JVM stage that holds it."""
+        scratch = self._java_obj.copy(self._empty_java_param_map())
+        param_map = {}
+        for pair in java_param_map.toList():
+            name = str(pair.param().name())
+            if self.hasParam(name):
+                scratch.set(scratch.getParam(name), pair.value())
+                param_map[self.getParam(name)] = self._irbis_read_java(name, scratch)
+        return param_map

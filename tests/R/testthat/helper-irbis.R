@@ -67,14 +67,14 @@ spec_of_class <- function(class_name) {
 java_strings <- function(x) {
   if (is.null(x)) return(character(0))
   if (is.character(x)) return(x)
-  if (is.list(x)) return(vapply(x, as.character, character(1)))
+  if (!inherits(x, "spark_jobj")) return(vapply(x, as.character, character(1)))
   n <- invoke(x, "size")
   vapply(seq_len(n) - 1L, function(i) invoke(x, "get", i), character(1))
 }
 
 # The R arguments that rebuild a JVM stage: its explicitly set params, converted per kind.
 r_args_of_stage <- function(stage, spec) {
-  by_name <- stats::setNames(names(spec$params), vapply(spec$params, `[[`, "", "name"))
+  by_name <- stats::setNames(as.list(names(spec$params)), vapply(spec$params, `[[`, "", "name"))
   set <- parse_json(invoke_static(sc, "irbis.testkit.Examples", "setParamsJson", stage))
   args <- list()
   for (name in names(set)) {

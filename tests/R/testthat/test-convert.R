@@ -6,6 +6,7 @@ test_that("scalars are checked and written as the Param codecs read them", {
   expect_identical(to_json(TRUE, "boolean"), "true")
   expect_identical(to_json(3, "int"), "3")
   expect_identical(to_json(-7L, "int"), "-7")
+  expect_identical(to_json(-2^31, "int"), "-2147483648")
   expect_identical(to_json(2^40, "long"), "1099511627776")
   expect_identical(to_json("9223372036854775807", "long"), "9223372036854775807")
   expect_identical(to_json(0.1, "double"), "0.10000000000000001")
@@ -21,11 +22,11 @@ test_that("a single value for an array param becomes a one-element JSON array", 
   expect_identical(to_json(character(0), "string[]"), "[]")
   expect_identical(to_json(list(), "int[]"), "[]")
   expect_identical(to_json(c(1, 2), "int[]"), "[1,2]")
-  expect_identical(to_json(c(1.5, NaN, Inf), "double[]"), "[1.5,\"NaN\",\"Inf\"]")
+  expect_identical(to_json(c(1.5, NaN, Inf, 2L, 1e300), "double[]"), "[1.5,\"NaN\",\"Inf\",2.0,1.0000000000000001e+300]")
   expect_identical(to_json(c(TRUE, FALSE), "boolean[]"), "[true,false]")
   expect_identical(to_json(c("1", "9223372036854775807"), "long[]"), "[1,9223372036854775807]")
-  expect_identical(to_json(list(c(1, 2), numeric(0)), "double[][]"), "[[1,2],[]]")
-  expect_identical(to_json(matrix(c(1, 2, 3, 4), 2, byrow = TRUE), "double[][]"), "[[1,2],[3,4]]")
+  expect_identical(to_json(list(c(1, 2), numeric(0)), "double[][]"), "[[1.0,2.0],[]]")
+  expect_identical(to_json(matrix(c(1, 2, 3, 4), 2, byrow = TRUE), "double[][]"), "[[1.0,2.0],[3.0,4.0]]")
 })
 
 test_that("maps, vectors and enumerations", {
@@ -33,9 +34,9 @@ test_that("maps, vectors and enumerations", {
   expect_identical(to_json(list(k = "v"), "map<string,string>"), "{\"k\":\"v\"}")
   expect_identical(to_json(list(), "map<string,double>"), "{}")
   expect_identical(to_json(c(x = NaN), "map<string,double>"), "{\"x\":\"NaN\"}")
-  expect_identical(to_json(c(1, 0.5), "vector"), "{\"type\":1,\"values\":[1,0.5]}")
+  expect_identical(to_json(c(1, 0.5), "vector"), "{\"type\":1,\"values\":[1.0,0.5]}")
   expect_identical(to_json(list(size = 3, indices = 1, values = 2), "vector"),
-                   "{\"type\":0,\"size\":3,\"indices\":[1],\"values\":[2]}")
+                   "{\"type\":0,\"size\":3,\"indices\":[1],\"values\":[2.0]}")
   expect_identical(to_json("Mean", "string", c("Mean", "Median")), "\"Mean\"")
 })
 
@@ -47,6 +48,8 @@ test_that("a bad value is an error naming the function and the argument", {
   expect_error(to_json(NA, "boolean"), "`arg` must be TRUE or FALSE")
   expect_error(to_json(NA_real_, "double"), "NA not")
   expect_error(to_json(1, "string[]"), "`arg` must be a character string")
+  expect_error(to_json(list(1, "a"), "string[]"), "`arg` must be a vector of one type")
+  expect_identical(to_json(list(1L, 2.5), "double[]"), "[1.0,2.5]")
   expect_error(to_json(c(a = 1, 2), "map<string,int>"), "unique, non-empty names")
   expect_error(to_json(c(1, NA), "vector"), "`arg` must be a number")
   expect_error(to_json(list(size = 2, values = 1), "vector"), "`arg` must be a numeric vector \\(dense\\)")

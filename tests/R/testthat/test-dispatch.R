@@ -18,8 +18,9 @@ tag_of <- function(spec) paste0("ml_", sub("^(ft|ml)_", "", spec$fn))
 
 for (type in c("estimator", "transformer")) local({
   type <- type
+  a_type <- paste(if (type == "estimator") "an" else "a", type)
 
-  test_that(paste("an", type, "from a spark_connection is an R stage object"), {
+  test_that(paste(a_type, "from a spark_connection is an R stage object"), {
     need_jvm()
     ex <- first_example(type)
     stage <- do.call(ex$fn, c(list(sc), ex$args, list(uid = "r_made_uid")))
@@ -28,7 +29,7 @@ for (type in c("estimator", "transformer")) local({
     expect_identical(invoke(spark_jobj(stage), "uid"), "r_made_uid")
   })
 
-  test_that(paste("an", type, "appended to an ml_pipeline runs as in Scala"), {
+  test_that(paste(a_type, "appended to an ml_pipeline runs as in Scala"), {
     need_jvm()
     ex <- first_example(type)
     pipeline <- do.call(ex$fn, c(list(ml_pipeline(sc)), ex$args))
@@ -40,7 +41,7 @@ for (type in c("estimator", "transformer")) local({
     expect_null(compare_frames(ml_transform(model, ex$input), ex$expected))
   })
 
-  test_that(paste("an", type, "survives ml_save and ml_load through the class mapping"), {
+  test_that(paste(a_type, "survives ml_save and ml_load through the class mapping"), {
     need_jvm()
     ex <- first_example(type)
     stage <- do.call(ex$fn, c(list(sc), ex$args))
@@ -77,6 +78,12 @@ test_that("bad calls fail with a message naming the function and the argument", 
   expect_error(ex$fn(data.frame(a = 1)), paste0(ex$spec$fn, "\\(\\): `x` must be a spark_connection"))
   expect_error(ex$fn(sc, not_a_param = 1), paste0(ex$spec$fn, "\\(\\): unknown argument\\(s\\) not_a_param"))
   expect_error(ex$fn(sc, uid = 3), "`uid` must be a single string")
+  real_version <- get("irbis_version", envir = generated)
+  assign("irbis_version", "0.0.0-stale", envir = generated)
+  on.exit(assign("irbis_version", real_version, envir = generated))
+  expect_error(ex$fn(sc), paste0("The irbis R package is version 0.0.0-stale but the Spark session runs the Irbis jar",
+                                 " version ", real_version))
+  assign("irbis_version", real_version, envir = generated)
   for (arg in names(ex$spec$params)) {
     if (ex$spec$params[[arg]]$kind %in% c("string", "string[]")) {
       call <- c(list(sc), stats::setNames(list(1), arg))

@@ -1,6 +1,8 @@
 package irbis.core
 
-import org.apache.spark.ml.param.{Param, ParamPair, Params}
+import org.apache.spark.ml.param._
+import org.json4s._
+import org.json4s.jackson.JsonMethods.parse
 
 /**
  * How the generated Python and R wrappers read and write Params: every value goes through the Param's
@@ -44,8 +46,28 @@ object ParamsBridge {
     stage.get(p).orElse(stage.getDefault(p)).map(p.jsonEncode).orNull
   }
 
+  /** Spark's Int and Long codecs wrap out-of-range numbers silently; refuse them instead. */
+  private def checkRange(stage: Params, p: Param[Any], json: String): Unit = {
+    val (lo, hi) = (p: Param[_]) match {
+      case _: IntParam | _: IntArrayParam | _: StringIntMapParam => (BigInt(Int.MinValue), BigInt(Int.MaxValue))
+      case _: LongParam | _: LongArrayParam => (BigInt(Long.MinValue), BigInt(Long.MaxValue))
+      case _ => return
+    }
+    def numbers(v: JValue): List[BigInt] = v match {
+      case JInt(i) => List(i)
+      case JArray(xs) => xs.flatMap(numbers)
+      case JObject(fs) => fs.flatMap(f => numbers(f._2))
+      case _ => Nil
+    }
+    numbers(try parse(json) catch { case _: Exception => JNothing }).find(i => i < lo || i > hi).foreach { i =>
+      throw new IllegalArgumentException(
+        s"${stage.getClass.getSimpleName}.${p.name}: $i is out of range for a ${ParamKind.of(stage, p)} ($lo to $hi)")
+    }
+  }
+
   def pair(stage: Params, name: String, json: String): ParamPair[Any] = {
     val p = simple(stage, name)
+    checkRange(stage, p, json)
     val value = try p.jsonDecode(json) catch {
       case e: Exception => throw new IllegalArgumentException(
         s"${stage.getClass.getSimpleName}.$name: cannot read $json as a ${ParamKind.of(stage, p)}: ${e.getMessage}", e)

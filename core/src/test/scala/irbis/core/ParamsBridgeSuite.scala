@@ -31,6 +31,10 @@ class ParamsBridgeSuite extends SparkSuite {
     val e3 = intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "nope", "1"))
     assert(e3.getMessage.contains("has no parameter 'nope'"))
     intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "positive", "0"))
+    val e4 = intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "anInt", "2147483648"))
+    assert(e4.getMessage.contains("2147483648 is out of range for a int"))
+    intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "ints", "[1, -2147483649]"))
+    intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "aLong", "9223372036854775808"))
   }
 
   test("complex params move as raw values and are refused as JSON") {
