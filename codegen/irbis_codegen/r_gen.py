@@ -15,6 +15,8 @@ from pathlib import Path
 
 import jinja2
 
+from irbis_codegen import templating
+
 KINDS = frozenset([
     "boolean", "int", "long", "float", "double", "string",
     "boolean[]", "int[]", "long[]", "float[]", "double[]", "string[]", "double[][]",
@@ -32,7 +34,6 @@ RESERVED_ARGS = frozenset([
 MAX_EXACT_DOUBLE_INT = 2 ** 53
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "r"
 HAND_WRITTEN = REPO_ROOT / "R"
 GENERATED_PARTS = ("DESCRIPTION", "NAMESPACE", "R", "man", "inst/sparkml")
 
@@ -272,23 +273,11 @@ def _check_unique(items: list, key: str, what: str) -> None:
 # ---- rendering -------------------------------------------------------------------------------------------
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+    env = templating.environment("r")
     env.filters["rd"] = rd_escape
     env.filters["rd_usage"] = rd_usage_escape
     env.filters["r_string"] = r_string
     return env
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def render(manifest: dict, out_dir: Path) -> None:
@@ -302,17 +291,17 @@ def render(manifest: dict, out_dir: Path) -> None:
         elif target.exists():
             target.unlink()
     _copy_hand_written(out_dir)
-    _write(out_dir / "DESCRIPTION", env.get_template("DESCRIPTION.j2").render(**view))
-    _write(out_dir / "NAMESPACE", env.get_template("NAMESPACE.j2").render(**view))
-    _write(out_dir / "R" / "irbis-version.R", env.get_template("version.R.j2").render(**view))
+    templating.write(out_dir / "DESCRIPTION", env.get_template("DESCRIPTION.j2").render(**view))
+    templating.write(out_dir / "NAMESPACE", env.get_template("NAMESPACE.j2").render(**view))
+    templating.write(out_dir / "R" / "irbis-version.R", env.get_template("version.R.j2").render(**view))
     package_template = env.get_template("package.R.j2")
     for pkg in view["packages"]:
-        _write(out_dir / "R" / pkg["file"], package_template.render(package=pkg, **view))
+        templating.write(out_dir / "R" / pkg["file"], package_template.render(package=pkg, **view))
     rd_template = env.get_template("stage.Rd.j2")
     for stage in view["stages"]:
-        _write(out_dir / "man" / f"{stage['fn']}.Rd", rd_template.render(s=stage, **view))
-    _write(out_dir / "inst" / "sparkml" / "class_mapping.json", _json(_class_mapping(view)))
-    _write(out_dir / "inst" / "sparkml" / "param_mapping.json", _json(_param_mapping(view)))
+        templating.write(out_dir / "man" / f"{stage['fn']}.Rd", rd_template.render(s=stage, **view))
+    templating.write(out_dir / "inst" / "sparkml" / "class_mapping.json", _json(_class_mapping(view)))
+    templating.write(out_dir / "inst" / "sparkml" / "param_mapping.json", _json(_param_mapping(view)))
     (out_dir / "inst" / "java").mkdir(parents=True, exist_ok=True)
 
 

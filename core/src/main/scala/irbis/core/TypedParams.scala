@@ -3,6 +3,7 @@ package irbis.core
 import java.util.Base64
 
 import scala.jdk.CollectionConverters._
+import scala.reflect.ClassTag
 
 import org.apache.spark.ml.PipelineStage
 import org.apache.spark.ml.linalg.{DenseVector, SparseVector, Vector, Vectors}
@@ -76,34 +77,43 @@ class StringParam(parent: Params, name: String, doc: String, isValid: String => 
 class EnumParam(parent: Params, name: String, doc: String, val options: Seq[String])
   extends StringParam(parent, name, s"$doc One of: ${options.mkString(", ")}.", (s: String) => options.contains(s))
 
+/** Array Params defined by how one element is written to and read from JSON (and taken from Java). */
+abstract class ElementArrayParam[T: ClassTag](parent: Params, name: String, doc: String, isValid: Array[T] => Boolean)
+  extends Param[Array[T]](parent, name, doc, isValid) {
+  protected def encodeElement(v: T): JValue
+  protected def decodeElement(v: JValue): T
+  protected def fromJava(v: Any): T
+
+  def w(value: java.util.List[_]): org.apache.spark.ml.param.ParamPair[Array[T]] = w(value.asScala.map(fromJava).toArray)
+  override def jsonEncode(value: Array[T]): String = write(JArray(value.toList.map(encodeElement)))
+  override def jsonDecode(json: String): Array[T] = array(json, name).map(decodeElement).toArray
+}
+
 class BooleanArrayParam(parent: Params, name: String, doc: String, isValid: Array[Boolean] => Boolean)
-  extends Param[Array[Boolean]](parent, name, doc, isValid) {
+  extends ElementArrayParam[Boolean](parent, name, doc, isValid) {
   def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Boolean]) => true)
-  def w(value: java.util.List[java.lang.Boolean]): org.apache.spark.ml.param.ParamPair[Array[Boolean]] =
-    w(value.asScala.map(_.booleanValue).toArray)
-  override def jsonEncode(value: Array[Boolean]): String = write(JArray(value.toList.map(JBool(_))))
-  override def jsonDecode(json: String): Array[Boolean] = array(json, name).map {
+  protected def encodeElement(v: Boolean): JValue = JBool(v)
+  protected def decodeElement(v: JValue): Boolean = v match {
     case JBool(b) => b
     case other => throw new IllegalArgumentException(s"$name: expected booleans, got ${write(other)}")
-  }.toArray
+  }
+  protected def fromJava(v: Any): Boolean = v.asInstanceOf[java.lang.Boolean].booleanValue
 }
 
 class LongArrayParam(parent: Params, name: String, doc: String, isValid: Array[Long] => Boolean)
-  extends Param[Array[Long]](parent, name, doc, isValid) {
+  extends ElementArrayParam[Long](parent, name, doc, isValid) {
   def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Long]) => true)
-  def w(value: java.util.List[java.lang.Long]): org.apache.spark.ml.param.ParamPair[Array[Long]] =
-    w(value.asScala.map(_.longValue).toArray)
-  override def jsonEncode(value: Array[Long]): String = write(JArray(value.toList.map(JLong(_))))
-  override def jsonDecode(json: String): Array[Long] = array(json, name).map(long(_, name)).toArray
+  protected def encodeElement(v: Long): JValue = JLong(v)
+  protected def decodeElement(v: JValue): Long = long(v, name)
+  protected def fromJava(v: Any): Long = v.asInstanceOf[java.lang.Number].longValue
 }
 
 class FloatArrayParam(parent: Params, name: String, doc: String, isValid: Array[Float] => Boolean)
-  extends Param[Array[Float]](parent, name, doc, isValid) {
+  extends ElementArrayParam[Float](parent, name, doc, isValid) {
   def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Float]) => true)
-  def w(value: java.util.List[java.lang.Double]): org.apache.spark.ml.param.ParamPair[Array[Float]] =
-    w(value.asScala.map(_.floatValue).toArray)
-  override def jsonEncode(value: Array[Float]): String = write(JArray(value.toList.map(f => number(f.toDouble))))
-  override def jsonDecode(json: String): Array[Float] = array(json, name).map(double(_, name).toFloat).toArray
+  protected def encodeElement(v: Float): JValue = number(v.toDouble)
+  protected def decodeElement(v: JValue): Float = double(v, name).toFloat
+  protected def fromJava(v: Any): Float = v.asInstanceOf[java.lang.Number].floatValue
 }
 
 /** Map-valued Params, encoded as JSON objects; keys keep their insertion order. */
