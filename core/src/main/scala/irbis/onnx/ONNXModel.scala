@@ -82,27 +82,44 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   def getErrorCol: String = $(errorCol)
   def setErrorCol(value: String): this.type = set(errorCol, value)
 
-  /** Reads the model from any Hadoop-supported path into the stage, so a saved stage is self-contained. */
+  /**
+   * Reads the model from any Hadoop-supported path into the stage, so a saved stage is self-contained.
+   * Setting the `modelLocation` Param by other means (the Python and R wrappers) loads it on first use.
+   */
   def setModelLocation(path: String): this.type = {
+    set(modelLocation, path)
+    setModelPayload(readModel(path))
+  }
+
+  private def readModel(path: String): Array[Byte] = {
     val p = new Path(path)
     val spark = SparkSession.active
     val fs = p.getFileSystem(spark.sparkContext.hadoopConfiguration)
+    require(fs.exists(p), s"$uid: modelLocation $path does not exist")
     val size = fs.getFileStatus(p).getLen
     require(size < Int.MaxValue - 16,
       s"$uid: the model at $path is $size bytes; models over 2 GB keep their weights in external data files, " +
         "which ONNXModel does not load yet: export with external data disabled under 2 GB, or quantize the model")
     val in = fs.open(p)
-    val bytes = try in.readAllBytes() finally in.close()
-    set(modelLocation, path).setModelPayload(bytes)
+    try in.readAllBytes() finally in.close()
   }
 
+  /** The payload, loaded from `modelLocation` if only the location was set. */
+  private def payload: Array[Byte] = {
+    if (!isDefined(modelPayload) && isDefined(modelLocation)) setModelPayload(readModel(getModelLocation))
+    require(isDefined(modelPayload), s"$uid: no model: set modelLocation (a path) or modelPayload (bytes)")
+    getModelPayload
+  }
+
+  override def write: org.apache.spark.ml.util.MLWriter = { payload; super.write }
+
   private def payloadHash: String = {
-    require(isDefined(modelPayload), s"$uid: no model: call setModelLocation(path) or setModelPayload(bytes)")
+    val bytes = payload
     lastHash match {
-      case Some((ref, h)) if ref eq getModelPayload => h
+      case Some((ref, h)) if ref eq bytes => h
       case _ =>
-        val h = OnnxSessions.sha256(getModelPayload)
-        lastHash = Some((getModelPayload, h))
+        val h = OnnxSessions.sha256(bytes)
+        lastHash = Some((bytes, h))
         h
     }
   }
@@ -118,7 +135,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   /** The driver's session, for introspection and planning (created once per JVM like the executors'). */
   private def driverSession: OrtSession = {
     val s = settings
-    OnnxSessions.get(s.key(payloadHash), s, () => getModelPayload)
+    OnnxSessions.get(s.key(payloadHash), s, () => payload)
   }
 
   def modelInputs: Map[String, NodeInfo] = driverSession.getInputInfo.asScala.toMap
@@ -196,7 +213,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   private def broadcastPayload(spark: SparkSession): Broadcast[Array[Byte]] = lastBroadcast match {
     case Some((h, b)) if h == payloadHash => b
     case _ =>
-      val b = spark.sparkContext.broadcast(getModelPayload)
+      val b = spark.sparkContext.broadcast(payload)
       lastBroadcast = Some((payloadHash, b))
       b
   }

@@ -121,4 +121,19 @@ class ONNXModelSuite extends StageSuite(new ONNXModelExamples) {
     new ONNXModel().setModelPayload(TestModels.bytes("symbolic")).transform(df).collect()
     assert(OnnxSessions.createdCount == before)
   }
+
+  test("setting only modelLocation (as the Python and R wrappers do) loads the model on first use and saves it") {
+    val file = java.nio.file.Files.createTempFile("symbolic", ".onnx")
+    java.nio.file.Files.write(file, TestModels.bytes("symbolic"))
+    val stage = new ONNXModel()
+    irbis.core.ParamsBridge.setJson(stage, "modelLocation", "\"" + file.toUri + "\"")
+    assert(stage.modelOutputs.keySet == Set("total", "doubled"))
+    val path = tempPath("lazy")
+    stage.write.save(path)
+    java.nio.file.Files.delete(file)
+    val reloaded = ONNXModel.load(path)
+    assert(reloaded.getModelPayload.sameElements(TestModels.bytes("symbolic")))
+    val e = intercept[IllegalArgumentException](new ONNXModel().setModelLocation(file.toString))
+    assert(e.getMessage.contains("does not exist"))
+  }
 }
