@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.ml.functions import predict_batch_udf
 from pyspark.sql.types import ArrayType, FloatType
 
@@ -62,11 +64,11 @@ def case(spark, tmp, label, model_bytes, name, x, batch_sizes, stage_batch):
     path.write_bytes(model_bytes)
     n = len(x)
     flat = x.reshape(n, -1)
-    chunks = [spark.createDataFrame([(row.tolist(),) for row in flat[i:i + 20000]], [name]) for i in range(0, n, 20000)]
-    df = chunks[0]
-    for c in chunks[1:]:
-        df = df.union(c)
-    df = df.repartition(2).cache()
+    parquet = Path(tmp) / f"{label.split()[0]}.parquet"
+    values = pa.array(flat.ravel())
+    pq.write_table(pa.table({name: pa.ListArray.from_arrays(pa.array(np.arange(0, values.length + 1, flat.shape[1],
+                                                                                dtype=np.int32)), values)}), parquet)
+    df = spark.read.parquet(str(parquet)).repartition(2).cache()
     df.count()
     stage = ONNXModel(modelLocation=str(path), miniBatchSize=stage_batch, intraOpNumThreads=1)
     stage.transform(df.limit(8)).collect()
