@@ -1,0 +1,238 @@
+package irbis.onnx
+
+import scala.jdk.CollectionConverters._
+
+import ai.onnxruntime.{NodeInfo, OrtSession, SequenceInfo, TensorInfo}
+import irbis.core._
+import org.apache.hadoop.fs.Path
+import org.apache.spark.broadcast.Broadcast
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.linalg.SQLDataTypes
+import org.apache.spark.ml.param.{IntParam, ParamMap, ParamValidators, StringArrayParam}
+import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
+import org.apache.spark.sql.types._
+
+class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
+  def this() = this(Identifiable.randomUID("ONNXModel"))
+
+  override def stageDoc: String =
+    "Evaluates an ONNX model with ONNX Runtime on every executor, in minibatches. Graph inputs are fed from " +
+      "columns (numbers, arrays, nested arrays, ML vectors, strings, booleans or image structs, converted to the " +
+      "input's element type and shape); every fetched output becomes a column with one value per row, " +
+      "optionally with softmax and argmax columns. The model travels inside the stage (`modelPayload`), " +
+      "reaches each executor once, and each executor JVM keeps one session per model."
+
+  final val modelPayload = new BytesParam(this, "modelPayload", "The ONNX model's bytes (set by setModelLocation).")
+  final val modelLocation = new StringParam(this, "modelLocation",
+    "Where the model was read from (any Hadoop path); informational once the payload is set.")
+  final val feedDict = new StringStringMapParam(this, "feedDict",
+    "Graph input name to the column that feeds it. Optional for a single-input model whose input name is a column.")
+  final val fetchDict = new StringStringMapParam(this, "fetchDict",
+    "Output column name to the graph output it holds. Default: every graph output, in a column of its name.")
+  final val softMaxDict = new StringStringMapParam(this, "softMaxDict",
+    "Fetched column to a new column holding its softmax (per row, over the last axis of a 1-d output).")
+  final val argMaxDict = new StringStringMapParam(this, "argMaxDict",
+    "Fetched column to a new integer column holding the index of its largest value (per row).")
+  final val vectorOutputCols = new StringArrayParam(this, "vectorOutputCols",
+    "Fetched columns to return as ML vectors (1-d outputs only) instead of arrays.")
+  final val miniBatchSize = new IntParam(this, "miniBatchSize",
+    "Rows per ONNX Runtime call. A fixed batch dimension in the model overrides it (the last batch is padded).",
+    ParamValidators.gt(0))
+  final val intraOpNumThreads = new IntParam(this, "intraOpNumThreads",
+    "ONNX Runtime threads per call; 0 means spark.task.cpus, so that concurrent tasks x threads match the cores.",
+    ParamValidators.gtEq(0))
+  final val optimizationLevel = new EnumParam(this, "optimizationLevel", "ONNX Runtime graph optimization level.",
+    Seq("NO_OPT", "BASIC_OPT", "EXTENDED_OPT", "ALL_OPT"))
+  final val executionProvider = new EnumParam(this, "executionProvider",
+    "Where to run: CPU, or CUDA (needs the onnxruntime_gpu artifact and a GPU; a clear error otherwise).",
+    Seq("CPU", "CUDA"))
+  final val errorCol = new StringParam(this, "errorCol",
+    "If set, a row that cannot be fed (wrong shape or type) gets null outputs and the reason in this column " +
+      "instead of failing the job.")
+
+  setDefault(miniBatchSize -> 64, intraOpNumThreads -> 0, optimizationLevel -> "ALL_OPT",
+    executionProvider -> "CPU", vectorOutputCols -> Array.empty[String])
+
+  def getModelPayload: Array[Byte] = $(modelPayload)
+  def setModelPayload(value: Array[Byte]): this.type = set(modelPayload, value)
+  def getModelLocation: String = $(modelLocation)
+  def getFeedDict: Map[String, String] = if (isDefined(feedDict)) $(feedDict) else Map.empty
+  def setFeedDict(value: Map[String, String]): this.type = set(feedDict, value)
+  def setFeedDict(input: String, column: String): this.type = setFeedDict(Map(input -> column))
+  def getFetchDict: Map[String, String] = if (isDefined(fetchDict)) $(fetchDict) else Map.empty
+  def setFetchDict(value: Map[String, String]): this.type = set(fetchDict, value)
+  def setFetchDict(column: String, output: String): this.type = setFetchDict(Map(column -> output))
+  def getSoftMaxDict: Map[String, String] = if (isDefined(softMaxDict)) $(softMaxDict) else Map.empty
+  def setSoftMaxDict(value: Map[String, String]): this.type = set(softMaxDict, value)
+  def setSoftMaxDict(source: String, target: String): this.type = setSoftMaxDict(Map(source -> target))
+  def getArgMaxDict: Map[String, String] = if (isDefined(argMaxDict)) $(argMaxDict) else Map.empty
+  def setArgMaxDict(value: Map[String, String]): this.type = set(argMaxDict, value)
+  def setArgMaxDict(source: String, target: String): this.type = setArgMaxDict(Map(source -> target))
+  def getVectorOutputCols: Array[String] = $(vectorOutputCols)
+  def setVectorOutputCols(value: Array[String]): this.type = set(vectorOutputCols, value)
+  def getMiniBatchSize: Int = $(miniBatchSize)
+  def setMiniBatchSize(value: Int): this.type = set(miniBatchSize, value)
+  def getIntraOpNumThreads: Int = $(intraOpNumThreads)
+  def setIntraOpNumThreads(value: Int): this.type = set(intraOpNumThreads, value)
+  def getOptimizationLevel: String = $(optimizationLevel)
+  def setOptimizationLevel(value: String): this.type = set(optimizationLevel, value)
+  def getExecutionProvider: String = $(executionProvider)
+  def setExecutionProvider(value: String): this.type = set(executionProvider, value)
+  def getErrorCol: String = $(errorCol)
+  def setErrorCol(value: String): this.type = set(errorCol, value)
+
+  /**
+   * Reads the model from any Hadoop-supported path into the stage, so a saved stage is self-contained.
+   * Setting the `modelLocation` Param by other means (the Python and R wrappers) loads it on first use.
+   */
+  def setModelLocation(path: String): this.type = {
+    set(modelLocation, path)
+    setModelPayload(readModel(path))
+  }
+
+  private def readModel(path: String): Array[Byte] = {
+    val p = new Path(path)
+    val spark = SparkSession.active
+    val fs = p.getFileSystem(spark.sparkContext.hadoopConfiguration)
+    require(fs.exists(p), s"$uid: modelLocation $path does not exist")
+    val size = fs.getFileStatus(p).getLen
+    require(size < Int.MaxValue - 16,
+      s"$uid: the model at $path is $size bytes; models over 2 GB keep their weights in external data files, " +
+        "which ONNXModel does not load yet: export with external data disabled under 2 GB, or quantize the model")
+    val in = fs.open(p)
+    try in.readAllBytes() finally in.close()
+  }
+
+  /** The payload, loaded from `modelLocation` if only the location was set. */
+  private def payload: Array[Byte] = {
+    if (!isDefined(modelPayload) && isDefined(modelLocation)) setModelPayload(readModel(getModelLocation))
+    require(isDefined(modelPayload), s"$uid: no model: set modelLocation (a path) or modelPayload (bytes)")
+    getModelPayload
+  }
+
+  override def write: org.apache.spark.ml.util.MLWriter = { payload; super.write }
+
+  private def payloadHash: String = {
+    val bytes = payload
+    lastHash match {
+      case Some((ref, h)) if ref eq bytes => h
+      case _ =>
+        val h = OnnxSessions.sha256(bytes)
+        lastHash = Some((bytes, h))
+        h
+    }
+  }
+  @transient private var lastHash: Option[(Array[Byte], String)] = None
+  @transient private var lastBroadcast: Option[(String, Broadcast[Array[Byte]])] = None
+
+  private def settings: SessionSettings = {
+    val threads = if (getIntraOpNumThreads > 0) getIntraOpNumThreads
+      else SparkSession.getActiveSession.map(_.conf.get("spark.task.cpus", "1").toInt).getOrElse(1)
+    SessionSettings(threads, getOptimizationLevel, getExecutionProvider)
+  }
+
+  /** The driver's session, for introspection and planning (created once per JVM like the executors'). */
+  private def driverSession: OrtSession = {
+    val s = settings
+    OnnxSessions.get(s.key(payloadHash), s, () => payload)
+  }
+
+  def modelInputs: Map[String, NodeInfo] = driverSession.getInputInfo.asScala.toMap
+  def modelOutputs: Map[String, NodeInfo] = driverSession.getOutputInfo.asScala.toMap
+  /** Graph inputs as JSON: name to kind, element type, shape (-1 for symbolic dims) and dim names. */
+  def modelInputsJson: String = OnnxTypes.describeAll(driverSession.getInputInfo)
+  def modelOutputsJson: String = OnnxTypes.describeAll(driverSession.getOutputInfo)
+
+  private def resolvedFeeds(schema: StructType): Seq[FeedSpec] = {
+    val inputs = driverSession.getInputNames.asScala.toSeq.sorted
+    val feeds = if (getFeedDict.nonEmpty) getFeedDict
+      else if (inputs.size == 1 && schema.fieldNames.contains(inputs.head)) Map(inputs.head -> inputs.head)
+      else throw new IllegalArgumentException(
+        s"$uid: set feedDict (graph input -> column). Graph inputs: ${inputs.mkString(", ")}; " +
+          s"columns: ${schema.fieldNames.mkString(", ")}")
+    feeds.keys.foreach(i => require(inputs.contains(i),
+      s"$uid: feedDict names graph input '$i', which the model does not have (inputs: ${inputs.mkString(", ")})"))
+    val missing = inputs.filterNot(feeds.contains)
+    require(missing.isEmpty, s"$uid: graph inputs without a column in feedDict: ${missing.mkString(", ")}")
+    feeds.toSeq.sortBy(_._1).map { case (input, column) =>
+      val f = Columns.require(schema, uid, column)
+      FeedSpec(input, column, schema.fieldIndex(column), f.dataType)
+    }
+  }
+
+  private def outputType(name: String, info: NodeInfo, vector: Boolean): DataType = info.getInfo match {
+    case t: TensorInfo =>
+      val depth = t.getShape.length - 1
+      require(depth >= 0, s"$uid: graph output '$name' is a scalar without a batch dimension")
+      if (vector) {
+        require(depth == 1, s"$uid: output '$name' has ${depth} dims per row; only 1-d outputs can be vectors")
+        SQLDataTypes.VectorType
+      } else OnnxTypes.nested(OnnxTypes.sparkType(t.`type`, s"graph output '$name'"), depth)
+    case s: SequenceInfo if s.sequenceOfMaps =>
+      MapType(OnnxTypes.sparkType(s.mapInfo.keyType, s"keys of graph output '$name'"),
+        OnnxTypes.sparkType(s.mapInfo.valueType, s"values of graph output '$name'"), valueContainsNull = false)
+    case other => throw new IllegalArgumentException(s"$uid: graph output '$name' is $other, which is not supported")
+  }
+
+  private def plan(schema: StructType): (OnnxPlan, StructType) = {
+    val feeds = resolvedFeeds(schema)
+    val outputs = driverSession.getOutputInfo.asScala
+    val fetch = if (getFetchDict.nonEmpty) getFetchDict else outputs.keys.map(o => o -> o).toMap
+    val fetches = fetch.toSeq.sortBy(_._1).map { case (column, output) =>
+      val info = outputs.getOrElse(output, throw new IllegalArgumentException(
+        s"$uid: fetchDict names graph output '$output', which the model does not have (outputs: ${outputs.keys.toSeq.sorted.mkString(", ")})"))
+      Columns.requireAbsent(schema, uid, column)
+      FetchSpec(output, column, outputType(output, info, getVectorOutputCols.contains(column)), getVectorOutputCols.contains(column))
+    }
+    getVectorOutputCols.foreach(c => require(fetches.exists(_.column == c),
+      s"$uid: vectorOutputCols names '$c', which is not a fetched column (${fetches.map(_.column).mkString(", ")})"))
+    def derived(dict: Map[String, String], op: String): Seq[DerivedSpec] = dict.toSeq.sortBy(_._1).map { case (src, col) =>
+      val source = fetches.find(_.column == src).getOrElse(throw new IllegalArgumentException(
+        s"$uid: ${op}Dict names '$src', which is not a fetched column (${fetches.map(_.column).mkString(", ")})"))
+      val t = source.dataType match {
+        case v if v == SQLDataTypes.VectorType => v
+        case ArrayType(e: NumericType, _) => if (op == "argmax") IntegerType else ArrayType(if (e == FloatType) FloatType else DoubleType, false)
+        case other => throw new IllegalArgumentException(
+          s"$uid: ${op} needs a 1-d numeric output, but '$src' has type ${other.simpleString}")
+      }
+      Columns.requireAbsent(schema, uid, col)
+      DerivedSpec(src, col, op, if (op == "argmax") IntegerType else t)
+    }
+    val extra = derived(getSoftMaxDict, "softmax") ++ derived(getArgMaxDict, "argmax")
+    val withErrors = isDefined(errorCol)
+    if (withErrors) Columns.requireAbsent(schema, uid, getErrorCol)
+    val out = StructType(schema.fields ++ fetches.map(f => StructField(f.column, f.dataType, nullable = true)) ++
+      extra.map(d => StructField(d.column, d.dataType, nullable = true)) ++
+      (if (withErrors) Seq(StructField(getErrorCol, StringType, nullable = true)) else Nil))
+    (OnnxPlan(uid, feeds, fetches, extra, getMiniBatchSize, withErrors), out)
+  }
+
+  override def transformSchema(schema: StructType): StructType = plan(schema)._2
+
+  private def broadcastPayload(spark: SparkSession): Broadcast[Array[Byte]] = lastBroadcast match {
+    case Some((h, b)) if h == payloadHash => b
+    case _ =>
+      val b = spark.sparkContext.broadcast(payload)
+      lastBroadcast = Some((payloadHash, b))
+      b
+  }
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    val spark = dataset.sparkSession
+    val (p, schema) = plan(dataset.schema)
+    val s = settings
+    val key = s.key(payloadHash)
+    val payload = broadcastPayload(spark)
+    // The broadcast is read only by an executor that has no session for this model yet.
+    val rows = dataset.toDF().queryExecution.toRdd.mapPartitions { it =>
+      val session = OnnxSessions.get(key, s, () => payload.value)
+      new OnnxBatchRunner(session, p).run(it)
+    }
+    InternalFrames.create(spark, rows, schema)
+  }
+
+  override def copy(extra: ParamMap): ONNXModel = defaultCopy(extra)
+}
+
+object ONNXModel extends IrbisReadable[ONNXModel]

@@ -1,0 +1,110 @@
+package irbis.onnx
+
+import scala.collection.mutable.ArrayBuffer
+import scala.jdk.CollectionConverters._
+
+import ai.onnxruntime.{OnnxTensor, OrtException, OrtSession, TensorInfo}
+import org.apache.spark.ml.linalg.{SQLDataTypes, Vector, Vectors}
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, JoinedRow, UnsafeArrayData}
+import org.apache.spark.sql.types.{ArrayType, FloatType, UserDefinedType}
+import org.apache.spark.unsafe.types.UTF8String
+
+/**
+ * Runs one partition through the model in minibatches, one pass: rows are read as Catalyst rows, written
+ * into reused native buffers, evaluated, and the outputs (and softmax/argmax) appended to each row.
+ */
+final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
+  private val inputInfo = session.getInputInfo.asScala
+  private val feeders = plan.feeds.map { f =>
+    inputInfo(f.input).getInfo match {
+      case t: TensorInfo => new TensorFeeder(plan.stage, f, t)
+      case other => throw new IllegalArgumentException(s"${plan.stage}: graph input '${f.input}' is not a tensor ($other)")
+    }
+  }
+  private val fixedBatch: Option[Int] = {
+    val sizes = feeders.flatMap(_.fixedBatch).distinct
+    require(sizes.size <= 1, s"${plan.stage}: graph inputs disagree on their fixed batch size (${sizes.mkString(", ")})")
+    sizes.headOption
+  }
+  val batchSize: Int = fixedBatch.getOrElse(plan.batchSize)
+  private val readers = plan.fetches.map(new OutputReader(_))
+  private val fetchNames = plan.fetches.map(_.output).toSet.asJava
+  private val derivedSources = plan.derived.map(d => plan.fetches.indexWhere(_.column == d.source))
+  private val width = plan.fetches.size + plan.derived.size + (if (plan.withErrors) 1 else 0)
+  private val errorSlot = width - 1
+  private val vectorUdt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
+
+  def run(rows: Iterator[InternalRow]): Iterator[InternalRow] =
+    rows.map(_.copy()).grouped(batchSize).flatMap(batch => process(batch))
+
+  private def fail(outputs: Array[Array[Any]], i: Int, message: String): Unit =
+    outputs(i)(errorSlot) = UTF8String.fromString(message)
+
+  private def process(batch: Seq[InternalRow]): Iterator[InternalRow] = {
+    val outputs = Array.fill(batch.size)(new Array[Any](width))
+    val ok = new ArrayBuffer[Int]()
+    val dims = new Array[Array[Long]](feeders.size)
+    batch.indices.foreach { i =>
+      val row = batch(i)
+      if (!plan.feeds.exists(f => row.isNullAt(f.index))) {
+        try {
+          val fitted = feeders.indices.map(j => feeders(j).fit(feeders(j).valueShape(row), dims(j)))
+          fitted.indices.foreach(j => if (dims(j) == null) dims(j) = fitted(j))
+          ok += i
+        } catch {
+          case e: FeedException if plan.withErrors => fail(outputs, i, e.getMessage)
+        }
+      }
+    }
+    if (ok.nonEmpty) evaluate(batch, ok.toSeq, dims, outputs)
+    batch.indices.iterator.map(i => new JoinedRow(batch(i), new GenericInternalRow(outputs(i))))
+  }
+
+  private def evaluate(batch: Seq[InternalRow], ok: Seq[Int], dims: Array[Array[Long]], outputs: Array[Array[Any]]): Unit = {
+    val rows = ok.map(batch)
+    val pad = fixedBatch.map(_ - rows.size).getOrElse(0)
+    val tensors = new ArrayBuffer[OnnxTensor]()
+    try {
+      feeders.indices.foreach(j => tensors += feeders(j).tensor(OnnxSessions.env, rows, dims(j), pad))
+      val inputs = plan.feeds.map(_.input).zip(tensors).toMap.asJava
+      val result = session.run(inputs, fetchNames)
+      try {
+        val numeric = new Array[Array[Array[Double]]](readers.size)
+        readers.indices.foreach { j =>
+          val value = result.get(plan.fetches(j).output).get()
+          val (values, doubles) = readers(j).read(value, rows.size, derivedSources.contains(j))
+          numeric(j) = doubles
+          ok.indices.foreach(k => outputs(ok(k))(j) = values(k))
+        }
+        plan.derived.indices.foreach { d =>
+          val spec = plan.derived(d)
+          ok.indices.foreach { k =>
+            outputs(ok(k))(plan.fetches.size + d) = derive(spec, numeric(derivedSources(d))(k))
+          }
+        }
+      } finally result.close()
+    } catch {
+      case e: OrtException if plan.withErrors =>
+        ok.foreach(i => fail(outputs, i, s"${plan.stage}: ONNX Runtime failed on this batch: ${e.getMessage}"))
+    } finally tensors.foreach(_.close())
+  }
+
+  private def derive(spec: DerivedSpec, x: Array[Double]): Any = spec.op match {
+    case "argmax" =>
+      var best = 0
+      var i = 1
+      while (i < x.length) { if (x(i) > x(best)) best = i; i += 1 }
+      best
+    case "softmax" =>
+      val m = if (x.isEmpty) 0.0 else x.max
+      val e = x.map(v => math.exp(v - m))
+      val s = e.sum
+      val p = e.map(_ / s)
+      spec.dataType match {
+        case ArrayType(FloatType, _) => UnsafeArrayData.fromPrimitiveArray(p.map(_.toFloat))
+        case ArrayType(_, _) => UnsafeArrayData.fromPrimitiveArray(p)
+        case _ => vectorUdt.serialize(Vectors.dense(p))
+      }
+  }
+}

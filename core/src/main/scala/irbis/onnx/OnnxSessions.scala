@@ -1,0 +1,64 @@
+package irbis.onnx
+
+import java.security.MessageDigest
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicInteger
+
+import ai.onnxruntime.{OrtEnvironment, OrtException, OrtLoggingLevel, OrtSession}
+import ai.onnxruntime.OrtSession.SessionOptions
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel
+
+/** What determines a session besides the model bytes. */
+case class SessionSettings(intraOpThreads: Int, optimizationLevel: String, device: String) {
+  def key(modelHash: String): String = s"$modelHash/$intraOpThreads/$optimizationLevel/$device"
+}
+
+/**
+ * One ONNX Runtime environment per JVM and one session per (model, settings) per JVM, shared by all task
+ * threads and reused across tasks and jobs; sessions close when the JVM exits. `OrtSession.run` is
+ * thread-safe, so executor threads call the same session concurrently.
+ */
+object OnnxSessions {
+  lazy val env: OrtEnvironment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "irbis")
+
+  private val sessions = new ConcurrentHashMap[String, OrtSession]()
+  private val created = new AtomicInteger()
+
+  Runtime.getRuntime.addShutdownHook(new Thread(() => closeAll()))
+
+  /** How many sessions this JVM has created: tests use it to prove sessions are reused. */
+  def createdCount: Int = created.get()
+
+  def sha256(bytes: Array[Byte]): String =
+    MessageDigest.getInstance("SHA-256").digest(bytes).map(b => f"$b%02x").mkString
+
+  /** The session for `key`, creating it from `model()` only if this JVM has none (`model` may fetch a broadcast). */
+  def get(key: String, settings: SessionSettings, model: () => Array[Byte]): OrtSession =
+    sessions.computeIfAbsent(key, _ => {
+      val s = env.createSession(model(), options(settings))
+      created.incrementAndGet()
+      s
+    })
+
+  def options(settings: SessionSettings): SessionOptions = {
+    val o = new SessionOptions()
+    if (settings.intraOpThreads > 0) o.setIntraOpNumThreads(settings.intraOpThreads)
+    o.setInterOpNumThreads(1)
+    o.setOptimizationLevel(OptLevel.valueOf(settings.optimizationLevel))
+    if (settings.device == "CUDA") {
+      try o.addCUDA()
+      catch {
+        case e: OrtException => throw new IllegalArgumentException(
+          "executionProvider is CUDA but ONNX Runtime's CUDA provider is not available here: use the " +
+            "com.microsoft.onnxruntime:onnxruntime_gpu artifact on machines with an NVIDIA GPU and CUDA, or set " +
+            s"executionProvider to CPU (${e.getMessage})", e)
+      }
+    }
+    o
+  }
+
+  def closeAll(): Unit = {
+    sessions.values().forEach(s => try s.close() catch { case _: Exception => })
+    sessions.clear()
+  }
+}

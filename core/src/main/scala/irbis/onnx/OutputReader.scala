@@ -1,0 +1,125 @@
+package irbis.onnx
+
+import scala.jdk.CollectionConverters._
+
+import ai.onnxruntime._
+import org.apache.spark.ml.linalg.{SQLDataTypes, Vector, Vectors}
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData
+import org.apache.spark.sql.catalyst.util.{ArrayBasedMapData, ArrayData, GenericArrayData}
+import org.apache.spark.sql.types.UserDefinedType
+import org.apache.spark.unsafe.types.UTF8String
+
+/** One batch's values of one output tensor, copied out of native memory in one bulk read. */
+sealed trait Flat {
+  def scalar(i: Int): Any
+  def slice(from: Int, len: Int): ArrayData
+  def double(i: Int): Double
+}
+
+object Flat {
+  final case class Floats(a: Array[Float]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
+    def double(i: Int): Double = a(i).toDouble
+  }
+  final case class Doubles(a: Array[Double]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
+    def double(i: Int): Double = a(i)
+  }
+  final case class Longs(a: Array[Long]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
+    def double(i: Int): Double = a(i).toDouble
+  }
+  final case class Ints(a: Array[Int]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
+    def double(i: Int): Double = a(i).toDouble
+  }
+  final case class Shorts(a: Array[Short]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
+    def double(i: Int): Double = a(i).toDouble
+  }
+  final case class Bytes(a: Array[Byte]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
+    def double(i: Int): Double = a(i).toDouble
+  }
+  final case class Booleans(a: Array[Boolean]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
+    def double(i: Int): Double = if (a(i)) 1.0 else 0.0
+  }
+  final case class Strings(a: Array[UTF8String]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = new GenericArrayData(java.util.Arrays.copyOfRange(a, from, from + len).asInstanceOf[Array[Any]])
+    def double(i: Int): Double = throw new IllegalArgumentException("a string output has no numeric value")
+  }
+
+  def read(t: OnnxTensor, count: Int): Flat = t.getInfo.`type` match {
+    case OnnxJavaType.FLOAT | OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 =>
+      val a = new Array[Float](count); t.getFloatBuffer.get(a); Floats(a)
+    case OnnxJavaType.DOUBLE => val a = new Array[Double](count); t.getDoubleBuffer.get(a); Doubles(a)
+    case OnnxJavaType.INT64 => val a = new Array[Long](count); t.getLongBuffer.get(a); Longs(a)
+    case OnnxJavaType.INT32 => val a = new Array[Int](count); t.getIntBuffer.get(a); Ints(a)
+    case OnnxJavaType.INT16 => val a = new Array[Short](count); t.getShortBuffer.get(a); Shorts(a)
+    case OnnxJavaType.UINT8 =>
+      val b = new Array[Byte](count); t.getByteBuffer.get(b); Shorts(b.map(x => (x & 0xff).toShort))
+    case OnnxJavaType.INT8 => val a = new Array[Byte](count); t.getByteBuffer.get(a); Bytes(a)
+    case OnnxJavaType.BOOL => val b = new Array[Byte](count); t.getByteBuffer.get(b); Booleans(b.map(_ != 0))
+    case OnnxJavaType.STRING =>
+      val out = new Array[UTF8String](count)
+      var k = 0
+      def walk(x: Any): Unit = x match {
+        case s: String => if (k < count) out(k) = UTF8String.fromString(s); k += 1
+        case a: Array[_] => a.foreach(walk)
+      }
+      walk(t.getValue)
+      Strings(out)
+    case other => throw new IllegalArgumentException(s"output element type $other is not supported")
+  }
+}
+
+/** Turns one fetched output of a batch into per-row Catalyst values (and numbers for softmax/argmax). */
+final class OutputReader(val spec: FetchSpec) {
+  private val vectorUdt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
+
+  /** Row values, and per-row numeric slices when `numeric` (for derived columns). */
+  def read(value: OnnxValue, rows: Int, numeric: Boolean): (Array[Any], Array[Array[Double]]) = value match {
+    case t: OnnxTensor =>
+      val shape = t.getInfo.getShape
+      val dims = shape.tail.map(_.toInt)
+      val per = dims.product
+      val flat = Flat.read(t, rows * per)
+      val values = Array.tabulate[Any](rows) { r =>
+        if (spec.vector) vectorUdt.serialize(Vectors.dense(Array.tabulate(per)(i => flat.double(r * per + i))))
+        else nest(flat, r * per, dims)
+      }
+      val doubles = if (numeric) Array.tabulate(rows)(r => Array.tabulate(per)(i => flat.double(r * per + i))) else null
+      (values, doubles)
+    case s: OnnxSequence =>
+      val maps = s.getValue.asScala.toSeq
+      val values = Array.tabulate[Any](rows) { r =>
+        val m = maps(r).asInstanceOf[OnnxMap].getValue.asScala.toSeq.sortBy(_._1.toString)
+        new ArrayBasedMapData(new GenericArrayData(m.map(kv => catalyst(kv._1)).toArray),
+          new GenericArrayData(m.map(kv => catalyst(kv._2)).toArray))
+      }
+      (values, null)
+    case other => throw new IllegalArgumentException(s"output '${spec.output}' is a ${other.getType}, which is not supported")
+  }
+
+  private def catalyst(x: Any): Any = x match {
+    case s: String => UTF8String.fromString(s)
+    case other => other
+  }
+
+  private def nest(flat: Flat, from: Int, dims: Array[Int]): Any =
+    if (dims.isEmpty) flat.scalar(from)
+    else if (dims.length == 1) flat.slice(from, dims(0))
+    else {
+      val step = dims.tail.product
+      new GenericArrayData(Array.tabulate[Any](dims(0))(i => nest(flat, from + i * step, dims.tail)))
+    }
+}

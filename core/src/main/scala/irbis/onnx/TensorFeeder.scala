@@ -1,0 +1,171 @@
+package irbis.onnx
+
+import java.nio.{ByteBuffer, ByteOrder}
+
+import scala.collection.mutable.ArrayBuffer
+
+import ai.onnxruntime.{OnnxJavaType, OnnxTensor, OrtEnvironment, TensorInfo}
+import ai.onnxruntime.platform.Fp16Conversions
+import org.apache.spark.ml.linalg.{SQLDataTypes, Vector}
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.util.ArrayData
+import org.apache.spark.sql.types._
+
+/** A row whose value does not fit the graph input; the message names the column, the shapes and the input. */
+class FeedException(message: String) extends IllegalArgumentException(message)
+
+/**
+ * Turns one column of a batch of Catalyst rows into one input tensor. Values are written straight into a
+ * direct, native-order buffer that is reused from batch to batch; ONNX Runtime wraps it without a copy.
+ */
+final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
+  private val modelShape: Array[Long] = info.getShape
+  require(modelShape.nonEmpty, s"$stage: graph input '${spec.input}' is a scalar; Irbis feeds inputs with a batch dimension")
+  val fixedBatch: Option[Int] = if (modelShape(0) > 0) Some(modelShape(0).toInt) else None
+  private val rowDims: Array[Long] = modelShape.tail
+  private val elemType: OnnxJavaType = info.`type`
+  private val vectorUdt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
+  private val elemSize: Int = elemType match {
+    case OnnxJavaType.FLOAT | OnnxJavaType.INT32 => 4
+    case OnnxJavaType.DOUBLE | OnnxJavaType.INT64 => 8
+    case OnnxJavaType.INT16 | OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 => 2
+    case OnnxJavaType.INT8 | OnnxJavaType.UINT8 | OnnxJavaType.BOOL => 1
+    case OnnxJavaType.STRING => 0
+    case other => throw new IllegalArgumentException(s"$stage: graph input '${spec.input}' has unsupported element type $other")
+  }
+
+  private var buffer: ByteBuffer = ByteBuffer.allocateDirect(0)
+  private val strings = new ArrayBuffer[String]()
+  private var written = 0
+
+  private def showDims(d: Array[Long]): String = d.map(x => if (x < 0) "?" else x.toString).mkString("[", ", ", "]")
+
+  /** The shape of one row's value, as the column's type and content give it. */
+  def valueShape(row: InternalRow): Array[Long] = shapeOf(row.get(spec.index, spec.dataType), spec.dataType)
+
+  private def shapeOf(v: Any, t: DataType): Array[Long] = t match {
+    case ArrayType(et, _) =>
+      val a = v.asInstanceOf[ArrayData]
+      if (a.numElements() == 0 || !et.isInstanceOf[ArrayType] && !et.isInstanceOf[UserDefinedType[_]]) Array(a.numElements().toLong)
+      else if (a.isNullAt(0)) throw new FeedException(s"$stage: column '${spec.column}' holds a null inside an array")
+      else a.numElements().toLong +: shapeOf(a.get(0, et), et)
+    case _: UserDefinedType[_] if t == SQLDataTypes.VectorType => Array(vectorUdt.deserialize(v).size.toLong)
+    case s: StructType if ImageStruct.matches(s) =>
+      val img = v.asInstanceOf[InternalRow]
+      val (h, w, c) = (ImageStruct.height(img, s).toLong, ImageStruct.width(img, s).toLong, ImageStruct.channels(img, s).toLong)
+      if (rowDims.length == 3 && rowDims(0) == c && rowDims(2) != c) Array(c, h, w) else Array(h, w, c)
+    case _: NumericType | BooleanType | StringType => Array.empty
+    case other => throw new FeedException(s"$stage: column '${spec.column}' has type ${other.simpleString}, which cannot feed a tensor")
+  }
+
+  /**
+   * Checks a row's shape against the graph input, binding symbolic dims on the batch's first row.
+   * Returns the row dims to use (which may reshape a value with the right number of elements).
+   */
+  def fit(shape: Array[Long], bound: Array[Long]): Array[Long] = {
+    val target = if (bound != null) bound else rowDims
+    def fail(why: String) = throw new FeedException(
+      s"$stage: column '${spec.column}' has a row of shape ${showDims(shape)}; graph input '${spec.input}' expects " +
+        s"${showDims(target)} per row (batch dimension excluded)$why")
+    if (shape.length == target.length) {
+      shape.zip(target).foreach { case (s, t) => if (t >= 0 && s != t) fail("") }
+      shape
+    } else if (target.forall(_ >= 0) && target.product == shape.product) target
+    else fail(if (target.exists(_ < 0)) "" else s"; it has ${shape.product} elements, ${target.product} expected")
+  }
+
+  def symbolic: Boolean = rowDims.exists(_ < 0)
+
+  /** Writes the rows' values (already checked) and `pad` zero rows, and wraps them in a tensor. */
+  def tensor(env: OrtEnvironment, rows: Seq[InternalRow], dims: Array[Long], pad: Int): OnnxTensor = {
+    val perRow = dims.product
+    val n = rows.length + pad
+    val shape = n.toLong +: dims
+    if (elemType == OnnxJavaType.STRING) {
+      strings.clear()
+      rows.foreach(r => write(r.get(spec.index, spec.dataType), spec.dataType))
+      (0L until pad * perRow).foreach(_ => strings += "")
+      return OnnxTensor.createTensor(env, strings.toArray, shape)
+    }
+    val bytes = Math.multiplyExact(n.toLong * perRow, elemSize.toLong)
+    require(bytes <= Int.MaxValue, s"$stage: a batch of input '${spec.input}' needs $bytes bytes; lower miniBatchSize")
+    if (buffer.capacity() < bytes) buffer = ByteBuffer.allocateDirect(bytes.toInt).order(ByteOrder.nativeOrder())
+    buffer.clear()
+    written = 0
+    rows.foreach(r => write(r.get(spec.index, spec.dataType), spec.dataType))
+    while (written < n * perRow) putDouble(0.0)
+    buffer.limit(bytes.toInt).position(0)
+    val view = buffer.slice().order(ByteOrder.nativeOrder())
+    elemType match {
+      case OnnxJavaType.FLOAT => OnnxTensor.createTensor(env, view.asFloatBuffer(), shape)
+      case OnnxJavaType.DOUBLE => OnnxTensor.createTensor(env, view.asDoubleBuffer(), shape)
+      case OnnxJavaType.INT32 => OnnxTensor.createTensor(env, view.asIntBuffer(), shape)
+      case OnnxJavaType.INT64 => OnnxTensor.createTensor(env, view.asLongBuffer(), shape)
+      case OnnxJavaType.INT16 => OnnxTensor.createTensor(env, view.asShortBuffer(), shape)
+      case OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 => OnnxTensor.createTensor(env, view.asShortBuffer(), shape, elemType)
+      case _ => OnnxTensor.createTensor(env, view, shape, elemType)
+    }
+  }
+
+  private def write(v: Any, t: DataType): Unit = t match {
+    case ArrayType(et, _) =>
+      val a = v.asInstanceOf[ArrayData]
+      val n = a.numElements()
+      var i = 0
+      while (i < n) {
+        if (a.isNullAt(i)) throw new FeedException(s"$stage: column '${spec.column}' holds a null inside an array")
+        i += 1
+      }
+      (et, elemType) match {
+        // Bulk copies where the column already has the graph's element type.
+        case (FloatType, OnnxJavaType.FLOAT) => buffer.asFloatBuffer().put(written, a.toFloatArray()); written += n
+        case (DoubleType, OnnxJavaType.DOUBLE) => buffer.asDoubleBuffer().put(written, a.toDoubleArray()); written += n
+        case _ =>
+          i = 0
+          while (i < n) { write(a.get(i, et), et); i += 1 }
+      }
+    case _: UserDefinedType[_] =>
+      val values = vectorUdt.deserialize(v).toArray
+      if (elemType == OnnxJavaType.DOUBLE) { buffer.asDoubleBuffer().put(written, values); written += values.length }
+      else values.foreach(putDouble)
+    case s: StructType =>
+      val img = v.asInstanceOf[InternalRow]
+      val (h, w, c) = (ImageStruct.height(img, s), ImageStruct.width(img, s), ImageStruct.channels(img, s))
+      val data = ImageStruct.data(img, s)
+      val chw = rowDims.length == 3 && rowDims(0) == c && rowDims(2) != c
+      if (chw) for (ch <- 0 until c; y <- 0 until h; x <- 0 until w) putDouble((data((y * w + x) * c + ch) & 0xff).toDouble)
+      else data.foreach(b => putDouble((b & 0xff).toDouble))
+    case FloatType => putDouble(v.asInstanceOf[Float].toDouble)
+    case DoubleType => putDouble(v.asInstanceOf[Double])
+    case IntegerType => putLong(v.asInstanceOf[Int].toLong)
+    case LongType => putLong(v.asInstanceOf[Long])
+    case ShortType => putLong(v.asInstanceOf[Short].toLong)
+    case ByteType => putLong(v.asInstanceOf[Byte].toLong)
+    case BooleanType => putLong(if (v.asInstanceOf[Boolean]) 1L else 0L)
+    case StringType => strings += v.toString
+    case _: DecimalType => putDouble(v.asInstanceOf[Decimal].toDouble)
+    case other => throw new FeedException(s"$stage: column '${spec.column}' has type ${other.simpleString}")
+  }
+
+  private def putDouble(d: Double): Unit = {
+    if (elemType == OnnxJavaType.STRING) { strings += d.toString; return }
+    val at = written * elemSize
+    elemType match {
+      case OnnxJavaType.FLOAT => buffer.putFloat(at, d.toFloat)
+      case OnnxJavaType.DOUBLE => buffer.putDouble(at, d)
+      case OnnxJavaType.INT32 => buffer.putInt(at, d.toInt)
+      case OnnxJavaType.INT64 => buffer.putLong(at, d.toLong)
+      case OnnxJavaType.INT16 => buffer.putShort(at, d.toShort)
+      case OnnxJavaType.FLOAT16 => buffer.putShort(at, Fp16Conversions.floatToFp16(d.toFloat))
+      case OnnxJavaType.BFLOAT16 => buffer.putShort(at, Fp16Conversions.floatToBf16(d.toFloat))
+      case OnnxJavaType.BOOL => buffer.put(at, (if (d != 0) 1 else 0).toByte)
+      case _ => buffer.put(at, d.toLong.toByte)
+    }
+    written += 1
+  }
+
+  private def putLong(l: Long): Unit = elemType match {
+    case OnnxJavaType.INT64 => buffer.putLong(written * 8, l); written += 1
+    case _ => putDouble(l.toDouble)
+  }
+}

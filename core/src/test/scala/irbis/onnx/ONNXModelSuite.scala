@@ -1,0 +1,139 @@
+package irbis.onnx
+
+import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import org.apache.spark.ml.linalg.{Vector, Vectors}
+import org.apache.spark.sql.{DataFrame, SparkSession}
+
+object TestModels {
+  def bytes(name: String): Array[Byte] = {
+    val in = getClass.getResourceAsStream(s"/irbis/onnx/$name.onnx")
+    require(in != null, s"missing test model $name (run tests/python/onnx_models.py)")
+    try in.readAllBytes() finally in.close()
+  }
+
+  def multiIoInput(spark: SparkSession): DataFrame = {
+    import spark.implicits._
+    Seq((Seq(1f, 2f, 3f), Seq(1L, -2L)), (Seq(0.5f, -1f, 4f), Seq(3L, 4L)), (null, Seq(1L, 1L)),
+      (Seq(-3f, 0f, 9f), Seq(0L, 0L)), (Seq(2f, 2f, 2f), Seq(-1L, 5L))).toDF("a", "b")
+  }
+}
+
+class ONNXModelExamples extends ExampleSource {
+  override def examples(spark: SparkSession): Seq[StageExample] = {
+    import spark.implicits._
+    val multi = new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).setFeedDict(Map("a" -> "a", "b" -> "b"))
+      .setFetchDict(Map("scaled" -> "scaled", "total" -> "total", "positive" -> "positive", "as_double" -> "as_double"))
+      .setSoftMaxDict("scaled", "probs").setArgMaxDict("scaled", "best").setMiniBatchSize(2)
+    val vector = new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).setFeedDict(Map("a" -> "a", "b" -> "b"))
+      .setFetchDict("scaledVec", "scaled").setVectorOutputCols(Array("scaledVec")).setSoftMaxDict("scaledVec", "p")
+    Seq(
+      StageExample("ONNXModel-multi-io", multi, TestModels.multiIoInput(spark)),
+      StageExample("ONNXModel-vectors", vector, TestModels.multiIoInput(spark)),
+      StageExample("ONNXModel-strings", new ONNXModel().setModelPayload(TestModels.bytes("strings")),
+        Seq("ibex", "snow leopard", "wolf").toDF("text")),
+      StageExample("ONNXModel-fixed-batch", new ONNXModel().setModelPayload(TestModels.bytes("fixed_batch")),
+        (1 to 6).map(i => Seq.tabulate(5)(j => (i * j).toFloat)).toDF("x")),
+      StageExample("ONNXModel-errorCol", new ONNXModel().setModelPayload(TestModels.bytes("multi_io"))
+        .setFeedDict(Map("a" -> "a", "b" -> "b")).setFetchDict("total", "total").setErrorCol("error"),
+        Seq((Seq(1f, 2f, 3f), Seq(1L, 2L)), (Seq(1f), Seq(1L, 2L))).toDF("a", "b")))
+  }
+}
+
+class ONNXModelSuite extends StageSuite(new ONNXModelExamples) {
+  import spark.implicits._
+
+  private def multi = new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).setFeedDict(Map("a" -> "a", "b" -> "b"))
+
+  test("outputs of four element types, softmax and argmax, one row per input, nulls propagate") {
+    val out = multi.setSoftMaxDict("scaled", "probs").setArgMaxDict("scaled", "best").setMiniBatchSize(2)
+      .transform(TestModels.multiIoInput(spark)).collect()
+    assert(out.length == 5)
+    val first = out.head
+    assert(first.getAs[collection.Seq[Float]]("scaled") == Seq(2f, 4f, 6f))
+    assert(first.getAs[Long]("total") == -1L)
+    assert(first.getAs[collection.Seq[Boolean]]("positive") == Seq(true, false))
+    assert(first.getAs[collection.Seq[Double]]("as_double") == Seq(1.0, 2.0, 3.0))
+    assert(first.getAs[Int]("best") == 2)
+    val p = first.getAs[collection.Seq[Float]]("probs")
+    val e = Seq(2.0, 4.0, 6.0).map(x => math.exp(x - 6.0))
+    p.zip(e.map(_ / e.sum)).foreach { case (a, b) => assert(math.abs(a - b) < 1e-6) }
+    val nullRow = out(2)
+    assert(nullRow.isNullAt(nullRow.fieldIndex("scaled")) && nullRow.isNullAt(nullRow.fieldIndex("total")))
+  }
+
+  test("a fixed batch dimension is honoured: the last batch is padded and the padding dropped") {
+    val df = (1 to 6).map(i => Seq.tabulate(5)(j => (i * j).toFloat)).toDF("x")
+    val out = new ONNXModel().setModelPayload(TestModels.bytes("fixed_batch")).transform(df)
+    assert(out.count() == 6)
+    assert(out.select("y").as[Seq[Float]].collect().forall(_.length == 2))
+  }
+
+  test("a symbolic non-batch dimension is taken from the data") {
+    val df = Seq(Seq(1f, 2f, 3f), Seq(4f, 5f, 6f)).toDF("x")
+    val out = new ONNXModel().setModelPayload(TestModels.bytes("symbolic")).setMiniBatchSize(8).transform(df)
+      .select("total", "doubled").as[(Float, Seq[Float])].collect()
+    assert(out.toSeq == Seq((6f, Seq(2f, 4f, 6f)), (15f, Seq(8f, 10f, 12f))))
+    val ragged = Seq(Seq(1f, 2f, 3f), Seq(4f)).toDF("x").coalesce(1)
+    val e = intercept[Exception](new ONNXModel().setModelPayload(TestModels.bytes("symbolic")).transform(ragged).collect())
+    assert(e.getMessage.contains("column 'x' has a row of shape [1]; graph input 'x' expects [3] per row"))
+  }
+
+  test("a wrong shape names the column, the row's shape and the expected shape, or goes to errorCol") {
+    val bad = Seq((Seq(1f, 2f), Seq(1L, 2L))).toDF("a", "b")
+    val e = intercept[Exception](multi.transform(bad).collect())
+    assert(e.getMessage.contains("column 'a' has a row of shape [2]; graph input 'a' expects [3] per row"))
+    val rows = multi.setErrorCol("err").transform(bad.union(Seq((Seq(1f, 2f, 3f), Seq(1L, 2L))).toDF("a", "b"))).collect()
+    assert(rows(0).getAs[String]("err").contains("shape [2]") && rows(0).isNullAt(rows(0).fieldIndex("total")))
+    assert(rows(1).isNullAt(rows(1).fieldIndex("err")) && rows(1).getAs[Long]("total") == 3L)
+  }
+
+  test("ML vectors in and out; integer columns feed float inputs") {
+    val df = Seq((Vectors.dense(1, 2, 3), Seq(1, 2))).toDF("a", "bInts")
+    val out = new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).setFeedDict(Map("a" -> "a", "b" -> "bInts"))
+      .setFetchDict("s", "scaled").setVectorOutputCols(Array("s")).transform(df)
+    assert(out.head().getAs[Vector]("s") == Vectors.dense(2, 4, 6))
+  }
+
+  test("introspection lists inputs and outputs with types and symbolic shapes") {
+    assert(multi.modelInputsJson == """{"a":{"kind":"tensor","type":"FLOAT","shape":[-1,3],"dimNames":["batch",null]},""" +
+      """"b":{"kind":"tensor","type":"INT64","shape":[-1,2],"dimNames":["batch",null]}}""")
+    assert(multi.modelOutputs.keySet == Set("scaled", "total", "positive", "as_double"))
+  }
+
+  test("missing feeds, unknown outputs and taken column names are clear errors") {
+    val df = TestModels.multiIoInput(spark)
+    val e1 = intercept[IllegalArgumentException](new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).transform(df))
+    assert(e1.getMessage.contains("set feedDict") && e1.getMessage.contains("Graph inputs: a, b"))
+    val e2 = intercept[IllegalArgumentException](multi.setFetchDict("o", "nope").transform(df))
+    assert(e2.getMessage.contains("graph output 'nope'"))
+    val e3 = intercept[IllegalArgumentException](multi.setFetchDict("a", "scaled").transform(df))
+    assert(e3.getMessage.contains("'a' already exists"))
+    val e4 = intercept[IllegalArgumentException](new ONNXModel().transform(df))
+    assert(e4.getMessage.contains("no model"))
+  }
+
+  test("sessions are created once per JVM and model, and reused across transforms") {
+    val model = new ONNXModel().setModelPayload(TestModels.bytes("symbolic"))
+    val df = Seq(Seq(1f), Seq(2f)).toDF("x").repartition(2)
+    model.transform(df).collect()
+    val before = OnnxSessions.createdCount
+    (1 to 3).foreach(_ => model.transform(df).collect())
+    new ONNXModel().setModelPayload(TestModels.bytes("symbolic")).transform(df).collect()
+    assert(OnnxSessions.createdCount == before)
+  }
+
+  test("setting only modelLocation (as the Python and R wrappers do) loads the model on first use and saves it") {
+    val file = java.nio.file.Files.createTempFile("symbolic", ".onnx")
+    java.nio.file.Files.write(file, TestModels.bytes("symbolic"))
+    val stage = new ONNXModel()
+    irbis.core.ParamsBridge.setJson(stage, "modelLocation", "\"" + file.toUri + "\"")
+    assert(stage.modelOutputs.keySet == Set("total", "doubled"))
+    val path = tempPath("lazy")
+    stage.write.save(path)
+    java.nio.file.Files.delete(file)
+    val reloaded = ONNXModel.load(path)
+    assert(reloaded.getModelPayload.sameElements(TestModels.bytes("symbolic")))
+    val e = intercept[IllegalArgumentException](new ONNXModel().setModelLocation(file.toString))
+    assert(e.getMessage.contains("does not exist"))
+  }
+}

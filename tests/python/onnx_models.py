@@ -1,0 +1,107 @@
+"""Small ONNX graphs for the ONNXModel tests, built with the `onnx` package (deterministic, seeded).
+
+`python tests/python/onnx_models.py` rewrites the tiny models that the Scala tests read from
+core/src/test/resources/irbis/onnx/; the Python tests build every model afresh in a temporary folder.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = [helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]
+
+
+def _model(nodes, inputs, outputs, inits=(), name="irbis_test"):
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=list(inits))
+    return helper.make_model(graph, opset_imports=OPSET, ir_version=8, producer_name="irbis-tests")
+
+
+def _t(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def multi_io():
+    """Two inputs (float, int64), four outputs of four element types."""
+    inits = [numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+             numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+             numpy_helper.from_array(np.array(0, np.int64), "zero")]
+    nodes = [helper.make_node("Mul", ["a", "two"], ["scaled"]),
+             helper.make_node("ReduceSum", ["b", "axis1"], ["total"], keepdims=0),
+             helper.make_node("Greater", ["b", "zero"], ["positive"]),
+             helper.make_node("Cast", ["a"], ["as_double"], to=TensorProto.DOUBLE)]
+    return _model(nodes, [_t("a", TensorProto.FLOAT, ["batch", 3]), _t("b", TensorProto.INT64, ["batch", 2])],
+                  [_t("scaled", TensorProto.FLOAT, ["batch", 3]), _t("total", TensorProto.INT64, ["batch"]),
+                   _t("positive", TensorProto.BOOL, ["batch", 2]), _t("as_double", TensorProto.DOUBLE, ["batch", 3])],
+                  inits)
+
+
+def strings():
+    """A string input mapped to codes (ai.onnx.ml LabelEncoder) and echoed back as a string tensor."""
+    nodes = [helper.make_node("LabelEncoder", ["text"], ["code"], domain="ai.onnx.ml",
+                              keys_strings=["snow leopard", "ibex", "fox"], values_int64s=[1, 2, 3], default_int64=-1),
+             helper.make_node("Identity", ["text"], ["echo"])]
+    return _model(nodes, [_t("text", TensorProto.STRING, ["batch"])],
+                  [_t("code", TensorProto.INT64, ["batch"]), _t("echo", TensorProto.STRING, ["batch"])])
+
+
+def fixed_batch():
+    """A graph whose batch dimension is fixed at 4."""
+    w = numpy_helper.from_array(np.random.default_rng(1).standard_normal((5, 2)).astype(np.float32), "w")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    return _model(nodes, [_t("x", TensorProto.FLOAT, [4, 5])], [_t("y", TensorProto.FLOAT, [4, 2])], [w])
+
+
+def symbolic():
+    """A symbolic non-batch dimension: sequences of any length."""
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+             numpy_helper.from_array(np.array(2.0, np.float32), "two")]
+    nodes = [helper.make_node("ReduceSum", ["x", "axis1"], ["total"], keepdims=0),
+             helper.make_node("Mul", ["x", "two"], ["doubled"])]
+    return _model(nodes, [_t("x", TensorProto.FLOAT, ["batch", "time"])],
+                  [_t("total", TensorProto.FLOAT, ["batch"]), _t("doubled", TensorProto.FLOAT, ["batch", "time"])], inits)
+
+
+def element_types():
+    """Inputs of uint8, int32, int8, float16 and double, each cast to float."""
+    names = [("u8", TensorProto.UINT8), ("i32", TensorProto.INT32), ("i8", TensorProto.INT8),
+             ("f16", TensorProto.FLOAT16), ("f64", TensorProto.DOUBLE)]
+    nodes = [helper.make_node("Cast", [n], [f"{n}_float"], to=TensorProto.FLOAT) for n, _ in names]
+    return _model(nodes, [_t(n, e, ["batch", 2]) for n, e in names],
+                  [_t(f"{n}_float", TensorProto.FLOAT, ["batch", 2]) for n, _ in names])
+
+
+def mlp(sizes=(64, 256, 256, 10), seed=0):
+    """A dense network: Gemm + Relu layers, logits out."""
+    rng = np.random.default_rng(seed)
+    nodes, inits, prev = [], [], "x"
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        inits += [numpy_helper.from_array((rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)).astype(np.float32), f"w{i}"),
+                  numpy_helper.from_array((rng.standard_normal(n_out) * 0.1).astype(np.float32), f"b{i}")]
+        out = "logits" if i == len(sizes) - 2 else f"h{i}"
+        nodes.append(helper.make_node("Gemm", [prev, f"w{i}", f"b{i}"], [out if out == "logits" else f"g{i}"]))
+        if out != "logits":
+            nodes.append(helper.make_node("Relu", [f"g{i}"], [out]))
+        prev = out
+    return _model(nodes, [_t("x", TensorProto.FLOAT, ["batch", sizes[0]])],
+                  [_t("logits", TensorProto.FLOAT, ["batch", sizes[-1]])], inits)
+
+
+def sklearn_logistic():
+    """A scikit-learn LogisticRegression on iris, converted by skl2onnx (label + seq(map) probabilities)."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from skl2onnx import to_onnx
+    x, y = load_iris(return_X_y=True)
+    clf = LogisticRegression(max_iter=500).fit(x.astype(np.float32), y)
+    return to_onnx(clf, x[:1].astype(np.float32), target_opset={"": 17, "ai.onnx.ml": 3}), x.astype(np.float32)
+
+
+TINY = {"multi_io": multi_io, "strings": strings, "fixed_batch": fixed_batch, "symbolic": symbolic}
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "core/src/test/resources/irbis/onnx"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, build in TINY.items():
+        (out / f"{name}.onnx").write_bytes(build().SerializeToString())
+        print("wrote", out / f"{name}.onnx")

@@ -1,0 +1,177 @@
+"""ONNXModel against onnxruntime's own Python API on the same models and inputs."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+import onnx_models
+from conftest import ROOT, TESTS_JAR, subprocess_env
+
+SHARED_MODELS = ROOT.parent / "shared" / "models"
+FLOAT_TOL = 1e-5
+
+
+def reference(model_bytes, feeds):
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, feeds)))
+
+
+def onnx_stage(model_path, **params):
+    from irbis.onnx import ONNXModel
+    return ONNXModel(modelLocation=str(model_path), **params)
+
+
+def save(tmp_path, name, model):
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def test_mlp_matches_onnxruntime_and_introspects(spark, tmp_path):
+    model = onnx_models.mlp()
+    x = np.random.default_rng(3).standard_normal((300, 64)).astype(np.float32)
+    expected = reference(model.SerializeToString(), {"x": x})["logits"]
+    df = spark.createDataFrame([(i, row.tolist()) for i, row in enumerate(x)], ["id", "x"]).repartition(3)
+    stage = onnx_stage(save(tmp_path, "mlp", model), miniBatchSize=32,
+                       softMaxDict={"logits": "probability"}, argMaxDict={"logits": "prediction"})
+    rows = sorted(stage.transform(df).collect(), key=lambda r: r.id)
+    got = np.array([r.logits for r in rows])
+    assert np.abs(got - expected).max() < FLOAT_TOL
+    e = np.exp(expected - expected.max(axis=1, keepdims=True))
+    assert np.abs(np.array([r.probability for r in rows]) - e / e.sum(axis=1, keepdims=True)).max() < FLOAT_TOL
+    assert [r.prediction for r in rows] == expected.argmax(axis=1).tolist()
+    assert stage.modelInputs() == {"x": {"kind": "tensor", "type": "FLOAT", "shape": [-1, 64], "dimNames": ["batch", None]}}
+    assert stage.modelOutputs()["logits"]["shape"] == [-1, 10]
+
+
+def test_multi_input_multi_output(spark, tmp_path):
+    model = onnx_models.multi_io()
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((50, 3)).astype(np.float32)
+    b = rng.integers(-5, 5, (50, 2)).astype(np.int64)
+    expected = reference(model.SerializeToString(), {"a": a, "b": b})
+    df = spark.createDataFrame([(i, a[i].tolist(), b[i].tolist()) for i in range(50)], ["id", "a", "b"])
+    rows = sorted(onnx_stage(save(tmp_path, "multi", model), feedDict={"a": "a", "b": "b"}, miniBatchSize=7)
+                  .transform(df).collect(), key=lambda r: r.id)
+    assert np.abs(np.array([r.scaled for r in rows]) - expected["scaled"]).max() < FLOAT_TOL
+    assert [r.total for r in rows] == expected["total"].tolist()
+    assert [list(r.positive) for r in rows] == expected["positive"].tolist()
+    assert np.array_equal(np.array([r.as_double for r in rows]), expected["as_double"])
+
+
+def test_string_input(spark, tmp_path):
+    model = onnx_models.strings()
+    words = ["snow leopard", "ibex", "wolf", "", "fox", "ÿ"]
+    expected = reference(model.SerializeToString(), {"text": np.array(words, dtype=object)})
+    df = spark.createDataFrame([(i, w) for i, w in enumerate(words)], ["id", "text"])
+    rows = sorted(onnx_stage(save(tmp_path, "strings", model)).transform(df).collect(), key=lambda r: r.id)
+    assert [r.code for r in rows] == expected["code"].tolist()
+    assert [r.echo for r in rows] == list(expected["echo"])
+
+
+def test_sklearn_classifier_seq_map_output(spark, tmp_path):
+    model, x = onnx_models.sklearn_logistic()
+    expected = reference(model.SerializeToString(), {"X": x})
+    df = spark.createDataFrame([(i, row.tolist()) for i, row in enumerate(x)], ["id", "X"])
+    rows = sorted(onnx_stage(save(tmp_path, "sk", model), miniBatchSize=16).transform(df).collect(), key=lambda r: r.id)
+    assert [r.output_label for r in rows] == expected["output_label"].tolist()
+    for r, probs in zip(rows, expected["output_probability"]):
+        assert set(r.output_probability) == set(probs)
+        assert max(abs(r.output_probability[k] - v) for k, v in probs.items()) < FLOAT_TOL
+
+
+def test_fixed_batch_dimension_pads_last_batch(spark, tmp_path):
+    model = onnx_models.fixed_batch()
+    x = np.random.default_rng(5).standard_normal((10, 5)).astype(np.float32)
+    padded = np.vstack([x, np.zeros((2, 5), np.float32)])
+    expected = np.vstack([reference(model.SerializeToString(), {"x": padded[i:i + 4]})["y"] for i in range(0, 12, 4)])[:10]
+    df = spark.createDataFrame([(i, row.tolist()) for i, row in enumerate(x)], ["id", "x"]).coalesce(1)
+    rows = sorted(onnx_stage(save(tmp_path, "fixed", model), miniBatchSize=3).transform(df).collect(), key=lambda r: r.id)
+    assert len(rows) == 10
+    assert np.abs(np.array([r.y for r in rows]) - expected).max() < FLOAT_TOL
+
+
+def test_symbolic_non_batch_dimension(spark, tmp_path):
+    model = onnx_models.symbolic()
+    seqs = [np.arange(n, dtype=np.float32) * 0.5 for n in (3, 3, 7, 1)]
+    df = spark.createDataFrame([(i, s.tolist()) for i, s in enumerate(seqs)], ["id", "x"]).repartition(4, "id")
+    rows = sorted(onnx_stage(save(tmp_path, "sym", model), miniBatchSize=1).transform(df).collect(), key=lambda r: r.id)
+    for r, s in zip(rows, seqs):
+        expected = reference(model.SerializeToString(), {"x": s[None, :]})
+        assert r.total == pytest.approx(float(expected["total"][0]), abs=FLOAT_TOL)
+        assert np.array_equal(np.array(r.doubled, np.float32), expected["doubled"][0])
+
+
+def test_element_type_conversions(spark, tmp_path):
+    model = onnx_models.element_types()
+    rows_in = [(i, [i, 255 - i], [i * 1000, -i], [i, -i], [i / 3, -i / 7], [i * 0.1, i * 1e10]) for i in range(20)]
+    feeds = {"u8": np.array([r[1] for r in rows_in], np.uint8), "i32": np.array([r[2] for r in rows_in], np.int32),
+             "i8": np.array([r[3] for r in rows_in], np.int8), "f16": np.array([r[4] for r in rows_in], np.float16),
+             "f64": np.array([r[5] for r in rows_in], np.float64)}
+    expected = reference(model.SerializeToString(), feeds)
+    df = spark.createDataFrame(rows_in, ["id", "u8", "i32", "i8", "f16", "f64"])
+    rows = sorted(onnx_stage(save(tmp_path, "types", model), feedDict={n: n for n in feeds}).transform(df).collect(),
+                  key=lambda r: r.id)
+    for name in feeds:
+        got = np.array([getattr(r, f"{name}_float") for r in rows], np.float32)
+        assert np.array_equal(got, expected[f"{name}_float"]), name
+
+
+def test_python_save_load_round_trip(spark, tmp_path):
+    from irbis.onnx import ONNXModel
+    model_path = save(tmp_path, "mlp", onnx_models.mlp())
+    stage = ONNXModel(modelLocation=str(model_path), argMaxDict={"logits": "best"})
+    df = spark.createDataFrame([(list(map(float, range(64))),)], ["x"])
+    before = stage.transform(df).collect()
+    stage.write().save(str(tmp_path / "stage"))
+    model_path.unlink()
+    again = ONNXModel.load(str(tmp_path / "stage"))
+    assert again.transform(df).collect() == before
+    assert again.getArgMaxDict() == {"logits": "best"}
+
+
+@pytest.mark.skipif(not (SHARED_MODELS / "efficientnet_lite0.onnx").exists(), reason="needs ../shared/models")
+def test_efficientnet_lite0_matches_onnxruntime(spark):
+    path = SHARED_MODELS / "efficientnet_lite0.onnx"
+    x = np.random.default_rng(6).uniform(-1, 1, (6, 3, 224, 224)).astype(np.float32)
+    expected = reference(path.read_bytes(), {"input": x})["logits"]
+    df = spark.createDataFrame([(i, x[i].tolist()) for i in range(6)], ["id", "input"])
+    rows = sorted(onnx_stage(path, miniBatchSize=4, argMaxDict={"logits": "cls"}).transform(df).collect(),
+                  key=lambda r: r.id)
+    assert np.abs(np.array([r.logits for r in rows]) - expected).max() < 1e-4
+    assert [r.cls for r in rows] == expected.argmax(axis=1).tolist()
+
+
+LOCAL_CLUSTER = r"""
+import sys, json
+sys.path[:0] = json.loads(sys.argv[1])
+import irbis
+from irbis.onnx import ONNXModel
+spark = irbis.session(master="local-cluster[2,1,2048]", extra_jars=[sys.argv[2]],
+                      **{"spark.ui.enabled": "false", "spark.executor.memory": "1g"})
+jvm = spark.sparkContext._jvm
+stage = ONNXModel(modelLocation=sys.argv[3], argMaxDict={"logits": "best"})
+df = spark.range(400).selectExpr("id", "transform(sequence(1, 64), i -> cast(id * i % 7 as float)) as x").repartition(8)
+for _ in range(3):
+    assert stage.transform(df).count() == 400
+counts = dict(jvm.irbis.testkit.Probes.onnxSessionCounts(spark._jsparkSession, 16))
+print("COUNTS", json.dumps(counts))
+spark.stop()
+"""
+
+
+def test_each_executor_creates_its_session_once(tmp_path):
+    import json
+    model_path = save(tmp_path, "mlp", onnx_models.mlp())
+    env = subprocess_env()
+    proc = subprocess.run([sys.executable, "-c", LOCAL_CLUSTER, json.dumps(sys.path), str(TESTS_JAR), str(model_path)],
+                          capture_output=True, text=True, timeout=600, env=env)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("COUNTS")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    counts = json.loads(lines[0].split(" ", 1)[1])
+    assert len(counts) == 2, counts
+    assert all(c == 1 for c in counts.values()), counts
