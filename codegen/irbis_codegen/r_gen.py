@@ -292,7 +292,8 @@ def render(manifest: dict, out_dir: Path) -> None:
             target.unlink()
     _copy_hand_written(out_dir)
     templating.write(out_dir / "DESCRIPTION", env.get_template("DESCRIPTION.j2").render(**view))
-    templating.write(out_dir / "NAMESPACE", env.get_template("NAMESPACE.j2").render(**view))
+    templating.write(out_dir / "NAMESPACE",
+                     env.get_template("NAMESPACE.j2").render(exports=hand_written_exports(), **view))
     templating.write(out_dir / "R" / "irbis-version.R", env.get_template("version.R.j2").render(**view))
     package_template = env.get_template("package.R.j2")
     for pkg in view["packages"]:
@@ -303,6 +304,18 @@ def render(manifest: dict, out_dir: Path) -> None:
     templating.write(out_dir / "inst" / "sparkml" / "class_mapping.json", _json(_class_mapping(view)))
     templating.write(out_dir / "inst" / "sparkml" / "param_mapping.json", _json(_param_mapping(view)))
     (out_dir / "inst" / "java").mkdir(parents=True, exist_ok=True)
+
+
+def hand_written_exports() -> list:
+    """Functions in the hand-written R/R/*.R marked `#' @export` on the line before their definition."""
+    names = []
+    for src in sorted((HAND_WRITTEN / "R").glob("*.R")):
+        lines = src.read_text(encoding="utf-8").splitlines()
+        for tag, definition in zip(lines, lines[1:]):
+            m = re.match(r"^([A-Za-z][A-Za-z0-9._]*)\s*<-\s*function\b", definition)
+            if tag.strip() == "#' @export" and m:
+                names.append(m.group(1))
+    return sorted(names)
 
 
 def _copy_hand_written(out_dir: Path) -> None:

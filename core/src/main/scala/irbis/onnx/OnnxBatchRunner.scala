@@ -53,7 +53,7 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
           fitted.indices.foreach(j => if (dims(j) == null) dims(j) = fitted(j))
           ok += i
         } catch {
-          case e: FeedException if plan.withErrors => fail(outputs, i, e.getMessage)
+          case e: FeedException if plan.withErrors => fail(outputs, i, e.detail)
         }
       }
     }
@@ -86,7 +86,7 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
       } finally result.close()
     } catch {
       case e: OrtException if plan.withErrors =>
-        ok.foreach(i => fail(outputs, i, s"${plan.stage}: ONNX Runtime failed on this batch: ${e.getMessage}"))
+        ok.foreach(i => fail(outputs, i, s"ONNX Runtime failed on this row's batch: ${e.getMessage}"))
     } finally tensors.foreach(_.close())
   }
 

@@ -12,7 +12,7 @@ import org.apache.spark.sql.catalyst.util.ArrayData
 import org.apache.spark.sql.types._
 
 /** A row whose value does not fit the graph input; the message names the column, the shapes and the input. */
-class FeedException(message: String) extends IllegalArgumentException(message)
+class FeedException(val stage: String, val detail: String) extends IllegalArgumentException(s"$stage: $detail")
 
 /**
  * Turns one column of a batch of Catalyst rows into one input tensor. Values are written straight into a
@@ -47,7 +47,7 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
     case ArrayType(et, _) =>
       val a = v.asInstanceOf[ArrayData]
       if (a.numElements() == 0 || !et.isInstanceOf[ArrayType] && !et.isInstanceOf[UserDefinedType[_]]) Array(a.numElements().toLong)
-      else if (a.isNullAt(0)) throw new FeedException(s"$stage: column '${spec.column}' holds a null inside an array")
+      else if (a.isNullAt(0)) throw new FeedException(stage, s"column '${spec.column}' holds a null inside an array")
       else a.numElements().toLong +: shapeOf(a.get(0, et), et)
     case _: UserDefinedType[_] if t == SQLDataTypes.VectorType => Array(vectorUdt.deserialize(v).size.toLong)
     case s: StructType if ImageStruct.matches(s) =>
@@ -55,7 +55,7 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
       val (h, w, c) = (ImageStruct.height(img, s).toLong, ImageStruct.width(img, s).toLong, ImageStruct.channels(img, s).toLong)
       if (rowDims.length == 3 && rowDims(0) == c && rowDims(2) != c) Array(c, h, w) else Array(h, w, c)
     case _: NumericType | BooleanType | StringType => Array.empty
-    case other => throw new FeedException(s"$stage: column '${spec.column}' has type ${other.simpleString}, which cannot feed a tensor")
+    case other => throw new FeedException(stage, s"column '${spec.column}' has type ${other.simpleString}, which cannot feed a tensor")
   }
 
   /**
@@ -64,8 +64,7 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
    */
   def fit(shape: Array[Long], bound: Array[Long]): Array[Long] = {
     val target = if (bound != null) bound else rowDims
-    def fail(why: String) = throw new FeedException(
-      s"$stage: column '${spec.column}' has a row of shape ${showDims(shape)}; graph input '${spec.input}' expects " +
+    def fail(why: String) = throw new FeedException(stage, s"column '${spec.column}' has a row of shape ${showDims(shape)}; graph input '${spec.input}' expects " +
         s"${showDims(target)} per row (batch dimension excluded)$why")
     if (shape.length == target.length) {
       shape.zip(target).foreach { case (s, t) => if (t >= 0 && s != t) fail("") }
@@ -113,7 +112,7 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
       val n = a.numElements()
       var i = 0
       while (i < n) {
-        if (a.isNullAt(i)) throw new FeedException(s"$stage: column '${spec.column}' holds a null inside an array")
+        if (a.isNullAt(i)) throw new FeedException(stage, s"column '${spec.column}' holds a null inside an array")
         i += 1
       }
       (et, elemType) match {
@@ -144,7 +143,7 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
     case BooleanType => putLong(if (v.asInstanceOf[Boolean]) 1L else 0L)
     case StringType => strings += v.toString
     case _: DecimalType => putDouble(v.asInstanceOf[Decimal].toDouble)
-    case other => throw new FeedException(s"$stage: column '${spec.column}' has type ${other.simpleString}")
+    case other => throw new FeedException(stage, s"column '${spec.column}' has type ${other.simpleString}")
   }
 
   private def putDouble(d: Double): Unit = {

@@ -1,0 +1,25 @@
+# ONNXModel from R: introspection, transforming a tbl_spark, and values that match the graph's definition
+# (multi_io.onnx: scaled = 2 * a, total = row sum of b).
+
+test_that("an ONNX model built in R introspects, transforms and saves", {
+  need_jvm()
+  model_file <- normalizePath(file.path(irbis_root, "core/src/test/resources/irbis/onnx/multi_io.onnx"))
+  stage <- generated$ft_onnx_model(sc, model_location = model_file, feed_dict = list(a = "a", b = "b"),
+                                   fetch_dict = list(scaled = "scaled", total = "total"))
+  inputs <- generated$onnx_model_inputs(stage)
+  expect_setequal(names(inputs), c("a", "b"))
+  expect_identical(inputs$a$type, "FLOAT")
+  expect_identical(unlist(inputs$a$shape), c(-1L, 3L))
+  expect_setequal(names(generated$onnx_model_outputs(stage)), c("scaled", "total", "positive", "as_double"))
+
+  df <- sdf_register(invoke_static(sc, "irbis.onnx.TestModels", "multiIoInput", sc$session))
+  out <- spark_dataframe(generated$ft_onnx_model(df, model_location = model_file, feed_dict = list(a = "a", b = "b"),
+                                                 fetch_dict = list(scaled = "scaled", total = "total")))
+  rows <- jsonlite::fromJSON(paste0("[", paste(unlist(invoke(invoke(out, "toJSON"), "collect")), collapse = ","), "]"),
+                             simplifyVector = FALSE)
+  for (r in rows) {
+    if (is.null(r$a)) { expect_null(r$scaled); next }
+    expect_equal(unlist(r$scaled), 2 * unlist(r$a))
+    expect_equal(r$total, sum(unlist(r$b)))
+  }
+})
