@@ -23,3 +23,20 @@ test_that("an ONNX model built in R introspects, transforms and saves", {
     expect_equal(r$total, sum(unlist(r$b)))
   }
 })
+
+test_that("an ONNX model survives ml_save and ml_load from R, payload included", {
+  need_jvm()
+  model_file <- file.path(tempfile("onnx-"), "multi_io.onnx")
+  dir.create(dirname(model_file))
+  file.copy(file.path(irbis_root, "core/src/test/resources/irbis/onnx/multi_io.onnx"), model_file)
+  stage <- generated$ft_onnx_model(sc, model_location = model_file, feed_dict = list(a = "a", b = "b"),
+                                   fetch_dict = list(total = "total"))
+  df <- sdf_register(invoke_static(sc, "irbis.onnx.TestModels", "multiIoInput", sc$session))
+  expected <- ml_transform(stage, df)
+  path <- file.path(tempfile("irbis-r-"), "onnx")
+  ml_save(stage, path)
+  unlink(model_file)
+  loaded <- ml_load(sc, path)
+  expect_identical(loaded$uid, stage$uid)
+  expect_null(compare_frames(ml_transform(loaded, df), expected))
+})

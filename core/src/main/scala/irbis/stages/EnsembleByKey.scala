@@ -17,7 +17,7 @@ class EnsembleByKey(override val uid: String) extends Transformer with IrbisStag
   override def stageDoc: String =
     "Combines the numeric and vector columns `cols` over the rows that share the values of `keys`, e.g. " +
       "averages the class probabilities of all frames of one camera-trap burst. Vectors are combined element " +
-      "by element; nulls are ignored. With `collapseGroup` one row per key is returned (keys and combined " +
+      "by element; nulls are ignored, and a group whose values are all null combines to null (also for sum). With `collapseGroup` one row per key is returned (keys and combined " +
       "columns), otherwise every row is kept and gains the combined columns."
 
   final val keys = new StringArrayParam(this, "keys", "The columns whose values define a group (at least one).",

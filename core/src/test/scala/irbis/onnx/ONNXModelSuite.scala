@@ -136,4 +136,10 @@ class ONNXModelSuite extends StageSuite(new ONNXModelExamples) {
     val e = intercept[IllegalArgumentException](new ONNXModel().setModelLocation(file.toString))
     assert(e.getMessage.contains("does not exist"))
   }
+
+  test("asking for CUDA without the GPU artifact is a clear error, not a silent CPU run") {
+    val e = intercept[IllegalArgumentException](
+      new ONNXModel().setModelPayload(TestModels.bytes("symbolic")).setExecutionProvider("CUDA").modelInputs)
+    assert(e.getMessage.contains("executionProvider is CUDA") && e.getMessage.contains("onnxruntime_gpu"))
+  }
 }
