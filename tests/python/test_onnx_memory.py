@@ -1,16 +1,20 @@
 """Native memory stays flat: every OnnxTensor and Result is closed, buffers are reused.
 
-A leak of even one input or output tensor per batch would grow the JVM's resident memory by the
-tensors' size times the number of batches; 1e6 rows in batches of 64 make that visible."""
+Each pass runs 1e6 rows (8 floats in, 4 logits + 4 softmax values out) in batches of 64. Leaking the
+tensors of every batch would add about 1e6 x (32 + 16) bytes, 46 MiB, per pass. Resident memory of an
+idle JVM moves by tens of MiB from pass to pass (malloc arenas, JIT) with no trend, so the test fits a
+line through the RSS after each pass and bounds its slope, not the difference of two readings."""
+import numpy as np
 import psutil
 
 import onnx_models
 
 ROWS = 1_000_000
-BOUND_MB = 64
+PASSES = 6
+MAX_SLOPE_MB = 12
 
 
-def test_rss_stays_flat_over_a_million_rows(spark, tmp_path):
+def test_rss_has_no_trend_over_six_million_rows(spark, tmp_path):
     from irbis.onnx import ONNXModel
     path = tmp_path / "small.onnx"
     path.write_bytes(onnx_models.mlp(sizes=(8, 16, 4)).SerializeToString())
@@ -24,7 +28,8 @@ def test_rss_stays_flat_over_a_million_rows(spark, tmp_path):
         jvm.java.lang.System.gc()
         return process.memory_info().rss / 2**20
 
-    warm = run_and_measure()  # JIT, heap sizing, session creation
-    after = run_and_measure()
-    print(f"JVM RSS after warm-up pass: {warm:.0f} MiB; after a second {ROWS} rows: {after:.0f} MiB")
-    assert after - warm < BOUND_MB, f"RSS grew {after - warm:.0f} MiB over {ROWS} rows"
+    run_and_measure()  # warm-up: JIT, heap sizing, session creation
+    rss = [run_and_measure() for _ in range(PASSES)]
+    slope = np.polyfit(np.arange(PASSES), rss, 1)[0]
+    print(f"JVM RSS after each pass of {ROWS} rows (MiB): {[round(r) for r in rss]}; slope {slope:.1f} MiB/pass")
+    assert slope < MAX_SLOPE_MB, f"RSS grows {slope:.1f} MiB per {ROWS} rows: {rss}"
