@@ -66,8 +66,9 @@ def case(spark, tmp, label, model_bytes, name, x, batch_sizes, stage_batch):
     flat = x.reshape(n, -1)
     parquet = Path(tmp) / f"{label.split()[0]}.parquet"
     values = pa.array(flat.ravel())
-    pq.write_table(pa.table({name: pa.ListArray.from_arrays(pa.array(np.arange(0, values.length + 1, flat.shape[1],
-                                                                                dtype=np.int32)), values)}), parquet)
+    pq.write_table(pa.table({name: pa.ListArray.from_arrays(pa.array(np.arange(0, len(values) + 1, flat.shape[1],
+                                                                                dtype=np.int32)), values)}), parquet,
+                   row_group_size=max(1, 2_000_000 // flat.shape[1]))
     df = spark.read.parquet(str(parquet)).repartition(2).cache()
     df.count()
     stage = ONNXModel(modelLocation=str(path), miniBatchSize=stage_batch, intraOpNumThreads=1)

@@ -4,6 +4,7 @@ Each row: the benchmark, the case, Irbis's throughput, the named baseline's thro
 same run on the same machine, and their ratio. Usage: `make bench` or `python bench/run.py [name ...]`.
 """
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -13,9 +14,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(names):
+    # Python workers (predict_batch_udf baselines) must use this venv's interpreter, activated or not.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     sys.path.insert(0, str(HERE))
     modules = names or sorted(p.stem for p in HERE.glob("bench_*.py"))
-    spark = irbis.session(app_name="irbis-bench", master="local[2]")
+    spark = irbis.session(app_name="irbis-bench", master="local[2]",
+                          **{"spark.driver.memory": "8g", "spark.ui.enabled": "false"})
     rows = []
     for name in modules:
         rows.extend(importlib.import_module(name if name.startswith("bench_") else f"bench_{name}").run(spark))
