@@ -34,7 +34,7 @@ class ImageDecoder(override val uid: String) extends Transformer with IrbisStage
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
-    val (stage, column, settings) = (uid, getInputCol, decodeSettings)
+    val (stage, column, settings) = (getClass.getSimpleName, getInputCol, decodeSettings)
     val decode = ImageRows.imageUdf2 { (bytes: Array[Byte], origin: String) =>
       ImageRows.guarded[ImageRecord](stage, column, origin) {
         val m = Decoding.decode(bytes, settings)

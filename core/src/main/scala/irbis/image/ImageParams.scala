@@ -69,6 +69,7 @@ private[image] object ImageRows {
     finally scope.close()
   }
 
+  /** Names the stage by class, not uid: the same stage built in any language writes the same rows. */
   def message(stage: String, column: String, origin: String, e: Throwable): String = {
     val what = if (origin == null) "image with no origin" else s"image '$origin'"
     val why = Option(e.getMessage).filter(_.nonEmpty).getOrElse(e.getClass.getName)

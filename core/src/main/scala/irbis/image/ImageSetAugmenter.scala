@@ -36,7 +36,7 @@ class ImageSetAugmenter(override val uid: String) extends Transformer with Irbis
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val flips = Seq(getFlipLeftRight -> "horizontal", getFlipUpDown -> "vertical").collect { case (true, m) => new ImagePipeline(Seq(Flip(m))) }
-    val (stage, column) = (uid, getInputCol)
+    val (stage, column) = (getClass.getSimpleName, getInputCol)
     val copies = ImageRows.imagesUdf { (row: Row) =>
       val origin = if (row == null) null else SparkImage.origin(row)
       val original = (if (row == null) null else SparkImage.record(row), null: String)

@@ -83,7 +83,7 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val pipeline = new ImagePipeline(getOps)
-    val (stage, column, settings) = (uid, getInputCol, decodeSettings)
+    val (stage, column, settings) = (getClass.getSimpleName, getInputCol, decodeSettings)
     val fromBinary = dataset.schema(getInputCol).dataType == BinaryType
     val result = (fromBinary, pipeline.outputsTensor) match {
       case (true, true) =>
@@ -124,4 +124,17 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
 object ImageTransformer extends IrbisReadable[ImageTransformer] {
   /** One operation's canonical JSON (validated, defaults filled in): how the Python fluent methods build theirs. */
   def canonicalOperation(json: String): String = ImageOp.canonical(json)
+
+  /** Checks a JSON array of operations as the Param does, with the same messages (for the wrappers). */
+  def validateOperations(jsonArray: String): Unit = {
+    val items = org.json4s.jackson.JsonMethods.parse(jsonArray) match {
+      case org.json4s.JArray(xs) => xs.map {
+        case org.json4s.JString(s) => s
+        case other => throw new IllegalArgumentException(
+          s"operations must be strings (compact JSON objects), got ${org.json4s.jackson.JsonMethods.compact(other)}")
+      }
+      case _ => throw new IllegalArgumentException(s"operations must be a list of strings, got $jsonArray")
+    }
+    ImageOp.parseAll(items)
+  }
 }

@@ -57,7 +57,7 @@ class ResizeImageTransformer(override val uid: String) extends Transformer with 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val pipeline = new ImagePipeline(Seq(operation))
-    val (stage, column) = (uid, getInputCol)
+    val (stage, column) = (getClass.getSimpleName, getInputCol)
     val fn = ImageRows.imageUdf { (row: Row) =>
       val origin = if (row == null) null else SparkImage.origin(row)
       ImageRows.guarded[ImageRecord](stage, column, origin) {

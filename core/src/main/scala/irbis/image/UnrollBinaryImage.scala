@@ -45,7 +45,7 @@ class UnrollBinaryImage(override val uid: String) extends Transformer with Irbis
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val pipeline = new ImagePipeline(if (getHeight > 0) Seq(Resize(getHeight, getWidth, getInterpolation)) else Nil)
-    val (stage, column, settings) = (uid, getInputCol, decodeSettings)
+    val (stage, column, settings) = (getClass.getSimpleName, getInputCol, decodeSettings)
     val fn = udf { (bytes: Array[Byte], origin: String) =>
       val (v, e) = ImageRows.guarded[org.apache.spark.ml.linalg.Vector](stage, column, origin) {
         Option(Decoding.decode(bytes, settings))

@@ -35,7 +35,7 @@ class UnrollImage(override val uid: String) extends Transformer with IrbisStage
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
-    val (stage, column) = (uid, getInputCol)
+    val (stage, column) = (getClass.getSimpleName, getInputCol)
     val fn = udf { (row: Row) =>
       val origin = if (row == null) null else SparkImage.origin(row)
       val (v, e) = ImageRows.guarded[org.apache.spark.ml.linalg.Vector](stage, column, origin) {
