@@ -12,6 +12,8 @@ object ImageHeaders {
   private def le16(b: Array[Byte], i: Int): Int = u8(b, i) | (u8(b, i + 1) << 8)
   private def le32(b: Array[Byte], i: Int): Long = le16(b, i).toLong | (le16(b, i + 2).toLong << 16)
 
+  private def ascii(b: Array[Byte], from: Int, n: Int): String = new String(b, from, n, "ISO-8859-1")
+
   def isJpeg(b: Array[Byte]): Boolean = b.length >= 3 && u8(b, 0) == 0xff && u8(b, 1) == 0xd8 && u8(b, 2) == 0xff
   def isPng(b: Array[Byte]): Boolean =
     b.length >= 8 && u8(b, 0) == 0x89 && b(1) == 'P' && b(2) == 'N' && b(3) == 'G'
@@ -20,8 +22,8 @@ object ImageHeaders {
     if (isJpeg(b)) Some("JPEG") else if (isPng(b)) Some("PNG")
     else if (b.length >= 6 && new String(b, 0, 3, "ISO-8859-1") == "GIF") Some("GIF")
     else if (b.length >= 2 && b(0) == 'B' && b(1) == 'M') Some("BMP")
-    else if (b.length >= 12 && new String(b, 0, 4, "ISO-8859-1") == "RIFF" && new String(b, 8, 4, "ISO-8859-1") == "WEBP") Some("WebP")
-    else if (b.length >= 4 && ((b(0) == 'I' && b(1) == 'I' && b(2) == 42) || (b(0) == 'M' && b(1) == 'M' && b(3) == 42))) Some("TIFF")
+    else if (b.length >= 12 && ascii(b, 0, 4) == "RIFF" && ascii(b, 8, 4) == "WEBP") Some("WebP")
+    else if (b.length >= 4 && (ascii(b, 0, 2) == "II" && b(2) == 42 || ascii(b, 0, 2) == "MM" && b(3) == 42)) Some("TIFF")
     else None
 
   /** (width, height) from the header of a JPEG, PNG, GIF or BMP file. */

@@ -96,7 +96,8 @@ object ImageOp {
     val f = new OpFields(obj - "op", s"$where ($name)")
     val op = name match {
       case "resize" if obj.contains("shortSide") =>
-        if (obj.contains("height") || obj.contains("width")) f.fail("give either 'height' and 'width', or 'shortSide', not both")
+        if (obj.contains("height") || obj.contains("width"))
+          f.fail("give either 'height' and 'width', or 'shortSide', not both")
         ResizeShortSide(f.int("shortSide", min = 1), f.choice("interpolation", Interpolations, Some("linear")))
       case "resize" =>
         Resize(f.int("height", min = 1), f.int("width", min = 1), f.choice("interpolation", Interpolations, Some("linear")))
@@ -119,7 +120,8 @@ object ImageOp {
         if (n.std.exists(_ == 0.0)) f.fail(s"field 'std' must not contain 0, got ${n.std.mkString("[", ", ", "]")}")
         if (n.mean.length > 4 || n.std.length > 4) f.fail("fields 'mean' and 'std' take 1 to 4 values (one per channel)")
         n
-      case "toTensor" => ToTensor(f.choice("layout", Layouts, Some("CHW")), f.choice("channelOrder", ChannelOrders, Some("RGB")))
+      case "toTensor" =>
+        ToTensor(f.choice("layout", Layouts, Some("CHW")), f.choice("channelOrder", ChannelOrders, Some("RGB")))
     }
     f.requireNoOthers()
     op
@@ -188,7 +190,8 @@ private class OpFields(fields: Map[String, JValue], where: String) {
     }
     case Some(JInt(i)) => Seq(i.toDouble)
     case Some(JDouble(d)) if !d.isNaN && !d.isInfinite => Seq(d)
-    case Some(v) => fail(s"field '$name' must be a non-empty list of numbers (one per channel, or one for all), got ${show(v)}")
+    case Some(v) =>
+      fail(s"field '$name' must be a non-empty list of numbers (one per channel, or one for all), got ${show(v)}")
     case None => default
   }
 
@@ -200,6 +203,7 @@ private class OpFields(fields: Map[String, JValue], where: String) {
 
   def requireNoOthers(): Unit = {
     val unknown = fields.keySet -- used
-    if (unknown.nonEmpty) fail(s"unknown field${if (unknown.size > 1) "s" else ""} ${unknown.toSeq.sorted.map("'" + _ + "'").mkString(", ")}")
+    if (unknown.nonEmpty)
+      fail(s"unknown field${if (unknown.size > 1) "s" else ""} ${unknown.toSeq.sorted.map("'" + _ + "'").mkString(", ")}")
   }
 }

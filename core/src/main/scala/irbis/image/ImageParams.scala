@@ -82,14 +82,19 @@ private[image] object ImageRows {
    * Image results go through Row UDFs with an explicit type rather than encoders: Spark's image schema has
    * non-nullable fields that an encoded case class cannot produce.
    */
-  val ImageResultType: StructType = StructType(Seq(StructField("image", SparkImage.schema), StructField("error", StringType)))
+  val ImageResultType: StructType =
+    StructType(Seq(StructField("image", SparkImage.schema), StructField("error", StringType)))
 
-  def imageResult(image: ImageRecord, error: String): Row =
-    Row(if (image == null) null else Row(image.origin, image.height, image.width, image.nChannels, image.mode, image.data), error)
+  def imageResult(image: ImageRecord, error: String): Row = {
+    val struct = if (image == null) null
+      else Row(image.origin, image.height, image.width, image.nChannels, image.mode, image.data)
+    Row(struct, error)
+  }
 
   /** A non-deterministic UDF (see [[attach]]) of one column giving (image, error). */
   def imageUdf[A](f: A => (ImageRecord, String)): UserDefinedFunction =
-    udf(new UDF1[A, Row] { def call(a: A): Row = { val (i, e) = f(a); imageResult(i, e) } }, ImageResultType).asNondeterministic()
+    udf(new UDF1[A, Row] { def call(a: A): Row = { val (i, e) = f(a); imageResult(i, e) } }, ImageResultType)
+      .asNondeterministic()
 
   def imageUdf2[A, B](f: (A, B) => (ImageRecord, String)): UserDefinedFunction =
     udf(new UDF2[A, B, Row] { def call(a: A, b: B): Row = { val (i, e) = f(a, b); imageResult(i, e) } }, ImageResultType)
@@ -118,15 +123,19 @@ private[image] object ImageRows {
     require(outputCol != errorCol, s"$stage: outputCol and errorCol are both '$outputCol'; give them different names")
     schema.fields.find(_.name == errorCol).foreach { f =>
       if (f.dataType != StringType) throw new IllegalArgumentException(
-        s"$stage: error column '$errorCol' exists with type ${f.dataType.simpleString}; expected a string (or choose another errorCol)")
+        s"$stage: error column '$errorCol' exists with type ${f.dataType.simpleString}; expected a string " +
+          "(or choose another errorCol)")
     }
     if (outputCol != inputCol && schema.fieldNames.contains(outputCol) && outputCol != errorCol)
       Columns.requireAbsent(schema, stage, outputCol)
   }
 
   def outputSchema(schema: StructType, outputCol: String, outputType: DataType, errorCol: String): StructType = {
-    val replaced = StructType(schema.fields.map(f => if (f.name == outputCol) f.copy(dataType = outputType, nullable = true) else f))
-    val withOut = if (replaced.fieldNames.contains(outputCol)) replaced else replaced.add(outputCol, outputType, nullable = true)
+    val replaced = StructType(schema.fields.map { f =>
+      if (f.name == outputCol) f.copy(dataType = outputType, nullable = true) else f
+    })
+    val withOut =
+      if (replaced.fieldNames.contains(outputCol)) replaced else replaced.add(outputCol, outputType, nullable = true)
     if (withOut.fieldNames.contains(errorCol)) withOut else withOut.add(errorCol, StringType, nullable = true)
   }
 }

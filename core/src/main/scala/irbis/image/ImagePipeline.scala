@@ -15,21 +15,35 @@ final class ImagePipeline(val ops: Seq[ImageOp]) extends Serializable {
   val outputsTensor: Boolean = ops.lastOption.exists(_.isInstanceOf[ToTensor])
 
   /** The transformed pixels and their channel order; throws [[ImageException]] naming the failing op. */
-  def run(input: Mat): (Mat, String) = {
+  def run(input: Mat): (Mat, String) = runFirst(input, ops.length)
+
+  private def runFirst(input: Mat, count: Int): (Mat, String) = {
     var state = (input, initialOrder(input.channels()))
-    ops.zipWithIndex.foreach { case (op, i) =>
-      state = try step(op, state._1, state._2) catch {
-        case e: ImageException => throw new ImageException(s"operations[$i] (${op.op}): ${e.getMessage}")
-        case e: RuntimeException => throw new ImageException(s"operations[$i] (${op.op}): OpenCV failed: ${e.getMessage}")
-      }
-    }
+    ops.take(count).zipWithIndex.foreach { case (op, i) => state = named(i)(step(op, state._1, state._2)) }
     state
   }
 
+  private def named[T](i: Int)(body: => T): T =
+    try body catch {
+      case e: ImageException => throw new ImageException(s"operations[$i] (${ops(i).op}): ${e.getMessage}")
+      case e: RuntimeException => throw new ImageException(s"operations[$i] (${ops(i).op}): OpenCV failed: ${e.getMessage}")
+    }
+
+  /**
+   * The float tensor of the last op (toTensor). A CHW tensor right after normalize is computed plane by
+   * plane straight from the 8-bit pixels: the same float32 arithmetic, without full-size float images.
+   */
   def tensor(input: Mat): Array[Float] = {
-    val (m, order) = run(input)
     val t = ops.last.asInstanceOf[ToTensor]
-    toTensor(m, order, t)
+    val n = ops.length
+    ops.lift(n - 2) match {
+      case Some(norm: Normalize) if t.layout == "CHW" =>
+        val (m, order) = runFirst(input, n - 2)
+        named(n - 2)(planarTensor(m, order, t, Some(norm)))
+      case _ =>
+        val (m, order) = run(input)
+        named(n - 1)(if (t.layout == "CHW") planarTensor(m, order, t, None) else interleavedTensor(m, order, t))
+    }
   }
 }
 
@@ -57,8 +71,10 @@ object ImagePipeline {
     ("GRAY", "GRAY") -> None, ("GRAY", "BGR") -> Some(COLOR_GRAY2BGR), ("GRAY", "RGB") -> Some(COLOR_GRAY2RGB),
     ("BGR", "BGR") -> None, ("BGR", "RGB") -> Some(COLOR_BGR2RGB), ("BGR", "GRAY") -> Some(COLOR_BGR2GRAY),
     ("RGB", "RGB") -> None, ("RGB", "BGR") -> Some(COLOR_RGB2BGR), ("RGB", "GRAY") -> Some(COLOR_RGB2GRAY),
-    ("BGRA", "BGR") -> Some(COLOR_BGRA2BGR), ("BGRA", "RGB") -> Some(COLOR_BGRA2RGB), ("BGRA", "GRAY") -> Some(COLOR_BGRA2GRAY),
-    ("RGBA", "BGR") -> Some(COLOR_RGBA2BGR), ("RGBA", "RGB") -> Some(COLOR_RGBA2RGB), ("RGBA", "GRAY") -> Some(COLOR_RGBA2GRAY))
+    ("BGRA", "BGR") -> Some(COLOR_BGRA2BGR), ("BGRA", "RGB") -> Some(COLOR_BGRA2RGB),
+    ("BGRA", "GRAY") -> Some(COLOR_BGRA2GRAY),
+    ("RGBA", "BGR") -> Some(COLOR_RGBA2BGR), ("RGBA", "RGB") -> Some(COLOR_RGBA2RGB),
+    ("RGBA", "GRAY") -> Some(COLOR_RGBA2GRAY))
 
   /** Output size of resize-short-side: the short side becomes `n`, the long side n * long / short, floored. */
   def shortSideSize(rows: Int, cols: Int, n: Int): (Int, Int) =
@@ -98,45 +114,71 @@ object ImagePipeline {
     case _: ToTensor => (m, order)
   }
 
+  private def perChannel(name: String, v: Seq[Double], channels: Int): Seq[Double] = {
+    if (v.length != 1 && v.length != channels) throw new ImageException(
+      s"'$name' has ${v.length} values but the image has $channels channels (give 1 value or $channels)")
+    if (v.length == 1) Seq.fill(channels)(v.head) else v
+  }
+
   /**
-   * (x * scale - mean) / std per channel, in float32 and in that order; mean and std are constant Mats
-   * rather than Scalars because OpenCV's Scalar arithmetic on float images rounds differently.
+   * (x * scale - mean) / std per channel, in float32 and in that order. Multi-channel Scalar arithmetic in
+   * OpenCV rounds differently from plain float32, so mean and std are constant Mats here (one Scalar per
+   * single-channel plane, as [[planarTensor]] does, is exact).
    */
   private def normalize(m: Mat, mean: Seq[Double], std: Seq[Double], scale: Double): Mat = {
     val c = m.channels()
-    def perChannel(name: String, v: Seq[Double]): Scalar = {
-      if (v.length != 1 && v.length != c) throw new ImageException(
-        s"'$name' has ${v.length} values but the image has $c channels (give 1 value or $c)")
-      val full = if (v.length == 1) Seq.fill(c)(v.head) else v
-      val padded = full.padTo(4, 0.0)
-      new Scalar(padded(0), padded(1), padded(2), padded(3))
+    def constant(v: Seq[Double]): Mat = {
+      val p = v.padTo(4, 0.0)
+      new Mat(m.rows(), m.cols(), CV_MAKETYPE(CV_32F, c), new Scalar(p(0), p(1), p(2), p(3)))
     }
-    val meanScalar = perChannel("mean", mean)
-    val stdScalar = perChannel("std", std)
+    val (meanMat, stdMat) = (constant(perChannel("mean", mean, c)), constant(perChannel("std", std, c)))
     val f = new Mat()
     m.convertTo(f, CV_32F, scale, 0)
-    val t = CV_MAKETYPE(CV_32F, c)
-    subtract(f, new Mat(f.rows(), f.cols(), t, meanScalar), f)
-    divide(f, new Mat(f.rows(), f.cols(), t, stdScalar), f)
+    subtract(f, meanMat, f)
+    divide(f, stdMat, f)
     f
   }
 
-  /** The float tensor, CHW (channel planes one after another) or HWC (interleaved), channels as asked. */
-  def toTensor(m: Mat, order: String, t: ToTensor): Array[Float] = {
+  /** For each output channel, the input channel it comes from (alpha stays last). */
+  private def channelSources(order: String, wanted: String, channels: Int): Seq[Int] = (order, wanted) match {
+    case ("BGR" | "BGRA", "RGB") | ("RGB" | "RGBA", "BGR") => Seq(2, 1, 0, 3).take(channels)
+    case _ => 0 until channels
+  }
+
+  /**
+   * A scalar operand (OpenCV's form: a 4x1 double Mat). OpenCV applies it in double precision; rounding the
+   * value to float first makes that equal to float32 arithmetic (double is wide enough for +, -, * and / of
+   * floats to round once), i.e. to the constant-Mat path and to numpy's float32.
+   */
+  private def scalar(v: Double): Mat = new Mat(4, 1, CV_64F, new Scalar(v.toFloat.toDouble))
+
+  /** CHW: one plane per channel, each (optionally) normalized on its own. */
+  private def planarTensor(m: Mat, order: String, t: ToTensor, norm: Option[Normalize]): Array[Float] = {
+    val c = m.channels()
+    val n = m.rows() * m.cols()
+    val scale = norm.map(_.scale).getOrElse(1.0)
+    val mean = norm.map(x => perChannel("mean", x.mean, c))
+    val std = norm.map(x => perChannel("std", x.std, c))
+    val planes = SparkImage.planes(m)
+    val out = new Array[Float](c * n)
+    channelSources(order, t.channelOrder, c).zipWithIndex.foreach { case (src, k) =>
+      val plane = new Mat()
+      planes.get(src.toLong).convertTo(plane, CV_32F, scale, 0)
+      mean.foreach(v => subtract(plane, scalar(v(src)), plane))
+      std.foreach(v => divide(plane, scalar(v(src)), plane))
+      SparkImage.copyFloats(plane, out, k * n)
+    }
+    out
+  }
+
+  /** HWC: the interleaved values, channels swapped with cvtColor when asked. */
+  private def interleavedTensor(m: Mat, order: String, t: ToTensor): Array[Float] = {
     val swap = (order, t.channelOrder) match {
       case ("BGR", "RGB") | ("RGB", "BGR") => Some(COLOR_BGR2RGB)
       case ("BGRA", "RGB") | ("RGBA", "BGR") => Some(COLOR_BGRA2RGBA)
       case _ => None
     }
     val ordered = swap.map(code => fresh(cvtColor(m, _, code))).getOrElse(m)
-    val f = if (ordered.depth() == CV_32F) ordered else fresh(ordered.convertTo(_, CV_32F))
-    if (t.layout == "HWC" || f.channels() == 1) SparkImage.floats(f)
-    else {
-      val planes = SparkImage.planes(f)
-      val n = f.total().toInt
-      val out = new Array[Float](n * f.channels())
-      (0 until f.channels()).foreach(c => SparkImage.copyFloats(planes.get(c.toLong), out, c * n))
-      out
-    }
+    SparkImage.floats(if (ordered.depth() == CV_32F) ordered else fresh(ordered.convertTo(_, CV_32F)))
   }
 }

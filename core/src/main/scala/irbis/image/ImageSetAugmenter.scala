@@ -35,7 +35,8 @@ class ImageSetAugmenter(override val uid: String) extends Transformer with Irbis
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
-    val flips = Seq(getFlipLeftRight -> "horizontal", getFlipUpDown -> "vertical").collect { case (true, m) => new ImagePipeline(Seq(Flip(m))) }
+    val flips = Seq(getFlipLeftRight -> "horizontal", getFlipUpDown -> "vertical")
+      .collect { case (true, mode) => new ImagePipeline(Seq(Flip(mode))) }
     val (stage, column) = (getClass.getSimpleName, getInputCol)
     val copies = ImageRows.imagesUdf { (row: Row) =>
       val origin = if (row == null) null else SparkImage.origin(row)

@@ -69,12 +69,14 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
     addOperation(ToTensor(layout, channelOrder))
 
   private def outputType: DataType =
-    if (getOps.lastOption.exists(_.isInstanceOf[ToTensor])) ArrayType(FloatType, containsNull = false) else SparkImage.schema
+    if (getOps.lastOption.exists(_.isInstanceOf[ToTensor])) ArrayType(FloatType, containsNull = false)
+    else SparkImage.schema
 
   override def transformSchema(schema: StructType): StructType = {
     ImageOp.requireComplete(getOps, uid)
     Columns.requireType(schema, uid, getInputCol,
-      s"an image struct (Spark's image schema) or binary (encoded image files)")(t => SparkImage.isImage(t) || t == BinaryType)
+      "an image struct (Spark's image schema) or binary (encoded image files)"
+    )(t => SparkImage.isImage(t) || t == BinaryType)
     ImageRows.checkOutputs(schema, uid, getInputCol, getOutputCol, getErrorCol)
     if (schema(getInputCol).dataType == BinaryType) originColumn(schema, uid)
     ImageRows.outputSchema(schema, getOutputCol, outputType, getErrorCol)

@@ -53,7 +53,8 @@ class UnrollBinaryImage(override val uid: String) extends Transformer with Irbis
       }
       VectorResult(v, e)
     }.asNondeterministic()
-    ImageRows.attach(dataset.toDF(), fn(ColumnRef(getInputCol), originColumn(dataset.schema, uid)), "vector", getOutputCol, getErrorCol)
+    ImageRows.attach(dataset.toDF(), fn(ColumnRef(getInputCol), originColumn(dataset.schema, uid)), "vector",
+      getOutputCol, getErrorCol)
   }
 
   override def copy(extra: ParamMap): UnrollBinaryImage = defaultCopy(extra)
