@@ -13,7 +13,7 @@ from irbis_codegen.kinds import COMPLEX, KINDS
 
 STAGE_TYPES = ("estimator", "model", "transformer")
 # Top-level names of the hand-written package that a Scala package must not shadow.
-RESERVED_AREAS = frozenset({"_runtime", "_ext", "_version", "jars"})
+RESERVED_AREAS = frozenset({"_runtime", "_ext", "_version", "jars", "models"})
 
 
 class ManifestError(ValueError):

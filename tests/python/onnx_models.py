@@ -97,6 +97,14 @@ def sklearn_logistic():
     return to_onnx(clf, x[:1].astype(np.float32), target_opset={"": 17, "ai.onnx.ml": 3}), x.astype(np.float32)
 
 
+def no_batch_output():
+    """A graph with one per-row output and one output that is a constant without a batch dimension."""
+    inits = [numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "table")]
+    nodes = [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Identity", ["table"], ["constant"])]
+    return _model(nodes, [_t("x", TensorProto.FLOAT, ["batch", 2])],
+                  [_t("y", TensorProto.FLOAT, ["batch", 2]), _t("constant", TensorProto.FLOAT, [3])], inits)
+
+
 TINY = {"multi_io": multi_io, "strings": strings, "fixed_batch": fixed_batch, "symbolic": symbolic}
 
 if __name__ == "__main__":

@@ -95,11 +95,14 @@ def test_fixed_batch_dimension_pads_last_batch(spark, tmp_path):
     assert np.abs(np.array([r.y for r in rows]) - expected).max() < FLOAT_TOL
 
 
-def test_symbolic_non_batch_dimension(spark, tmp_path):
+@pytest.mark.parametrize("batch", [1, 4])
+def test_symbolic_non_batch_dimension(spark, tmp_path, batch):
+    """Sequences of mixed lengths, also within one minibatch (one ORT call per length there)."""
     model = onnx_models.symbolic()
-    seqs = [np.arange(n, dtype=np.float32) * 0.5 for n in (3, 3, 7, 1)]
-    df = spark.createDataFrame([(i, s.tolist()) for i, s in enumerate(seqs)], ["id", "x"]).repartition(4, "id")
-    rows = sorted(onnx_stage(save(tmp_path, "sym", model), miniBatchSize=1).transform(df).collect(), key=lambda r: r.id)
+    seqs = [np.arange(n, dtype=np.float32) * 0.5 for n in (3, 3, 7, 1, 7, 3)]
+    df = spark.createDataFrame([(i, s.tolist()) for i, s in enumerate(seqs)], ["id", "x"]).coalesce(1)
+    rows = sorted(onnx_stage(save(tmp_path, "sym", model), miniBatchSize=batch).transform(df).collect(), key=lambda r: r.id)
+    assert len(rows) == len(seqs)
     for r, s in zip(rows, seqs):
         expected = reference(model.SerializeToString(), {"x": s[None, :]})
         assert r.total == pytest.approx(float(expected["total"][0]), abs=FLOAT_TOL)
@@ -175,3 +178,55 @@ def test_each_executor_creates_its_session_once(tmp_path):
     counts = json.loads(lines[0].split(" ", 1)[1])
     assert len(counts) == 2, counts
     assert all(c == 1 for c in counts.values()), counts
+
+
+def test_bad_rows_are_named_and_recorded(spark, tmp_path):
+    """Ragged arrays, nulls inside arrays and wrong sizes: a clear error, or with errorCol the reason per row
+    while every good row still equals onnxruntime's output."""
+    from pyspark.sql.types import ArrayType, FloatType, LongType, StructField, StructType
+    model = onnx_models.symbolic()
+    path = save(tmp_path, "sym", model)
+    schema = StructType([StructField("id", LongType()), StructField("x", ArrayType(ArrayType(FloatType(), True), True))])
+    good = [[1.0, 2.0], [3.0, 4.0]]
+    rows_in = [(0, good), (1, [[1.0, 2.0], [3.0]]), (2, [[1.0, None], [3.0, 4.0]]), (3, None), (4, good)]
+    df = spark.createDataFrame(rows_in, schema).coalesce(1)
+    flat = df.selectExpr("id", "flatten(x) as x")
+    with pytest.raises(Exception, match=r"column 'x' holds a ragged array: element 0 has shape \[2\] but element 1 has \[1\]"):
+        onnx_stage(path, miniBatchSize=8).transform(df.where("id = 1")).collect()
+    with pytest.raises(Exception, match="column 'x' holds a null inside an array"):
+        onnx_stage(path, miniBatchSize=8).transform(flat.where("id = 2")).collect()
+    out = {r.id: r for r in onnx_stage(path, miniBatchSize=8, errorCol="error").transform(flat).collect()}
+    expected = reference(model.SerializeToString(), {"x": np.array([[1, 2, 3, 4]], np.float32)})
+    for i in (0, 4):
+        assert out[i].error is None and np.array_equal(np.array(out[i].doubled, np.float32), expected["doubled"][0])
+    assert out[1].error is None and out[1].total == pytest.approx(6.0)  # flattened, the ragged row is 3 values
+    assert "null inside an array" in out[2].error and out[2].total is None
+    assert out[3].error is None and out[3].total is None  # a null row gives null outputs, not an error
+
+
+def test_column_and_input_types_must_agree(spark, tmp_path):
+    strings_path = save(tmp_path, "strings", onnx_models.strings())
+    numbers = spark.createDataFrame([(1.5,)], ["text"])
+    with pytest.raises(Exception, match="column 'text' \\(double\\) cannot feed graph input 'text', whose elements are string"):
+        onnx_stage(strings_path).transform(numbers)
+    words = spark.createDataFrame([(["a", "b", "c"],)], ["x"])
+    with pytest.raises(Exception, match="column 'x' \\(array<string>\\) cannot feed graph input 'x', whose elements are float"):
+        onnx_stage(save(tmp_path, "mlp", onnx_models.mlp(sizes=(3, 2)))).transform(words)
+
+
+def test_output_without_batch_dimension_is_refused(spark, tmp_path):
+    path = save(tmp_path, "nobatch", onnx_models.no_batch_output())
+    df = spark.createDataFrame([([1.0, -2.0],), ([3.0, 4.0],)], ["x"])
+    assert [list(r.y) for r in onnx_stage(path, fetchDict={"y": "y"}).transform(df).collect()] == [[1.0, 0.0], [3.0, 4.0]]
+    with pytest.raises(Exception, match="graph output 'constant' is a tensor of shape \\[3\\], but Irbis needs one value per input row"):
+        onnx_stage(path, fetchDict={"constant": "constant"}).transform(df).collect()
+
+
+def test_new_model_location_replaces_the_loaded_model(spark, tmp_path):
+    small, large = save(tmp_path, "a", onnx_models.mlp(sizes=(4, 3))), save(tmp_path, "b", onnx_models.mlp(sizes=(4, 5)))
+    stage = onnx_stage(small)
+    assert stage.modelOutputs()["logits"]["shape"] == [-1, 3]
+    stage.setModelLocation(str(large))
+    assert stage.modelOutputs()["logits"]["shape"] == [-1, 5]
+    df = spark.createDataFrame([([1.0, 2.0, 3.0, 4.0],)], ["x"])
+    assert len(stage.transform(df).first().logits) == 5

@@ -1,5 +1,7 @@
 package irbis.image
 
+import java.lang.ref.Reference
+
 import irbis.core.Columns
 import org.apache.spark.ml.image.ImageSchema
 import org.apache.spark.sql.Row
@@ -14,7 +16,8 @@ case class ImageRecord(origin: String, height: Int, width: Int, nChannels: Int, 
 /**
  * Spark's image schema (`spark.read.format("image")`): origin, height, width, nChannels, mode (the OpenCV
  * type), data (8-bit pixels, row-major, channels interleaved in BGR or BGRA order, no row padding).
- * Conversions to and from OpenCV Mats copy whole buffers, never pixel by pixel.
+ * Conversions to and from OpenCV Mats copy whole buffers, never pixel by pixel. A Mat whose `data()` is being
+ * copied is fenced until the copy ends: JavaCPP frees an unreachable Mat's memory from its GC thread.
  */
 object SparkImage {
   /** Field for field `ImageSchema.columnSchema`, all nullable, exactly as the image data source returns it. */
@@ -61,6 +64,7 @@ object SparkImage {
     val c = continuous(m)
     val out = new Array[Byte]((c.total() * c.elemSize()).toInt)
     c.data().capacity(out.length.toLong).get(out)
+    Reference.reachabilityFence(c)
     out
   }
 
@@ -76,6 +80,7 @@ object SparkImage {
     val c = continuous(m)
     val n = (c.total() * c.channels()).toInt
     new FloatPointer(c.data()).capacity(n.toLong).get(out, offset, n)
+    Reference.reachabilityFence(c)
   }
 
   /** The channels of a Mat as separate single-channel Mats. */
@@ -95,7 +100,9 @@ object SparkImage {
     (0 until f.channels()).foreach { c =>
       val p = continuous(ps.get(c.toLong))
       new DoublePointer(p.data()).capacity(n.toLong).get(out, c * n, n)
+      Reference.reachabilityFence(p)
     }
+    Reference.reachabilityFence(ps)
     out
   }
 

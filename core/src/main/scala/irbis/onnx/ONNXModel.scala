@@ -88,8 +88,17 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
    */
   def setModelLocation(path: String): this.type = {
     set(modelLocation, path)
-    setModelPayload(readModel(path))
+    loadPayload(path)
   }
+
+  private def loadPayload(path: String): this.type = {
+    val bytes = readModel(path)
+    payloadFrom = Some((path, bytes))
+    setModelPayload(bytes)
+  }
+
+  /** Which location the current payload was read from, so that a new location (set from any language) reloads. */
+  @transient private var payloadFrom: Option[(String, Array[Byte])] = None
 
   private def readModel(path: String): Array[Byte] = {
     val p = new Path(path)
@@ -104,9 +113,16 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
     try in.readAllBytes() finally in.close()
   }
 
-  /** The payload, loaded from `modelLocation` if only the location was set. */
+  /**
+   * The payload, loaded from `modelLocation` if only the location was set, or if the location changed since
+   * the payload was read from it. A payload set as bytes or loaded with a saved stage is kept.
+   */
   private def payload: Array[Byte] = {
-    if (!isDefined(modelPayload) && isDefined(modelLocation)) setModelPayload(readModel(getModelLocation))
+    if (isDefined(modelLocation)) {
+      val stale = payloadFrom.exists { case (path, bytes) =>
+        path != getModelLocation && isDefined(modelPayload) && (getModelPayload eq bytes) }
+      if (!isDefined(modelPayload) || stale) loadPayload(getModelLocation)
+    }
     require(isDefined(modelPayload), s"$uid: no model: set modelLocation (a path) or modelPayload (bytes)")
     getModelPayload
   }
@@ -155,9 +171,15 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
       s"$uid: feedDict names graph input '$i', which the model does not have (inputs: ${inputs.mkString(", ")})"))
     val missing = inputs.filterNot(feeds.contains)
     require(missing.isEmpty, s"$uid: graph inputs without a column in feedDict: ${missing.mkString(", ")}")
+    val infos = driverSession.getInputInfo.asScala
     feeds.toSeq.sortBy(_._1).map { case (input, column) =>
       val f = Columns.require(schema, uid, column)
-      FeedSpec(input, column, schema.fieldIndex(column), f.dataType)
+      val spec = FeedSpec(input, column, schema.fieldIndex(column), f.dataType)
+      infos(input).getInfo match {
+        case t: TensorInfo => TensorFeeder.checkTypes(uid, spec, t)
+        case other => throw new IllegalArgumentException(s"$uid: graph input '$input' is not a tensor ($other)")
+      }
+      spec
     }
   }
 

@@ -28,7 +28,7 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
     sizes.headOption
   }
   val batchSize: Int = fixedBatch.getOrElse(plan.batchSize)
-  private val readers = plan.fetches.map(new OutputReader(_))
+  private val readers = plan.fetches.map(new OutputReader(plan.stage, _))
   private val fetchNames = plan.fetches.map(_.output).toSet.asJava
   private val derivedSources = plan.derived.map(d => plan.fetches.indexWhere(_.column == d.source))
   private val width = plan.fetches.size + plan.derived.size + (if (plan.withErrors) 1 else 0)
@@ -41,23 +41,25 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
   private def fail(outputs: Array[Array[Any]], i: Int, message: String): Unit =
     outputs(i)(errorSlot) = UTF8String.fromString(message)
 
+  /**
+   * Rows that fit are grouped by the shapes they give the graph's symbolic dims (one group for a model
+   * without any), and each group is one ONNX Runtime call: sequences of mixed lengths need no padding.
+   */
   private def process(batch: Seq[InternalRow]): Iterator[InternalRow] = {
     val outputs = Array.fill(batch.size)(new Array[Any](width))
-    val ok = new ArrayBuffer[Int]()
-    val dims = new Array[Array[Long]](feeders.size)
+    val groups = new java.util.LinkedHashMap[Seq[Seq[Long]], ArrayBuffer[Int]]()
     batch.indices.foreach { i =>
       val row = batch(i)
       if (!plan.feeds.exists(f => row.isNullAt(f.index))) {
         try {
-          val fitted = feeders.indices.map(j => feeders(j).fit(feeders(j).valueShape(row), dims(j)))
-          fitted.indices.foreach(j => if (dims(j) == null) dims(j) = fitted(j))
-          ok += i
+          val dims = feeders.map(f => f.fit(f.valueShape(row)).toSeq)
+          groups.computeIfAbsent(dims, _ => new ArrayBuffer[Int]()) += i
         } catch {
           case e: FeedException if plan.withErrors => fail(outputs, i, e.detail)
         }
       }
     }
-    if (ok.nonEmpty) evaluate(batch, ok.toSeq, dims, outputs)
+    groups.forEach((dims, ok) => evaluate(batch, ok.toSeq, dims.map(_.toArray).toArray, outputs))
     batch.indices.iterator.map(i => new JoinedRow(batch(i), new GenericInternalRow(outputs(i))))
   }
 
@@ -73,7 +75,7 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
         val numeric = new Array[Array[Array[Double]]](readers.size)
         readers.indices.foreach { j =>
           val value = result.get(plan.fetches(j).output).get()
-          val (values, doubles) = readers(j).read(value, rows.size, derivedSources.contains(j))
+          val (values, doubles) = readers(j).read(value, rows.size, rows.size + pad, derivedSources.contains(j))
           numeric(j) = doubles
           ok.indices.foreach(k => outputs(ok(k))(j) = values(k))
         }
@@ -87,6 +89,7 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
     } catch {
       case e: OrtException if plan.withErrors =>
         ok.foreach(i => fail(outputs, i, s"ONNX Runtime failed on this row's batch: ${e.getMessage}"))
+      case e: FeedException if plan.withErrors => ok.foreach(i => fail(outputs, i, e.detail))
     } finally tensors.foreach(_.close())
   }
 

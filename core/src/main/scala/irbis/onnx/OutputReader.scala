@@ -83,13 +83,21 @@ object Flat {
 }
 
 /** Turns one fetched output of a batch into per-row Catalyst values (and numbers for softmax/argmax). */
-final class OutputReader(val spec: FetchSpec) {
+final class OutputReader(stage: String, val spec: FetchSpec) {
   private val vectorUdt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
 
-  /** Row values, and per-row numeric slices when `numeric` (for derived columns). */
-  def read(value: OnnxValue, rows: Int, numeric: Boolean): (Array[Any], Array[Array[Double]]) = value match {
+  private def requireBatch(what: String, sent: Int): Nothing = throw new IllegalArgumentException(
+    s"$stage: graph output '${spec.output}' is $what, but Irbis needs one value per input row: its first " +
+      s"dimension must be the batch ($sent rows in this call). Fetch another output, or export the model with a batch dimension")
+
+  /**
+   * Row values of the first `rows` of the `sent` rows given to ONNX Runtime (the rest is padding), and
+   * per-row numeric slices when `numeric` (for derived columns).
+   */
+  def read(value: OnnxValue, rows: Int, sent: Int, numeric: Boolean): (Array[Any], Array[Array[Double]]) = value match {
     case t: OnnxTensor =>
       val shape = t.getInfo.getShape
+      if (shape.isEmpty || shape(0) != sent) requireBatch(s"a tensor of shape ${shape.mkString("[", ", ", "]")}", sent)
       val dims = shape.tail.map(_.toInt)
       val per = dims.product
       val flat = Flat.read(t, rows * per)
@@ -100,13 +108,17 @@ final class OutputReader(val spec: FetchSpec) {
       val doubles = if (numeric) Array.tabulate(rows)(r => Array.tabulate(per)(i => flat.double(r * per + i))) else null
       (values, doubles)
     case s: OnnxSequence =>
-      val maps = s.getValue.asScala.toSeq
-      val values = Array.tabulate[Any](rows) { r =>
-        val m = maps(r).asInstanceOf[OnnxMap].getValue.asScala.toSeq.sortBy(_._1.toString)
-        new ArrayBasedMapData(new GenericArrayData(m.map(kv => catalyst(kv._1)).toArray),
-          new GenericArrayData(m.map(kv => catalyst(kv._2)).toArray))
-      }
-      (values, null)
+      // The elements are native values of their own, which closing the sequence does not free.
+      val elements = s.getValue.asScala.toSeq
+      try {
+        if (elements.size != sent) requireBatch(s"a sequence of ${elements.size} values", sent)
+        val values = Array.tabulate[Any](rows) { r =>
+          val m = elements(r).asInstanceOf[OnnxMap].getValue.asScala.toSeq.sortBy(_._1.toString)
+          new ArrayBasedMapData(new GenericArrayData(m.map(kv => catalyst(kv._1)).toArray),
+            new GenericArrayData(m.map(kv => catalyst(kv._2)).toArray))
+        }
+        (values, null)
+      } finally elements.foreach(_.close())
     case other => throw new IllegalArgumentException(s"output '${spec.output}' is a ${other.getType}, which is not supported")
   }
 

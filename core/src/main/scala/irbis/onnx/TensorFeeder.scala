@@ -43,34 +43,57 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
   /** The shape of one row's value, as the column's type and content give it. */
   def valueShape(row: InternalRow): Array[Long] = shapeOf(row.get(spec.index, spec.dataType), spec.dataType)
 
+  /**
+   * The value's shape, checked all the way down: arrays must be rectangular and hold no nulls, and an image's
+   * data must have height x width x channels bytes. A row that passes can be written without surprises.
+   */
   private def shapeOf(v: Any, t: DataType): Array[Long] = t match {
-    case ArrayType(et, _) =>
+    case ArrayType(et, containsNull) =>
       val a = v.asInstanceOf[ArrayData]
-      if (a.numElements() == 0 || !et.isInstanceOf[ArrayType] && !et.isInstanceOf[UserDefinedType[_]]) Array(a.numElements().toLong)
-      else if (a.isNullAt(0)) throw new FeedException(stage, s"column '${spec.column}' holds a null inside an array")
-      else a.numElements().toLong +: shapeOf(a.get(0, et), et)
+      val n = a.numElements()
+      if (containsNull) {
+        var i = 0
+        while (i < n) { if (a.isNullAt(i)) throw nullInside(); i += 1 }
+      }
+      et match {
+        case _: ArrayType | _: UserDefinedType[_] | _: StructType if n > 0 =>
+          val first = shapeOf(a.get(0, et), et)
+          var i = 1
+          while (i < n) {
+            val other = shapeOf(a.get(i, et), et)
+            if (!java.util.Arrays.equals(other, first)) throw new FeedException(stage,
+              s"column '${spec.column}' holds a ragged array: element 0 has shape ${showDims(first)} but element $i has ${showDims(other)}")
+            i += 1
+          }
+          n.toLong +: first
+        case _ => Array(n.toLong)
+      }
     case _: UserDefinedType[_] if t == SQLDataTypes.VectorType => Array(vectorUdt.deserialize(v).size.toLong)
     case s: StructType if ImageStruct.matches(s) =>
       val img = v.asInstanceOf[InternalRow]
       val (h, w, c) = (ImageStruct.height(img, s).toLong, ImageStruct.width(img, s).toLong, ImageStruct.channels(img, s).toLong)
+      val bytes = Option(ImageStruct.data(img, s)).map(_.length.toLong).getOrElse(-1L)
+      if (bytes != h * w * c) throw new FeedException(stage,
+        s"column '${spec.column}' holds an image of ${h}x${w}x$c (height x width x channels) with $bytes bytes of data; ${h * w * c} expected")
       if (rowDims.length == 3 && rowDims(0) == c && rowDims(2) != c) Array(c, h, w) else Array(h, w, c)
     case _: NumericType | BooleanType | StringType => Array.empty
     case other => throw new FeedException(stage, s"column '${spec.column}' has type ${other.simpleString}, which cannot feed a tensor")
   }
 
+  private def nullInside() = new FeedException(stage, s"column '${spec.column}' holds a null inside an array")
+
   /**
-   * Checks a row's shape against the graph input, binding symbolic dims on the batch's first row.
-   * Returns the row dims to use (which may reshape a value with the right number of elements).
+   * Checks a row's shape against the graph input. Returns the row dims to feed: its own shape (which binds
+   * any symbolic dims), or the input's fixed shape for a value with the right number of elements.
    */
-  def fit(shape: Array[Long], bound: Array[Long]): Array[Long] = {
-    val target = if (bound != null) bound else rowDims
+  def fit(shape: Array[Long]): Array[Long] = {
     def fail(why: String) = throw new FeedException(stage, s"column '${spec.column}' has a row of shape ${showDims(shape)}; graph input '${spec.input}' expects " +
-        s"${showDims(target)} per row (batch dimension excluded)$why")
-    if (shape.length == target.length) {
-      shape.zip(target).foreach { case (s, t) => if (t >= 0 && s != t) fail("") }
+        s"${showDims(rowDims)} per row (batch dimension excluded)$why")
+    if (shape.length == rowDims.length) {
+      shape.zip(rowDims).foreach { case (s, t) => if (t >= 0 && s != t) fail("") }
       shape
-    } else if (target.forall(_ >= 0) && target.product == shape.product) target
-    else fail(if (target.exists(_ < 0)) "" else s"; it has ${shape.product} elements, ${target.product} expected")
+    } else if (rowDims.forall(_ >= 0) && rowDims.product == shape.product) rowDims
+    else fail(if (rowDims.exists(_ < 0)) "" else s"; it has ${shape.product} elements, ${rowDims.product} expected")
   }
 
   def symbolic: Boolean = rowDims.exists(_ < 0)
@@ -110,17 +133,12 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
     case ArrayType(et, _) =>
       val a = v.asInstanceOf[ArrayData]
       val n = a.numElements()
-      var i = 0
-      while (i < n) {
-        if (a.isNullAt(i)) throw new FeedException(stage, s"column '${spec.column}' holds a null inside an array")
-        i += 1
-      }
       (et, elemType) match {
         // Bulk copies where the column already has the graph's element type.
         case (FloatType, OnnxJavaType.FLOAT) => buffer.asFloatBuffer().put(written, a.toFloatArray()); written += n
         case (DoubleType, OnnxJavaType.DOUBLE) => buffer.asDoubleBuffer().put(written, a.toDoubleArray()); written += n
         case _ =>
-          i = 0
+          var i = 0
           while (i < n) { write(a.get(i, et), et); i += 1 }
       }
     case _: UserDefinedType[_] =>
@@ -166,5 +184,22 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
   private def putLong(l: Long): Unit = elemType match {
     case OnnxJavaType.INT64 => buffer.putLong(written * 8, l); written += 1
     case _ => putDouble(l.toDouble)
+  }
+}
+
+object TensorFeeder {
+  private def leaf(t: DataType): DataType = t match {
+    case ArrayType(et, _) => leaf(et)
+    case other => other
+  }
+
+  /** On the driver, before any task: a string column feeds only a string input, and only strings feed one. */
+  def checkTypes(stage: String, spec: FeedSpec, info: TensorInfo): Unit = {
+    val column = leaf(spec.dataType)
+    val stringInput = info.`type` == OnnxJavaType.STRING
+    if (stringInput != (column == StringType)) throw new IllegalArgumentException(
+      s"$stage: column '${spec.column}' (${spec.dataType.simpleString}) cannot feed graph input '${spec.input}', " +
+        s"whose elements are ${info.`type`.toString.toLowerCase}: " +
+        (if (stringInput) "give it a string column (or an array of strings)" else "cast the column to numbers first"))
   }
 }
