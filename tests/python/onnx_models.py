@@ -105,7 +105,32 @@ def no_batch_output():
                   [_t("y", TensorProto.FLOAT, ["batch", 2]), _t("constant", TensorProto.FLOAT, [3])], inits)
 
 
-TINY = {"multi_io": multi_io, "strings": strings, "fixed_batch": fixed_batch, "symbolic": symbolic}
+TINY_CNN_PREPROCESSING = {"inputSize": 8, "resizeShortSide": 10, "channelOrder": "RGB", "layout": "CHW",
+                          "scale": 1 / 255, "mean": [0.5, 0.4, 0.3], "std": [0.25, 0.5, 1.0]}
+
+
+def tiny_cnn():
+    """A small image classifier, input [batch,3,8,8]: Conv 3->4 (3x3) + Relu + GlobalAveragePool + Flatten (the
+    4-d features) + Gemm to 3 logits; with `preprocessing` metadata as the EfficientNet-Lite converter writes."""
+    import json
+    rng = np.random.default_rng(7)
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "conv.w"),
+             numpy_helper.from_array((rng.standard_normal(4) * 0.1).astype(np.float32), "conv.b"),
+             numpy_helper.from_array(rng.standard_normal((3, 4)).astype(np.float32), "fc.w"),
+             numpy_helper.from_array((rng.standard_normal(3) * 0.1).astype(np.float32), "fc.b")]
+    nodes = [helper.make_node("Conv", ["input", "conv.w", "conv.b"], ["conv"], name="conv", kernel_shape=[3, 3]),
+             helper.make_node("Relu", ["conv"], ["relu"], name="relu"),
+             helper.make_node("GlobalAveragePool", ["relu"], ["pooled"], name="pool"),
+             helper.make_node("Flatten", ["pooled"], ["features"], name="flatten", axis=1),
+             helper.make_node("Gemm", ["features", "fc.w", "fc.b"], ["logits"], name="fc", transB=1)]
+    model = _model(nodes, [_t("input", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+                   [_t("logits", TensorProto.FLOAT, ["batch", 3])], inits)
+    helper.set_model_props(model, {"preprocessing": json.dumps(TINY_CNN_PREPROCESSING, sort_keys=True)})
+    return model
+
+
+TINY = {"multi_io": multi_io, "strings": strings, "fixed_batch": fixed_batch, "symbolic": symbolic,
+        "tiny_cnn": tiny_cnn}
 
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "core/src/test/resources/irbis/onnx"

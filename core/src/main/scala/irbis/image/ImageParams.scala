@@ -57,7 +57,7 @@ trait DecodeParams extends Params {
     }
 }
 
-private[image] object ImageRows {
+private[irbis] object ImageRows {
   /**
    * Runs one row's native work inside a pointer scope (every Mat it creates is freed when it ends, not at
    * the next GC) and turns any failure into that row's error message.
