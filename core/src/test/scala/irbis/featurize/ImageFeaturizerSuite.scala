@@ -62,7 +62,7 @@ class ImageFeaturizerSuite extends StageSuite(new ImageFeaturizerExamples) {
     val out = byId(TinyCnn.featurizer.transform(TinyCnn.images(spark)))
     assert(out("row1").isNullAt(out("row1").fieldIndex("features")) && out("row1").isNullAt(out("row1").fieldIndex("error")))
     assert(out("row4").isNullAt(out("row4").fieldIndex("features")))
-    assert(out("row4").getAs[String]("error").==
+    assert(out("row4").getAs[String]("error") ==
       "ImageFeaturizer: column 'image', image 'broken': expected 4 x 5 x 3 = 60 bytes of data, got 2")
     val files = TinyCnn.featurizer.setInputCol("content").transform(TestImages.mixedFiles(spark)).collect()
       .map(r => r.getAs[String]("path") -> r).toMap
