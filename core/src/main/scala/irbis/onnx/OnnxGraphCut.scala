@@ -68,6 +68,11 @@ object OnnxGraphCut {
           s"graph order): $shown")
     }
     val keep = neededNodes(g, tensor)
+    // Initializers that no kept node reads are dropped too (ONNX Runtime would warn about each); those also
+    // listed as graph inputs stay, or they would become inputs that the caller must feed. Subgraphs may read
+    // any initializer, so then all stay.
+    val subgraphs = g.nodes.exists(_.hasSubgraph)
+    val read = g.nodes.indices.filter(keep).flatMap(i => g.nodes(i).inputs).toSet ++ g.inputs + tensor
     val graphOut = new ByteArrayOutputStream(gf.end - gf.payloadStart + 256)
     var nodeIndex = 0
     Wire.fields(model, gf.payloadStart, gf.end, "GraphProto").foreach { f =>
@@ -75,6 +80,7 @@ object OnnxGraphCut {
         case 1 =>
           if (keep(nodeIndex)) graphOut.write(model, f.start, f.end - f.start)
           nodeIndex += 1
+        case 5 if !subgraphs && !Wire.string(model, Wire.fields(model, f.payloadStart, f.end, "TensorProto"), 8).forall(read) =>
         case 12 =>
         case _ => graphOut.write(model, f.start, f.end - f.start)
       }
