@@ -148,16 +148,7 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 
   private def cut(bytes: Array[Byte]): Prepared = {
     val graph = OnnxGraphCut.graph(bytes)
-    val metadata = OnnxGraphCut.metadata(bytes).get("preprocessing").map(readMetadata).getOrElse(Map.empty)
-    val input = metadata.get("input").collect { case JString(s) => s }.getOrElse {
-      require(graph.feeds.size == 1, s"$uid: the model has ${graph.feeds.size} inputs (${graph.feeds.mkString(", ")}); " +
-        "ImageFeaturizer feeds models with a single image input")
-      graph.feeds.head
-    }
-    require(graph.feeds.contains(input), s"$uid: the model's preprocessing metadata names input '$input', which the " +
-      s"graph does not have (inputs: ${graph.feeds.mkString(", ")})")
-    val onnx = new ONNXModel(s"${uid}__onnx").setFeedDict(Map(input -> TensorCol)).setErrorCol(OnnxErrorCol)
-      .setVectorOutputCols(Array(RawCol))
+    val onnx = new ONNXModel(s"${uid}__onnx").setErrorCol(OnnxErrorCol).setVectorOutputCols(Array(RawCol))
     if (getHeadless) {
       val tensor = get(outputNode).getOrElse(OnnxGraphCut.tensorBack(graph, getCutOutputLayers, uid))
       onnx.setModelPayload(OnnxGraphCut.expose(bytes, tensor, uid)).setFetchDict(RawCol, OnnxGraphCut.Output)
@@ -166,7 +157,16 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
         s"${graph.outputs.size} (${graph.outputs.mkString(", ")}); choose one with outputNode and headless = true")
       onnx.setModelPayload(bytes).setFetchDict(RawCol, graph.outputs.head).setSoftMaxDict(RawCol, ProbabilityCol)
     }
-    Prepared(metadata, input, onnx)
+    // Read by ONNX Runtime from the session that will run the model (the cut keeps the metadata).
+    val metadata = onnx.modelMetadata.get("preprocessing").map(readMetadata).getOrElse(Map.empty)
+    val input = metadata.get("input").collect { case JString(s) => s }.getOrElse {
+      require(graph.feeds.size == 1, s"$uid: the model has ${graph.feeds.size} inputs (${graph.feeds.mkString(", ")}); " +
+        "ImageFeaturizer feeds models with a single image input")
+      graph.feeds.head
+    }
+    require(graph.feeds.contains(input), s"$uid: the model's preprocessing metadata names input '$input', which the " +
+      s"graph does not have (inputs: ${graph.feeds.mkString(", ")})")
+    Prepared(metadata, input, onnx.setFeedDict(Map(input -> TensorCol)))
   }
 
   private def readMetadata(json: String): Map[String, JValue] = (try parse(json) catch {

@@ -156,6 +156,8 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
 
   def modelInputs: Map[String, NodeInfo] = driverSession.getInputInfo.asScala.toMap
   def modelOutputs: Map[String, NodeInfo] = driverSession.getOutputInfo.asScala.toMap
+  /** The model's custom metadata (ONNX `metadata_props`), e.g. a converter's preprocessing notes. */
+  def modelMetadata: Map[String, String] = driverSession.getMetadata.getCustomMetadata.asScala.toMap
   /** Graph inputs as JSON: name to kind, element type, shape (-1 for symbolic dims) and dim names. */
   def modelInputsJson: String = OnnxTypes.describeAll(driverSession.getInputInfo)
   def modelOutputsJson: String = OnnxTypes.describeAll(driverSession.getOutputInfo)

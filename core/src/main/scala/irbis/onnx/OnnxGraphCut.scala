@@ -9,7 +9,7 @@ import scala.collection.mutable
  * Exposes an inner tensor of an ONNX model as its only output, by editing the model's protobuf bytes.
  * ONNX Runtime can fetch only declared graph outputs, and the `onnx` protobuf classes are not a dependency,
  * so this reads and writes the few fields it needs with a minimal wire-format codec and copies every other
- * field byte for byte.
+ * field byte for byte (so the model's metadata stays readable by ONNX Runtime).
  *
  * The chosen tensor goes through an added Flatten node (axis 1), so that any inner tensor becomes one
  * vector per row: a declared output of rank 2 with symbolic dimensions, which ONNXModel returns as ML vectors.
@@ -28,13 +28,6 @@ object OnnxGraphCut {
   }
 
   def graph(model: Array[Byte]): Graph = parseGraph(model, graphField(model))
-
-  /** `metadata_props` (ModelProto field 14): the key/value pairs a converter stored, such as `preprocessing`. */
-  def metadata(model: Array[Byte]): Map[String, String] =
-    Wire.fields(model, 0, model.length, "ModelProto").filter(_.number == 14).map { f =>
-      val entry = Wire.fields(model, f.payloadStart, f.end, "metadata_props")
-      (Wire.string(model, entry, 1).getOrElse(""), Wire.string(model, entry, 2).getOrElse(""))
-    }.toMap
 
   /**
    * The tensor `layers` nodes back from the single graph output: the first non-constant input of the node

@@ -119,7 +119,8 @@ class ImageFeaturizerSuite extends StageSuite(new ImageFeaturizerExamples) {
     val cut = OnnxGraphCut.graph(OnnxGraphCut.expose(TinyCnn.bytes, "pooled", "test"))
     assert(cut.outputs == Seq(OnnxGraphCut.Output) && cut.nodes.map(_.name) == Seq("conv", "relu", "pool", "__irbis_flatten"))
     assert(cut.initializers == Set("conv.w", "conv.b"))
-    assert(OnnxGraphCut.metadata(TinyCnn.bytes).contains("preprocessing"))
+    assert(new ONNXModel().setModelPayload(OnnxGraphCut.expose(TinyCnn.bytes, "pooled", "test")).modelMetadata
+      .contains("preprocessing"))
     val before = irbis.onnx.OnnxSessions.createdCount
     f.transform(images).count()
     assert(irbis.onnx.OnnxSessions.createdCount == before)
