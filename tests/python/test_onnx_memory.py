@@ -35,7 +35,7 @@ def test_rss_has_no_trend_over_six_million_rows(spark, tmp_path):
     from irbis.onnx import ONNXModel
     path = tmp_path / "small.onnx"
     path.write_bytes(onnx_models.mlp(sizes=(8, 16, 4)).SerializeToString())
-    stage = ONNXModel(modelLocation=str(path), softMaxDict={"logits": "p"})
+    stage = ONNXModel(modelLocation=str(path), softMaxDict={"logits": "p"}, miniBatchSize=64)
     df = spark.range(ROWS).selectExpr("transform(sequence(1, 8), i -> cast((id * i) % 13 as float)) as x")
     slope, rss = rss_slope(spark, stage, df, ROWS)
     assert slope < MAX_SLOPE_MB, f"RSS grows {slope:.1f} MiB per {ROWS} rows: {rss}"
