@@ -2,7 +2,7 @@ package irbis.image
 
 import java.nio.file.Files
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{Row, SparkSession}
 import org.apache.spark.sql.functions.col
 
@@ -17,7 +17,7 @@ class ImageDecoderExamples extends ExampleSource {
   }
 }
 
-class ImageDecoderSuite extends StageSuite(new ImageDecoderExamples) {
+class ImageDecoderSuite extends SparkSuite {
   private def decoded(d: ImageDecoder, files: org.apache.spark.sql.DataFrame): Map[String, Row] =
     d.transform(files).collect().map(r => r.getAs[String]("path") -> r).toMap
 

@@ -1,6 +1,6 @@
 package irbis.image
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{Row, SparkSession}
 
 class ResizeImageTransformerExamples extends ExampleSource {
@@ -13,7 +13,7 @@ class ResizeImageTransformerExamples extends ExampleSource {
   }
 }
 
-class ResizeImageTransformerSuite extends StageSuite(new ResizeImageTransformerExamples) {
+class ResizeImageTransformerSuite extends SparkSuite {
   test("same pixels as ImageTransformer.resize; needs either height and width or shortSide") {
     val images = TestImages.images(spark, Seq(Some(TestImages.record(12, 16, 3, "a"))))
     val fast = new ResizeImageTransformer().setHeight(5).setWidth(7).setInterpolation("area").transform(images)
