@@ -16,10 +16,10 @@ class ResizeImageTransformerExamples extends ExampleSource {
 class ResizeImageTransformerSuite extends SparkSuite {
   test("same pixels as ImageTransformer.resize; needs either height and width or shortSide") {
     val images = TestImages.images(spark, Seq(Some(TestImages.record(12, 16, 3, "a"))))
-    val fast = new ResizeImageTransformer().setHeight(5).setWidth(7).setInterpolation("area").transform(images)
+    val plain = new ResizeImageTransformer().setHeight(5).setWidth(7).setInterpolation("area").transform(images)
       .head().getAs[Row]("resized")
     val general = new ImageTransformer().resize(5, 7, "area").transform(images).head().getAs[Row]("transformed")
-    assert(fast == general)
+    assert(plain == general)
     val short = new ResizeImageTransformer().setShortSide(6).transform(images).head().getAs[Row]("resized")
     assert((short.getAs[Int]("height"), short.getAs[Int]("width")) == (6, 8))
     intercept[IllegalArgumentException](new ResizeImageTransformer().transform(images))
