@@ -172,7 +172,9 @@ def external_folder(tmp_path, name, model):
     import onnx
     folder = tmp_path / name
     folder.mkdir()
-    onnx.save_model(model, str(folder / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)  # save_model moves the weights out of the proto it is given
+    onnx.save_model(copy, str(folder / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
                     location="weights.bin", size_threshold=0)
     assert (folder / "weights.bin").stat().st_size > (folder / "model.onnx").stat().st_size
     return folder
