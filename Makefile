@@ -15,7 +15,9 @@ GEN_TEST  := build/generated-test
 WHEEL     := dist/irbis-$(VERSION)-py3-none-any.whl
 RPKG      := dist/irbis_$(VERSION).tar.gz
 USER_VENV := build/user-venv
-SCALA_SRC := $(shell find core/src project -name '*.scala') build.sbt VERSION
+# Everything sbt reads: sources, resources (ONNX fixtures, log4j config), the build definition and plugins.
+SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \( -name '*.scala' -o -path 'core/src/*/resources/*' \) -print) \
+             $(wildcard project/*.sbt) project/build.properties build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
 .PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-wheel test-r demo bench clean publish-local
@@ -28,14 +30,16 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
-# The thin jar, the assembly jar (ONNX Runtime + OpenCV linux-x86_64) and the test jar (test kit, examples).
+# The thin jar, the assembly jar (ONNX Runtime + OpenCV linux-x86_64), the test jar (test kit, examples) and
+# the thin jar's POM (what --packages users resolve; tests/python/test_packaging.py checks it).
 jars: $(JARS)/.built
 $(JARS)/.built: $(SCALA_SRC)
-	$(SBT) -Dsbt.batch=true core/package core/assembly core/Test/package < /dev/null
+	$(SBT) -Dsbt.batch=true core/package core/assembly core/Test/package core/makePom < /dev/null
 	mkdir -p $(JARS)
 	cp $(SCALA_OUT)/irbis-assembly-$(VERSION).jar $(JARS)/irbis-assembly.jar
 	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION).jar $(JARS)/irbis-core.jar
 	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION)-tests.jar $(JARS)/irbis-tests.jar
+	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION).pom $(JARS)/irbis-core.pom
 	touch $@
 
 # Python and R wrappers, API docs and the manifest, from the built jar (generated code is never committed).

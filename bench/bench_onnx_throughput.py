@@ -54,12 +54,21 @@ def predict_udf_rate(df, model_path, name, shape, batch):
 
     udf = predict_batch_udf(make_predict, return_type=ArrayType(FloatType()), batch_size=batch,
                             input_tensor_shapes=[shape])
+    df.limit(batch).select(udf(name)).write.format("noop").mode("overwrite").save()  # warm-up: workers, sessions
     return df.count() / timed(lambda: df.select(udf(name)).write.format("noop").mode("overwrite").save())
 
 
-def case(spark, tmp, label, model_bytes, name, x, batch_sizes, stage_batch):
-    """x is the exact data both sides see: Spark reads it from a cached DataFrame built from it."""
+def irbis_rate(df, path, n, batch):
     from irbis.onnx import ONNXModel
+    stage = ONNXModel(modelLocation=str(path), miniBatchSize=batch, intraOpNumThreads=1)
+    stage.transform(df.limit(8)).collect()
+    return n / timed(lambda: stage.transform(df).write.format("noop").mode("overwrite").save())
+
+
+def case(spark, tmp, label, model_bytes, name, x, batch_sizes, udf_batch, sweep):
+    """x is the exact data both sides see: Spark reads it from a cached DataFrame built from it. ONNXModel
+    runs with its default (automatic) miniBatchSize, then with each size in `sweep`: the measurement behind
+    the default."""
     path = Path(tmp) / f"{label.split()[0]}.onnx"
     path.write_bytes(model_bytes)
     n = len(x)
@@ -71,16 +80,17 @@ def case(spark, tmp, label, model_bytes, name, x, batch_sizes, stage_batch):
                    row_group_size=max(1, 2_000_000 // flat.shape[1]))
     df = spark.read.parquet(str(parquet)).repartition(2).cache()
     df.count()
-    stage = ONNXModel(modelLocation=str(path), miniBatchSize=stage_batch, intraOpNumThreads=1)
-    stage.transform(df.limit(8)).collect()
-    irbis_rate = n / timed(lambda: stage.transform(df).write.format("noop").mode("overwrite").save())
+    auto = irbis_rate(df, path, n, 0)
+    swept = {b: irbis_rate(df, path, n, b) for b in sweep}
     raw = raw_ort(model_bytes, name, x, batch_sizes)
-    udf_rate = predict_udf_rate(df, str(path), name, list(x.shape[1:]), stage_batch)
+    udf_rate = predict_udf_rate(df, str(path), name, list(x.shape[1:]), udf_batch)
     df.unpersist()
-    return [dict(benchmark="onnx_throughput", case=label, unit="r/s", irbis=irbis_rate, baseline=raw,
+    rows = [dict(benchmark="onnx_throughput", case=label, unit="r/s", irbis=auto, baseline=raw,
                  baseline_name="raw ORT python, 2 threads"),
-            dict(benchmark="onnx_throughput", case=label, unit="r/s", irbis=irbis_rate, baseline=udf_rate,
+            dict(benchmark="onnx_throughput", case=label, unit="r/s", irbis=auto, baseline=udf_rate,
                  baseline_name="predict_batch_udf + ORT")]
+    return rows + [dict(benchmark="onnx_throughput", case=f"{label.split()[0]} batch={b}", unit="r/s", irbis=r,
+                        baseline=raw, baseline_name="raw ORT python, 2 threads") for b, r in swept.items()]
 
 
 def run(spark):
@@ -88,8 +98,9 @@ def run(spark):
     with tempfile.TemporaryDirectory() as tmp:
         if EFFICIENTNET.exists():
             x = np.random.default_rng(0).uniform(-1, 1, (256, 3, 224, 224)).astype(np.float32)
-            rows += case(spark, tmp, "efficientnet-lite0 x256", EFFICIENTNET.read_bytes(), "input", x, [8, 16, 32], 16)
+            rows += case(spark, tmp, "efficientnet-lite0 x256", EFFICIENTNET.read_bytes(), "input", x, [8, 16, 32], 16,
+                         [4, 16, 64])
         x = np.random.default_rng(1).random((2_000_000, 64), dtype=np.float32)
         rows += case(spark, tmp, "mlp 64-256-256-10 x2e6", onnx_models.mlp().SerializeToString(), "x", x,
-                     [256, 1024, 4096, 16384], 1024)
+                     [256, 1024, 4096, 16384], 1024, [64, 256, 1024, 4096])
     return rows

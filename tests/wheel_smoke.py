@@ -2,7 +2,11 @@
 
 Checks what a user does first: `irbis.session()` finds the bundled jar with no Maven coordinates, a
 generated stage runs, and a saved pipeline mixing Irbis and Spark stages loads in a new process right
-after `import irbis`. Prints `wheel: N passed, N failed`."""
+after `import irbis`; and what the wheel holds against the manifest it was built from (build/generated):
+py.typed, the jar, a module per Scala area, every stage constructible with its defaults.
+Prints `wheel: N passed, N failed`."""
+import importlib
+import json
 import subprocess
 import sys
 import tempfile
@@ -26,12 +30,35 @@ def check(name, fn):
 
 spark = irbis.session()
 tmp = Path(tempfile.mkdtemp())
+MANIFEST = json.loads((Path(__file__).resolve().parents[1] / "build" / "generated" / "manifest.json").read_text("utf-8"))
+PACKAGE = Path(irbis.__file__).parent
 
 
 def installed_not_source():
     assert "site-packages" in irbis.__file__, irbis.__file__
     assert "site-packages" in str(irbis.jar_path()), irbis.jar_path()
     assert str(spark.sparkContext._jvm.irbis.core.Version.value()) == irbis.__version__
+
+
+def wheel_contents():
+    assert (PACKAGE / "py.typed").is_file(), "py.typed is missing"
+    assert (PACKAGE / "jars" / "irbis-assembly.jar").is_file(), "the bundled jar is missing"
+    assert Path(irbis.jar_path()).resolve() == (PACKAGE / "jars" / "irbis-assembly.jar").resolve(), irbis.jar_path()
+
+
+def one_module_per_area():
+    areas = sorted({s["package"] for s in MANIFEST["stages"]})
+    assert {"irbis.stages", "irbis.onnx", "irbis.image"} <= set(areas), areas
+    for area in areas:
+        module = importlib.import_module(area)
+        assert Path(module.__file__).resolve().is_relative_to(PACKAGE.resolve()), module.__file__
+
+
+def every_stage_constructs_with_defaults():
+    assert MANIFEST["stages"], "the manifest lists no stages"
+    for s in MANIFEST["stages"]:
+        stage = getattr(importlib.import_module(s["package"]), s["name"])()
+        assert type(stage).__name__ == s["name"], type(stage)
 
 
 def stage_runs():
@@ -60,6 +87,9 @@ def pipeline_loads_in_fresh_process():
 
 
 check("installed package and bundled jar are used", installed_not_source)
+check("py.typed and the bundled jar are installed", wheel_contents)
+check("one importable module per Scala area", one_module_per_area)
+check("every generated stage constructs with its defaults", every_stage_constructs_with_defaults)
 check("a generated stage runs", stage_runs)
 check("PipelineModel.load in a fresh process after import irbis", pipeline_loads_in_fresh_process)
 spark.stop()

@@ -2,7 +2,11 @@
 cost seconds and a UI port for nothing)."""
 
 import os
-from typing import Sequence
+from typing import Any, Sequence
+
+
+class JvmError(ValueError):
+    """The JVM refused to describe the stages (e.g. an unknown Param kind); the message is the Java one."""
 
 
 def fetch_manifest(jars: Sequence[str], include: str, exclude: str) -> str:
@@ -19,10 +23,22 @@ def fetch_manifest(jars: Sequence[str], include: str, exclude: str) -> str:
             .set("spark.ui.enabled", "false"))
     gateway = launch_gateway(conf)
     try:
-        return str(gateway.jvm.irbis.core.codegen.Manifest.json(include, exclude))
+        return manifest_json(gateway, include, exclude)
     finally:
         gateway.shutdown()
         # The gateway JVM exits when its stdin closes (see pyspark.java_gateway).
         if getattr(gateway, "proc", None) is not None:
             gateway.proc.stdin.close()
             gateway.proc.wait(timeout=60)
+
+
+def manifest_json(gateway: Any, include: str, exclude: str) -> str:
+    """The manifest from a running gateway; a Java exception becomes a JvmError carrying only its message,
+    which already names the stage and Param (a Java stack trace would bury it)."""
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        return str(gateway.jvm.irbis.core.codegen.Manifest.json(include, exclude))
+    except Py4JJavaError as e:
+        message = e.java_exception.getMessage() or e.java_exception.toString()
+        raise JvmError(" ".join(str(message).split())) from None

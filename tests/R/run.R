@@ -11,6 +11,7 @@
 #   IRBIS_JARS             build/jars/irbis-assembly.jar:build/jars/irbis-tests.jar
 #   PYSPARK_JARS_DIR       the jars/ folder of the pyspark in .venv
 #   IRBIS_R_NO_JVM=1       development only: skip the tests that need Spark
+#   IRBIS_R_FILTER         development only: a regular expression on test file names (e.g. "image" for test-image.R)
 
 script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])
 root <- normalizePath(file.path(dirname(normalizePath(script)), "..", ".."))
@@ -118,6 +119,7 @@ context <- tryCatch(setup(), error = function(e) {
 options(testthat.summary.max_reports = 1000L)
 results <- testthat::test_dir(
   file.path(root, "tests", "R", "testthat"),
+  filter = if (nzchar(Sys.getenv("IRBIS_R_FILTER"))) Sys.getenv("IRBIS_R_FILTER") else NULL,
   env = context,
   reporter = testthat::SummaryReporter$new(show_praise = FALSE),
   stop_on_failure = FALSE

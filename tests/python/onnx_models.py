@@ -97,6 +97,27 @@ def sklearn_logistic():
     return to_onnx(clf, x[:1].astype(np.float32), target_opset={"": 17, "ai.onnx.ml": 3}), x.astype(np.float32)
 
 
+def scalar_inputs():
+    """Per-row scalars of three element types (float, int16, bool), each cast to float; and an int16 pair."""
+    names = [("s_f", TensorProto.FLOAT), ("s_i16", TensorProto.INT16), ("s_b", TensorProto.BOOL)]
+    nodes = [helper.make_node("Cast", [n], [f"{n}_float"], to=TensorProto.FLOAT) for n, _ in names]
+    return _model(nodes, [_t(n, e, ["batch"]) for n, e in names],
+                  [_t(f"{n}_float", TensorProto.FLOAT, ["batch"]) for n, _ in names])
+
+
+def image_chw():
+    """A uint8 image input in CHW layout (3 x 4 x 5), cast to float: shows exactly what was fed."""
+    nodes = [helper.make_node("Cast", ["img"], ["pixels"], to=TensorProto.FLOAT)]
+    return _model(nodes, [_t("img", TensorProto.UINT8, ["batch", 3, 4, 5])], [_t("pixels", TensorProto.FLOAT, ["batch", 3, 4, 5])])
+
+
+def fixed_batch_strings():
+    """String input with a batch fixed at 3 (the last batch is padded with empty strings)."""
+    nodes = [helper.make_node("LabelEncoder", ["text"], ["code"], domain="ai.onnx.ml",
+                              keys_strings=["snow leopard", "ibex", ""], values_int64s=[1, 2, 99], default_int64=-1)]
+    return _model(nodes, [_t("text", TensorProto.STRING, [3])], [_t("code", TensorProto.INT64, [3])])
+
+
 def no_batch_output():
     """A graph with one per-row output and one output that is a constant without a batch dimension."""
     inits = [numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "table")]

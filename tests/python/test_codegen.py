@@ -239,3 +239,38 @@ def test_api_reference_has_every_stage_in_three_languages(rendered, manifest):
         for p in stage["params"]:
             assert f"| `{p['name']}` |" in api
     assert "ml_clean_missing_data(" in api and "ft_clean_missing_data_model(" in api
+
+
+class _FakeJavaException:
+    """What py4j hands over for a Java exception: a proxy whose getMessage() is the Java message."""
+    _target_id = "o1"
+    _gateway_client = None
+
+    def getMessage(self):
+        return ("irbis.x.Dated has Param 'when' of type org.apache.spark.ml.param.Param, which the Irbis\n"
+                "wrappers cannot convert.")
+
+
+class _FailingGateway:
+    """A gateway whose Manifest.json throws on the Java side, as for a stage with an unknown Param kind."""
+
+    class jvm:  # noqa: N801 - mirrors py4j's attribute path gateway.jvm.irbis.core.codegen.Manifest
+        class irbis:  # noqa: N801
+            class core:  # noqa: N801
+                class codegen:  # noqa: N801
+                    class Manifest:  # noqa: N801
+                        @staticmethod
+                        def json(include, exclude):
+                            from py4j.protocol import Py4JJavaError
+                            raise Py4JJavaError("An error occurred while calling z:Manifest.json.\n",
+                                                _FakeJavaException())
+
+
+def test_cli_turns_a_java_exception_into_one_line_naming_stage_and_param(tmp_path, monkeypatch, capsys):
+    from irbis_codegen import jvm
+    monkeypatch.setattr(jvm, "fetch_manifest", lambda jars, include, exclude:
+                        jvm.manifest_json(_FailingGateway(), include, exclude))
+    assert generate.main(["--jars", "unused.jar", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err == ("generate.py: error: irbis.x.Dated has Param 'when' of type org.apache.spark.ml.param.Param, "
+                   "which the Irbis wrappers cannot convert.\n")

@@ -2,6 +2,9 @@
 mode; EXIF orientation (also checked against PIL); the truncated file; a whole-folder job."""
 
 import io
+import struct
+import time
+import zlib
 
 import cv2
 import numpy as np
@@ -125,3 +128,83 @@ def test_max_pixels_names_the_file(files):
     assert rows[big]["height"] is None
     assert f"image '{big}'" in rows[big]["error"] and "3072x1728 = 5308416 pixels, more than maxPixels = 3000000" in rows[big]["error"]
     assert rows[str(CAMERA_TRAPS / "other" / "ocelot.jpg")]["error"] is None
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose IHDR (valid CRC) claims width x height, followed by a token IDAT: it need not decode."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """SOI, a JFIF APP0, then a baseline SOF0 frame header claiming width x height (3 components), EOI."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0" + bytes([1, 1, 0, 0, 1, 0, 1, 0, 0])
+    components = b"".join(bytes([i, 0x11, 0]) for i in (1, 2, 3))
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 8 + len(components), 8, height, width, 3) + components
+    return b"\xff\xd8" + app0 + sof0 + b"\xff\xd9"
+
+
+def gif_claiming(width: int, height: int) -> bytes:
+    """The logical screen and one image descriptor claim width x height; a token LZW block; the trailer."""
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x02\x44\x01\x00"
+    return b"GIF89a" + struct.pack("<HHBBB", width, height, 0, 0, 0) + frame + b"\x3b"
+
+
+def bmp_claiming(width: int, height: int) -> bytes:
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(info), 0, 0, 14 + len(info)) + info
+
+
+# Sizes past what any format's header field can hold are not claimable: JPEG and GIF store 16-bit sides.
+CLAIMS = {"png": (png_claiming, 100_000, 100_000), "jpeg": (jpeg_claiming, 65_000, 64_000),
+          "gif": (gif_claiming, 60_000, 50_000), "bmp": (bmp_claiming, 100_000, 90_000)}
+
+
+def make_claim(kind: str) -> bytes:
+    make, w, h = CLAIMS[kind]
+    return make(w, h)
+
+
+def test_max_pixels_refuses_a_huge_header_before_decoding(spark, monkeypatch):
+    from irbis.image import ImageDecoder
+
+    files = [(f"mem:/huge.{kind}", bytearray(make_claim(kind))) for kind in CLAIMS]
+    assert all(len(content) < 200 for _, content in files)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # PIL's own bomb guard would refuse to open them
+    for kind, (_, w, h) in CLAIMS.items():  # PIL reads the same claimed size from the crafted headers
+        with Image.open(io.BytesIO(make_claim(kind))) as im:
+            assert im.size == (w, h), kind
+    decoder = ImageDecoder()
+    limit = decoder.getMaxPixels()
+    df = spark.createDataFrame(files, "path string, content binary")
+    started = time.monotonic()
+    rows = by_path(decoder.transform(df).select("path", "image", "error").collect())
+    assert time.monotonic() - started < 30
+    for kind, (_, w, h) in CLAIMS.items():
+        assert w * h > limit
+        row = rows[f"mem:/huge.{kind}"]
+        assert row["image"] is None, kind
+        assert f"{w}x{h} = {w * h} pixels, more than maxPixels = {limit}" in row["error"], row["error"]
+        assert "image 'mem:/huge." + kind + "'" in row["error"]
+
+
+@pytest.mark.parametrize("ext", [".tiff", ".webp"])
+def test_max_pixels_without_a_header_size_is_checked_after_decoding(spark, ext):
+    """ImageHeaders reads no size from TIFF or WebP: the guard then applies to what OpenCV decoded."""
+    from irbis.image import ImageDecoder
+
+    source = cv2_decoded(str(CAMERA_TRAPS / "other" / "ocelot.jpg"))
+    assert source is not None
+    small = cv2.resize(source, (41, 29), interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(ext, small, [cv2.IMWRITE_WEBP_QUALITY, 101] if ext == ".webp" else [])
+    assert ok
+    ref = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    h, w = ref.shape[:2]
+    df = spark.createDataFrame([("mem:/x" + ext, bytearray(encoded.tobytes()))], "path string, content binary")
+    refused = ImageDecoder(maxPixels=w * h - 1).transform(df).select("image", "error").head()
+    assert refused["image"] is None
+    assert f"{w}x{h} = {w * h} pixels, more than maxPixels = {w * h - 1}" in refused["error"], refused["error"]
+    kept = ImageDecoder(maxPixels=w * h).transform(df).select(F.md5("image.data").alias("md5"), "error").head()
+    assert kept["error"] is None and kept["md5"] == md5(ref)

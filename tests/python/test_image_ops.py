@@ -2,10 +2,10 @@
 and scikit-image sample images, decoded by cv2.imdecode(IMREAD_COLOR) on the reference side.
 
 8-bit results must be identical byte for byte (compared by MD5 computed in Spark, so that no large image
-travels to Python), with one documented exception: INTER_CUBIC resizing may differ by 1 grey level in a few
-percent of pixels. Both sides run OpenCV 4.13.0 with the same SIMD dispatch, but the two builds come from
-different compilers (bytedeco: GCC 11; opencv-python: the manylinux toolchain), which round the cubic
-coefficient sums differently; every other interpolation, including Lanczos, is bit-identical. Float
+travels to Python), with one exception that the user docs state (ImageTransformer's `operations`,
+ResizeImageTransformer's `interpolation`; checked below): INTER_CUBIC resizing may differ by 1 grey level in a
+few percent of pixels. Both sides run OpenCV 4.13.0 with the same SIMD dispatch, but the two builds come from
+different compilers (bytedeco: GCC 11; opencv-python: the manylinux toolchain). Float
 tensors must be identical (numpy float32 reference, same operation order).
 Rows whose image does not fit an operation (centerCrop bigger than the image) must be null with an error
 naming the op, and files cv2 cannot decode must be null with an error.
@@ -60,7 +60,8 @@ def normalized(img: np.ndarray, mean, std, scale) -> np.ndarray:
 
 
 def tensor(img: np.ndarray, layout: str, swap: bool) -> np.ndarray:
-    t = img[..., ::-1] if swap and img.ndim == 3 else img
+    """`swap` exchanges the first and third channels; a fourth (alpha) stays last."""
+    t = img[..., [2, 1, 0, *range(3, img.shape[2])]] if swap and img.ndim == 3 else img
     if t.ndim == 2:
         return t.astype(np.float32).ravel()
     return (t.transpose(2, 0, 1) if layout == "CHW" else t).astype(np.float32).ravel()
@@ -72,6 +73,15 @@ def gray(img):
 
 # Largest allowed |difference| in grey levels, for the cases that are not bit-identical (see the docstring).
 TOLERANCE = {"resize-cubic": 1, "resize-upscale-cubic": 1}
+
+
+def test_the_cubic_difference_is_in_the_user_docs():
+    from irbis.image import ImageTransformer, ResizeImageTransformer
+
+    for doc in (ImageTransformer.operations.doc, ResizeImageTransformer.interpolation.doc,
+                ImageTransformer.__doc__, ResizeImageTransformer.__doc__):
+        text = " ".join(doc.split())
+        assert "cubic (INTER_CUBIC) may differ by 1 grey level" in text, text
 
 # name -> (fluent calls on an ImageTransformer, reference on cv2's decoded BGR image)
 CASES: Dict[str, tuple] = {
@@ -222,3 +232,75 @@ def test_image_struct_input_gives_the_same_as_binary_input(spark, files):
         return sorted(df.select("path", F.md5("transformed.data")).collect())
 
     assert digests(via_struct) == digests(direct)
+
+
+# Images that are not 3-channel, decoded with colorMode "unchanged": BGRA PNGs and a greyscale JPEG. The
+# reference starts from cv2.imdecode(IMREAD_UNCHANGED) of the same bytes.
+UNCHANGED = ["horse.png", "logo.png", "african_elephants_bw.jpg"]
+CONVERSIONS = {1: {"BGR": cv2.COLOR_GRAY2BGR, "RGB": cv2.COLOR_GRAY2RGB, "GRAY": None},
+               4: {"BGR": cv2.COLOR_BGRA2BGR, "RGB": cv2.COLOR_BGRA2RGB, "GRAY": cv2.COLOR_BGRA2GRAY}}
+
+
+def unchanged_path(name: str):
+    return next(p for p in all_files() if p.name == name)
+
+
+def unchanged_reference(name: str) -> np.ndarray:
+    img = cv2_decoded(str(unchanged_path(name)), cv2.IMREAD_UNCHANGED)
+    assert img is not None and img.dtype == np.uint8 and channels(img) != 3, name
+    return img
+
+
+def channels(img: np.ndarray) -> int:
+    return 1 if img.ndim == 2 else img.shape[2]
+
+
+@pytest.fixture(scope="module")
+def unchanged_files(spark):
+    df = files_frame(spark, [unchanged_path(n) for n in UNCHANGED])
+    yield df
+    df.unpersist()
+
+
+def transform_unchanged(files, name: str, calls, via: str):
+    """One file through the calls: from its bytes, or from ImageDecoder's image struct."""
+    from irbis.image import ImageDecoder, ImageTransformer
+
+    one = files.where(F.col("path") == str(unchanged_path(name)))
+    if via == "struct":
+        return calls(ImageTransformer()).transform(ImageDecoder(colorMode="unchanged").transform(one)).head()
+    return calls(ImageTransformer(inputCol="content", colorMode="unchanged")).transform(one).head()
+
+
+@pytest.mark.parametrize("via", ["binary", "struct"])
+@pytest.mark.parametrize("to", ["BGR", "RGB", "GRAY"])
+@pytest.mark.parametrize("name", UNCHANGED)
+def test_convert_color_of_grey_and_alpha_images_equals_opencv_python(unchanged_files, name, to, via):
+    img = unchanged_reference(name)
+    code = CONVERSIONS[channels(img)][to]
+    expected = img if code is None else cv2.cvtColor(img, code)
+    row = transform_unchanged(unchanged_files, name, lambda t: t.convertColor(to), via)
+    assert row["error"] is None, row["error"]
+    actual = pixels(row["transformed"])
+    assert actual.shape == (*expected.shape[:2], channels(expected))
+    assert np.array_equal(actual, expected.reshape(actual.shape)), f"{name} -> {to}"
+
+
+@pytest.mark.parametrize("normalize", [False, True], ids=["raw", "normalize"])
+@pytest.mark.parametrize("layout,order", [(l, o) for l in ("CHW", "HWC") for o in ("RGB", "BGR")])
+@pytest.mark.parametrize("name", UNCHANGED)
+def test_tensor_of_grey_and_alpha_images_equals_numpy(unchanged_files, name, layout, order, normalize):
+    img = unchanged_reference(name)
+    c = channels(img)
+    mean, std = [0.1 + 0.2 * k for k in range(c)], [0.2 + 0.05 * k for k in range(c)]
+
+    def calls(t):
+        return (t.normalize(mean, std, 1 / 255) if normalize else t).toTensor(layout, order)
+
+    values = normalized(img, mean, std, 1 / 255) if normalize else img
+    expected = tensor(values, layout, swap=order == "RGB")
+    row = transform_unchanged(unchanged_files, name, calls, "binary")
+    assert row["error"] is None, row["error"]
+    actual = np.asarray(row["transformed"], dtype=np.float32)
+    assert actual.shape == expected.shape
+    assert np.array_equal(actual, expected), f"{name}: max |diff| {np.abs(actual - expected).max()}"

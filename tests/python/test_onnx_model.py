@@ -167,9 +167,26 @@ spark.stop()
 """
 
 
-def test_each_executor_creates_its_session_once(tmp_path):
+def external_folder(tmp_path, name, model):
+    """The model saved as ONNX keeps models over 2 GB: a folder with the graph and its weights in a data file."""
+    import onnx
+    folder = tmp_path / name
+    folder.mkdir()
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)  # save_model moves the weights out of the proto it is given
+    onnx.save_model(copy, str(folder / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="weights.bin", size_threshold=0)
+    assert (folder / "weights.bin").stat().st_size > (folder / "model.onnx").stat().st_size
+    return folder
+
+
+@pytest.mark.parametrize("form", ["bytes", "folder"])
+def test_each_executor_creates_its_session_once(tmp_path, form):
+    """Several executor JVMs: each opens the model once, from the broadcast bytes or, for a model folder
+    with external data, from its own local copy of the folder."""
     import json
-    model_path = save(tmp_path, "mlp", onnx_models.mlp())
+    model_path = save(tmp_path, "mlp", onnx_models.mlp()) if form == "bytes" else \
+        external_folder(tmp_path, "mlp_folder", onnx_models.mlp())
     env = subprocess_env()
     proc = subprocess.run([sys.executable, "-c", LOCAL_CLUSTER, json.dumps(sys.path), str(TESTS_JAR), str(model_path)],
                           capture_output=True, text=True, timeout=600, env=env)
@@ -230,3 +247,64 @@ def test_new_model_location_replaces_the_loaded_model(spark, tmp_path):
     assert stage.modelOutputs()["logits"]["shape"] == [-1, 5]
     df = spark.createDataFrame([([1.0, 2.0, 3.0, 4.0],)], ["x"])
     assert len(stage.transform(df).first().logits) == 5
+
+
+def test_scalar_boolean_and_int16_columns(spark, tmp_path):
+    model = onnx_models.scalar_inputs()
+    rows_in = [(i, i * 0.25 - 1, (i * 37) % 600 - 300, i % 3 == 0) for i in range(30)]
+    feeds = {"s_f": np.array([r[1] for r in rows_in], np.float32), "s_i16": np.array([r[2] for r in rows_in], np.int16),
+             "s_b": np.array([r[3] for r in rows_in], bool)}
+    expected = reference(model.SerializeToString(), feeds)
+    df = spark.createDataFrame(rows_in, "id long, f double, i16 short, b boolean")
+    stage = onnx_stage(save(tmp_path, "scalars", model), feedDict={"s_f": "f", "s_i16": "i16", "s_b": "b"}, miniBatchSize=7)
+    rows = sorted(stage.transform(df).collect(), key=lambda r: r.id)
+    for name in feeds:
+        assert np.array_equal(np.array([getattr(r, f"{name}_float") for r in rows], np.float32), expected[f"{name}_float"]), name
+
+
+def test_image_struct_feeds_chw_uint8(spark, tmp_path):
+    """Spark image structs (HWC, BGR bytes) feed a CHW uint8 input as numpy's transpose of the same bytes."""
+    from pyspark.ml.image import ImageSchema
+    model = onnx_models.image_chw()
+    rng = np.random.default_rng(9)
+    images = [rng.integers(0, 256, (4, 5, 3), dtype=np.uint8) for _ in range(6)]
+    structs = [(i, (f"mem://{i}", 4, 5, 3, 16, img.tobytes())) for i, img in enumerate(images)]
+    df = spark.createDataFrame(structs, f"id long, img {ImageSchema.columnSchema.simpleString()}")
+    expected = reference(model.SerializeToString(), {"img": np.stack([img.transpose(2, 0, 1) for img in images])})
+    rows = sorted(onnx_stage(save(tmp_path, "img", model), miniBatchSize=4).transform(df).collect(), key=lambda r: r.id)
+    assert np.array_equal(np.array([r.pixels for r in rows], np.float32), expected["pixels"])
+    short = spark.createDataFrame([(0, ("bad", 4, 5, 3, 16, b"\x00" * 10))], df.schema)
+    with pytest.raises(Exception, match="column 'img' holds an image of 4x5x3 .* with 10 bytes of data; 60 expected"):
+        onnx_stage(save(tmp_path, "img", model)).transform(short).collect()
+
+
+def test_fixed_batch_string_input_pads_with_empty_strings(spark, tmp_path):
+    model = onnx_models.fixed_batch_strings()
+    words = ["ibex", "snow leopard", "wolf", "ibex"]
+    padded = words + ["", ""]
+    expected = np.concatenate([reference(model.SerializeToString(), {"text": np.array(padded[i:i + 3], dtype=object)})["code"]
+                               for i in (0, 3)])[:4]
+    df = spark.createDataFrame(list(enumerate(words)), ["id", "text"]).coalesce(1)
+    rows = sorted(onnx_stage(save(tmp_path, "fixed_strings", model)).transform(df).collect(), key=lambda r: r.id)
+    assert [r.code for r in rows] == expected.tolist()
+
+
+def test_model_folder_with_external_data(spark, tmp_path):
+    import shutil
+    from irbis.onnx import ONNXModel
+    model = onnx_models.mlp()
+    folder = external_folder(tmp_path, "mlp_external", model)
+    x = np.random.default_rng(12).standard_normal((40, 64)).astype(np.float32)
+    expected = reference(model.SerializeToString(), {"x": x})["logits"]
+    df = spark.createDataFrame([(i, row.tolist()) for i, row in enumerate(x)], ["id", "x"]).repartition(2)
+    stage = ONNXModel(modelLocation=str(folder))
+    assert stage.modelInputs()["x"]["shape"] == [-1, 64]
+    got = np.array([r.logits for r in sorted(stage.transform(df).collect(), key=lambda r: r.id)])
+    assert np.abs(got - expected).max() < FLOAT_TOL
+    with pytest.raises(Exception, match="keeps its weights in external data files.*set modelLocation to the folder"):
+        ONNXModel(modelLocation=str(folder / "model.onnx")).transform(df).collect()
+    stage.write().save(str(tmp_path / "saved"))
+    shutil.rmtree(folder)  # the saved stage carries its own copy of the folder
+    loaded = ONNXModel.load(str(tmp_path / "saved"))
+    again = np.array([r.logits for r in sorted(loaded.transform(df).collect(), key=lambda r: r.id)])
+    assert np.array_equal(again, got)

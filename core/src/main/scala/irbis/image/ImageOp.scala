@@ -69,6 +69,12 @@ case class ToTensor(layout: String, channelOrder: String) extends ImageOp {
 
 object ImageOp {
   val Interpolations: Seq[String] = Seq("nearest", "linear", "cubic", "area", "lanczos4", "linearExact", "nearestExact")
+
+  /** Shown in the interpolation docs of both resizing stages: users comparing with cv2 need to know. */
+  val CubicNote: String =
+    "cubic (INTER_CUBIC) may differ by 1 grey level, in a few percent of pixels, from another OpenCV build of " +
+      "the same version (e.g. opencv-python's cv2.resize): builds from different compilers round the cubic " +
+      "coefficient sums differently. Every other interpolation, lanczos4 included, gives the same pixels as cv2."
   val ColorTargets: Seq[String] = Seq("BGR", "RGB", "GRAY")
   val ThresholdTypes: Seq[String] = Seq("binary", "binaryInv", "trunc", "toZero", "toZeroInv")
   val ThresholdMethods: Seq[String] = Seq("fixed", "otsu", "triangle")

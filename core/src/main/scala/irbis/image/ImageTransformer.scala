@@ -25,7 +25,7 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
       "resize {height, width} or {shortSide} (the short side becomes shortSide, the long side " +
       "floor(shortSide * long / short)), interpolation (nearest, linear, cubic, area, lanczos4, linearExact, " +
       "nearestExact; default linear, OpenCV's default, which does not anti-alias when shrinking: use area for " +
-      "that). crop {x, y, width, height} in pixels from the top-left corner; it must fit in the image. " +
+      "that; " + ImageOp.CubicNote + "). crop {x, y, width, height} in pixels from the top-left corner; it must fit in the image. " +
       "centerCrop {height, width}: offsets floor((H - height) / 2) and floor((W - width) / 2); the image must " +
       "be at least that large. convertColor {to: BGR, RGB or GRAY}: converts from the current channel order " +
       "(an image struct is GRAY, BGR or BGRA; alpha is dropped) with cv2.cvtColor. gaussianBlur {kernelWidth, " +

@@ -13,8 +13,9 @@ class ResizeImageTransformer(override val uid: String) extends Transformer with 
 
   override def stageDoc: String =
     "Resizes every image (Spark's image schema) to height x width with cv2.resize, or its short side to " +
-      "shortSide keeping the aspect ratio: the one-operation case of ImageTransformer, with plain Params. A " +
-      "malformed image gives a null result and a message in errorCol."
+      "shortSide keeping the aspect ratio. It is ImageTransformer with a single resize operation, set through " +
+      "plain Params: the same code runs (one cv2.resize per image), so the pixels are identical and it is no " +
+      "faster. A malformed image gives a null result and a message in errorCol."
 
   final val height = new IntParam(this, "height", "Output height in pixels (with width; 0 when shortSide is used).",
     ParamValidators.gtEq(0))
@@ -25,7 +26,7 @@ class ResizeImageTransformer(override val uid: String) extends Transformer with 
       "and width must then be 0.", ParamValidators.gtEq(0))
   final val interpolation = new EnumParam(this, "interpolation",
     "OpenCV's interpolation (cv2.INTER_*). linear is OpenCV's default; it does not anti-alias when shrinking, " +
-      "area does.", ImageOp.Interpolations)
+      "area does. " + ImageOp.CubicNote, ImageOp.Interpolations)
 
   setDefault(inputCol -> "image", outputCol -> "resized", height -> 0, width -> 0, shortSide -> 0,
     interpolation -> "linear")

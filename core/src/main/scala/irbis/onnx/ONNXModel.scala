@@ -2,14 +2,15 @@ package irbis.onnx
 
 import scala.jdk.CollectionConverters._
 
-import ai.onnxruntime.{NodeInfo, OrtSession, SequenceInfo, TensorInfo}
+import ai.onnxruntime.{NodeInfo, OrtEnvironment, OrtSession, SequenceInfo, TensorInfo}
+import ai.onnxruntime.OrtSession.SessionOptions
 import irbis.core._
 import org.apache.hadoop.fs.Path
 import org.apache.spark.broadcast.Broadcast
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.SQLDataTypes
 import org.apache.spark.ml.param.{IntParam, ParamMap, ParamValidators, StringArrayParam}
-import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types._
 
@@ -37,8 +38,10 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   final val vectorOutputCols = new StringArrayParam(this, "vectorOutputCols",
     "Fetched columns to return as ML vectors (1-d outputs only) instead of arrays.")
   final val miniBatchSize = new IntParam(this, "miniBatchSize",
-    "Rows per ONNX Runtime call. A fixed batch dimension in the model overrides it (the last batch is padded).",
-    ParamValidators.gt(0))
+    "Rows per ONNX Runtime call; 0 (the default) chooses about 8 MiB of input per call, at most 1024 rows, " +
+      "from the first row of each partition (measured: `make bench`, onnx_throughput). A fixed batch " +
+      "dimension in the model overrides it (the last batch is padded).",
+    ParamValidators.gtEq(0))
   final val intraOpNumThreads = new IntParam(this, "intraOpNumThreads",
     "ONNX Runtime threads per call; 0 means spark.task.cpus, so that concurrent tasks x threads match the cores.",
     ParamValidators.gtEq(0))
@@ -51,7 +54,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
     "If set, a row that cannot be fed (wrong shape or type) gets null outputs and the reason in this column " +
       "instead of failing the job.")
 
-  setDefault(miniBatchSize -> 64, intraOpNumThreads -> 0, optimizationLevel -> "ALL_OPT",
+  setDefault(miniBatchSize -> 0, intraOpNumThreads -> 0, optimizationLevel -> "ALL_OPT",
     executionProvider -> "CPU", vectorOutputCols -> Array.empty[String])
 
   def getModelPayload: Array[Byte] = $(modelPayload)
@@ -84,11 +87,14 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
 
   /**
    * Reads the model from any Hadoop-supported path into the stage, so a saved stage is self-contained.
+   * A folder (one .onnx file and its external data files, as ONNX keeps models over 2 GB) is not read into
+   * memory: each executor gets a copy on its local disk and opens it by path; a saved stage copies the folder.
    * Setting the `modelLocation` Param by other means (the Python and R wrappers) loads it on first use.
    */
   def setModelLocation(path: String): this.type = {
     set(modelLocation, path)
-    loadPayload(path)
+    if (folder.isDefined) { clear(modelPayload); payloadFrom = None; this }
+    else loadPayload(path)
   }
 
   private def loadPayload(path: String): this.type = {
@@ -100,18 +106,35 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   /** Which location the current payload was read from, so that a new location (set from any language) reloads. */
   @transient private var payloadFrom: Option[(String, Array[Byte])] = None
 
+  private def hadoopConf = SparkSession.active.sparkContext.hadoopConfiguration
+
   private def readModel(path: String): Array[Byte] = {
     val p = new Path(path)
-    val spark = SparkSession.active
-    val fs = p.getFileSystem(spark.sparkContext.hadoopConfiguration)
+    val fs = p.getFileSystem(hadoopConf)
     require(fs.exists(p), s"$uid: modelLocation $path does not exist")
     val size = fs.getFileStatus(p).getLen
     require(size < Int.MaxValue - 16,
-      s"$uid: the model at $path is $size bytes; models over 2 GB keep their weights in external data files, " +
-        "which ONNXModel does not load yet: export with external data disabled under 2 GB, or quantize the model")
+      s"$uid: the model at $path is $size bytes; a model over 2 GB must keep its weights in external data files " +
+        "(onnx.save_model(model, 'folder/model.onnx', save_as_external_data=True)): set modelLocation to that folder")
     val in = fs.open(p)
     try in.readAllBytes() finally in.close()
   }
+
+  /** The model folder when modelLocation names one (checked once per location), and its fingerprint. */
+  private def folder: Option[(ModelFolder, String)] =
+    if (!isDefined(modelLocation)) None
+    else folderCheck match {
+      case Some((loc, f)) if loc == getModelLocation => f
+      case _ =>
+        val loc = getModelLocation
+        val f = if (ModelFolder.isFolder(loc, hadoopConf)) {
+          val m = ModelFolder(loc)
+          Some((m, m.fingerprint(hadoopConf)))
+        } else None
+        folderCheck = Some((loc, f))
+        f
+    }
+  @transient private var folderCheck: Option[(String, Option[(ModelFolder, String)])] = None
 
   /**
    * The payload, loaded from `modelLocation` if only the location was set, or if the location changed since
@@ -127,7 +150,17 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
     getModelPayload
   }
 
-  override def write: org.apache.spark.ml.util.MLWriter = { payload; super.write }
+  override def write: MLWriter = folder match {
+    case None => payload; super.write
+    case Some((f, fingerprint)) =>
+      val stage = this
+      new IrbisWriter(this) {
+        override protected def saveImpl(path: String): Unit = {
+          super.saveImpl(path)
+          f.copyTo(new Path(ONNXModel.savedFolder(path), f.shippedName(fingerprint)), stage.hadoopConf)
+        }
+      }
+  }
 
   private def payloadHash: String = {
     val bytes = payload
@@ -142,6 +175,9 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   @transient private var lastHash: Option[(Array[Byte], String)] = None
   @transient private var lastBroadcast: Option[(String, Broadcast[Array[Byte]])] = None
 
+  /** What identifies the model's content: the folder's fingerprint or the payload's hash. */
+  private def modelKey: String = folder.map(_._2).getOrElse(payloadHash)
+
   private def settings: SessionSettings = {
     val threads = if (getIntraOpNumThreads > 0) getIntraOpNumThreads
       else SparkSession.getActiveSession.map(_.conf.get("spark.task.cpus", "1").toInt).getOrElse(1)
@@ -151,7 +187,11 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   /** The driver's session, for introspection and planning (created once per JVM like the executors'). */
   private def driverSession: OrtSession = {
     val s = settings
-    OnnxSessions.get(s.key(payloadHash), s, () => payload)
+    folder match {
+      case Some((f, fingerprint)) =>
+        OnnxSessions.get(s.key(fingerprint), s, OnnxSessions.fromPath(ModelFolder.localGraph(f.local(hadoopConf, fingerprint))))
+      case None => OnnxSessions.get(s.key(payloadHash), s, OnnxSessions.fromBytes(uid, payload))
+    }
   }
 
   def modelInputs: Map[String, NodeInfo] = driverSession.getInputInfo.asScala.toMap
@@ -246,12 +286,20 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
     val spark = dataset.sparkSession
     val (p, schema) = plan(dataset.schema)
     val s = settings
-    val key = s.key(payloadHash)
-    val payload = broadcastPayload(spark)
-    // The broadcast is read only by an executor that has no session for this model yet.
+    val key = s.key(modelKey)
+    val stage = uid
+    // Executors open the model only if they have no session for it yet: from the broadcast, or from their
+    // local copy of the model folder.
+    val open: (OrtEnvironment, SessionOptions) => OrtSession = folder match {
+      case Some((f, fingerprint)) =>
+        val name = f.ship(spark.sparkContext, hadoopConf, fingerprint)
+        (env, o) => OnnxSessions.fromPath(ModelFolder.fetchedGraph(name))(env, o)
+      case None =>
+        val payload = broadcastPayload(spark)
+        (env, o) => OnnxSessions.fromBytes(stage, payload.value)(env, o)
+    }
     val rows = dataset.toDF().queryExecution.toRdd.mapPartitions { it =>
-      val session = OnnxSessions.get(key, s, () => payload.value)
-      new OnnxBatchRunner(session, p).run(it)
+      new OnnxBatchRunner(OnnxSessions.get(key, s, open), p).run(it)
     }
     InternalFrames.create(spark, rows, schema)
   }
@@ -259,4 +307,18 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   override def copy(extra: ParamMap): ONNXModel = defaultCopy(extra)
 }
 
-object ONNXModel extends IrbisReadable[ONNXModel]
+object ONNXModel extends IrbisReadable[ONNXModel] {
+  private[onnx] def savedFolder(path: String): Path = new Path(path, "modelFolder")
+
+  /** A stage saved with a model folder points at the saved copy once loaded. */
+  override def read: MLReader[ONNXModel] = new IrbisReader[ONNXModel] {
+    override def load(path: String): ONNXModel = {
+      val stage = super.load(path)
+      val saved = savedFolder(path)
+      val fs = saved.getFileSystem(sparkSession.sparkContext.hadoopConfiguration)
+      if (fs.exists(saved)) fs.listStatus(saved).filter(_.isDirectory).headOption
+        .foreach(d => stage.setModelLocation(d.getPath.toString))
+      stage
+    }
+  }
+}

@@ -32,13 +32,28 @@ object OnnxSessions {
   def sha256(bytes: Array[Byte]): String =
     MessageDigest.getInstance("SHA-256").digest(bytes).map(b => f"$b%02x").mkString
 
-  /** The session for `key`, creating it from `model()` only if this JVM has none (`model` may fetch a broadcast). */
-  def get(key: String, settings: SessionSettings, model: () => Array[Byte]): OrtSession =
+  /**
+   * The session for `key`, opened with `open` only if this JVM has none (`open` may fetch a broadcast or
+   * find the executor's local copy of a model folder).
+   */
+  def get(key: String, settings: SessionSettings, open: (OrtEnvironment, SessionOptions) => OrtSession): OrtSession =
     sessions.computeIfAbsent(key, _ => {
-      val s = env.createSession(model(), options(settings))
+      val s = open(env, options(settings))
       created.incrementAndGet()
       s
     })
+
+  /** Opens a model held in memory; a model whose weights are in external files gets a message saying what to do. */
+  def fromBytes(stage: String, bytes: Array[Byte])(env: OrtEnvironment, o: SessionOptions): OrtSession =
+    try env.createSession(bytes, o)
+    catch {
+      case e: OrtException if String.valueOf(e.getMessage).toLowerCase.contains("external") =>
+        throw new IllegalArgumentException(s"$stage: this model keeps its weights in external data files, which a " +
+          "model read into memory cannot reach: set modelLocation to the folder that holds the .onnx file and " +
+          s"its data files (${e.getMessage})", e)
+    }
+
+  def fromPath(path: String)(env: OrtEnvironment, o: SessionOptions): OrtSession = env.createSession(path, o)
 
   def options(settings: SessionSettings): SessionOptions = {
     val o = new SessionOptions()

@@ -96,7 +96,8 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
     else fail(if (rowDims.exists(_ < 0)) "" else s"; it has ${shape.product} elements, ${rowDims.product} expected")
   }
 
-  def symbolic: Boolean = rowDims.exists(_ < 0)
+  /** Bytes one row of these dims takes in the input tensor (strings counted as 16 bytes each). */
+  def rowBytes(dims: Array[Long]): Long = dims.product * (if (elemSize == 0) 16 else elemSize)
 
   /** Writes the rows' values (already checked) and `pad` zero rows, and wraps them in a tensor. */
   def tensor(env: OrtEnvironment, rows: Seq[InternalRow], dims: Array[Long], pad: Int): OnnxTensor = {

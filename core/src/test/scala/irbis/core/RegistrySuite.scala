@@ -8,7 +8,11 @@ import scala.jdk.CollectionConverters._
 
 import irbis.core.codegen.Manifest
 import irbis.testkit.{Examples, SparkSuite}
-import org.apache.spark.ml.PipelineStage
+import org.apache.spark.ml.{PipelineStage, Transformer}
+import org.apache.spark.ml.param.{Param, ParamMap}
+import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.types.StructType
 import org.json4s._
 import org.json4s.jackson.JsonMethods.parse
 
@@ -64,5 +68,24 @@ class RegistrySuite extends SparkSuite {
     assert((cmd \ "modelClassName").extract[String] == "irbis.stages.CleanMissingDataModel")
     val kinds = (parse(Manifest.json("irbis.testkit.", "")) \\ "kind").children.map(_.extract[String]).toSet
     assert(kinds == ParamKind.All.toSet, "ParamKinds must cover every kind")
+  }
+
+  test("a Param of an unknown type fails the manifest with a message naming the stage and the Param") {
+    val e = intercept[UnknownParamKindException](Manifest.describe(classOf[RegistrySuite.DateParamStage]))
+    assert(e.getMessage.contains("irbis.core.RegistrySuite$DateParamStage"), e.getMessage)
+    assert(e.getMessage.contains("'when'"), e.getMessage)
+  }
+}
+
+object RegistrySuite {
+  /** Holds a Param kind the wrappers cannot convert. Nested, so the build's registry scan leaves it out. */
+  class DateParamStage(override val uid: String) extends Transformer with IrbisStage {
+    def this() = this(Identifiable.randomUID("DateParamStage"))
+    override def stageDoc: String = "Test-only: a Param of a type the wrappers do not know."
+    final val when = new Param[java.util.Date](this, "when", "a date")
+    def getWhen: java.util.Date = $(when)
+    override def transformSchema(schema: StructType): StructType = schema
+    override def transform(dataset: Dataset[_]): DataFrame = dataset.toDF()
+    override def copy(extra: ParamMap): DateParamStage = defaultCopy(extra)
   }
 }

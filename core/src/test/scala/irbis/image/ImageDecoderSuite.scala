@@ -2,7 +2,7 @@ package irbis.image
 
 import java.nio.file.Files
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{Row, SparkSession}
 import org.apache.spark.sql.functions.col
 
@@ -17,7 +17,7 @@ class ImageDecoderExamples extends ExampleSource {
   }
 }
 
-class ImageDecoderSuite extends StageSuite(new ImageDecoderExamples) {
+class ImageDecoderSuite extends SparkSuite {
   private def decoded(d: ImageDecoder, files: org.apache.spark.sql.DataFrame): Map[String, Row] =
     d.transform(files).collect().map(r => r.getAs[String]("path") -> r).toMap
 
@@ -114,5 +114,34 @@ class ImageDecoderSuite extends StageSuite(new ImageDecoderExamples) {
       spark.read.format("binaryFile").load(dir.getPath + "/other/african_elephants_with_exif_orientation.jpg"))
       .select("image.height", "image.width").head()
     assert((rotated.getInt(0), rotated.getInt(1)) == (1536, 2048))
+  }
+
+  test("dropInvalid drops the undecodable and null rows, keeps every decodable one with its pixels") {
+    val files = TestImages.mixedFiles(spark).withColumn("n", org.apache.spark.sql.functions.length(col("path")))
+    val input = files.collect().map(r => r.getAs[String]("path") -> r.getAs[Array[Byte]]("content"))
+    // The reference: OpenCV's own imdecode on each file's bytes, outside the stage.
+    OpenCV.ensureLoaded()
+    val reference = input.flatMap { case (p, bytes) =>
+      Option(bytes).flatMap { b =>
+        val encoded = new org.bytedeco.opencv.opencv_core.Mat(1, b.length,
+          org.bytedeco.opencv.global.opencv_core.CV_8UC1, new org.bytedeco.javacpp.BytePointer(b: _*))
+        val m = org.bytedeco.opencv.global.opencv_imgcodecs.imdecode(encoded,
+          org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR)
+        if (m == null || m.empty()) None else Some(p -> SparkImage.bytes(m))
+      }
+    }.toMap
+    assert(reference.size == 4 && reference.size < input.length && input.exists(_._2 == null))
+
+    val out = new ImageDecoder().setDropInvalid(true).transform(files)
+    assert(out.columns.toSeq == files.columns.toSeq ++ Seq("image", "error"))
+    val rows = out.collect()
+    assert(rows.map(_.getAs[String]("path")).sorted.toSeq == reference.keys.toSeq.sorted)
+    rows.foreach { r =>
+      val p = r.getAs[String]("path")
+      assert(r.isNullAt(r.fieldIndex("error")), p)
+      assert(r.getAs[Int]("n") == p.length)
+      assert(r.getAs[Row]("image").getAs[Array[Byte]]("data").toSeq == reference(p).toSeq, p)
+    }
+    assert(new ImageDecoder().transform(files).count() == input.length)
   }
 }

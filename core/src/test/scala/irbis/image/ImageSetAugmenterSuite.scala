@@ -1,6 +1,6 @@
 package irbis.image
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{Row, SparkSession}
 
 class ImageSetAugmenterExamples extends ExampleSource {
@@ -12,7 +12,7 @@ class ImageSetAugmenterExamples extends ExampleSource {
   }
 }
 
-class ImageSetAugmenterSuite extends StageSuite(new ImageSetAugmenterExamples) {
+class ImageSetAugmenterSuite extends SparkSuite {
   test("each row is followed by its left-right and up-down mirror images") {
     val rec = TestImages.record(3, 4, 1, "a")
     val out = new ImageSetAugmenter().setFlipUpDown(true).transform(TestImages.images(spark, Seq(Some(rec), None))).collect()

@@ -1,6 +1,6 @@
 package irbis.image
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{Row, SparkSession}
 
 class ImageTransformerExamples extends ExampleSource {
@@ -18,7 +18,7 @@ class ImageTransformerExamples extends ExampleSource {
   }
 }
 
-class ImageTransformerSuite extends StageSuite(new ImageTransformerExamples) {
+class ImageTransformerSuite extends SparkSuite {
   test("the fluent methods store canonical JSON, defaults filled in, in order") {
     val t = new ImageTransformer().resize(224, 224).resizeShortSide(256, "area").centerCrop(224, 224)
       .normalize(Seq(0.485, 0.456, 0.406), Seq(0.229, 0.224, 0.225), 1.0 / 255).toTensor()

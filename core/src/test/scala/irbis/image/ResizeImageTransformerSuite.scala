@@ -1,6 +1,6 @@
 package irbis.image
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{Row, SparkSession}
 
 class ResizeImageTransformerExamples extends ExampleSource {
@@ -13,13 +13,13 @@ class ResizeImageTransformerExamples extends ExampleSource {
   }
 }
 
-class ResizeImageTransformerSuite extends StageSuite(new ResizeImageTransformerExamples) {
+class ResizeImageTransformerSuite extends SparkSuite {
   test("same pixels as ImageTransformer.resize; needs either height and width or shortSide") {
     val images = TestImages.images(spark, Seq(Some(TestImages.record(12, 16, 3, "a"))))
-    val fast = new ResizeImageTransformer().setHeight(5).setWidth(7).setInterpolation("area").transform(images)
+    val plain = new ResizeImageTransformer().setHeight(5).setWidth(7).setInterpolation("area").transform(images)
       .head().getAs[Row]("resized")
     val general = new ImageTransformer().resize(5, 7, "area").transform(images).head().getAs[Row]("transformed")
-    assert(fast == general)
+    assert(plain == general)
     val short = new ResizeImageTransformer().setShortSide(6).transform(images).head().getAs[Row]("resized")
     assert((short.getAs[Int]("height"), short.getAs[Int]("width")) == (6, 8))
     intercept[IllegalArgumentException](new ResizeImageTransformer().transform(images))

@@ -1,6 +1,6 @@
 package irbis.image
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{Row, SparkSession}
 
@@ -11,7 +11,7 @@ class UnrollImageExamples extends ExampleSource {
   }
 }
 
-class UnrollImageSuite extends StageSuite(new UnrollImageExamples) {
+class UnrollImageSuite extends SparkSuite {
   test("channel-major order: index (c * height + y) * width + x") {
     val rec = TestImages.record(3, 4, 3, "a")
     val v = new UnrollImage().transform(TestImages.images(spark, Seq(Some(rec)))).head().getAs[Vector]("unrolled")
@@ -28,7 +28,7 @@ class UnrollBinaryImageExamples extends ExampleSource {
       new UnrollBinaryImage().setHeight(4).setWidth(3).setInterpolation("area").setColorMode("grayscale"), TestImages.mixedFiles(spark)))
 }
 
-class UnrollBinaryImageSuite extends StageSuite(new UnrollBinaryImageExamples) {
+class UnrollBinaryImageSuite extends SparkSuite {
   test("equals ImageDecoder, resize and UnrollImage in one pass; bad files give null and a message") {
     val files = TestImages.mixedFiles(spark)
     val oneStep = new UnrollBinaryImage().setHeight(4).setWidth(6).transform(files)

@@ -1,6 +1,6 @@
 package irbis.onnx
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.sql.{DataFrame, SparkSession}
 
@@ -39,7 +39,7 @@ class ONNXModelExamples extends ExampleSource {
   }
 }
 
-class ONNXModelSuite extends StageSuite(new ONNXModelExamples) {
+class ONNXModelSuite extends SparkSuite {
   import spark.implicits._
 
   private def multi = new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).setFeedDict(Map("a" -> "a", "b" -> "b"))

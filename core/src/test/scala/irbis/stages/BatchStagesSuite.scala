@@ -1,6 +1,6 @@
 package irbis.stages
 
-import irbis.testkit.{Compare, ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{Compare, ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.ml.linalg.Vectors
 import org.apache.spark.sql.SparkSession
 
@@ -12,7 +12,7 @@ class FixedMiniBatchTransformerExamples extends ExampleSource {
   }
 }
 
-class FixedMiniBatchTransformerSuite extends StageSuite(new FixedMiniBatchTransformerExamples) {
+class FixedMiniBatchTransformerSuite extends SparkSuite {
   import spark.implicits._
 
   test("batches of batchSize within each partition, the last one smaller; FlattenBatch restores the rows") {
@@ -33,7 +33,7 @@ class FlattenBatchExamples extends ExampleSource {
   }
 }
 
-class FlattenBatchSuite extends StageSuite(new FlattenBatchExamples) {
+class FlattenBatchSuite extends SparkSuite {
   import spark.implicits._
 
   test("unequal array lengths fail naming the columns") {

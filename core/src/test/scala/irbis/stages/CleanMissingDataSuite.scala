@@ -1,6 +1,6 @@
 package irbis.stages
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{DataFrame, SparkSession}
 
 object CleanMissingDataData {
@@ -22,7 +22,7 @@ class CleanMissingDataExamples extends ExampleSource {
   }
 }
 
-class CleanMissingDataSuite extends StageSuite(new CleanMissingDataExamples) {
+class CleanMissingDataSuite extends SparkSuite {
   import spark.implicits._
 
   test("mean and median ignore nulls and NaN; fills are cast to the column type") {

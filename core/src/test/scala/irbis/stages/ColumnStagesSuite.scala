@@ -1,6 +1,6 @@
 package irbis.stages
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.SparkSession
 
 class SelectColumnsExamples extends ExampleSource {
@@ -11,7 +11,7 @@ class SelectColumnsExamples extends ExampleSource {
   }
 }
 
-class SelectColumnsSuite extends StageSuite(new SelectColumnsExamples) {
+class SelectColumnsSuite extends SparkSuite {
   import spark.implicits._
 
   test("keeps the named columns in order, dots taken literally") {
@@ -38,7 +38,7 @@ class DropColumnsExamples extends ExampleSource {
   }
 }
 
-class DropColumnsSuite extends StageSuite(new DropColumnsExamples) {
+class DropColumnsSuite extends SparkSuite {
   import spark.implicits._
 
   test("drops exactly the named columns") {
@@ -59,7 +59,7 @@ class RenameColumnExamples extends ExampleSource {
   }
 }
 
-class RenameColumnSuite extends StageSuite(new RenameColumnExamples) {
+class RenameColumnSuite extends SparkSuite {
   import spark.implicits._
 
   test("renames in place and refuses to overwrite another column") {
@@ -79,7 +79,7 @@ class RepartitionExamples extends ExampleSource {
   }
 }
 
-class RepartitionSuite extends StageSuite(new RepartitionExamples) {
+class RepartitionSuite extends SparkSuite {
   import spark.implicits._
 
   test("changes the partition count unless disabled") {
@@ -99,7 +99,7 @@ class ExplodeExamples extends ExampleSource {
   }
 }
 
-class ExplodeSuite extends StageSuite(new ExplodeExamples) {
+class ExplodeSuite extends SparkSuite {
   import spark.implicits._
 
   test("one row per element; empty and null arrays dropped unless keepEmpty") {

@@ -1,6 +1,6 @@
 package irbis.stages
 
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.sql.{DataFrame, SparkSession}
 
@@ -27,7 +27,7 @@ class EnsembleByKeyExamples extends ExampleSource {
   }
 }
 
-class EnsembleByKeySuite extends StageSuite(new EnsembleByKeyExamples) {
+class EnsembleByKeySuite extends SparkSuite {
   test("mean of numbers and of vectors per key") {
     val df = EnsembleByKeyData.frames(spark).na.drop(Seq("probability"))
     val out = new EnsembleByKey().setKeys(Array("sequence")).setCols(Array("score", "probability")).transform(df)

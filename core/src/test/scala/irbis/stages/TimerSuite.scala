@@ -1,6 +1,6 @@
 package irbis.stages
 
-import irbis.testkit.{Compare, ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{Compare, ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.ml.feature.{StringIndexer, StringIndexerModel}
 import org.apache.spark.sql.SparkSession
 
@@ -17,7 +17,7 @@ class TimerExamples extends ExampleSource {
   }
 }
 
-class TimerSuite extends StageSuite(new TimerExamples) {
+class TimerSuite extends SparkSuite {
   import spark.implicits._
 
   test("the model wraps the fitted inner stage and gives its output") {

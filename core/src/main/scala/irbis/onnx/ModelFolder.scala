@@ -1,0 +1,104 @@
+package irbis.onnx
+
+import java.io.{BufferedOutputStream, File, FileOutputStream}
+import java.nio.file.Files
+import java.security.MessageDigest
+import java.util.concurrent.ConcurrentHashMap
+import java.util.zip.{Deflater, ZipEntry, ZipOutputStream}
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.{FileSystem, FileUtil, LocalFileSystem, Path}
+import org.apache.spark.{SparkContext, SparkFiles}
+
+/**
+ * A model kept as a folder: one `.onnx` file and the external data files its weights live in (how ONNX
+ * stores models over 2 GB). It is never read into the JVM heap: Spark copies the folder once to each
+ * executor's local disk (as an archive), and ONNX Runtime opens the copy by path.
+ */
+final case class ModelFolder(path: String) {
+  private def fs(conf: Configuration): FileSystem = new Path(path).getFileSystem(conf)
+
+  private def files(conf: Configuration): Seq[Path] =
+    fs(conf).listStatus(new Path(path)).filter(_.isFile).map(_.getPath).sortBy(_.getName).toSeq
+
+  /** The content's identity: the graph file's bytes and the other files' names and sizes. */
+  def fingerprint(conf: Configuration): String = {
+    val digest = MessageDigest.getInstance("SHA-256")
+    val graph = ModelFolder.graphFile(path, files(conf).map(_.getName))
+    files(conf).foreach { f =>
+      digest.update(f.getName.getBytes("UTF-8"))
+      if (f.getName == graph) {
+        val in = fs(conf).open(f)
+        try digest.update(in.readAllBytes()) finally in.close()
+      } else digest.update(BigInt(fs(conf).getFileStatus(f).getLen).toByteArray)
+    }
+    digest.digest().map(b => f"$b%02x").mkString
+  }
+
+  /** A local directory with the folder's files: the folder itself on a local file system, else a copy. */
+  def local(conf: Configuration, fingerprint: String): File = fs(conf) match {
+    case _: LocalFileSystem => new File(new Path(path).toUri.getPath)
+    case remote => ModelFolder.copies.computeIfAbsent(fingerprint, _ => {
+      val dir = Files.createTempDirectory("irbis-onnx-").toFile
+      FileUtil.copy(remote, new Path(path), new File(dir, "model"), false, conf)
+      new File(dir, "model")
+    })
+  }
+
+  /** The name executors find the copy under: unique per content, so two models never collide. */
+  def shippedName(fingerprint: String): String = s"irbis-onnx-${fingerprint.take(16)}"
+
+  /**
+   * Ships the folder to every executor as one archive (Spark fetches and unpacks an added archive once per
+   * executor JVM; it accepts no local folders outside local mode). The archive is named after the content,
+   * so two models never meet under one name, and is written once per driver, uncompressed: weights hardly
+   * compress, and the copy is all it costs.
+   */
+  def ship(sc: SparkContext, conf: Configuration, fingerprint: String): String = {
+    val name = shippedName(fingerprint) + ".zip"
+    if (!sc.listArchives().exists(_.endsWith("/" + name))) {
+      val zip = new File(Files.createTempDirectory("irbis-ship-").toFile, name)
+      val out = new ZipOutputStream(new BufferedOutputStream(new FileOutputStream(zip), 1 << 20))
+      out.setLevel(Deflater.NO_COMPRESSION)
+      try files(conf).foreach { f =>
+        out.putNextEntry(new ZipEntry(f.getName))
+        val in = fs(conf).open(f)
+        try in.transferTo(out) finally in.close()
+        out.closeEntry()
+      } finally out.close()
+      sc.addArchive(zip.toURI.toString)
+    }
+    name
+  }
+
+  def copyTo(target: Path, conf: Configuration): Unit =
+    FileUtil.copy(fs(conf), new Path(path), target.getFileSystem(conf), target, false, conf)
+}
+
+object ModelFolder {
+  private val copies = new ConcurrentHashMap[String, File]()
+
+  def isFolder(path: String, conf: Configuration): Boolean = {
+    val p = new Path(path)
+    val fs = p.getFileSystem(conf)
+    fs.exists(p) && fs.getFileStatus(p).isDirectory
+  }
+
+  /** The one `.onnx` file among a folder's file names. */
+  def graphFile(folder: String, names: Seq[String]): String = names.filter(_.endsWith(".onnx")) match {
+    case Seq(one) => one
+    case Seq() => throw new IllegalArgumentException(
+      s"modelLocation $folder is a folder without an .onnx file (files: ${names.mkString(", ")})")
+    case many => throw new IllegalArgumentException(
+      s"modelLocation $folder holds several .onnx files (${many.mkString(", ")}); keep one model per folder")
+  }
+
+  /** On an executor: the path of the graph file in the local copy that Spark fetched. */
+  def fetchedGraph(name: String): String = {
+    val dir = new File(SparkFiles.get(name))
+    new File(dir, graphFile(dir.getPath, Option(dir.list()).map(_.toSeq.sorted).getOrElse(Nil))).getPath
+  }
+
+  def localGraph(dir: File): String =
+    new File(dir, graphFile(dir.getPath, Option(dir.list()).map(_.toSeq.sorted).getOrElse(Nil))).getPath
+}
