@@ -2,7 +2,7 @@ package irbis.featurize
 
 import irbis.core._
 import irbis.image._
-import irbis.onnx.{ONNXModel, OnnxGraphCut}
+import irbis.onnx.{HasModelPayload, ONNXModel, OnnxGraphCut}
 import ai.onnxruntime.TensorInfo
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
@@ -26,7 +26,7 @@ case class Preprocessing(inputSize: Int, resizeShortSide: Int, channelOrder: Str
 }
 
 class ImageFeaturizer(override val uid: String) extends Transformer with IrbisStage
-  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams {
+  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams with HasModelPayload {
   import ImageFeaturizer._
 
   def this() = this(Identifiable.randomUID("ImageFeaturizer"))
@@ -40,9 +40,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
       "defaults come from the model's ONNX metadata ('preprocessing' JSON) when it has some. An image that " +
       "cannot be read gives null features and a message in errorCol; the job never fails because of one image."
 
-  final val modelPayload = new BytesParam(this, "modelPayload", "The ONNX model's bytes (set by setModelLocation).")
-  final val modelLocation = new StringParam(this, "modelLocation",
-    "Where the model was read from (any Hadoop path); informational once the payload is set.")
   final val cutOutputLayers = new IntParam(this, "cutOutputLayers",
     "How many nodes to cut from the end of the graph: the features are the input of the node that many steps " +
       "back from the (single) graph output. 1 = the tensor that feeds the classifier (for EfficientNet-Lite0 the " +
@@ -79,9 +76,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     inputSize -> 224, resizeShortSide -> 256, channelOrder -> "RGB", scale -> 1.0 / 255,
     mean -> Array(0.485, 0.456, 0.406), std -> Array(0.229, 0.224, 0.225), miniBatchSize -> 64)
 
-  def getModelPayload: Array[Byte] = $(modelPayload)
-  def setModelPayload(value: Array[Byte]): this.type = set(modelPayload, value)
-  def getModelLocation: String = $(modelLocation)
   def getCutOutputLayers: Int = $(cutOutputLayers)
   def setCutOutputLayers(value: Int): this.type = set(cutOutputLayers, value)
   def getOutputNode: String = $(outputNode)
@@ -102,31 +96,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   def setStd(value: Array[Double]): this.type = set(std, value)
   def getMiniBatchSize: Int = $(miniBatchSize)
   def setMiniBatchSize(value: Int): this.type = set(miniBatchSize, value)
-
-  /** Reads the model from any Hadoop-supported path into the stage, as ONNXModel does. */
-  def setModelLocation(path: String): this.type = {
-    set(modelLocation, path)
-    loadPayload(path)
-  }
-
-  private def loadPayload(path: String): this.type = {
-    val bytes = new ONNXModel().setModelLocation(path).getModelPayload
-    payloadFrom = Some((path, bytes))
-    setModelPayload(bytes)
-  }
-
-  @transient private var payloadFrom: Option[(String, Array[Byte])] = None
-
-  /** The payload; loaded from modelLocation when only that was set, or when it changed since the last load. */
-  private def payload: Array[Byte] = {
-    if (isDefined(modelLocation)) {
-      val stale = payloadFrom.exists { case (path, bytes) =>
-        path != getModelLocation && isDefined(modelPayload) && (getModelPayload eq bytes) }
-      if (!isDefined(modelPayload) || stale) loadPayload(getModelLocation)
-    }
-    require(isDefined(modelPayload), s"$uid: no model: set modelLocation (a path) or modelPayload (bytes)")
-    getModelPayload
-  }
 
   override def write: org.apache.spark.ml.util.MLWriter = { payload; super.write }
 

@@ -14,7 +14,7 @@ import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types._
 
-class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
+class ONNXModel(override val uid: String) extends Transformer with IrbisStage with HasModelPayload {
   def this() = this(Identifiable.randomUID("ONNXModel"))
 
   override def stageDoc: String =
@@ -24,9 +24,6 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
       "optionally with softmax and argmax columns. The model travels inside the stage (`modelPayload`), " +
       "reaches each executor once, and each executor JVM keeps one session per model."
 
-  final val modelPayload = new BytesParam(this, "modelPayload", "The ONNX model's bytes (set by setModelLocation).")
-  final val modelLocation = new StringParam(this, "modelLocation",
-    "Where the model was read from (any Hadoop path); informational once the payload is set.")
   final val feedDict = new StringStringMapParam(this, "feedDict",
     "Graph input name to the column that feeds it. Optional for a single-input model whose input name is a column.")
   final val fetchDict = new StringStringMapParam(this, "fetchDict",
@@ -57,9 +54,6 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   setDefault(miniBatchSize -> 0, intraOpNumThreads -> 0, optimizationLevel -> "ALL_OPT",
     executionProvider -> "CPU", vectorOutputCols -> Array.empty[String])
 
-  def getModelPayload: Array[Byte] = $(modelPayload)
-  def setModelPayload(value: Array[Byte]): this.type = set(modelPayload, value)
-  def getModelLocation: String = $(modelLocation)
   def getFeedDict: Map[String, String] = if (isDefined(feedDict)) $(feedDict) else Map.empty
   def setFeedDict(value: Map[String, String]): this.type = set(feedDict, value)
   def setFeedDict(input: String, column: String): this.type = setFeedDict(Map(input -> column))
@@ -85,39 +79,18 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
   def getErrorCol: String = $(errorCol)
   def setErrorCol(value: String): this.type = set(errorCol, value)
 
+  override protected def modelLocationDoc: String =
+    "Where the model is read from (any Hadoop path): an .onnx file, read into modelPayload, or a folder holding " +
+      "one .onnx file and its external data files (models over 2 GB), which executors copy and open by path."
+
   /**
-   * Reads the model from any Hadoop-supported path into the stage, so a saved stage is self-contained.
    * A folder (one .onnx file and its external data files, as ONNX keeps models over 2 GB) is not read into
    * memory: each executor gets a copy on its local disk and opens it by path; a saved stage copies the folder.
-   * Setting the `modelLocation` Param by other means (the Python and R wrappers) loads it on first use.
    */
-  def setModelLocation(path: String): this.type = {
+  override def setModelLocation(path: String): this.type = {
     set(modelLocation, path)
-    if (folder.isDefined) { clear(modelPayload); payloadFrom = None; this }
+    if (folder.isDefined) { clear(modelPayload); forgetPayloadSource(); this }
     else loadPayload(path)
-  }
-
-  private def loadPayload(path: String): this.type = {
-    val bytes = readModel(path)
-    payloadFrom = Some((path, bytes))
-    setModelPayload(bytes)
-  }
-
-  /** Which location the current payload was read from, so that a new location (set from any language) reloads. */
-  @transient private var payloadFrom: Option[(String, Array[Byte])] = None
-
-  private def hadoopConf = SparkSession.active.sparkContext.hadoopConfiguration
-
-  private def readModel(path: String): Array[Byte] = {
-    val p = new Path(path)
-    val fs = p.getFileSystem(hadoopConf)
-    require(fs.exists(p), s"$uid: modelLocation $path does not exist")
-    val size = fs.getFileStatus(p).getLen
-    require(size < Int.MaxValue - 16,
-      s"$uid: the model at $path is $size bytes; a model over 2 GB must keep its weights in external data files " +
-        "(onnx.save_model(model, 'folder/model.onnx', save_as_external_data=True)): set modelLocation to that folder")
-    val in = fs.open(p)
-    try in.readAllBytes() finally in.close()
   }
 
   /** The model folder when modelLocation names one (checked once per location), and its fingerprint. */
@@ -135,20 +108,6 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage {
         f
     }
   @transient private var folderCheck: Option[(String, Option[(ModelFolder, String)])] = None
-
-  /**
-   * The payload, loaded from `modelLocation` if only the location was set, or if the location changed since
-   * the payload was read from it. A payload set as bytes or loaded with a saved stage is kept.
-   */
-  private def payload: Array[Byte] = {
-    if (isDefined(modelLocation)) {
-      val stale = payloadFrom.exists { case (path, bytes) =>
-        path != getModelLocation && isDefined(modelPayload) && (getModelPayload eq bytes) }
-      if (!isDefined(modelPayload) || stale) loadPayload(getModelLocation)
-    }
-    require(isDefined(modelPayload), s"$uid: no model: set modelLocation (a path) or modelPayload (bytes)")
-    getModelPayload
-  }
 
   override def write: MLWriter = folder match {
     case None => payload; super.write

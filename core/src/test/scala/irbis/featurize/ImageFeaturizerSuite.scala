@@ -2,7 +2,7 @@ package irbis.featurize
 
 import irbis.image.{ImageTransformer, TestImages}
 import irbis.onnx.{ONNXModel, OnnxGraphCut, TestModels}
-import irbis.testkit.{ExampleSource, StageExample, StageSuite}
+import irbis.testkit.{ExampleSource, SparkSuite, StageExample}
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
 
@@ -25,7 +25,7 @@ class ImageFeaturizerExamples extends ExampleSource {
     StageExample("ImageFeaturizer-outputNode", TinyCnn.featurizer.setOutputNode("conv"), TinyCnn.images(spark)))
 }
 
-class ImageFeaturizerSuite extends StageSuite(new ImageFeaturizerExamples) {
+class ImageFeaturizerSuite extends SparkSuite {
   private def byId(df: DataFrame): Map[String, Row] = df.collect().map(r => r.getAs[String]("id") -> r).toMap
   private def vec(r: Row, c: String = "features"): Vector = r.getAs[Vector](c)
 
