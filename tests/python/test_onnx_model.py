@@ -145,7 +145,7 @@ def test_efficientnet_lite0_matches_onnxruntime(spark):
     df = spark.createDataFrame([(i, x[i].tolist()) for i in range(6)], ["id", "input"])
     rows = sorted(onnx_stage(path, miniBatchSize=4, argMaxDict={"logits": "cls"}).transform(df).collect(),
                   key=lambda r: r.id)
-    assert np.abs(np.array([r.logits for r in rows]) - expected).max() < 1e-4
+    assert np.abs(np.array([r.logits for r in rows]) - expected).max() < FLOAT_TOL
     assert [r.cls for r in rows] == expected.argmax(axis=1).tolist()
 
 
