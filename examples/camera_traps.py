@@ -104,7 +104,7 @@ def fold_assignment(sequences, k):
 
 
 def lr(features_col):
-    return LogisticRegression(featuresCol=features_col, labelCol="label", maxIter=200, regParam=0.01)
+    return LogisticRegression(featuresCol=features_col, labelCol="label", maxIter=100, regParam=0.01)
 
 
 def p_leopard(df, col="probability"):
@@ -173,7 +173,8 @@ def main():
     start = time.perf_counter()
 
     with timed("start Spark"):
-        spark = irbis.session(app_name="irbis-camera-traps", **{"spark.sql.shuffle.partitions": "4"})
+        spark = irbis.session(app_name="irbis-camera-traps", **{"spark.sql.shuffle.partitions": "4",
+                                                                 "spark.ui.showConsoleProgress": "false"})
         spark.sparkContext.setLogLevel("ERROR")
     try:
         ok = run(spark, data_dir, out, args.folds)
@@ -236,7 +237,8 @@ def run(spark, data_dir, out, k):
     print(f"evaluation: {scheme}, {n_folds} folds, {n} frames in {len(sequences)} sequences "
           f"({sum(sequences.values()):.0f} snow leopard sequences)")
     fold_of = spark.createDataFrame(pd.DataFrame({"sequence": list(folds), "fold": list(folds.values())}))
-    frames = frames.join(fold_of, "sequence").cache()
+    # one partition: ~90 small rows, and every L-BFGS iteration is a Spark job whose cost is mostly per task
+    frames = frames.join(fold_of, "sequence").coalesce(1).cache()
 
     preds = []
     ensemble = EnsembleByKey(keys=["sequence"], cols=["probability"], colNames=["sequenceProbability"],
