@@ -133,11 +133,54 @@ def summarize(preds):
     return pd.DataFrame(out)
 
 
+DIGITS = ["111101101101111", "010110010010111", "111001111100111", "111001111001111", "101101111001001",
+          "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111"]
+
+
+def write_png(path, rgb):
+    """A minimal PNG encoder (8-bit RGB, no filtering), for when Pillow is not installed."""
+    import struct
+    import zlib
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].astype(np.uint8).tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def confusion_png_plain(cm, path, cell=150, scale=8):
+    """The 2x2 matrix as shaded cells (rows true other/leopard, columns predicted) with the counts drawn in
+    a 3x5 bitmap font; no other text."""
+    img = np.full((2 * cell + 2, 2 * cell + 2, 3), 255, dtype=np.uint8)
+    for t in range(2):
+        for p in range(2):
+            shade = int(255 - 200 * cm[t, p] / max(cm.max(), 1))
+            y0, x0 = t * cell + 1, p * cell + 1
+            img[y0:y0 + cell, x0:x0 + cell] = (shade, shade, 255)
+            img[y0 - 1, x0 - 1:x0 + cell + 1] = img[y0 + cell, x0 - 1:x0 + cell + 1] = 0
+            img[y0 - 1:y0 + cell + 1, x0 - 1] = img[y0 - 1:y0 + cell + 1, x0 + cell] = 0
+            text = str(cm[t, p])
+            ty, tx = y0 + (cell - 5 * scale) // 2, x0 + (cell - (4 * len(text) - 1) * scale) // 2
+            for i, ch in enumerate(text):
+                for bit, on in enumerate(DIGITS[int(ch)]):
+                    if on == "1":
+                        yy, xx = ty + (bit // 3) * scale, tx + (4 * i + bit % 3) * scale
+                        img[yy:yy + scale, xx:xx + scale] = 0 if shade > 128 else 255
+    write_png(path, img)
+
+
 def confusion_png(preds, path, title):
-    from PIL import Image, ImageDraw, ImageFont
     cm = np.zeros((2, 2), dtype=int)
     for t, p in zip(preds.label.astype(int), preds.pred.astype(int)):
         cm[t, p] += 1
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError:  # e.g. the `make demo` virtual environment (requirements-user.txt has no Pillow)
+        confusion_png_plain(cm, path)
+        return cm
     try:
         font, small = ImageFont.load_default(size=28), ImageFont.load_default(size=16)
     except TypeError:  # Pillow < 10.1 or no FreeType: the bitmap font
