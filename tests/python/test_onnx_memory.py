@@ -1,57 +1,75 @@
-"""Native memory stays flat: every OnnxTensor and Result is closed, buffers are reused.
+"""Native memory stays flat: every OnnxTensor, Result and sequence element is closed, buffers are reused.
 
-Each pass runs 1e6 rows (8 floats in, 4 logits + 4 softmax values out) in batches of 64. Leaking the
-tensors of every batch would add about 1e6 x (32 + 16) bytes, 46 MiB, per pass. Resident memory of an
-idle JVM moves by tens of MiB from pass to pass (malloc arenas, JIT) with no trend, so the test bounds the
-slope of a line fitted through the readings, not the difference of two. What is measured is the RSS less
-the JVM's committed heap: a busy machine makes G1 grow the heap, which is not native memory."""
+Each measurement runs in a fresh JVM of its own (a subprocess, `local[2]`, MALLOC_ARENA_MAX=2): the shared
+test session has run hundreds of tests by then, and its allocator state makes RSS wander. One warm-up pass,
+then PASSES passes; after each, the RSS less the JVM's committed heap (a busy machine makes G1 grow the heap,
+which is not native memory). Between passes that reading moves by about +-25 MiB with no trend, so the test
+bounds the slope of a line fitted through the readings (its noise is about 6 MiB/pass), not the difference
+of two readings.
+
+Tensor outputs: 1e6 rows a pass (8 floats in, 4 logits + 4 softmax values out) in batches of 64; leaking the
+tensors of every batch would add about 1e6 x (32 + 16) bytes, 46 MiB, per pass. Sequence-of-map outputs
+(skl2onnx classifiers): each row's map is a native value of its own; leaking them adds several hundred bytes
+per row, over 50 MiB per pass of 2e5 rows."""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
-import psutil
 
 import onnx_models
+from conftest import subprocess_env
 
-ROWS = 1_000_000
 PASSES = 6
-MAX_SLOPE_MB = 12
+MAX_SLOPE_MB = 20
+
+MEASURE = r"""
+import json, sys
+import irbis, psutil
+from irbis.onnx import ONNXModel
+model, rows, batch, make_input, passes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+spark = irbis.session(master="local[2]", **{"spark.ui.enabled": "false"})
+jvm = spark.sparkContext._jvm
+process = psutil.Process(int(jvm.java.lang.ProcessHandle.current().pid()))
+stage = ONNXModel(modelLocation=model, miniBatchSize=batch, softMaxDict=json.loads(sys.argv[6]))
+df = spark.range(rows).selectExpr(make_input)
+
+def run_and_measure():
+    stage.transform(df).write.format("noop").mode("overwrite").save()
+    jvm.java.lang.System.gc()
+    heap = jvm.java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted()
+    return (process.memory_info().rss - heap) / 2**20
+
+run_and_measure()  # warm-up: JIT, heap sizing, session creation
+print("RSS", json.dumps([run_and_measure() for _ in range(passes)]))
+spark.stop()
+"""
 
 
-def rss_slope(spark, stage, df, rows):
-    """Runs `stage` over `df` once to warm up, then PASSES times, and returns the JVM RSS trend per pass."""
-    jvm = spark.sparkContext._jvm
-    process = psutil.Process(int(jvm.java.lang.ProcessHandle.current().pid()))
-
-    def run_and_measure():
-        stage.transform(df).write.format("noop").mode("overwrite").save()
-        jvm.java.lang.System.gc()
-        heap = jvm.java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted()
-        return (process.memory_info().rss - heap) / 2**20
-
-    run_and_measure()  # warm-up: JIT, heap sizing, session creation
-    rss = [run_and_measure() for _ in range(PASSES)]
+def native_slope(tmp_path, model, rows, batch, make_input, softmax=None):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    env = dict(subprocess_env(), MALLOC_ARENA_MAX="2")
+    proc = subprocess.run([sys.executable, "-c", MEASURE, str(path), str(rows), str(batch), make_input, str(PASSES),
+                           json.dumps(softmax or {})], capture_output=True, text=True, timeout=900, env=env)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("RSS ")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rss = json.loads(lines[0][4:])
     slope = np.polyfit(np.arange(PASSES), rss, 1)[0]
-    print(f"JVM RSS less committed heap after each pass of {rows} rows (MiB): {[round(r) for r in rss]}; slope {slope:.1f} MiB/pass")
+    print(f"native RSS after each pass of {rows} rows (MiB): {[round(r) for r in rss]}; slope {slope:.1f} MiB/pass")
     return slope, rss
 
 
-def test_rss_has_no_trend_over_six_million_rows(spark, tmp_path):
-    from irbis.onnx import ONNXModel
-    path = tmp_path / "small.onnx"
-    path.write_bytes(onnx_models.mlp(sizes=(8, 16, 4)).SerializeToString())
-    stage = ONNXModel(modelLocation=str(path), softMaxDict={"logits": "p"}, miniBatchSize=64)
-    df = spark.range(ROWS).selectExpr("transform(sequence(1, 8), i -> cast((id * i) % 13 as float)) as x")
-    slope, rss = rss_slope(spark, stage, df, ROWS)
-    assert slope < MAX_SLOPE_MB, f"RSS grows {slope:.1f} MiB per {ROWS} rows: {rss}"
+def test_native_memory_has_no_trend_over_six_million_rows(tmp_path):
+    rows = 1_000_000
+    slope, rss = native_slope(tmp_path, onnx_models.mlp(sizes=(8, 16, 4)), rows, 64,
+                              "transform(sequence(1, 8), i -> cast((id * i) % 13 as float)) as x", {"logits": "p"})
+    assert slope < MAX_SLOPE_MB, f"native RSS grows {slope:.1f} MiB per {rows} rows: {rss}"
 
 
-def test_rss_has_no_trend_with_sequence_of_map_outputs(spark, tmp_path):
-    """skl2onnx classifiers return seq(map): each row's map is a native value of its own. Leaking them
-    would add several hundred bytes per row, over 50 MiB per pass of 2e5 rows."""
-    from irbis.onnx import ONNXModel
+def test_native_memory_has_no_trend_with_sequence_of_map_outputs(tmp_path):
     rows = 200_000
     model, _ = onnx_models.sklearn_logistic()
-    path = tmp_path / "sk.onnx"
-    path.write_bytes(model.SerializeToString())
-    stage = ONNXModel(modelLocation=str(path), miniBatchSize=256)
-    df = spark.range(rows).selectExpr("transform(sequence(1, 4), i -> cast((id * i) % 7 as float)) as X")
-    slope, rss = rss_slope(spark, stage, df, rows)
-    assert slope < MAX_SLOPE_MB, f"RSS grows {slope:.1f} MiB per {rows} rows: {rss}"
+    slope, rss = native_slope(tmp_path, model, rows, 256, "transform(sequence(1, 4), i -> cast((id * i) % 7 as float)) as X")
+    assert slope < MAX_SLOPE_MB, f"native RSS grows {slope:.1f} MiB per {rows} rows: {rss}"
