@@ -35,7 +35,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
   final val vectorOutputCols = new StringArrayParam(this, "vectorOutputCols",
     "Fetched columns to return as ML vectors (1-d outputs only) instead of arrays.")
   final val miniBatchSize = new IntParam(this, "miniBatchSize",
-    "Rows per ONNX Runtime call; 0 (the default) chooses about 8 MiB of input per call, at most 1024 rows, " +
+    "Rows per ONNX Runtime call; 0 (the default) chooses about 2 MiB of input per call, at most 256 rows, " +
       "from the first row of each partition (measured: `make bench`, onnx_throughput). A fixed batch " +
       "dimension in the model overrides it (the last batch is padded).",
     ParamValidators.gtEq(0))

@@ -127,11 +127,13 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
 
 object OnnxBatchRunner {
   /**
-   * The automatic minibatch: about 8 MiB of input per ONNX Runtime call, at most 1024 rows. Measured with
-   * `make bench` (onnx_throughput, rows "batch=..."): small dense models gain up to several times from batches
-   * of 1024 rows, while a CNN at 224x224 (600 KB a row, so 13 rows here) is flat from about 8 rows on, and
-   * larger batches only cost executor memory.
+   * The automatic minibatch: about 2 MiB of input per ONNX Runtime call, at most 256 rows. Measured with
+   * `make bench` (onnx_throughput, rows "batch=...", best of 3 passes against raw ONNX Runtime): the
+   * 64-256-256-10 MLP (256 bytes a row, so 256 rows here) peaks near 256 rows (0.79-0.85x) and falls with larger
+   * batches (0.66x at 1024, 0.38x at 4096: its activations leave the caches); EfficientNet-Lite0 at 224x224
+   * (600 KB a row, so 3 rows here) is flat from 3 to 64 rows (0.92-1.07x), so small batches cost it nothing and
+   * spare executor memory.
    */
-  val AutoBatchBytes: Long = 8L << 20
-  val AutoBatchMaxRows: Int = 1024
+  val AutoBatchBytes: Long = 2L << 20
+  val AutoBatchMaxRows: Int = 256
 }
