@@ -183,11 +183,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   }
 
   override def transformSchema(schema: StructType): StructType = {
-    Columns.requireType(schema, uid, getInputCol,
-      "an image struct (Spark's image schema) or binary (encoded image files)"
-    )(t => SparkImage.isImage(t) || t == BinaryType)
+    requireImageOrBytes(schema, uid, getInputCol)
     ImageRows.checkOutputs(schema, uid, getInputCol, getOutputCol, getErrorCol)
-    if (schema(getInputCol).dataType == BinaryType) originColumn(schema, uid)
     checkInputShape(prepare(), preprocessing)
     ImageRows.outputSchema(schema, getOutputCol, VectorType, getErrorCol)
   }
@@ -196,24 +193,9 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     val schema = transformSchema(dataset.schema, logging = true)
     val p = prepare()
     val pipeline = new ImagePipeline(preprocessing.operations)
-    val (column, settings) = (getInputCol, decodeSettings)
+    val column = getInputCol
     val stage = getClass.getSimpleName
-    val tensors = if (dataset.schema(getInputCol).dataType == BinaryType) {
-      udf { (bytes: Array[Byte], origin: String) =>
-        val (t, e) = ImageRows.guarded[Array[Float]](stage, column, origin) {
-          Option(Decoding.decode(bytes, settings)).map(pipeline.tensor).orNull
-        }
-        TensorResult(t, e)
-      }.asNondeterministic()(ColumnRef(getInputCol), originColumn(dataset.schema, uid))
-    } else {
-      udf { (row: Row) =>
-        val origin = if (row == null) null else SparkImage.origin(row)
-        val (t, e) = ImageRows.guarded[Array[Float]](stage, column, origin) {
-          if (row == null) null else pipeline.tensor(SparkImage.toMat(row))
-        }
-        TensorResult(t, e)
-      }.asNondeterministic()(ColumnRef(getInputCol))
-    }
+    val tensors = tensorResults(dataset, column, pipeline, stage)
     val withTensors = ImageRows.attach(dataset.toDF(), tensors, "tensor", TensorCol, getErrorCol)
     val scored = p.onnx.setMiniBatchSize(getMiniBatchSize).transform(withTensors)
     val result = ColumnRef(if (getHeadless) RawCol else ProbabilityCol)

@@ -5,11 +5,11 @@ import scala.util.control.NonFatal
 import irbis.core.{ColumnRef, Columns, EnumParam, StringParam}
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.ml.param.{LongParam, ParamValidators, Params}
-import org.apache.spark.sql.{Column, DataFrame, Row}
+import org.apache.spark.sql.{Column, DataFrame, Dataset, Row}
 import org.apache.spark.sql.api.java.{UDF1, UDF2}
 import org.apache.spark.sql.expressions.UserDefinedFunction
 import org.apache.spark.sql.functions.{coalesce, col, lit, udf}
-import org.apache.spark.sql.types.{ArrayType, DataType, StringType, StructField, StructType}
+import org.apache.spark.sql.types.{ArrayType, BinaryType, DataType, StringType, StructField, StructType}
 import org.bytedeco.javacpp.PointerScope
 
 /** What the per-row functions return; Spark encodes them as structs that the stages then split. */
@@ -47,6 +47,37 @@ trait DecodeParams extends Params {
   def setPathCol(value: String): this.type = set(pathCol, value)
 
   def decodeSettings: DecodeSettings = DecodeSettings(getColorMode, getMaxPixels)
+
+  /** The input must be an image struct or encoded files (binary); for the latter, an explicit path column must exist. */
+  protected def requireImageOrBytes(schema: StructType, stage: String, column: String): Unit = {
+    Columns.requireType(schema, stage, column,
+      "an image struct (Spark's image schema) or binary (encoded image files)"
+    )(t => SparkImage.isImage(t) || t == BinaryType)
+    if (schema(column).dataType == BinaryType) originColumn(schema, stage)
+  }
+
+  /**
+   * One `pipeline.tensor` per row of `column` (image structs, or encoded files decoded on the way), as a
+   * (tensor, error) struct for [[ImageRows.attach]]. `stage` names the stage in the row errors.
+   */
+  protected def tensorResults(dataset: Dataset[_], column: String, pipeline: ImagePipeline, stage: String): Column = {
+    val settings = decodeSettings
+    if (dataset.schema(column).dataType == BinaryType)
+      udf { (bytes: Array[Byte], origin: String) =>
+        val (t, e) = ImageRows.guarded[Array[Float]](stage, column, origin) {
+          Option(Decoding.decode(bytes, settings)).map(pipeline.tensor).orNull
+        }
+        TensorResult(t, e)
+      }.asNondeterministic()(ColumnRef(column), originColumn(dataset.schema, uid))
+    else
+      udf { (row: Row) =>
+        val origin = if (row == null) null else SparkImage.origin(row)
+        val (t, e) = ImageRows.guarded[Array[Float]](stage, column, origin) {
+          if (row == null) null else pipeline.tensor(SparkImage.toMat(row))
+        }
+        TensorResult(t, e)
+      }.asNondeterministic()(ColumnRef(column))
+  }
 
   /** The origin column, or a null literal; a path column set explicitly must exist. */
   protected def originColumn(schema: StructType, stage: String): Column =

@@ -74,11 +74,8 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
 
   override def transformSchema(schema: StructType): StructType = {
     ImageOp.requireComplete(getOps, uid)
-    Columns.requireType(schema, uid, getInputCol,
-      "an image struct (Spark's image schema) or binary (encoded image files)"
-    )(t => SparkImage.isImage(t) || t == BinaryType)
+    requireImageOrBytes(schema, uid, getInputCol)
     ImageRows.checkOutputs(schema, uid, getInputCol, getOutputCol, getErrorCol)
-    if (schema(getInputCol).dataType == BinaryType) originColumn(schema, uid)
     ImageRows.outputSchema(schema, getOutputCol, outputType, getErrorCol)
   }
 
@@ -88,27 +85,13 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
     val (stage, column, settings) = (getClass.getSimpleName, getInputCol, decodeSettings)
     val fromBinary = dataset.schema(getInputCol).dataType == BinaryType
     val result = (fromBinary, pipeline.outputsTensor) match {
-      case (true, true) =>
-        udf { (bytes: Array[Byte], origin: String) =>
-          val (t, e) = ImageRows.guarded[Array[Float]](stage, column, origin) {
-            Option(Decoding.decode(bytes, settings)).map(pipeline.tensor).orNull
-          }
-          TensorResult(t, e)
-        }.asNondeterministic()(ColumnRef(getInputCol), originColumn(dataset.schema, uid))
+      case (_, true) => tensorResults(dataset, column, pipeline, stage)
       case (true, false) =>
         ImageRows.imageUdf2 { (bytes: Array[Byte], origin: String) =>
           ImageRows.guarded[ImageRecord](stage, column, origin) {
             Option(Decoding.decode(bytes, settings)).map(m => SparkImage.toRecord(pipeline.run(m)._1, origin)).orNull
           }
         }(ColumnRef(getInputCol), originColumn(dataset.schema, uid))
-      case (false, true) =>
-        udf { (row: Row) =>
-          val origin = if (row == null) null else SparkImage.origin(row)
-          val (t, e) = ImageRows.guarded[Array[Float]](stage, column, origin) {
-            if (row == null) null else pipeline.tensor(SparkImage.toMat(row))
-          }
-          TensorResult(t, e)
-        }.asNondeterministic()(ColumnRef(getInputCol))
       case (false, false) =>
         ImageRows.imageUdf { (row: Row) =>
           val origin = if (row == null) null else SparkImage.origin(row)
