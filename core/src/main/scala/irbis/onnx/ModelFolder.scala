@@ -7,7 +7,7 @@ import java.util.concurrent.ConcurrentHashMap
 import java.util.zip.{Deflater, ZipEntry, ZipOutputStream}
 
 import org.apache.hadoop.conf.Configuration
-import org.apache.hadoop.fs.{FileSystem, FileUtil, LocalFileSystem, Path}
+import org.apache.hadoop.fs.{FileStatus, FileSystem, FileUtil, LocalFileSystem, Path}
 import org.apache.spark.{SparkContext, SparkFiles}
 
 /**
@@ -18,19 +18,20 @@ import org.apache.spark.{SparkContext, SparkFiles}
 final case class ModelFolder(path: String) {
   private def fs(conf: Configuration): FileSystem = new Path(path).getFileSystem(conf)
 
-  private def files(conf: Configuration): Seq[Path] =
-    fs(conf).listStatus(new Path(path)).filter(_.isFile).map(_.getPath).sortBy(_.getName).toSeq
+  private def files(conf: Configuration): Seq[FileStatus] =
+    fs(conf).listStatus(new Path(path)).filter(_.isFile).sortBy(_.getPath.getName).toSeq
 
   /** The content's identity: the graph file's bytes and the other files' names and sizes. */
   def fingerprint(conf: Configuration): String = {
     val digest = MessageDigest.getInstance("SHA-256")
-    val graph = ModelFolder.graphFile(path, files(conf).map(_.getName))
-    files(conf).foreach { f =>
-      digest.update(f.getName.getBytes("UTF-8"))
-      if (f.getName == graph) {
-        val in = fs(conf).open(f)
+    val listed = files(conf)
+    val graph = ModelFolder.graphFile(path, listed.map(_.getPath.getName))
+    listed.foreach { f =>
+      digest.update(f.getPath.getName.getBytes("UTF-8"))
+      if (f.getPath.getName == graph) {
+        val in = fs(conf).open(f.getPath)
         try digest.update(in.readAllBytes()) finally in.close()
-      } else digest.update(BigInt(fs(conf).getFileStatus(f).getLen).toByteArray)
+      } else digest.update(BigInt(f.getLen).toByteArray)
     }
     digest.digest().map(b => f"$b%02x").mkString
   }
@@ -61,8 +62,8 @@ final case class ModelFolder(path: String) {
       val out = new ZipOutputStream(new BufferedOutputStream(new FileOutputStream(zip), 1 << 20))
       out.setLevel(Deflater.NO_COMPRESSION)
       try files(conf).foreach { f =>
-        out.putNextEntry(new ZipEntry(f.getName))
-        val in = fs(conf).open(f)
+        out.putNextEntry(new ZipEntry(f.getPath.getName))
+        val in = fs(conf).open(f.getPath)
         try in.transferTo(out) finally in.close()
         out.closeEntry()
       } finally out.close()
@@ -94,11 +95,9 @@ object ModelFolder {
   }
 
   /** On an executor: the path of the graph file in the local copy that Spark fetched. */
-  def fetchedGraph(name: String): String = {
-    val dir = new File(SparkFiles.get(name))
-    new File(dir, graphFile(dir.getPath, Option(dir.list()).map(_.toSeq.sorted).getOrElse(Nil))).getPath
-  }
+  def fetchedGraph(name: String): String = localGraph(new File(SparkFiles.get(name)))
 
+  /** The path of the graph file in a local directory. */
   def localGraph(dir: File): String =
     new File(dir, graphFile(dir.getPath, Option(dir.list()).map(_.toSeq.sorted).getOrElse(Nil))).getPath
 }
