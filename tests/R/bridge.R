@@ -103,6 +103,8 @@ spark_jobj <- function(x, ...) {
   stop("Unable to retrieve a spark_jobj from object of class ", paste(class(x), collapse = " "))
 }
 
+spark_session <- function(sc) spark_connection(sc)$session
+
 spark_dataframe <- function(x, ...) {
   if (inherits(x, "tbl_spark")) return(x$sdf)
   if (inherits(x, "spark_jobj")) return(x)

@@ -146,22 +146,47 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     case _ => throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not a JSON object: $json")
   }
 
+  private def preprocessingParams: Seq[Param[_]] = Seq(inputSize, resizeShortSide, channelOrder, scale, mean, std)
+
+  /** A preprocessing value (from model metadata or a catalogue) decoded and validated by the Param's own codec. */
+  private def decodeMetadata[T](p: Param[T], v: JValue, origin: String): T = {
+    val value = try p.jsonDecode(compact(render(v))) catch {
+      case e: Exception => throw new IllegalArgumentException(
+        s"$uid: $origin has ${p.name} = ${compact(render(v))}: ${e.getMessage}")
+    }
+    require(p.isValid(value), s"$uid: $origin has ${p.name} = ${compact(render(v))}, which is not valid: ${p.doc}")
+    value
+  }
+
+  private def checkLayout(meta: Map[String, JValue], origin: String): Unit = meta.get("layout").foreach(l =>
+    require(l == JString("CHW"), s"$uid: $origin asks for layout ${compact(render(l))}; ImageFeaturizer feeds CHW"))
+
+  /**
+   * Loads a catalogue model (as `ModelDownloader.downloadByName` returns it, `uri` at the verified copy) and
+   * sets the preprocessing Params the catalogue gives, which then win over the model's own metadata.
+   */
+  def setModel(schema: ModelSchema): this.type = {
+    require(!schema.isConverted && schema.scheme != "http" && schema.scheme != "https",
+      s"$uid: model '${schema.name}' has uri ${schema.uri}: download it first (ModelDownloader.downloadByName) and " +
+        "pass the schema it returns")
+    val origin = s"the catalogue entry of model '${schema.name}'"
+    checkLayout(schema.preprocessing, origin)
+    val values = preprocessingParams.flatMap(p => schema.preprocessing.get(p.name).filter(_ != JNull)
+      .map(v => ParamPair(p.asInstanceOf[Param[Any]], decodeMetadata(p.asInstanceOf[Param[Any]], v, origin))))
+    clear(modelPayload)
+    forgetPayloadSource()
+    values.foreach(pair => set(pair))
+    setModelLocation(schema.uri)
+  }
+
   /** Explicitly set Params win over the model's metadata, which wins over the Params' defaults. */
   def preprocessing: Preprocessing = {
     val meta = prepare().metadata
     def pick[T](p: Param[T]): T =
       if (isSet(p)) $(p)
-      else meta.get(p.name).filter(_ != JNull).map { v =>
-        val value = try p.jsonDecode(compact(render(v))) catch {
-          case e: Exception => throw new IllegalArgumentException(
-            s"$uid: the model's preprocessing metadata has ${p.name} = ${compact(render(v))}: ${e.getMessage}")
-        }
-        require(p.isValid(value), s"$uid: the model's preprocessing metadata has ${p.name} = ${compact(render(v))}, " +
-          s"which is not valid: ${p.doc}")
-        value
-      }.getOrElse($(p))
-    meta.get("layout").foreach(l => require(l == JString("CHW"),
-      s"$uid: the model's preprocessing metadata asks for layout ${compact(render(l))}; ImageFeaturizer feeds CHW"))
+      else meta.get(p.name).filter(_ != JNull).map(v => decodeMetadata(p, v, "the model's preprocessing metadata"))
+        .getOrElse($(p))
+    checkLayout(meta, "the model's preprocessing metadata")
     val p = Preprocessing(pick(inputSize), pick(resizeShortSide), pick(channelOrder), pick(scale),
       pick(mean).toSeq, pick(std).toSeq)
     require(p.resizeShortSide == 0 || p.resizeShortSide >= p.inputSize, s"$uid: resizeShortSide ${p.resizeShortSide} " +
