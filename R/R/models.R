@@ -46,7 +46,8 @@ ml_model_downloader <- function(sc, target_dir, catalogue = NULL) {
 ml_list_models <- function(x) {
   repo <- if (inherits(x, "irbis_model_downloader")) invoke(x$.jobj, "repository") else
     invoke_static(spark_connection(x), "irbis.featurize.ModelRepository", "bundled")
-  models <- lapply(invoke(repo, "listModelsJava"), irbis_schema_from_jobj)
+  models <- lapply(jsonlite::fromJSON(invoke(repo, "toJson"), simplifyVector = FALSE)$models,
+                   function(m) structure(m, class = "irbis_model_schema"))
   names(models) <- vapply(models, function(m) m$name, character(1))
   models
 }

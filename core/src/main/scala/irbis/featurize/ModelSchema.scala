@@ -73,6 +73,12 @@ final case class ModelSchema(name: String, uri: String, sha256: String, size: Lo
   def toJson: String = compact(render(toJValue))
   def preprocessingJson: String = compact(render(JObject(preprocessing.toList.sortBy(_._1))))
   override def toString: String = s"ModelSchema($toJson)"
+  // By JSON text: json4s tells JInt(224) from JLong(224), which a catalogue file cannot.
+  override def equals(other: Any): Boolean = other match {
+    case s: ModelSchema => s.toJson == toJson
+    case _ => false
+  }
+  override def hashCode: Int = toJson.hashCode
 }
 
 object ModelSchema {
