@@ -16,7 +16,7 @@ import org.json4s._
 final class ModelRepository(val models: Seq[ModelSchema]) {
   locally {
     val dup = models.groupBy(_.name).collect { case (n, s) if s.size > 1 => n }
-    require(dup.isEmpty, s"the catalogue names model(s) ${dup.toSeq.sorted.mkString(", ")} more than once")
+    ModelSchema.check(dup.isEmpty, s"the catalogue names model(s) ${dup.toSeq.sorted.mkString(", ")} more than once")
   }
 
   def listModels: Seq[ModelSchema] = models
@@ -90,7 +90,7 @@ object ModelRepository {
   def load(path: String, conf: Configuration): ModelRepository = {
     val p = new Path(path)
     val fs = p.getFileSystem(conf)
-    require(fs.exists(p), s"model catalogue $path does not exist")
+    ModelSchema.check(fs.exists(p), s"model catalogue $path does not exist")
     val in = fs.open(p)
     val text = try new String(in.readAllBytes(), UTF_8) finally in.close()
     fromJson(text, s"model catalogue $path")

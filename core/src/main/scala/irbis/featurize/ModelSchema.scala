@@ -28,18 +28,18 @@ final case class ModelSchema(name: String, uri: String, sha256: String, size: Lo
                              preprocessing: Map[String, JValue], license: String) {
   import ModelSchema._
 
-  require(name != null && NamePattern.matches(name),
+  ModelSchema.check(name != null && NamePattern.matches(name),
     s"model name ${quoted(name)} must be 1-100 letters, digits, '.', '_' or '-' (not starting with '.'): it names a file")
   private def where = s"model '$name'"
-  require(uri != null && uri.nonEmpty, s"$where: uri is empty")
-  require(sha256 != null && Sha256Pattern.matches(sha256),
+  ModelSchema.check(uri != null && uri.nonEmpty, s"$where: uri is empty")
+  ModelSchema.check(sha256 != null && Sha256Pattern.matches(sha256),
     s"$where: sha256 must be 64 lower-case hex digits, got ${quoted(sha256)}")
-  require(size >= 0, s"$where: size must be >= 0 bytes, got $size")
-  require(inputNode != null && inputNode.nonEmpty, s"$where: inputNode is empty")
-  require(layerNames != null && layerNames.forall(n => n != null && n.nonEmpty), s"$where: layerNames has an empty name")
-  require(modelType != null && dataset != null && license != null, s"$where: modelType, dataset and license may be " +
+  ModelSchema.check(size >= 0, s"$where: size must be >= 0 bytes, got $size")
+  ModelSchema.check(inputNode != null && inputNode.nonEmpty, s"$where: inputNode is empty")
+  ModelSchema.check(layerNames != null && layerNames.forall(n => n != null && n.nonEmpty), s"$where: layerNames has an empty name")
+  ModelSchema.check(modelType != null && dataset != null && license != null, s"$where: modelType, dataset and license may be " +
     "empty but not null")
-  require(preprocessing != null && !preprocessing.values.exists(_ == null), s"$where: preprocessing has a null value")
+  ModelSchema.check(preprocessing != null && !preprocessing.values.exists(_ == null), s"$where: preprocessing has a null value")
   locally(scheme) // validates the uri
 
   /** The uri's scheme in lower case (`http`, `https`, `convert`, `file`, `hdfs`, ...); "" for a bare path. */
@@ -56,7 +56,7 @@ final case class ModelSchema(name: String, uri: String, sha256: String, size: Lo
 
   /** The Python module of a `convert:` uri. */
   def converterModule: String = {
-    require(isConverted, s"$where: uri '$uri' is not a convert: uri")
+    ModelSchema.check(isConverted, s"$where: uri '$uri' is not a convert: uri")
     uri.substring("convert:".length)
   }
 
@@ -87,12 +87,16 @@ object ModelSchema {
   private val Fields = Seq("name", "uri", "sha256", "size", "inputNode", "layerNames", "modelType", "dataset",
     "preprocessing", "license")
 
+  /** Like `require`, without its "requirement failed: " prefix: the message is the whole story. */
+  private[featurize] def check(ok: Boolean, message: => String): Unit =
+    if (!ok) throw new IllegalArgumentException(message)
+
   private def quoted(s: String): String = if (s == null) "null" else s"'$s'"
 
   def fromJson(json: String): ModelSchema = fromJValue(parseJson(json, "a model schema"), "model schema")
 
   private[featurize] def parseJson(json: String, what: String): JValue =
-    try parse(json, useBigDecimalForDouble = false, useBigIntForLong = false) catch {
+    try parse(json, useBigDecimalForDouble = false, useBigIntForLong = true) catch {
       case e: Exception => throw new IllegalArgumentException(s"$what is not valid JSON: ${e.getMessage}")
     }
 
@@ -101,7 +105,7 @@ object ModelSchema {
     case JObject(pairs) =>
       val fields = pairs.toMap
       val unknown = fields.keySet -- Fields
-      require(unknown.isEmpty, s"$where: unknown field(s) ${unknown.toSeq.sorted.mkString(", ")}; the fields are " +
+      ModelSchema.check(unknown.isEmpty, s"$where: unknown field(s) ${unknown.toSeq.sorted.mkString(", ")}; the fields are " +
         Fields.mkString(", "))
       val named = fields.get("name").collect { case JString(n) => s"$where ('$n')" }.getOrElse(where)
       def field(key: String): JValue = fields.getOrElse(key,
