@@ -31,7 +31,9 @@ final class DownloadProgress {
   /** How many transfers this downloader has started: a reused file starts none. */
   def transfers: Long = started
 
-  private[featurize] def start(name: String, size: Long): Unit = { model = name; total = size; done.set(0); active = true; started += 1 }
+  private[featurize] def start(name: String, size: Long): Unit = {
+    model = name; total = size; done.set(0); active = true; started += 1
+  }
   private[featurize] def add(n: Long): Long = done.addAndGet(n)
   private[featurize] def stop(): Unit = active = false
 }

@@ -28,18 +28,20 @@ final case class ModelSchema(name: String, uri: String, sha256: String, size: Lo
                              preprocessing: Map[String, JValue], license: String) {
   import ModelSchema._
 
-  ModelSchema.check(name != null && NamePattern.matches(name),
-    s"model name ${quoted(name)} must be 1-100 letters, digits, '.', '_' or '-' (not starting with '.'): it names a file")
+  check(name != null && NamePattern.matches(name),
+    s"model name ${quoted(name)} must be 1-100 letters, digits, '.', '_' or '-' (not starting with '.'): " +
+      "it names a file")
   private def where = s"model '$name'"
-  ModelSchema.check(uri != null && uri.nonEmpty, s"$where: uri is empty")
-  ModelSchema.check(sha256 != null && Sha256Pattern.matches(sha256),
+  check(uri != null && uri.nonEmpty, s"$where: uri is empty")
+  check(sha256 != null && Sha256Pattern.matches(sha256),
     s"$where: sha256 must be 64 lower-case hex digits, got ${quoted(sha256)}")
-  ModelSchema.check(size >= 0, s"$where: size must be >= 0 bytes, got $size")
-  ModelSchema.check(inputNode != null && inputNode.nonEmpty, s"$where: inputNode is empty")
-  ModelSchema.check(layerNames != null && layerNames.forall(n => n != null && n.nonEmpty), s"$where: layerNames has an empty name")
-  ModelSchema.check(modelType != null && dataset != null && license != null, s"$where: modelType, dataset and license may be " +
-    "empty but not null")
-  ModelSchema.check(preprocessing != null && !preprocessing.values.exists(_ == null), s"$where: preprocessing has a null value")
+  check(size >= 0, s"$where: size must be >= 0 bytes, got $size")
+  check(inputNode != null && inputNode.nonEmpty, s"$where: inputNode is empty")
+  check(layerNames != null && layerNames.forall(n => n != null && n.nonEmpty),
+    s"$where: layerNames has an empty name")
+  check(modelType != null && dataset != null && license != null,
+    s"$where: modelType, dataset and license may be empty but not null")
+  check(preprocessing != null && !preprocessing.values.exists(_ == null), s"$where: preprocessing has a null value")
   locally(scheme) // validates the uri
 
   /** The uri's scheme in lower case (`http`, `https`, `convert`, `file`, `hdfs`, ...); "" for a bare path. */
@@ -56,7 +58,7 @@ final case class ModelSchema(name: String, uri: String, sha256: String, size: Lo
 
   /** The Python module of a `convert:` uri. */
   def converterModule: String = {
-    ModelSchema.check(isConverted, s"$where: uri '$uri' is not a convert: uri")
+    check(isConverted, s"$where: uri '$uri' is not a convert: uri")
     uri.substring("convert:".length)
   }
 
@@ -105,7 +107,7 @@ object ModelSchema {
     case JObject(pairs) =>
       val fields = pairs.toMap
       val unknown = fields.keySet -- Fields
-      ModelSchema.check(unknown.isEmpty, s"$where: unknown field(s) ${unknown.toSeq.sorted.mkString(", ")}; the fields are " +
+      check(unknown.isEmpty, s"$where: unknown field(s) ${unknown.toSeq.sorted.mkString(", ")}; the fields are " +
         Fields.mkString(", "))
       val named = fields.get("name").collect { case JString(n) => s"$where ('$n')" }.getOrElse(where)
       def field(key: String): JValue = fields.getOrElse(key,
