@@ -304,7 +304,7 @@ object CameraTraps {
     val confusion = Array.ofDim[Int](2, 2)
     for (x <- preds if x.model == Models(3)) confusion(x.label.toInt)(x.pred.toInt) += 1
     val png = out.resolve("confusion_model4.png")
-    ConfusionPng.write(confusion, png, s"model 4 (flips + EnsembleByKey), $scheme",
+    ConfusionPng.write(confusion, png, Seq("model 4 (flips + EnsembleByKey)", scheme),
       s"${preds.count(_.model == Models(3))} frames, per-frame predictions")
 
     val saved = out.resolve("camera-traps-model4").toString

@@ -18,14 +18,14 @@ object ConfusionPng {
   private val Black = bgr(0, 0, 0)
   private val White = bgr(255, 255, 255)
 
-  def write(cm: Array[Array[Int]], path: Path, title: String, footer: String): Unit = {
+  def write(cm: Array[Array[Int]], path: Path, title: Seq[String], footer: String): Unit = {
     OpenCV.ensureLoaded()
     val (cell, left, top) = (150, 170, 90)
     val img = new Mat(top + 2 * cell + 60, left + 2 * cell + 20, CV_8UC3, White)
     def text(s: String, x: Int, y: Int, scale: Double, color: Scalar, thickness: Int = 1): Unit =
       putText(img, s, new Point(x, y), FONT_HERSHEY_SIMPLEX, scale, color, thickness, LINE_AA, false)
     val most = math.max(cm.flatten.max, 1)
-    text(title, 10, 25, 0.45, Black)
+    for ((line, i) <- title.zipWithIndex) text(line, 10, 20 + 20 * i, 0.45, Black)
     text("predicted:", left - 90, top - 25, 0.45, Black)
     text("other", left + 50, top - 10, 0.45, Black)
     text("snow leopard", left + cell + 25, top - 10, 0.45, Black)

@@ -266,7 +266,8 @@ sdf_separate_column <- function(x, column, into = NULL) {
                           invoke(sdf, "col", column), "float64")
   indices <- if (is.list(into)) unlist(into) else seq_along(into)
   for (i in seq_along(indices)) {
-    sdf <- invoke(sdf, "withColumn", names(into)[i] %||% into[[i]], invoke(values, "getItem", as.integer(indices[[i]] - 1L)))
+    index <- invoke_new(spark_connection(x), "java.lang.Integer", as.integer(indices[[i]] - 1L)) # getItem(Object)
+    sdf <- invoke(sdf, "withColumn", names(into)[i] %||% into[[i]], invoke(values, "getItem", index))
   }
   sdf_register(sdf)
 }
