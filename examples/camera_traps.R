@@ -207,8 +207,9 @@ confusion_png <- function(cm, path, title, footer) {
   cell <- 150
   left <- 170
   top <- 90
-  graphics::text(10, 20, title, adj = c(0, 0.5), cex = 0.9)
-  graphics::text(left, top - 35, "predicted:  other          snow leopard", adj = c(0, 0.5), cex = 0.9)
+  for (i in seq_along(title)) graphics::text(10, 20 * i, title[[i]], adj = c(0, 0.5), cex = 0.9)
+  graphics::text(left - 10, top - 12, "predicted:", adj = c(1, 0.5), cex = 0.9)
+  graphics::text(left + c(0.5, 1.5) * cell, top - 12, c("other", "snow leopard"), cex = 0.9)
   most <- max(cm, 1)
   for (t in 1:2) {
     graphics::text(10, top + (t - 1) * cell + cell / 2, c("true: other", "true: leopard")[[t]], adj = c(0, 0.5))
@@ -304,7 +305,7 @@ evaluate <- function(sc, data_dir, model_path, out, k) {
     cm[model4$label[[i]] + 1, model4$pred[[i]] + 1] <- cm[model4$label[[i]] + 1, model4$pred[[i]] + 1] + 1L
   }
   png <- file.path(out, "confusion_model4.png")
-  confusion_png(cm, png, sprintf("model 4 (flips + EnsembleByKey), %s", scheme),
+  confusion_png(cm, png, c("model 4 (flips + EnsembleByKey)", scheme),
                 sprintf("%d frames, per-frame predictions", nrow(model4)))
 
   saved <- file.path(out, "camera-traps-model4")
