@@ -1,8 +1,9 @@
-# A stand-in, for tests only, for the part of sparklyr's exported API that the generated irbis package and these
-# tests call: sparklyr cannot be installed here. It runs Spark in-process through rJava. Names, signatures and the
+# A stand-in, for tests only, for the part of sparklyr's exported API that the generated irbis package, these
+# tests and examples/camera_traps.R call: sparklyr cannot be installed here. It runs Spark in-process through rJava. Names, signatures and the
 # shapes of returned objects follow sparklyr; behaviour beyond what is needed is left out on purpose, so that the
 # generated code cannot lean on anything sparklyr does not export. It needs rJava attached (run.R does that) or
-# imported (when tests install it as a stand-in sparklyr package to install the generated package for real).
+# imported (when tests install it as a stand-in sparklyr package to install the generated package for real, and
+# to run the example script as a user would: tests/python/test_example_apps.py).
 
 bridge <- new.env()
 
