@@ -17,6 +17,7 @@ RPKG      := dist/irbis_$(VERSION).tar.gz
 USER_VENV := build/user-venv
 # Everything sbt reads: sources, resources (ONNX fixtures, log4j config), the build definition and plugins.
 SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \( -name '*.scala' -o -path 'core/src/*/resources/*' \) -print) \
+             $(wildcard examples/*.scala) \
              $(wildcard project/*.sbt) project/build.properties build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
@@ -30,16 +31,18 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
-# The thin jar, the assembly jar (ONNX Runtime + OpenCV linux-x86_64), the test jar (test kit, examples) and
-# the thin jar's POM (what --packages users resolve; tests/python/test_packaging.py checks it).
+# The thin jar, the assembly jar (ONNX Runtime + OpenCV linux-x86_64), the test jar (test kit, examples), the
+# thin jar's POM (what --packages users resolve; tests/python/test_packaging.py checks it) and the example apps'
+# jar (examples/*.scala; spark-submit it with --jars irbis-assembly.jar).
 jars: $(JARS)/.built
 $(JARS)/.built: $(SCALA_SRC)
-	$(SBT) -Dsbt.batch=true core/package core/assembly core/Test/package core/makePom < /dev/null
+	$(SBT) -Dsbt.batch=true core/package core/assembly core/Test/package core/makePom examples/package < /dev/null
 	mkdir -p $(JARS)
 	cp $(SCALA_OUT)/irbis-assembly-$(VERSION).jar $(JARS)/irbis-assembly.jar
 	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION).jar $(JARS)/irbis-core.jar
 	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION)-tests.jar $(JARS)/irbis-tests.jar
 	cp $(SCALA_OUT)/irbis-core_2.13-$(VERSION).pom $(JARS)/irbis-core.pom
+	cp examples/target/scala-2.13/irbis-examples_2.13-$(VERSION).jar $(JARS)/irbis-examples.jar
 	touch $@
 
 # Python and R wrappers, API docs and the manifest, from the built jar (generated code is never committed).
@@ -94,4 +97,4 @@ bench: $(USER_VENV)/.installed
 	$(USER_VENV)/bin/python bench/run.py
 
 clean:
-	rm -rf build dist core/target target project/target
+	rm -rf build dist core/target examples/target target project/target

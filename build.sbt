@@ -97,6 +97,19 @@ lazy val core = (project in file("core"))
     }
   )
 
+// The example apps (examples/*.scala): their own small jar, run with the assembly jar beside it.
+lazy val examples = (project in file("examples"))
+  .dependsOn(core)
+  .settings(
+    name := "irbis-examples",
+    libraryDependencies ++= Seq(
+      "org.apache.spark" %% "spark-core" % sparkVersion % Provided,
+      "org.apache.spark" %% "spark-sql" % sparkVersion % Provided,
+      "org.apache.spark" %% "spark-mllib" % sparkVersion % Provided
+    ),
+    publish / skip := true
+  )
+
 lazy val root = (project in file("."))
-  .aggregate(core)
+  .aggregate(core, examples)
   .settings(publish / skip := true)

@@ -1,8 +1,9 @@
-# A stand-in, for tests only, for the part of sparklyr's exported API that the generated irbis package and these
-# tests call: sparklyr cannot be installed here. It runs Spark in-process through rJava. Names, signatures and the
+# A stand-in, for tests only, for the part of sparklyr's exported API that the generated irbis package, these
+# tests and examples/camera_traps.R call: sparklyr cannot be installed here. It runs Spark in-process through rJava. Names, signatures and the
 # shapes of returned objects follow sparklyr; behaviour beyond what is needed is left out on purpose, so that the
 # generated code cannot lean on anything sparklyr does not export. It needs rJava attached (run.R does that) or
-# imported (when tests install it as a stand-in sparklyr package to install the generated package for real).
+# imported (when tests install it as a stand-in sparklyr package to install the generated package for real, and
+# to run the example script as a user would: tests/python/test_example_apps.py).
 
 bridge <- new.env()
 
@@ -23,16 +24,15 @@ bridge_java_options <- c(
   "--enable-native-access=ALL-UNNAMED"
 )
 
-bridge_connect <- function(jars, log4j_config = NULL, memory = "2g") {
+bridge_connect <- function(jars, log4j_config = NULL, memory = "2g", master = "local[2]", app_name = "irbis-r-tests",
+                           config = list("spark.ui.enabled" = "false", "spark.sql.shuffle.partitions" = "2")) {
   options <- c(bridge_java_options, paste0("-Xmx", memory))
   if (!is.null(log4j_config)) options <- c(options, paste0("-Dlog4j2.configurationFile=file:", log4j_config))
   .jinit(classpath = jars, parameters = options)
   builder <- J("org.apache.spark.sql.SparkSession")$builder()
-  for (kv in list(c("spark.master", "local[2]"), c("spark.app.name", "irbis-r-tests"),
-                  c("spark.ui.enabled", "false"), c("spark.sql.shuffle.partitions", "2"))) {
-    builder <- .jrcall(builder, "config", kv[[1]], kv[[2]])
-  }
-  sc <- structure(list(master = "local[2]", method = "rJava bridge"),
+  settings <- c(list(spark.master = master, spark.app.name = app_name), config)
+  for (key in names(settings)) builder <- .jrcall(builder, "config", key, as.character(settings[[key]]))
+  sc <- structure(list(master = master, method = "rJava bridge"),
                   class = c("bridge_connection", "spark_connection"))
   sc$session <- bridge_jobj(.jrcall(builder, "getOrCreate"), sc)
   bridge$sc <- sc
@@ -185,7 +185,145 @@ ml_call_constructor <- function(jobj) {
   stop("Constructor not found for `", bridge_jvm_classes(jobj)[[1]], "`.", call. = FALSE)
 }
 
+# ---- sparklyr's exported API used by examples/camera_traps.R ----------------------------------------------
+
+# As sparklyr: Spark's jars from spark_home, each registered extension's spark_dependencies() jars, `spark.*`
+# entries of config for the session and `sparklyr.shell.driver-memory` for the JVM. One JVM per R process.
+spark_connect <- function(master, spark_home = Sys.getenv("SPARK_HOME"), method = "shell", app_name = "sparklyr",
+                          version = NULL, config = spark_config(), extensions = registered_extensions(),
+                          packages = NULL, scala_version = NULL, ...) {
+  if (!nzchar(spark_home) || !dir.exists(file.path(spark_home, "jars"))) {
+    stop("bridge: spark_connect() needs spark_home (or SPARK_HOME) to be a Spark folder with jars/", call. = FALSE)
+  }
+  spark_jars <- list.files(file.path(spark_home, "jars"), pattern = "[.]jar$", full.names = TRUE)
+  core <- grep("^spark-core_2[.]13-.*[.]jar$", basename(spark_jars), value = TRUE)
+  spark_version <- sub("^spark-core_2[.]13-(.*)[.]jar$", "\\1", core[1])
+  jars <- spark_jars
+  for (package in extensions) {
+    namespace <- bridge$namespaces[[package]] %||% asNamespace(package)
+    dependencies <- get("spark_dependencies", envir = namespace)(spark_version = spark_version, scala_version = "2.13")
+    jars <- c(jars, dependencies$jars)
+  }
+  spark <- config[grepl("^spark[.]", names(config))]
+  bridge_connect(jars, memory = config[["sparklyr.shell.driver-memory"]] %||% "2g",
+                 master = if (identical(master, "local")) "local[*]" else master, app_name = app_name,
+                 config = spark)
+}
+
+spark_config <- function(file = "config.yml", use_default = TRUE) list()
+
+spark_disconnect <- function(sc, ...) {
+  invoke(sc$session, "stop")
+  invisible(NULL)
+}
+
+spark_context <- function(sc) invoke(sc$session, "sparkContext")
+
+sdf_sql <- function(sc, sql) sdf_register(invoke(sc$session, "sql", as.character(sql)))
+
+spark_read_binary <- function(sc, name = NULL, dir = name, path_glob_filter = "*", recursive_file_lookup = FALSE,
+                              repartition = 0, memory = TRUE, overwrite = TRUE) {
+  reader <- invoke(invoke(sc$session, "read"), "format", "binaryFile")
+  reader <- invoke(reader, "option", "pathGlobFilter", path_glob_filter)
+  reader <- invoke(reader, "option", "recursiveFileLookup", tolower(as.character(recursive_file_lookup)))
+  sdf <- invoke(reader, "load", normalizePath(dir))
+  if (repartition > 0) sdf <- invoke(sdf, "repartition", as.integer(repartition))
+  bridge_table(sc, sdf, name, memory)
+}
+
+# Column types as sparklyr's serializer gives them: character, double, integer and logical columns.
+sdf_copy_to <- function(sc, x, name = deparse(substitute(x)), memory = TRUE, repartition = 0L, overwrite = FALSE,
+                        struct_columns = list(), ...) {
+  types <- c(character = "STRING", numeric = "DOUBLE", integer = "INT", logical = "BOOLEAN")
+  kinds <- vapply(x, function(column) class(column)[[1]], character(1))
+  if (!all(kinds %in% names(types))) {
+    stop("bridge: sdf_copy_to() copies character, numeric, integer and logical columns, not ",
+         paste(unique(kinds[!kinds %in% names(types)]), collapse = ", "), call. = FALSE)
+  }
+  lines <- character()
+  connection <- textConnection("lines", "w", local = TRUE)
+  jsonlite::stream_out(x, connection, verbose = FALSE, na = "null", digits = NA)
+  close(connection)
+  rows <- invoke_new(sc, "java.util.ArrayList")
+  for (line in lines) invoke(rows, "add", line)
+  strings <- invoke(sc$session, "createDataset", rows, invoke_static(sc, "org.apache.spark.sql.Encoders", "STRING"))
+  schema <- paste(sprintf("`%s` %s", names(x), types[kinds]), collapse = ", ")
+  sdf <- invoke(invoke(invoke(sc$session, "read"), "schema", schema), "json", strings)
+  if (repartition > 0) sdf <- invoke(sdf, "repartition", as.integer(repartition))
+  bridge_table(sc, sdf, name, memory)
+}
+
+sdf_collect <- function(object, impl = c("row-wise", "row-wise-iter", "column-wise"), ...) {
+  sdf <- spark_dataframe(object)
+  names <- unlist(invoke(sdf, "columns"))
+  rows <- bridge_collect_json(object)
+  if (!length(rows)) return(as.data.frame(stats::setNames(rep(list(logical()), length(names)), names)))
+  out <- jsonlite::fromJSON(paste0("[", paste(rows, collapse = ","), "]"), simplifyVector = TRUE)
+  for (name in setdiff(names, names(out))) out[[name]] <- NA # toJSON leaves out null fields
+  out[names]
+}
+
+sdf_separate_column <- function(x, column, into = NULL) {
+  sdf <- spark_dataframe(x)
+  values <- invoke_static(spark_connection(x), "org.apache.spark.ml.functions", "vector_to_array",
+                          invoke(sdf, "col", column), "float64")
+  indices <- if (is.list(into)) unlist(into) else seq_along(into)
+  for (i in seq_along(indices)) {
+    index <- invoke_new(spark_connection(x), "java.lang.Integer", as.integer(indices[[i]] - 1L)) # getItem(Object)
+    sdf <- invoke(sdf, "withColumn", names(into)[i] %||% into[[i]], invoke(values, "getItem", index))
+  }
+  sdf_register(sdf)
+}
+
+tbl_cache <- function(sc, name, force = TRUE) {
+  invoke(sc$session, "sql", paste0("CACHE ", if (!force) "LAZY ", "TABLE `", name, "`"))
+  invisible(NULL)
+}
+
+ml_logistic_regression <- function(x, formula = NULL, fit_intercept = TRUE, elastic_net_param = 0, reg_param = 0,
+                                   max_iter = 100, threshold = 0.5, thresholds = NULL, tol = 1e-06,
+                                   weight_col = NULL, aggregation_depth = 2, lower_bounds_on_coefficients = NULL,
+                                   lower_bounds_on_intercepts = NULL, upper_bounds_on_coefficients = NULL,
+                                   upper_bounds_on_intercepts = NULL, features_col = "features", label_col = "label",
+                                   family = "auto", prediction_col = "prediction", probability_col = "probability",
+                                   raw_prediction_col = "rawPrediction",
+                                   uid = paste0("logistic_regression_", bridge_random_hex()), ...) {
+  if (!inherits(x, "spark_connection") || !is.null(formula)) {
+    stop("bridge: ml_logistic_regression() is implemented for a spark_connection without formula", call. = FALSE)
+  }
+  unsupported <- c(thresholds = !is.null(thresholds), weight_col = !is.null(weight_col),
+                   bounds = !is.null(c(lower_bounds_on_coefficients, lower_bounds_on_intercepts,
+                                       upper_bounds_on_coefficients, upper_bounds_on_intercepts)))
+  if (any(unsupported)) stop("bridge: ml_logistic_regression() does not set ", names(which(unsupported)), call. = FALSE)
+  jobj <- invoke_new(x, "org.apache.spark.ml.classification.LogisticRegression", uid)
+  jobj <- invoke(jobj, "setFitIntercept", fit_intercept)
+  jobj <- invoke(jobj, "setElasticNetParam", as.double(elastic_net_param))
+  jobj <- invoke(jobj, "setRegParam", as.double(reg_param))
+  jobj <- invoke(jobj, "setMaxIter", as.integer(max_iter))
+  jobj <- invoke(jobj, "setThreshold", as.double(threshold))
+  jobj <- invoke(jobj, "setTol", as.double(tol))
+  jobj <- invoke(jobj, "setAggregationDepth", as.integer(aggregation_depth))
+  for (setter in list(c("setFeaturesCol", features_col), c("setLabelCol", label_col), c("setFamily", family),
+                      c("setPredictionCol", prediction_col), c("setProbabilityCol", probability_col),
+                      c("setRawPredictionCol", raw_prediction_col))) {
+    jobj <- invoke(jobj, setter[[1]], setter[[2]])
+  }
+  new_ml_estimator(jobj, class = c("ml_logistic_regression", "ml_probabilistic_classifier", "ml_predictor"))
+}
+
+new_ml_logistic_regression_model <- function(jobj) {
+  new_ml_transformer(jobj, class = c("ml_logistic_regression_model", "ml_probabilistic_classification_model",
+                                     "ml_prediction_model"))
+}
+
 # ---- bridge-only helpers ---------------------------------------------------------------------------------
+
+# A DataFrame as a tbl_spark named `name` (a temporary view), cached at once when memory is TRUE.
+bridge_table <- function(sc, sdf, name, memory) {
+  tbl <- sdf_register(sdf, name)
+  if (isTRUE(memory) && !is.null(name)) tbl_cache(sc, name)
+  tbl
+}
 
 # The test counterpart of installing an extension package: its inst/ folder and the environment that plays
 # its namespace.
@@ -205,7 +343,8 @@ bridge_extension_namespaces <- function() {
 }
 
 bridge_class_mapping <- function() {
-  own <- list("org.apache.spark.ml.Pipeline" = "ml_pipeline", "org.apache.spark.ml.PipelineModel" = "ml_pipeline_model")
+  own <- list("org.apache.spark.ml.Pipeline" = "ml_pipeline", "org.apache.spark.ml.PipelineModel" = "ml_pipeline_model",
+              "org.apache.spark.ml.classification.LogisticRegressionModel" = "ml_logistic_regression_model")
   inst <- vapply(bridge$extensions, bridge_extension_inst_dir, character(1))
   files <- file.path(inst, "sparkml", "class_mapping.json")
   c(own, unlist(lapply(files[nzchar(inst) & file.exists(files)], jsonlite::fromJSON), recursive = FALSE))

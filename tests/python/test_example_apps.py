@@ -1,0 +1,137 @@
+"""The camera-trap example as a user runs it in Scala and in R, on the shared camera-trap images.
+
+- Scala: `spark-submit --class irbis.examples.CameraTraps --jars irbis-assembly.jar irbis-examples.jar ...`
+  with pyspark's own spark-submit.
+- R: `Rscript examples/camera_traps.R ...` with the irbis package installed from `dist/` by `R CMD INSTALL`.
+  sparklyr cannot be installed here, so the same temporary library gets a stand-in package named sparklyr made
+  from tests/R/bridge.R (as tests/R/testthat/test-install.R does); the script itself is the one a user runs.
+
+Both evaluate with `--folds 3` (sequences never split between folds) on the model that the Python converter
+writes, and must print the results table with deep features beating raw pixels and sequence ensembling no
+worse than per-frame predictions; their exit status covers the save/load and flip-bookkeeping checks.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyspark
+import pytest
+from conftest import ROOT, subprocess_env
+
+DATA = ROOT.parent / "shared" / "data" / "camera-traps"
+JARS = ROOT / "build" / "jars"
+VERSION = (ROOT / "VERSION").read_text().strip()
+R_PACKAGE = ROOT / "dist" / f"irbis_{VERSION}.tar.gz"
+SPARK_HOME = Path(pyspark.__file__).parent
+MODELS = ["1 raw pixels 32x32 + LR", "2 deep features + LR", "3 deep features + flips + LR",
+          "4 = 3 + EnsembleByKey(sequence)"]
+ROW = re.compile(r"^\s*([1-4] .+?)\s+(\d\.\d{3})\s+(\d\.\d{3})\s+(\d+)/(\d+)\s+(\d+)/(\d+)\s*$")
+TIMEOUT = 900  # minutes on an idle 2-core machine, far more while other builds share the cores
+
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared camera-trap images are not at {DATA}")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """EfficientNet-Lite0 converted by the project's converter, as the README tells a user to."""
+    out = tmp_path_factory.mktemp("model") / "efficientnet_lite0.onnx"
+    env = subprocess_env()
+    proc = subprocess.run([sys.executable, "-m", "irbis.models.efficientnet_lite", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0 and out.is_file(), proc.stdout + proc.stderr
+    return out
+
+
+def run(cmd, env, label):
+    start = time.perf_counter()
+    proc = subprocess.run([str(c) for c in cmd], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=TIMEOUT, env=env)
+    seconds = time.perf_counter() - start
+    print(f"{label}: {seconds:.1f} s\n{proc.stdout}")
+    assert proc.returncode == 0, f"{label} exited {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+def parse_table(stdout):
+    """The results table under the 'snow leopard or not' line: model -> numbers."""
+    lines = stdout.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("snow leopard or not, 3-fold by sequence")]
+    assert len(heads) == 1, stdout
+    n_frames = int(re.search(r"(\d+) frames, (\d+) sequences", lines[heads[0]]).group(1))
+    header = lines[heads[0] + 1].split()
+    assert header == ["model", "frame", "acc", "sequence", "acc", "leopard", "frames", "found", "false", "alarms"]
+    table = {}
+    for line in lines[heads[0] + 2:heads[0] + 6]:
+        match = ROW.match(line)
+        assert match, f"not a table row: {line!r}\n{stdout}"
+        name, frame_acc, seq_acc, found, leopards, alarms, others = match.groups()
+        table[name] = dict(frame_acc=float(frame_acc), seq_acc=float(seq_acc), found=int(found),
+                           leopards=int(leopards), alarms=int(alarms), others=int(others))
+    assert list(table) == MODELS, stdout
+    for row in table.values():
+        assert row["leopards"] + row["others"] == n_frames, stdout
+        correct = row["found"] + row["others"] - row["alarms"]
+        assert abs(row["frame_acc"] - correct / n_frames) < 5e-4, stdout  # the accuracy agrees with the counts
+    return table, n_frames
+
+
+def check_results(stdout):
+    table, n_frames = parse_table(stdout)
+    assert "evaluation: 3-fold by sequence" in stdout and ", 3 folds," in stdout
+    assert n_frames == 44, stdout  # every labelled frame: the one undecodable file is unlabelled
+    assert "undecodable (null features, dropped): 1\n  malformed/african_elephants_truncated_file.jpg" in stdout
+    assert "reloaded predicts identically: True" in stdout
+    raw, deep, flips, ensemble = (table[m] for m in MODELS)
+    assert deep["frame_acc"] > raw["frame_acc"], stdout
+    assert ensemble["frame_acc"] >= flips["frame_acc"], stdout
+    assert ensemble["seq_acc"] >= flips["seq_acc"], stdout
+    return table
+
+
+def test_scala_app_with_spark_submit(model, tmp_path):
+    for jar in ("irbis-assembly.jar", "irbis-examples.jar"):
+        assert (JARS / jar).is_file(), f"missing build/jars/{jar}: run `make build` first"
+    env = dict(os.environ, SPARK_HOME=str(SPARK_HOME))
+    out = tmp_path / "out"
+    stdout = run([SPARK_HOME / "bin" / "spark-submit", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                  "--driver-memory", "2g", "--class", "irbis.examples.CameraTraps", "--jars", JARS / "irbis-assembly.jar",
+                  JARS / "irbis-examples.jar", "--data", DATA, "--model", model, "--out", out, "--folds", "3"],
+                 env, "spark-submit CameraTraps")
+    check_results(stdout)
+    assert (out / "confusion_model4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "camera-traps-model4" / "metadata").is_dir()
+
+
+def install_r_packages(lib):
+    """The stand-in sparklyr (tests/R/bridge.R as a package) and the irbis package from dist/, into lib."""
+    stub = lib.parent / "stub" / "sparklyr"
+    (stub / "R").mkdir(parents=True)
+    (stub / "DESCRIPTION").write_text(
+        "Package: sparklyr\nVersion: 0.0.0.9000\nTitle: Irbis Test Stand-in for sparklyr\n"
+        "Description: The Irbis R test bridge, packaged so that the irbis package installs and runs.\n"
+        "License: Apache License (== 2)\nAuthor: Irbis tests\nMaintainer: Irbis tests <tests@example.invalid>\n"
+        "Imports: rJava, jsonlite\n")
+    (stub / "NAMESPACE").write_text('import(rJava)\nexportPattern("^[^.]")\n')
+    shutil.copy(ROOT / "tests" / "R" / "bridge.R", stub / "R" / "bridge.R")
+    for package in (stub, R_PACKAGE):
+        proc = subprocess.run(["R", "CMD", "INSTALL", "--no-test-load", f"--library={lib}", str(package)],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_r_script(model, tmp_path):
+    assert R_PACKAGE.is_file(), f"missing {R_PACKAGE.relative_to(ROOT)}: run `make build` first"
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    install_r_packages(lib)
+    env = dict(os.environ, SPARK_HOME=str(SPARK_HOME), R_LIBS=str(lib))
+    out = tmp_path / "out"
+    stdout = run(["Rscript", ROOT / "examples" / "camera_traps.R", "--data", DATA, "--model", model, "--out", out,
+                  "--folds", "3"], env, "Rscript camera_traps.R")
+    check_results(stdout)
+    assert (out / "confusion_model4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "camera-traps-model4" / "metadata").is_dir()
