@@ -1,7 +1,8 @@
 """Runs every benchmark module in bench/ (those defining `run(spark) -> list[dict]`) and prints one table.
 
 Each row: the benchmark, the case, Irbis's throughput, the named baseline's throughput measured in the
-same run on the same machine, and their ratio. Usage: `make bench` or `python bench/run.py [name ...]`.
+same run on the same machine, their ratio, and the ratio aimed at when the benchmark sets one (`target`).
+Usage: `make bench` or `python bench/run.py [name ...]`.
 """
 import importlib
 import os
@@ -24,12 +25,14 @@ def main(names):
     for name in modules:
         rows.extend(importlib.import_module(name if name.startswith("bench_") else f"bench_{name}").run(spark))
     spark.stop()
-    header = f"{'benchmark':<22} {'case':<28} {'irbis':>14} {'baseline':>14} {'baseline name':<28} {'ratio':>6}"
+    header = f"{'benchmark':<22} {'case':<28} {'irbis':>14} {'baseline':>14} {'baseline name':<28} {'ratio':>6}  target"
     print(header)
     print("-" * len(header))
     for r in rows:
         print(f"{r['benchmark']:<22} {r['case']:<28} {r['irbis']:>10.0f} {r['unit']:<3} {r['baseline']:>10.0f} "
-              f"{r['unit']:<3} {r['baseline_name']:<28} {r['irbis'] / r['baseline']:>5.2f}x")
+              f"{r['unit']:<3} {r['baseline_name']:<28} {r['irbis'] / r['baseline']:>5.2f}x"
+              + (f"  >= {r['target']:.2f}x{'' if r['irbis'] / r['baseline'] >= r['target'] else ' (missed)'}"
+                 if 'target' in r else ""))
 
 
 if __name__ == "__main__":

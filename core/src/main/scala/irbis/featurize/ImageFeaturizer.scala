@@ -2,12 +2,12 @@ package irbis.featurize
 
 import irbis.core._
 import irbis.image._
-import irbis.onnx.{HasModelPayload, ONNXModel, OnnxGraphCut}
+import irbis.onnx.{HasModelFolder, ModelFolder, ONNXModel, OnnxGraphCut}
 import ai.onnxruntime.TensorInfo
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.ml.param._
-import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.functions.{coalesce, concat, lit, udf}
 import org.apache.spark.sql.types.{BinaryType, StructType}
@@ -16,17 +16,33 @@ import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
 /** The image preparation a model expects, as the featurizer applies it. */
 case class Preprocessing(inputSize: Int, resizeShortSide: Int, channelOrder: String, scale: Double,
-                         mean: Seq[Double], std: Seq[Double]) {
-  /** resize (short side, or straight to the input size), centre crop, channels, normalize, CHW tensor. */
+                         mean: Seq[Double], std: Seq[Double], interpolation: String = "bilinear",
+                         layout: String = "CHW") {
+  /** resize (short side, or straight to the input size), centre crop, channels, normalize, tensor. */
   def operations: Seq[ImageOp] = {
-    val size = if (resizeShortSide > 0) Seq(ResizeShortSide(resizeShortSide, "linear"), CenterCrop(inputSize, inputSize))
-      else Seq(Resize(inputSize, inputSize, "linear"))
-    size ++ Seq(ConvertColor(channelOrder), Normalize(mean, std, scale), ToTensor("CHW", channelOrder))
+    val interp = Preprocessing.openCvInterpolation(interpolation)
+    val size = if (resizeShortSide > 0) Seq(ResizeShortSide(resizeShortSide, interp), CenterCrop(inputSize, inputSize))
+      else Seq(Resize(inputSize, inputSize, interp))
+    size ++ Seq(ConvertColor(channelOrder), Normalize(mean, std, scale), ToTensor(layout, channelOrder))
+  }
+
+  /** One image's tensor shape (no batch dimension). */
+  def tensorShape: Seq[Long] =
+    if (layout == "HWC") Seq(inputSize.toLong, inputSize.toLong, 3L) else Seq(3L, inputSize.toLong, inputSize.toLong)
+}
+
+object Preprocessing {
+  /** The names converters write (PIL's and torchvision's), each one OpenCV interpolation. */
+  val Interpolations: Seq[String] = Seq("nearest", "bilinear", "bicubic", "area", "lanczos4")
+  def openCvInterpolation(name: String): String = name match {
+    case "bilinear" => "linear"
+    case "bicubic" => "cubic"
+    case other => other
   }
 }
 
 class ImageFeaturizer(override val uid: String) extends Transformer with IrbisStage
-  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams with HasModelPayload {
+  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams with HasModelFolder {
   import ImageFeaturizer._
 
   def this() = this(Identifiable.randomUID("ImageFeaturizer"))
@@ -34,7 +50,7 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   override def stageDoc: String =
     "Turns images into feature vectors with a pretrained ONNX image model whose last layers are cut off " +
       "(transfer learning): each image (an image struct, or encoded file bytes decoded as ImageDecoder does) is " +
-      "resized, centre-cropped, normalized and made a CHW tensor as the model expects, then run through ONNX " +
+      "resized, centre-cropped, normalized and made a CHW or HWC tensor as the model expects, then run through ONNX " +
       "Runtime; the tensor that feeds the model's classifier (or any inner tensor) becomes an ML vector. With " +
       "headless = false the model's own output is returned as softmax probabilities instead. Preprocessing " +
       "defaults come from the model's ONNX metadata ('preprocessing' JSON) when it has some. An image that " +
@@ -51,10 +67,12 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     "true: return features from inside the network (see cutOutputLayers, outputNode). false: return the model's " +
       "own (single) output with softmax applied, i.e. class probabilities.")
   final val inputSize = new IntParam(this, "inputSize",
-    "Height and width of the square model input, in pixels. Default: the model metadata's, else 224.",
+    "Height and width of the square model input, in pixels. Default: the model metadata's, else the model " +
+      "input's own (fixed) height and width; a model whose input has symbolic height or width and no metadata " +
+      "size needs it set (the shown default 224 is then not used).",
     ParamValidators.gt(0))
   final val resizeShortSide = new IntParam(this, "resizeShortSide",
-    "The image's shorter side is first resized (bilinear) to this, the longer side to floor(size * long / " +
+    "The image's shorter side is first resized (see resizeInterpolation) to this, the longer side to floor(size * long / " +
       "short), then the centre inputSize x inputSize square is cut out; 0 resizes straight to inputSize x " +
       "inputSize (aspect ratio not kept). Must be 0 or >= inputSize. Default: the model metadata's, else 256.",
     ParamValidators.gtEq(0))
@@ -70,11 +88,20 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   final val std = new DoubleArrayParam(this, "std",
     "Per-channel standard deviation divided by after subtracting the mean, in channelOrder (1 value or 3, not " +
       "0). Default: the model metadata's, else ImageNet's [0.229, 0.224, 0.225].", validChannels(_, zeroOk = false))
+  final val resizeInterpolation = new EnumParam(this, "resizeInterpolation",
+    "How resizing interpolates: OpenCV's INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_AREA or INTER_LANCZOS4, " +
+      "the same pixels as cv2.resize with that flag (" + ImageOp.CubicNote + "). Default: the model " +
+      "metadata's, else bilinear.", Preprocessing.Interpolations)
+  final val layout = new EnumParam(this, "layout",
+    "Tensor layout of the model input: CHW ([batch, 3, height, width]) or HWC ([batch, height, width, 3]). auto: " +
+      "the model metadata's, else read from the input's shape (3 channels on axis 3 and not on axis 1: HWC; " +
+      "otherwise CHW).", Seq("auto", "CHW", "HWC"))
   final val miniBatchSize = new IntParam(this, "miniBatchSize", "Images per ONNX Runtime call.", ParamValidators.gt(0))
 
   setDefault(inputCol -> "image", outputCol -> "features", cutOutputLayers -> 1, headless -> true,
     inputSize -> 224, resizeShortSide -> 256, channelOrder -> "RGB", scale -> 1.0 / 255,
-    mean -> Array(0.485, 0.456, 0.406), std -> Array(0.229, 0.224, 0.225), miniBatchSize -> 64)
+    mean -> Array(0.485, 0.456, 0.406), std -> Array(0.229, 0.224, 0.225), miniBatchSize -> 64,
+    resizeInterpolation -> "bilinear", layout -> "auto")
 
   def getCutOutputLayers: Int = $(cutOutputLayers)
   def setCutOutputLayers(value: Int): this.type = set(cutOutputLayers, value)
@@ -94,37 +121,77 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   def setMean(value: Array[Double]): this.type = set(mean, value)
   def getStd: Array[Double] = $(std)
   def setStd(value: Array[Double]): this.type = set(std, value)
+  def getResizeInterpolation: String = $(resizeInterpolation)
+  def setResizeInterpolation(value: String): this.type = set(resizeInterpolation, value)
+  def getLayout: String = $(layout)
+  def setLayout(value: String): this.type = set(layout, value)
   def getMiniBatchSize: Int = $(miniBatchSize)
   def setMiniBatchSize(value: Int): this.type = set(miniBatchSize, value)
 
-  override def write: org.apache.spark.ml.util.MLWriter = { payload; super.write }
+  override protected def modelLocationDoc: String =
+    "Where the model is read from (any Hadoop path): an .onnx file, read into modelPayload, or a folder holding " +
+      "one .onnx file and its external data files (models over 2 GB), whose graph alone is read and cut; " +
+      "executors copy the folder's weights once and open them by path, and a saved stage copies the folder."
+
+  override def write: MLWriter = writerWithFolder
 
   /** What one model and cut give: computed once, not per transform. */
-  private case class Prepared(metadata: Map[String, JValue], input: String, onnx: ONNXModel)
+  private case class Prepared(metadata: Map[String, JValue], input: String, bytes: Array[Byte], onnx: ONNXModel,
+                              folder: Option[(ModelFolder, String)]) {
+    /** The graph input's declared shape (-1 for a symbolic dim). */
+    lazy val inputShape: Seq[Long] = onnx.modelInputs(input).getInfo match {
+      case t: TensorInfo => t.getShape.toSeq
+      case other => throw new IllegalArgumentException(s"$uid: the model's input '$input' is not a tensor ($other)")
+    }
+  }
   @transient private var prepared: Option[((Array[Byte], Option[String], Int, Boolean), Prepared)] = None
+  /** The model with a symbolic height and width made fixed, per prepared model and tensor shape. */
+  @transient private var fixed: Option[((Prepared, Seq[Long]), ONNXModel)] = None
+
+  /** The graph of a model folder, read once per content. */
+  @transient private var folderGraph: Option[(String, Array[Byte])] = None
 
   private def prepare(): Prepared = {
-    val bytes = payload
+    val folder = modelFolder
+    val bytes = folder match {
+      case None => payload
+      case Some((f, fingerprint)) => folderGraph match {
+        case Some((fp, b)) if fp == fingerprint => b
+        case _ =>
+          val b = f.graphBytes(hadoopConf)
+          folderGraph = Some((fingerprint, b))
+          b
+      }
+    }
     val key = (bytes, get(outputNode), getCutOutputLayers, getHeadless)
     prepared match {
       case Some(((b, n, c, h), p)) if (b eq bytes) && (n, c, h) == (key._2, key._3, key._4) => p
       case _ =>
-        val p = cut(bytes)
+        val p = cut(bytes, folder)
         prepared = Some((key, p))
         p
     }
   }
 
-  private def cut(bytes: Array[Byte]): Prepared = {
+  /** ONNXModel on the graph `bytes`: as its payload, or, for a model folder, as a folder with the same weights. */
+  private def withGraph(m: ONNXModel, bytes: Array[Byte], folder: Option[(ModelFolder, String)]): ONNXModel =
+    folder match {
+      case Some((f, fingerprint)) => m.setModelLocation(f.withGraph(hadoopConf, fingerprint, bytes).getPath)
+      case None => m.setModelPayload(bytes)
+    }
+
+  private def cut(bytes: Array[Byte], folder: Option[(ModelFolder, String)]): Prepared = {
+    def innerModel(b: Array[Byte]) = withGraph(
+      new ONNXModel(s"${uid}__onnx").setErrorCol(OnnxErrorCol).setVectorOutputCols(Array(RawCol)), b, folder)
     val graph = OnnxGraphCut.graph(bytes)
-    val onnx = new ONNXModel(s"${uid}__onnx").setErrorCol(OnnxErrorCol).setVectorOutputCols(Array(RawCol))
-    if (getHeadless) {
+    val (fed, onnx) = if (getHeadless) {
       val tensor = get(outputNode).getOrElse(OnnxGraphCut.tensorBack(graph, getCutOutputLayers, uid))
-      onnx.setModelPayload(OnnxGraphCut.expose(bytes, tensor, uid)).setFetchDict(RawCol, OnnxGraphCut.Output)
+      val b = OnnxGraphCut.expose(bytes, tensor, uid)
+      (b, innerModel(b).setFetchDict(RawCol, OnnxGraphCut.Output))
     } else {
       require(graph.outputs.size == 1, s"$uid: headless = false returns the model's output, but the graph has " +
         s"${graph.outputs.size} (${graph.outputs.mkString(", ")}); choose one with outputNode and headless = true")
-      onnx.setModelPayload(bytes).setFetchDict(RawCol, graph.outputs.head).setSoftMaxDict(RawCol, ProbabilityCol)
+      (bytes, innerModel(bytes).setFetchDict(RawCol, graph.outputs.head).setSoftMaxDict(RawCol, ProbabilityCol))
     }
     // Read by ONNX Runtime from the session that will run the model (the cut keeps the metadata).
     val metadata = onnx.modelMetadata.get("preprocessing").map(readMetadata).getOrElse(Map.empty)
@@ -135,7 +202,7 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     }
     require(graph.feeds.contains(input), s"$uid: the model's preprocessing metadata names input '$input', which the " +
       s"graph does not have (inputs: ${graph.feeds.mkString(", ")})")
-    Prepared(metadata, input, onnx.setFeedDict(Map(input -> TensorCol)))
+    Prepared(metadata, input, fed, onnx.setFeedDict(Map(input -> TensorCol)), folder)
   }
 
   private def readMetadata(json: String): Map[String, JValue] = (try parse(json) catch {
@@ -146,7 +213,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     case _ => throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not a JSON object: $json")
   }
 
-  private def preprocessingParams: Seq[Param[_]] = Seq(inputSize, resizeShortSide, channelOrder, scale, mean, std)
+  private def preprocessingParams: Seq[Param[_]] =
+    Seq(inputSize, resizeShortSide, channelOrder, scale, mean, std, resizeInterpolation, layout)
 
   /** A preprocessing value (from model metadata or a catalogue) decoded and validated by the Param's own codec. */
   private def decodeMetadata[T](p: Param[T], v: JValue, origin: String): T = {
@@ -158,9 +226,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     value
   }
 
-  private def checkLayout(meta: Map[String, JValue], origin: String): Unit = meta.get("layout").foreach(l =>
-    require(l == JString("CHW"), s"$uid: $origin asks for layout ${compact(render(l))}; ImageFeaturizer feeds CHW"))
-
   /**
    * Loads a catalogue model (as `ModelDownloader.downloadByName` returns it, `uri` at the verified copy) and
    * sets the preprocessing Params the catalogue gives, which then win over the model's own metadata.
@@ -170,7 +235,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
       s"$uid: model '${schema.name}' has uri ${schema.uri}: download it first (ModelDownloader.downloadByName) and " +
         "pass the schema it returns")
     val origin = s"the catalogue entry of model '${schema.name}'"
-    checkLayout(schema.preprocessing, origin)
     val values = preprocessingParams.flatMap(p => schema.preprocessing.get(p.name).filter(_ != JNull)
       .map(v => ParamPair(p.asInstanceOf[Param[Any]], decodeMetadata(p.asInstanceOf[Param[Any]], v, origin))))
     clear(modelPayload)
@@ -179,32 +243,70 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     setModelLocation(schema.uri)
   }
 
-  /** Explicitly set Params win over the model's metadata, which wins over the Params' defaults. */
+  private def showShape(shape: Seq[Long]): String = shape.map(d => if (d < 0) "?" else d.toString).mkString("[", ", ", "]")
+
+  /**
+   * Explicitly set Params win over the model's metadata, which wins over the Params' defaults; the input size
+   * and layout not given either way come from the model input's shape.
+   */
   def preprocessing: Preprocessing = {
-    val meta = prepare().metadata
-    def pick[T](p: Param[T]): T =
-      if (isSet(p)) $(p)
+    val prep = prepare()
+    val meta = prep.metadata
+    def explicitOrMeta[T](p: Param[T]): Option[T] =
+      if (isSet(p)) Some($(p))
       else meta.get(p.name).filter(_ != JNull).map(v => decodeMetadata(p, v, "the model's preprocessing metadata"))
-        .getOrElse($(p))
-    checkLayout(meta, "the model's preprocessing metadata")
-    val p = Preprocessing(pick(inputSize), pick(resizeShortSide), pick(channelOrder), pick(scale),
-      pick(mean).toSeq, pick(std).toSeq)
+    def pick[T](p: Param[T]): T = explicitOrMeta(p).getOrElse($(p))
+    val shape = prep.inputShape
+    val layoutName = pick(layout) match {
+      case "auto" => if (shape.length == 4 && shape(3) == 3 && shape(1) != 3) "HWC" else "CHW"
+      case l => l
+    }
+    val size = explicitOrMeta(inputSize).getOrElse {
+      val (h, w) = if (layoutName == "HWC") (1, 2) else (2, 3)
+      if (shape.length != 4) $(inputSize) // not an image input: checkInputShape says so
+      else if (shape(h) > 0 && shape(w) > 0) {
+        require(shape(h) == shape(w), s"$uid: the model's input '${prep.input}' has shape ${showShape(shape)}, " +
+          s"${shape(h)} x ${shape(w)} (height x width) in layout $layoutName; ImageFeaturizer makes square inputs (check layout)")
+        require(shape(h) <= Int.MaxValue, s"$uid: the model's input '${prep.input}' has shape ${showShape(shape)}")
+        shape(h).toInt
+      } else throw new IllegalArgumentException(s"$uid: the model's input '${prep.input}' has shape " +
+        s"${showShape(shape)}, a symbolic height or width, and neither inputSize nor the model's preprocessing " +
+        "metadata gives the size to feed: set inputSize")
+    }
+    val p = Preprocessing(size, pick(resizeShortSide), pick(channelOrder), pick(scale), pick(mean).toSeq,
+      pick(std).toSeq, pick(resizeInterpolation), layoutName)
     require(p.resizeShortSide == 0 || p.resizeShortSide >= p.inputSize, s"$uid: resizeShortSide ${p.resizeShortSide} " +
       s"is smaller than inputSize ${p.inputSize}: the centre crop would not fit (use 0 to resize straight to inputSize)")
     p
   }
 
-  private def checkInputShape(p: Prepared, pre: Preprocessing): Unit = p.onnx.modelInputs(p.input).getInfo match {
-    case t: TensorInfo =>
-      val expected = Array(3L, pre.inputSize.toLong, pre.inputSize.toLong)
-      val shape = t.getShape
-      require(shape.length == 4 && shape.tail.zip(expected).forall { case (d, e) => d < 0 || d == e },
-        s"$uid: the model's input '${p.input}' has shape ${shape.map(d => if (d < 0) "?" else d.toString)
-          .mkString("[", ", ", "]")}; the preprocessing makes [batch, 3, ${pre.inputSize}, ${pre.inputSize}] " +
-          "(check inputSize)")
-      require(shape.drop(2).forall(_ > 0), s"$uid: the model's input '${p.input}' has symbolic height or width; " +
-        "ImageFeaturizer needs a fixed input size")
-    case other => throw new IllegalArgumentException(s"$uid: the model's input '${p.input}' is not a tensor ($other)")
+  /**
+   * The model that runs: the prepared one, or, when its input's height or width is symbolic, a copy whose
+   * input declares the preprocessing's shape (ONNXModel reshapes the flat tensors to the declared shape).
+   */
+  private def runnable(prep: Prepared, pre: Preprocessing): ONNXModel = {
+    val shape = prep.inputShape
+    if (shape.length != 4 || shape.tail.forall(_ > 0)) prep.onnx
+    else {
+      val dims = -1L +: pre.tensorShape
+      fixed match {
+        case Some(((p, d), m)) if (p eq prep) && d == dims => m
+        case _ =>
+          val m = withGraph(prep.onnx.copy(ParamMap.empty), OnnxGraphCut.fixInputShape(prep.bytes, prep.input, dims),
+            prep.folder)
+          fixed = Some(((prep, dims), m))
+          m
+      }
+    }
+  }
+
+  private def checkInputShape(p: Prepared, pre: Preprocessing): Unit = {
+    val shape = p.inputShape
+    val expected = pre.tensorShape
+    val made = (Seq("batch") ++ expected.map(_.toString)).mkString("[", ", ", "]")
+    require(shape.length == 4 && shape.tail.zip(expected).forall { case (d, e) => d < 0 || d == e },
+      s"$uid: the model's input '${p.input}' has shape ${showShape(shape)}; the preprocessing makes $made " +
+        s"(layout ${pre.layout}; check inputSize and layout)")
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -216,13 +318,14 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     val schema = transformSchema(dataset.schema, logging = true)
-    val p = prepare()
-    val pipeline = new ImagePipeline(preprocessing.operations)
+    val pre = preprocessing
+    val onnx = runnable(prepare(), pre)
+    val pipeline = new ImagePipeline(pre.operations)
     val column = getInputCol
     val stage = getClass.getSimpleName
     val tensors = tensorResults(dataset, column, pipeline, stage)
     val withTensors = ImageRows.attach(dataset.toDF(), tensors, "tensor", TensorCol, getErrorCol)
-    val scored = p.onnx.setMiniBatchSize(getMiniBatchSize).transform(withTensors)
+    val scored = onnx.setMiniBatchSize(getMiniBatchSize).transform(withTensors)
     val result = ColumnRef(if (getHeadless) RawCol else ProbabilityCol)
     val error = coalesce(ColumnRef(getErrorCol), concat(lit(s"$stage: column '$column': "), ColumnRef(OnnxErrorCol)))
     scored.select(schema.fieldNames.toIndexedSeq.map {
@@ -236,6 +339,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 }
 
 object ImageFeaturizer extends IrbisReadable[ImageFeaturizer] {
+  override def read: MLReader[ImageFeaturizer] = HasModelFolder.reader[ImageFeaturizer]
+
   private val TensorCol = "__irbis_featurizer_tensor"
   private val RawCol = "__irbis_featurizer_raw"
   private val ProbabilityCol = "__irbis_featurizer_probability"

@@ -1,8 +1,9 @@
 package irbis.onnx
 
-import irbis.core.{BytesParam, StringParam}
+import irbis.core.{BytesParam, IrbisReader, IrbisWriter, StringParam}
 import org.apache.hadoop.fs.Path
 import org.apache.spark.ml.param.Params
+import org.apache.spark.ml.util.{MLReader, MLWriter}
 import org.apache.spark.sql.SparkSession
 
 /**
@@ -66,5 +67,63 @@ trait HasModelPayload extends Params {
     }
     require(isDefined(modelPayload), s"$uid: no model: set modelLocation (a path) or modelPayload (bytes)")
     getModelPayload
+  }
+}
+
+/**
+ * The stages that also run a model kept as a folder (one `.onnx` file and its external data files, as ONNX
+ * keeps models over 2 GB): such a model is never read into the stage; executors copy the folder and open it
+ * by path, and a saved stage carries a copy of the folder.
+ */
+trait HasModelFolder extends HasModelPayload {
+  override def setModelLocation(path: String): this.type = {
+    set(modelLocation, path)
+    if (modelFolder.isDefined) { clear(modelPayload); forgetPayloadSource(); this }
+    else loadPayload(path)
+  }
+
+  /** The model folder when modelLocation names one (checked once per location), and its fingerprint. */
+  protected def modelFolder: Option[(ModelFolder, String)] =
+    if (!isDefined(modelLocation)) None
+    else folderCheck match {
+      case Some((loc, f)) if loc == getModelLocation => f
+      case _ =>
+        val loc = getModelLocation
+        val f = if (ModelFolder.isFolder(loc, hadoopConf)) {
+          val m = ModelFolder(loc)
+          Some((m, m.fingerprint(hadoopConf)))
+        } else None
+        folderCheck = Some((loc, f))
+        f
+    }
+  @transient private var folderCheck: Option[(String, Option[(ModelFolder, String)])] = None
+
+  /** The stage's writer: with a model folder, the saved stage gets a copy of it. */
+  protected def writerWithFolder: MLWriter = modelFolder match {
+    case None => payload; new IrbisWriter(this)
+    case Some((f, fingerprint)) =>
+      val stage = this
+      new IrbisWriter(this) {
+        override protected def saveImpl(path: String): Unit = {
+          super.saveImpl(path)
+          f.copyTo(new Path(HasModelFolder.savedFolder(path), f.shippedName(fingerprint)), stage.hadoopConf)
+        }
+      }
+  }
+}
+
+object HasModelFolder {
+  private[irbis] def savedFolder(path: String): Path = new Path(path, "modelFolder")
+
+  /** The reader of such a stage: one saved with a model folder points at the saved copy once loaded. */
+  def reader[T <: HasModelFolder]: MLReader[T] = new IrbisReader[T] {
+    override def load(path: String): T = {
+      val stage = super.load(path)
+      val saved = savedFolder(path)
+      val fs = saved.getFileSystem(sparkSession.sparkContext.hadoopConfiguration)
+      if (fs.exists(saved)) fs.listStatus(saved).filter(_.isDirectory).headOption
+        .foreach(d => stage.setModelLocation(d.getPath.toString))
+      stage
+    }
   }
 }

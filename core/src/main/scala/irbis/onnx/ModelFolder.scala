@@ -72,12 +72,50 @@ final case class ModelFolder(path: String) {
     name
   }
 
+  /** The graph file's bytes (small: the weights stay in the external data files). */
+  def graphBytes(conf: Configuration): Array[Byte] = {
+    val graph = ModelFolder.graphFile(path, files(conf).map(_.getPath.getName))
+    val in = fs(conf).open(new Path(path, graph))
+    try in.readAllBytes() finally in.close()
+  }
+
+  /**
+   * A local folder holding `graph` (an edit of this folder's graph, e.g. cut or with a fixed input shape) as
+   * its .onnx file, next to links to this folder's external data files, which the edited graph still names.
+   * Made once per JVM and content; the links cost no copy (hard links, or symbolic ones across file systems).
+   */
+  def withGraph(conf: Configuration, fingerprint: String, graph: Array[Byte]): File = {
+    val digest = MessageDigest.getInstance("SHA-256")
+    digest.update(fingerprint.getBytes("UTF-8"))
+    digest.update(graph)
+    val id = digest.digest().take(8).map(b => f"$b%02x").mkString
+    ModelFolder.derived.computeIfAbsent(id, _ => {
+      val source = local(conf, fingerprint)
+      val dir = Files.createTempDirectory(s"irbis-onnx-$id-")
+      dir.toFile.deleteOnExit()
+      Option(source.listFiles()).getOrElse(Array.empty[File]).filter(f => f.isFile && !f.getName.endsWith(".onnx"))
+        .foreach { f =>
+          val link = dir.resolve(f.getName)
+          try Files.createLink(link, f.toPath) catch {
+            case _: java.io.IOException | _: UnsupportedOperationException =>
+              Files.createSymbolicLink(link, f.toPath.toAbsolutePath)
+          }
+          link.toFile.deleteOnExit()
+        }
+      val model = dir.resolve("model.onnx")
+      Files.write(model, graph)
+      model.toFile.deleteOnExit()
+      dir.toFile
+    })
+  }
+
   def copyTo(target: Path, conf: Configuration): Unit =
     FileUtil.copy(fs(conf), new Path(path), target.getFileSystem(conf), target, false, conf)
 }
 
 object ModelFolder {
   private val copies = new ConcurrentHashMap[String, File]()
+  private val derived = new ConcurrentHashMap[String, File]()
 
   def isFolder(path: String, conf: Configuration): Boolean = {
     val p = new Path(path)

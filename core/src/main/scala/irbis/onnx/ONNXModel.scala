@@ -14,7 +14,7 @@ import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types._
 
-class ONNXModel(override val uid: String) extends Transformer with IrbisStage with HasModelPayload {
+class ONNXModel(override val uid: String) extends Transformer with IrbisStage with HasModelFolder {
   def this() = this(Identifiable.randomUID("ONNXModel"))
 
   override def stageDoc: String =
@@ -83,43 +83,9 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     "Where the model is read from (any Hadoop path): an .onnx file, read into modelPayload, or a folder holding " +
       "one .onnx file and its external data files (models over 2 GB), which executors copy and open by path."
 
-  /**
-   * A folder (one .onnx file and its external data files, as ONNX keeps models over 2 GB) is not read into
-   * memory: each executor gets a copy on its local disk and opens it by path; a saved stage copies the folder.
-   */
-  override def setModelLocation(path: String): this.type = {
-    set(modelLocation, path)
-    if (folder.isDefined) { clear(modelPayload); forgetPayloadSource(); this }
-    else loadPayload(path)
-  }
+  private def folder: Option[(ModelFolder, String)] = modelFolder
 
-  /** The model folder when modelLocation names one (checked once per location), and its fingerprint. */
-  private def folder: Option[(ModelFolder, String)] =
-    if (!isDefined(modelLocation)) None
-    else folderCheck match {
-      case Some((loc, f)) if loc == getModelLocation => f
-      case _ =>
-        val loc = getModelLocation
-        val f = if (ModelFolder.isFolder(loc, hadoopConf)) {
-          val m = ModelFolder(loc)
-          Some((m, m.fingerprint(hadoopConf)))
-        } else None
-        folderCheck = Some((loc, f))
-        f
-    }
-  @transient private var folderCheck: Option[(String, Option[(ModelFolder, String)])] = None
-
-  override def write: MLWriter = folder match {
-    case None => payload; super.write
-    case Some((f, fingerprint)) =>
-      val stage = this
-      new IrbisWriter(this) {
-        override protected def saveImpl(path: String): Unit = {
-          super.saveImpl(path)
-          f.copyTo(new Path(ONNXModel.savedFolder(path), f.shippedName(fingerprint)), stage.hadoopConf)
-        }
-      }
-  }
+  override def write: MLWriter = writerWithFolder
 
   private def payloadHash: String = {
     val bytes = payload
@@ -267,17 +233,5 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
 }
 
 object ONNXModel extends IrbisReadable[ONNXModel] {
-  private[onnx] def savedFolder(path: String): Path = new Path(path, "modelFolder")
-
-  /** A stage saved with a model folder points at the saved copy once loaded. */
-  override def read: MLReader[ONNXModel] = new IrbisReader[ONNXModel] {
-    override def load(path: String): ONNXModel = {
-      val stage = super.load(path)
-      val saved = savedFolder(path)
-      val fs = saved.getFileSystem(sparkSession.sparkContext.hadoopConfiguration)
-      if (fs.exists(saved)) fs.listStatus(saved).filter(_.isDirectory).headOption
-        .foreach(d => stage.setModelLocation(d.getPath.toString))
-      stage
-    }
-  }
+  override def read: MLReader[ONNXModel] = HasModelFolder.reader[ONNXModel]
 }

@@ -95,6 +95,58 @@ object OnnxGraphCut {
   }
 
   /**
+   * A copy of `model` whose graph input `input` declares the given dims (a negative dim keeps the model's
+   * own, e.g. the symbolic batch): a model with symbolic height and width then takes flat tensors of one
+   * size, which is all a caller feeding fixed-size images needs. Every other byte is kept.
+   */
+  def fixInputShape(model: Array[Byte], input: String, dims: Seq[Long]): Array[Byte] = {
+    val gf = graphField(model)
+    def sub(f: Wire.Field, what: String) = Wire.fields(model, f.payloadStart, f.end, what)
+    def isInput(f: Wire.Field) = f.number == 11 && Wire.string(model, sub(f, "ValueInfoProto"), 1).contains(input)
+    val graphFields = Wire.fields(model, gf.payloadStart, gf.end, "GraphProto")
+    require(graphFields.exists(isInput), s"the ONNX graph has no input '$input'")
+    /** Rewrites the message [f.payloadStart, f.end) field by field: `edit` returns a field's new encoding. */
+    def rewrite(f: Wire.Field, what: String)(edit: PartialFunction[Wire.Field, Array[Byte]]): Array[Byte] = {
+      val out = new ByteArrayOutputStream(f.end - f.payloadStart + 32)
+      sub(f, what).foreach(x => if (edit.isDefinedAt(x)) out.write(edit(x)) else out.write(model, x.start, x.end - x.start))
+      out.toByteArray
+    }
+    def field(number: Int, payload: Array[Byte]): Array[Byte] = {
+      val out = new ByteArrayOutputStream(payload.length + 8)
+      Wire.writeBytes(out, number, payload)
+      out.toByteArray
+    }
+    def shape(f: Wire.Field): Array[Byte] = {
+      val old = sub(f, "TensorShapeProto").filter(_.number == 1)
+      require(old.size == dims.size, s"graph input '$input' has ${old.size} dims, not ${dims.size}")
+      val out = new ByteArrayOutputStream()
+      old.zip(dims).foreach { case (d, v) =>
+        if (v < 0) out.write(model, d.start, d.end - d.start)
+        else {
+          val dim = new ByteArrayOutputStream()
+          Wire.writeVarintField(dim, 1, v)
+          Wire.writeBytes(out, 1, dim.toByteArray)
+        }
+      }
+      field(2, out.toByteArray)
+    }
+    val graphOut = new ByteArrayOutputStream(gf.end - gf.payloadStart + 64)
+    graphFields.foreach { f =>
+      if (isInput(f)) graphOut.write(field(11, rewrite(f, "ValueInfoProto") {
+        case t if t.number == 2 => field(2, rewrite(t, "TypeProto") {
+          case tt if tt.number == 1 => field(1, rewrite(tt, "TypeProto.Tensor") { case s if s.number == 2 => shape(s) })
+        })
+      }))
+      else graphOut.write(model, f.start, f.end - f.start)
+    }
+    val out = new ByteArrayOutputStream(model.length + 64)
+    Wire.fields(model, 0, model.length, "ModelProto").foreach { f =>
+      if (f.number == 7) Wire.writeBytes(out, 7, graphOut.toByteArray) else out.write(model, f.start, f.end - f.start)
+    }
+    out.toByteArray
+  }
+
+  /**
    * Which nodes (by position) the tensor depends on. Nodes with subgraphs (If, Loop, Scan) may read outer
    * tensors that their inputs do not list, so a graph with any of them keeps every node.
    */
