@@ -207,6 +207,19 @@ def build(out, deb_path, frames=3):
     return labels
 
 
+def ensure(out=DEFAULT_OUT, frames=3, deb=None):
+    """The sample folder at `out`, built unless a complete one with the same settings is there; returns its
+    labels (the frames' labels.csv) and whether it was built now."""
+    stamp = os.path.join(out, ".complete")
+    settings = f"{PACKAGE} {VERSION} frames={frames}\n"
+    if os.path.exists(stamp) and open(stamp).read() == settings:
+        return pd.read_csv(os.path.join(out, "labels.csv")), False
+    labels = build(out, deb or fetch_deb(), frames)
+    with open(stamp, "w") as f:
+        f.write(settings)
+    return labels, True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
@@ -216,17 +229,12 @@ def main():
     if args.frames < 1:
         parser.error(f"--frames must be at least 1, got {args.frames}")
     out = os.path.realpath(args.out)
-    stamp = os.path.join(out, ".complete")
-    if os.path.exists(stamp) and open(stamp).read() == f"{PACKAGE} {VERSION} frames={args.frames}\n":
-        print(f"sample data: {out} (cached)")
-        return 0
-    labels = build(out, args.deb or fetch_deb(), args.frames)
-    with open(stamp, "w") as f:
-        f.write(f"{PACKAGE} {VERSION} frames={args.frames}\n")
-    counts = labels.groupby("is_animal").sequence.nunique()
-    print(f"sample data: {out}: {len(labels)} frames, {counts.get(1, 0)} animal and {counts.get(0, 0)} no-animal "
-          f"photographs from Debian {PACKAGE} {VERSION}, {args.frames} synthetic burst frames each "
-          f"(licences: {', '.join(f'{k} {v}' for k, v in labels.drop_duplicates('sequence').license.value_counts().items())})")
+    labels, built = ensure(out, args.frames, args.deb)
+    photos = labels.drop_duplicates("sequence")
+    print(f"sample data{'' if built else ' (cached)'}: {out}: {len(labels)} frames of {len(photos)} real photographs "
+          f"({int(photos.is_animal.sum())} animal, {int((photos.is_animal == 0).sum())} no animal) from Debian "
+          f"{PACKAGE} {VERSION}, {args.frames} synthetic burst frames each (shifted crops, exposure, noise: not "
+          f"real bursts); licences: {', '.join(f'{k} {v}' for k, v in photos.license.value_counts().items())}")
     return 0
 
 
