@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -44,6 +45,7 @@ from irbis.featurize import ImageFeaturizer
 from irbis.image import ImageDecoder, ImageSetAugmenter, UnrollBinaryImage
 from irbis.models import efficientnet_lite
 from irbis.stages import EnsembleByKey
+from pyspark import inheritable_thread_target
 from pyspark.ml import PipelineModel
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.functions import vector_to_array
@@ -94,11 +96,13 @@ def load_labels(data_dir: str, column: Optional[str] = None) -> Labels:
     missing = [c for c in ("path", "sequence", column) if c not in table.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; it has {list(table.columns)}")
-    bad = table[~table[column].isin([0, 1])]
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = table[~values.isin([0, 1])]
     if len(bad):
         row = bad.index[0]
         raise ValueError(f"{path}: column {column} must be 0 or 1; data row {row + 1} ({table.path[row]}) has "
                          f"{table[column][row]!r} ({len(bad)} such rows)")
+    table[column] = values.astype(int)
     per_seq = table.groupby("sequence")[column].nunique()
     if (per_seq > 1).any():
         raise ValueError(f"{path}: sequences with both labels in {column}: {list(per_seq[per_seq > 1].index)}")
@@ -225,30 +229,39 @@ def sequence_ensemble():
                          collapseGroup=False)
 
 
-def cross_validate(spark, prepared: Prepared, k: Optional[int] = None) -> pd.DataFrame:
-    """Per-frame predictions of the four models on held-out sequences: one row per (model, frame)."""
+def fold_predictions(frames, fold, ensemble):
+    """The four models' predictions on one fold's held-out frames, trained on the other folds."""
+    train, test = frames.where(F.col("fold") != fold), frames.where((F.col("fold") == fold) & (F.col("copy") == 0))
+    originals = train.where("copy = 0")
+    m1 = lr("pixels").fit(originals)
+    m2 = lr("features").fit(originals)
+    m3 = lr("features").fit(train)  # originals and their flips; the test frames are never flipped
+    scored = m3.transform(test)
+    return [frame_predictions(p_positive(m1.transform(test)), MODELS[0], fold),
+            frame_predictions(p_positive(m2.transform(test)), MODELS[1], fold),
+            frame_predictions(p_positive(scored), MODELS[2], fold),
+            frame_predictions(p_positive(ensemble.transform(scored), "sequenceProbability"), MODELS[3], fold)]
+
+
+def cross_validate(spark, prepared: Prepared, k: Optional[int] = None, parallelism: int = 4) -> pd.DataFrame:
+    """Per-frame predictions of the four models on held-out sequences: one row per (model, frame).
+
+    `parallelism` folds are fitted at once from as many threads, as CrossValidator does: on ~100 rows an
+    L-BFGS iteration is one small Spark job whose time is mostly scheduling, which concurrent jobs overlap.
+    Each fit is the same as on its own."""
     folds = fold_assignment(prepared.sequences, k)
     n_folds = len(set(folds.values()))
     if n_folds < 2:
         raise ValueError(f"--folds {k}: need at least 2 folds, the data has {len(prepared.sequences)} sequences")
     fold_of = spark.createDataFrame(pd.DataFrame({"sequence": list(folds), "fold": list(folds.values())}))
     frames = prepared.frames.join(fold_of, "sequence").coalesce(1).cache()
-    preds, ensemble = [], sequence_ensemble()
-    with timed(f"{n_folds} folds x 3 logistic regressions (+ EnsembleByKey)"):
-        for fold in range(n_folds):
-            train, test = frames.where(F.col("fold") != fold), frames.where((F.col("fold") == fold) & (F.col("copy") == 0))
-            originals = train.where("copy = 0")
-            m1 = lr("pixels").fit(originals)
-            preds.append(frame_predictions(p_positive(m1.transform(test)), MODELS[0], fold))
-            m2 = lr("features").fit(originals)
-            preds.append(frame_predictions(p_positive(m2.transform(test)), MODELS[1], fold))
-            m3 = lr("features").fit(train)  # originals and their flips; the test frames are never flipped
-            scored = m3.transform(test)
-            preds.append(frame_predictions(p_positive(scored), MODELS[2], fold))
-            preds.append(frame_predictions(p_positive(ensemble.transform(scored), "sequenceProbability"),
-                                           MODELS[3], fold))
+    ensemble = sequence_ensemble()
+    with timed(f"{n_folds} folds x 3 logistic regressions (+ EnsembleByKey), {parallelism} folds at a time"):
+        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+            per_fold = list(pool.map(inheritable_thread_target(spark)(lambda fold: fold_predictions(frames, fold, ensemble)),
+                                     range(n_folds)))
     frames.unpersist()
-    return pd.concat(preds, ignore_index=True)
+    return pd.concat([p for fold in per_fold for p in fold], ignore_index=True)
 
 
 def summarize(preds, positive="positive"):
