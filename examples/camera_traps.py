@@ -257,9 +257,9 @@ def cross_validate(spark, prepared: Prepared, k: Optional[int] = None, paralleli
     frames = prepared.frames.join(fold_of, "sequence").coalesce(1).cache()
     ensemble = sequence_ensemble()
     with timed(f"{n_folds} folds x 3 logistic regressions (+ EnsembleByKey), {parallelism} folds at a time"):
+        fit = inheritable_thread_target(spark)(lambda fold: fold_predictions(frames, fold, ensemble))
         with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-            per_fold = list(pool.map(inheritable_thread_target(spark)(lambda fold: fold_predictions(frames, fold, ensemble)),
-                                     range(n_folds)))
+            per_fold = list(pool.map(fit, range(n_folds)))
     frames.unpersist()
     return pd.concat([p for fold in per_fold for p in fold], ignore_index=True)
 
