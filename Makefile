@@ -1,4 +1,4 @@
-# Irbis build. `make demo` runs the main example, `make test` runs every suite (Scala, Python, R).
+# Irbis build. `make demo` runs the camera-trap example, `make test` runs every suite (Scala, Python, R).
 SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,6 +15,11 @@ GEN_TEST  := build/generated-test
 WHEEL     := dist/irbis-$(VERSION)-py3-none-any.whl
 RPKG      := dist/irbis_$(VERSION).tar.gz
 USER_VENV := build/user-venv
+# `make demo`: real photographs from a pinned Debian package (examples/sample_data.py), 5 folds by sequence.
+# `make demo DATA=../shared/data/camera-traps FOLDS=` runs on a labelled folder, leave-one-sequence-out.
+SAMPLE_DATA := $(HOME)/.cache/irbis/sample-data/animal-or-not
+DATA      ?=
+FOLDS     ?= 5
 # Everything sbt reads: sources, resources (ONNX fixtures, log4j config), the build definition and plugins.
 SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \( -name '*.scala' -o -path 'core/src/*/resources/*' \) -print) \
              $(wildcard examples/*.scala) \
@@ -91,7 +96,9 @@ test-r: build
 	Rscript tests/R/run.R
 
 demo: $(USER_VENV)/.installed
-	$(USER_VENV)/bin/python examples/demo.py
+	data="$(DATA)"
+	if [ -z "$$data" ]; then data="$(SAMPLE_DATA)"; $(USER_VENV)/bin/python examples/sample_data.py --out "$$data"; fi
+	$(USER_VENV)/bin/python examples/camera_traps.py --data "$$data" --out build/demo $(if $(FOLDS),--folds $(FOLDS))
 
 bench: $(USER_VENV)/.installed
 	$(USER_VENV)/bin/python bench/run.py

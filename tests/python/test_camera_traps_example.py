@@ -1,0 +1,178 @@
+"""The camera-trap example (examples/camera_traps.py), its notebook and its offline sample data.
+
+On the 44 shared camera-trap photographs (../shared/data/camera-traps, snow leopard or not, 16 real bursts),
+leave-one-sequence-out, the example's accuracy table must show what the example is about: deep features beat
+raw pixels, and sequence ensembling is no worse than per-frame predictions. The example's steps are called
+one by one on the test session; the notebook runs in its own kernel (nbclient) with fewer folds.
+"""
+
+import importlib.util
+import os
+
+import cv2
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix
+
+from conftest import ROOT, subprocess_env
+from image_data import CAMERA_TRAPS
+
+EXAMPLES = ROOT / "examples"
+NEEDS_SHARED = pytest.mark.skipif(not (CAMERA_TRAPS / "labels.csv").exists(),
+                                  reason=f"the shared camera-trap photographs are not at {CAMERA_TRAPS}")
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(f"_irbis_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def frame_accuracy(table, model):
+    return float(table.set_index("model").loc[model, "frame acc"])
+
+
+@pytest.fixture(scope="module")
+def ct():
+    return load_example("camera_traps")
+
+
+@pytest.fixture(scope="module")
+def run(spark, ct, tmp_path_factory):
+    """The example's steps on the shared data, leave-one-sequence-out (16 folds)."""
+    out = str(tmp_path_factory.mktemp("camera-traps"))
+    labels = ct.load_labels(str(CAMERA_TRAPS))
+    model_path, _ = ct.convert_model(out)
+    prepared = ct.prepare(spark, str(CAMERA_TRAPS), labels, model_path)
+    preds = ct.cross_validate(spark, prepared, None)
+    return {"out": out, "labels": labels, "model_path": model_path, "prepared": prepared, "preds": preds,
+            "table": ct.summarize(preds, labels.positive)}
+
+
+@NEEDS_SHARED
+def test_leave_one_sequence_out_covers_every_usable_frame_once_per_model(run, ct):
+    prepared, preds = run["prepared"], run["preds"]
+    assert run["labels"].column == "is_snow_leopard"
+    assert len(prepared.sequences) == 16
+    # the truncated JPEG is reported and dropped; the other 44 labelled frames are scored by every model
+    assert prepared.n == 44 and any("truncated" in line for line in prepared.report)
+    assert sorted(preds.groupby("model").size().to_dict().items()) == [(m, 44) for m in ct.MODELS]
+    assert preds.groupby(["model", "relpath"]).size().max() == 1
+    # each sequence is held out in exactly one fold, and only there
+    assert (preds.groupby("sequence").fold.nunique() == 1).all()
+    assert preds.fold.nunique() == 16
+
+
+@NEEDS_SHARED
+def test_deep_features_beat_raw_pixels(run, ct):
+    table = run["table"]
+    print("\n" + ct.format_table(table))
+    assert frame_accuracy(table, ct.MODELS[1]) > frame_accuracy(table, ct.MODELS[0])
+
+
+@NEEDS_SHARED
+def test_sequence_ensembling_is_no_worse_than_per_frame(run, ct):
+    table = run["table"]
+    assert frame_accuracy(table, ct.MODELS[3]) >= frame_accuracy(table, ct.MODELS[2])
+    # model 4 gives every frame of a held-out sequence its mean probability over model 3's frames
+    preds = run["preds"].set_index(["model", "relpath"]).p
+    m3, m4 = preds[ct.MODELS[2]], preds[ct.MODELS[3]]
+    seq = run["preds"].drop_duplicates("relpath").set_index("relpath").sequence
+    expected = m3.groupby(seq).transform("mean")
+    np.testing.assert_allclose(m4.sort_index(), expected.sort_index(), atol=1e-12)
+
+
+@NEEDS_SHARED
+def test_confusion_png_shows_the_counts_of_model_4(run, ct):
+    preds = run["preds"][run["preds"].model == ct.MODELS[3]]
+    path = os.path.join(run["out"], "confusion.png")
+    cm = ct.confusion_png(preds, path, "model 4", run["labels"].positive)
+    np.testing.assert_array_equal(cm, confusion_matrix(preds.label, preds.pred, labels=[0, 1]))
+    image = cv2.imread(path)
+    assert image is not None and image.shape[0] > 200 and image.shape[1] > 200
+    assert image.std() > 10  # drawn cells and text, not a blank picture
+
+
+@NEEDS_SHARED
+def test_saved_pipeline_predicts_as_before_and_as_the_cached_features(run, ct):
+    check = ct.save_load_check(run["prepared"], run["model_path"], run["out"])
+    assert check.identical
+    assert check.cache_diff < 1e-6
+    assert len(check.predictions) == 44
+    assert os.path.isdir(os.path.join(check.saved, "stages"))
+
+
+def test_bad_labels_files_are_refused_with_the_row_and_column(ct, tmp_path):
+    (tmp_path / "labels.csv").write_text("path,sequence,is_fox\na.jpg,s1,1\nb.jpg,s1,yes\n")
+    with pytest.raises(ValueError, match=r"column is_fox must be 0 or 1; data row 2 \(b.jpg\) has 'yes'"):
+        ct.load_labels(str(tmp_path))
+    (tmp_path / "labels.csv").write_text("path,sequence,is_fox\na.jpg,s1,1\nb.jpg,s1,0\n")
+    with pytest.raises(ValueError, match=r"sequences with both labels in is_fox: \['s1'\]"):
+        ct.load_labels(str(tmp_path))
+    (tmp_path / "labels.csv").write_text("path,sequence,is_fox,is_cat\na.jpg,s1,1,0\n")
+    with pytest.raises(ValueError, match=r"exactly one 0/1 label column named is_<class>.*is_fox.*is_cat"):
+        ct.load_labels(str(tmp_path))
+    assert ct.load_labels(str(tmp_path), "is_cat").positive == "cat"
+    (tmp_path / "labels.csv").write_text("file,is_fox\na.jpg,1\n")
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['path', 'sequence'\]"):
+        ct.load_labels(str(tmp_path))
+
+
+@NEEDS_SHARED
+def test_notebook_runs_and_its_table_shows_the_ordering(tmp_path, ct):
+    """examples/camera_traps.ipynb in a fresh kernel (its own Spark), on the shared data with 4 folds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(EXAMPLES / "camera_traps.ipynb", as_version=4)
+    env = subprocess_env()
+    env.update(IRBIS_CAMERA_TRAPS_DATA=str(CAMERA_TRAPS), IRBIS_CAMERA_TRAPS_FOLDS="4",
+               IRBIS_CAMERA_TRAPS_OUT=str(tmp_path))
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}})
+    client.execute(env=env)  # passed on to the kernel's process
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    table_cell = next(c for c in nb.cells if "accuracy-table" in c.metadata.get("tags", []))
+    text = next(o for o in table_cell.outputs if o.output_type == "execute_result").data["text/plain"]
+    accuracy = {}
+    for model in ct.MODELS:
+        line = next(line for line in text.splitlines() if model in line)
+        accuracy[model] = float(line.split(model, 1)[1].split()[0])
+    assert accuracy[ct.MODELS[1]] > accuracy[ct.MODELS[0]], text
+    assert accuracy[ct.MODELS[3]] >= accuracy[ct.MODELS[2]], text
+    assert (tmp_path / "confusion_model4.png").exists() and (tmp_path / "camera-traps-model4").is_dir()
+
+
+def test_sample_data_is_real_credited_photographs_in_synthetic_bursts(ct, tmp_path):
+    """What `make demo` runs on: examples/sample_data.py on Debian's gcompris-qt-data (fetched into
+    ~/.cache/irbis/debs by apt-get download, or already there)."""
+    from PIL import Image
+
+    sd = load_example("sample_data")
+    try:
+        deb = sd.fetch_deb()
+    except SystemExit as e:
+        pytest.skip(f"cannot fetch the Debian package: {e}")
+    labels, built = sd.ensure(str(tmp_path), frames=2, deb=deb)
+    assert built
+    photos = labels.drop_duplicates("sequence")
+    assert (len(photos), int(photos.is_animal.sum())) == (73, 24)
+    assert (labels.groupby("sequence").size() == 2).all()
+    assert set(labels.license) <= {"public-domain", "CC0-1.0", "CC-BY-SA-4.0"}
+    assert labels.source.str.startswith("https://commons.wikimedia.org/wiki/File:").all()
+    assert set(labels.species[labels.is_animal == 0]) == {"blank"}
+    assert {"jaguar", "polar_bear", "cow"} <= set(labels.species)
+    for path in labels.path:
+        with Image.open(tmp_path / path) as im:  # Pillow, not the OpenCV that wrote them
+            assert im.format == "JPEG" and min(im.size) > 300
+    # the two frames of a burst are the same scene, slightly moved; different photographs are not
+    def small(path):
+        return np.asarray(Image.open(tmp_path / path).convert("L").resize((64, 48)), dtype=float).ravel()
+    pairs = [[small(p) for p in g.path] for _, g in labels.groupby("sequence")]
+    within = [np.corrcoef(a, b)[0, 1] for a, b in pairs]
+    between = [np.corrcoef(pairs[i][0], pairs[i + 1][0])[0, 1] for i in range(len(pairs) - 1)]
+    assert np.median(within) > 0.8 and np.median(between) < 0.4, (np.median(within), np.median(between))
+    # the example reads it as is: is_animal is the label column
+    assert ct.load_labels(str(tmp_path)).positive == "animal"
+    assert sd.ensure(str(tmp_path), frames=2, deb=deb)[1] is False  # reused, not rebuilt
