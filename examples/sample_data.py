@@ -16,8 +16,7 @@ JPEG. In a real burst the camera is still and the animal moves; here the frame m
 are therefore near duplicates, and the accuracy of any model on them says little about camera traps: the
 data is for running the example end to end, offline, on real images.
 
-The package is fetched with ``apt-get download`` (no root needed; the apt lists must be present, as after
-``apt-get update``) into ``~/.cache/irbis/debs``, checked against its pinned sha256 and unpacked here in
+The package is fetched from the Debian archive's pool over HTTP (or, failing that, with ``apt-get download``) into ``~/.cache/irbis/debs``, checked against its pinned sha256 and unpacked here in
 Python (ar, tar.xz and the Qt resource files that hold the pictures); nothing is written into the repository.
 Usage::
 
@@ -33,6 +32,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import urllib.request
 import zlib
 
 import cv2
@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 PACKAGE, VERSION = "gcompris-qt-data", "3.1-2"
+POOL_URL = f"http://deb.debian.org/debian/pool/main/g/gcompris-qt/{PACKAGE}_{VERSION}_all.deb"
 DEB_SHA256 = "e9cf06ab2105529068df73085784e835d2ff03f870d2a8091f09125d40abac9f"
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "irbis")
 DEFAULT_OUT = os.path.join(CACHE, "sample-data", "animal-or-not")
@@ -53,21 +54,37 @@ LICENSES = {"Public Domain": "public-domain", "CC0-1.0": "CC0-1.0", "CC-BY-SA 4.
 
 
 def fetch_deb(cache=CACHE):
-    """The pinned .deb from Debian's archive through apt, cached; its sha256 is checked on every use."""
+    """The pinned .deb, cached: from the Debian archive's pool over HTTP (no apt lists or root needed), else
+    through ``apt-get download``; written under a temporary name and kept only once its sha256 matches."""
     debs = os.path.join(cache, "debs")
     path = os.path.join(debs, f"{PACKAGE}_{VERSION}_all.deb")
-    if not os.path.exists(path):
-        os.makedirs(debs, exist_ok=True)
-        cmd = ["apt-get", "download", f"{PACKAGE}={VERSION}"]
-        try:
-            done = subprocess.run(cmd, cwd=debs, capture_output=True, text=True)
-        except FileNotFoundError:
-            raise SystemExit(f"`apt-get` not found: this script needs Debian's {PACKAGE} {VERSION}; download "
-                             f"{PACKAGE}_{VERSION}_all.deb by other means and pass it with --deb")
-        if done.returncode != 0 or not os.path.exists(path):
-            raise SystemExit(f"`{' '.join(cmd)}` failed (exit {done.returncode}): {done.stderr.strip()}\n"
-                             "The apt package lists may be missing: run `apt-get update` as root, then retry.")
-    return path
+    if os.path.exists(path):
+        return path
+    os.makedirs(debs, exist_ok=True)
+    part = path + ".part"
+    errors = []
+    try:
+        with urllib.request.urlopen(POOL_URL, timeout=60) as response, open(part, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+        check_sha256(part)
+        os.replace(part, path)
+        return path
+    except (OSError, SystemExit) as e:
+        errors.append(f"{POOL_URL}: {e}")
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+    cmd = ["apt-get", "download", f"{PACKAGE}={VERSION}"]
+    try:
+        done = subprocess.run(cmd, cwd=debs, capture_output=True, text=True)
+        if done.returncode == 0 and os.path.exists(path):
+            return path
+        errors.append(f"`{' '.join(cmd)}` failed (exit {done.returncode}): {done.stderr.strip()} "
+                      "(are the apt package lists present, as after `apt-get update`?)")
+    except FileNotFoundError:
+        errors.append("`apt-get` not found")
+    raise SystemExit(f"could not fetch Debian's {PACKAGE} {VERSION}:\n  " + "\n  ".join(errors) +
+                     f"\nDownload {PACKAGE}_{VERSION}_all.deb by other means and pass it with --deb")
 
 
 def check_sha256(path):
