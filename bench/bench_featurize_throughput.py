@@ -17,6 +17,7 @@ onnxruntime alone over the preprocessed tensors.
 import json
 import math
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -122,12 +123,23 @@ def best_of_alternating(n, *fns):
     return [min(ts) for ts in times]
 
 
+def sample_jpegs():
+    """The shared camera-trap JPEGs; on a clone without ../shared, the demo's photographs (the first frame of
+    each, fetched by examples/sample_data.py), so that `make bench` runs anywhere `make demo` does."""
+    originals = sorted(p for d in ("snow_leopard", "other") for p in (FOLDER / d).glob("*.jpg"))
+    if originals:
+        return originals
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    import sample_data
+    labels, _ = sample_data.ensure(sample_data.DEFAULT_OUT)
+    frames = labels.drop_duplicates("sequence")["path"]
+    return [Path(sample_data.DEFAULT_OUT) / p for p in frames]
+
+
 def run(spark):
     from irbis.featurize import ImageFeaturizer
 
-    originals = sorted(p for d in ("snow_leopard", "other") for p in (FOLDER / d).glob("*.jpg"))
-    if not originals:
-        raise FileNotFoundError(f"no camera-trap JPEGs under {FOLDER}")
+    originals = sample_jpegs()
     repeat = math.ceil(MIN_IMAGES / len(originals))
     with tempfile.TemporaryDirectory() as tmp:
         images = Path(tmp) / "images"
