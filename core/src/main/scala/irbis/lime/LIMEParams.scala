@@ -6,7 +6,7 @@ import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.ml.param._
 import org.apache.spark.sql.{Column, DataFrame, Dataset, Encoders, Row}
-import org.apache.spark.sql.functions.{array, col, collect_list, monotonically_increasing_id, struct, udf}
+import org.apache.spark.sql.functions.{array, col, collect_list, struct, udf, xxhash64}
 import org.apache.spark.sql.types._
 
 /** One explained target class of one row. */
@@ -115,7 +115,11 @@ private[lime] object LIMEEngine {
     val model = stage.getModel
     val (targetCol, classes, width, alpha) = (stage.getTargetCol, stage.getTargetClasses, stage.getKernelWidth, stage.getRegularization)
     val keepSamples = stage.getSamplesCol.nonEmpty
-    val base = dataset.toDF().withColumn(Id, monotonically_increasing_id())
+    // Rows are keyed by a hash of their input, not by position: the input is read twice (for the samples
+    // and for the final join), and positions (monotonically_increasing_id) can differ between two reads of
+    // a non-deterministic plan such as a round-robin repartition. Rows with equal inputs share a key and
+    // have equal samples (the seed depends on the input too); fitRow keeps one of each sample.
+    val base = dataset.toDF().withColumn(Id, xxhash64(inputCols.map(ColumnRef(_)): _*))
     val sampleSchema = StructType(Seq(StructField(Id, LongType, nullable = false), StructField(Sample, IntegerType, nullable = false),
       StructField(State, ArrayType(DoubleType, containsNull = false)), StructField(Distance, DoubleType, nullable = false)) ++ modelFields)
     val samples = base.select((Id +: inputCols).map(ColumnRef(_)): _*).flatMap { r =>
@@ -145,7 +149,7 @@ private[lime] object LIMEEngine {
 
   def fitRow(rows: Seq[Row], requested: Array[Int], width: Double, alpha: Double, targetCol: String, uid: String,
              keepSamples: Boolean): RowFit = {
-    val sorted = rows.sortBy(_.getInt(0))
+    val sorted = rows.groupBy(_.getInt(0)).values.map(_.head).toSeq.sortBy(_.getInt(0))
     val states = sorted.map(_.getSeq[Double](1).toArray).toArray
     val distances = sorted.map(_.getDouble(2)).toArray
     val scores = sorted.map { r =>

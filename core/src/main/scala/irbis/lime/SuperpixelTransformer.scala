@@ -7,6 +7,7 @@ import org.apache.spark.ml.param.{DoubleParam, ParamMap, ParamValidators, Params
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.api.java.UDF1
+import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema
 import org.apache.spark.sql.functions.udf
 import org.apache.spark.sql.types._
 
@@ -44,7 +45,7 @@ private[lime] object LIMEImages {
       val m = try Decoding.decode(bytes, DecodeSettings("color", 100000000L))
       catch { case e: ImageException => throw new IllegalArgumentException(s"$stage: column '$column': ${e.getMessage}", e) }
       val rec = SparkImage.toRecord(m, null)
-      Row(rec.origin, rec.height, rec.width, rec.nChannels, rec.mode, rec.data)
+      new GenericRowWithSchema(Array[Any](rec.origin, rec.height, rec.width, rec.nChannels, rec.mode, rec.data), SparkImage.schema)
     case other => throw new IllegalArgumentException(s"$stage: column '$column' holds ${other.getClass.getName}, not an image")
   }
 
