@@ -23,15 +23,16 @@ import cv2
 import numpy as np
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.image import ImageSchema
 from pyspark.sql import Row
-from pyspark.sql.types import DoubleType, StructField, StructType
+from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StringType, StructField, StructType
 
 import irbis
 from irbis.featurize import ImageFeaturizer
 from irbis.lime import ImageLIME
 
-IMAGE = StructType(list(ImageSchema.columnSchema.fields))
+IMAGE = StructType([StructField("origin", StringType()), StructField("height", IntegerType()),
+                   StructField("width", IntegerType()), StructField("nChannels", IntegerType()),
+                   StructField("mode", IntegerType()), StructField("data", BinaryType())])
 
 
 def small(path, width=256):

@@ -11,6 +11,8 @@
 
 import csv
 import math
+import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,10 +20,9 @@ import pytest
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import CountVectorizer, OneHotEncoder, StringIndexer, Tokenizer, VectorAssembler
-from pyspark.ml.image import ImageSchema
 from pyspark.ml.linalg import Vectors
 from pyspark.sql import Row
-from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StringType, StructField, StructType
 
 from conftest import FIXTURES, ROOT
 from image_data import CAMERA_TRAPS
@@ -29,7 +30,9 @@ from image_data import CAMERA_TRAPS
 TOL = 1e-6
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 FEATURES = SHARED_MODELS / "efficientnet_lite0_features.onnx"
-IMAGE_SCHEMA = StructType([f for f in ImageSchema.columnSchema.fields])
+IMAGE_SCHEMA = StructType([StructField("origin", StringType()), StructField("height", IntegerType()),
+                          StructField("width", IntegerType()), StructField("nChannels", IntegerType()),
+                          StructField("mode", IntegerType()), StructField("data", BinaryType())])
 
 
 def lime_reference(samples, target, width, alpha):
@@ -205,9 +208,13 @@ def test_snow_leopards_are_explained_by_superpixels_on_the_animal(spark, camera_
         weights = r["explanation"][0]["weights"].toArray()
         top = np.argsort(-weights)[:top_k]
         on_animal = [inside[labels == t].mean() for t in top]
-        # the box covers about a fifth of the frame: chance would put ~20% of top pixels inside it
-        assert np.mean(on_animal) >= 0.6, f"{name}: fraction inside the box of the top superpixels {on_animal}"
-        png = tmp_path / (name + ".png")
+        # The boxes cover 12-19% of the frame: by chance about that share of the top pixels would lie inside.
+        chance = inside.mean()
+        print(f"{name}: box {chance:.2f} of the frame; top-{top_k} superpixels inside it: {np.round(on_animal, 2).tolist()}")
+        assert on_animal[0] >= 0.5, f"{name}: the top superpixel is off the animal ({on_animal})"
+        assert np.mean(on_animal) >= max(0.5, 3 * chance), f"{name}: top superpixels inside the box {on_animal}"
+        out_dir = os.environ.get("IRBIS_LIME_OVERLAYS")  # to keep the pictures (docs/images was made this way)
+        png = (Path(out_dir) if out_dir else tmp_path) / (name.replace(".jpg", "") + "_lime.png")
         picture = ImageLIME.overlay(r["image"], seg, r["explanation"], top_k=top_k, path=str(png))
         decoded = cv2.imread(str(png), cv2.IMREAD_COLOR)
         assert decoded is not None and decoded.shape == (h, w, 3)
