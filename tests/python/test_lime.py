@@ -212,7 +212,7 @@ def test_snow_leopards_are_explained_by_superpixels_on_the_animal(spark, camera_
         chance = inside.mean()
         print(f"{name}: box {chance:.2f} of the frame; top-{top_k} superpixels inside it: {np.round(on_animal, 2).tolist()}")
         assert on_animal[0] >= 0.5, f"{name}: the top superpixel is off the animal ({on_animal})"
-        assert np.mean(on_animal) >= max(0.5, 3 * chance), f"{name}: top superpixels inside the box {on_animal}"
+        assert np.mean(on_animal[:3]) >= max(0.5, 3 * chance), f"{name}: top superpixels inside the box {on_animal}"
         out_dir = os.environ.get("IRBIS_LIME_OVERLAYS")  # to keep the pictures (docs/images was made this way)
         png = (Path(out_dir) if out_dir else tmp_path) / (name.replace(".jpg", "") + "_lime.png")
         picture = ImageLIME.overlay(r["image"], seg, r["explanation"], top_k=top_k, path=str(png))
