@@ -1,10 +1,14 @@
 """Param values for tests: edge cases of every kind, and a comparison where NaN equals NaN, vectors compare
-by type and content, and 1 equals 1.0 (JSON may write a double without its fraction)."""
+by type and content, 1 equals 1.0 (JSON may write a double without its fraction) and stages (values of a
+`stage` param: JVM-backed stages, but also pyspark's pure-Python Pipeline and PipelineModel) compare by class,
+uid, params and, for a PipelineModel, its stages."""
 
 import math
 from typing import Any
 
+from pyspark.ml import PipelineModel
 from pyspark.ml.linalg import DenseVector, SparseVector
+from pyspark.ml.param import Params
 
 # Edge values of every kind but `stage` (whose values need a JVM).
 EDGE_VALUES = {
@@ -30,7 +34,20 @@ EDGE_VALUES = {
 }
 
 
+def same_stage(a: Params, b: Params) -> bool:
+    if type(a) is not type(b) or a.uid != b.uid:
+        return False
+    values_a = {p.name: a.getOrDefault(p) for p in a.params if a.isDefined(p)}
+    values_b = {p.name: b.getOrDefault(p) for p in b.params if b.isDefined(p)}
+    if not same(values_a, values_b):
+        return False
+    # A PipelineModel holds its stages in an attribute, not in a Param (a Pipeline's are its `stages` Param).
+    return not isinstance(a, PipelineModel) or same(a.stages, b.stages)
+
+
 def same(a: Any, b: Any) -> bool:
+    if isinstance(a, Params) or isinstance(b, Params):
+        return isinstance(a, Params) and isinstance(b, Params) and same_stage(a, b)
     if isinstance(a, SparseVector) or isinstance(b, SparseVector):
         return (type(a) is type(b) and a.size == b.size and list(a.indices) == list(b.indices)
                 and same(list(a.values), list(b.values)))

@@ -15,7 +15,7 @@ from typing import Any, Dict
 import pytest
 from pyspark.ml import Estimator, Pipeline, PipelineModel
 from pyspark.ml.feature import SQLTransformer
-from pyspark.ml.param import Param
+from pyspark.ml.param import Param, Params
 from pyspark.ml.wrapper import JavaModel, JavaParams, JavaWrapper
 from pyspark.sql import DataFrame
 
@@ -129,9 +129,10 @@ def assert_same_params(actual, expected) -> None:
     a, e = python_values(actual), python_values(expected)
     assert a.keys() == e.keys()
     for name in a:
-        if isinstance(a[name], JavaParams):  # nested stages: same class and params
-            assert type(a[name]) is type(e[name])
-            assert_same_params(a[name], e[name])
+        if isinstance(a[name], Params) and type(a[name]) is type(e[name]) and a[name].uid == e[name].uid:
+            assert_same_params(a[name], e[name])  # nested stage: names the differing param on failure
+            if isinstance(a[name], PipelineModel):
+                assert same(a[name].stages, e[name].stages), (name, a[name].stages, e[name].stages)
         else:
             assert same(a[name], e[name]), (name, a[name], e[name])
 
@@ -224,7 +225,7 @@ def test_python_stage_gives_scalas_output(example):
             assert type(model) is python_class(model_class)
         python, java = python_values(model), java_values(model)
         for name, value in java.items():  # the model's params came over from the JVM
-            assert name in python and (isinstance(value, JavaParams) or same(python[name], value)), name
+            assert name in python and same(python[name], value), name
 
 
 def test_save_and_load_from_python(example, tmp_path):

@@ -1,0 +1,69 @@
+package irbis.lime
+
+import irbis.core._
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.param.{DoubleParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.sql.{DataFrame, Dataset, Row}
+import org.apache.spark.sql.types._
+
+class TextLIME(override val uid: String) extends Transformer with IrbisStage with LIMEParams with HasInputCol {
+  def this() = this(Identifiable.randomUID("TextLIME"))
+
+  final val samplingFraction = new DoubleParam(this, "samplingFraction",
+    "Probability that a token is kept in a perturbed sample (each one drawn independently).",
+    ParamValidators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
+  setDefault(inputCol -> "tokens", samplingFraction -> 0.7, kernelWidth -> 0.25)
+  def getSamplingFraction: Double = $(samplingFraction)
+  def setSamplingFraction(value: Double): this.type = set(samplingFraction, value)
+
+  override def stageDoc: String =
+    "LIME for text models. The input is tokens (an array of strings) or text (a string, split on whitespace). " +
+      "Each of numSamples perturbed samples keeps every token with probability samplingFraction (sample 0 keeps " +
+      "all); the model sees the kept tokens in a column named inputCol of the input's type (text: the kept tokens " +
+      "joined by single spaces), all samples of all rows in one distributed pass. A sample's distance is the " +
+      "cosine distance of its keep-mask from the all-ones mask; the local model is a kernel-weighted ridge " +
+      "regression of the target score on the keep-mask. Outputs per row: for each target class, one weight per " +
+      "token position (a row with no tokens gets a null explanation), the intercept and R^2."
+
+  private def isText(schema: StructType): Boolean = schema(getInputCol).dataType == StringType
+
+  override def transformSchema(schema: StructType): StructType = {
+    Columns.requireType(schema, uid, getInputCol, "tokens (array<string>) or text (string)")(t =>
+      t == StringType || t.isInstanceOf[ArrayType] && t.asInstanceOf[ArrayType].elementType == StringType)
+    explanationSchema(schema, uid)
+  }
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    transformSchema(dataset.schema)
+    requireModel(uid)
+    val text = isText(dataset.schema)
+    val (n, seed0, keep, column) = (getNumSamples, getSeed, getSamplingFraction, getInputCol)
+    val field = dataset.schema(column).copy(nullable = true)
+    LIMEEngine.explain(this, uid, dataset, Seq(column), Seq(field), { (r: Row) =>
+      if (r.isNullAt(0)) Nil else {
+        val tokens: IndexedSeq[String] =
+          if (text) r.getString(0).trim.split("\\s+").filter(_.nonEmpty).toIndexedSeq else r.getSeq[String](0).toIndexedSeq
+        if (tokens.isEmpty) Nil else TextLIME.samples(tokens, text, n, LIMEEngine.rowSeed(seed0, tokens.hashCode), keep)
+      }
+    })
+  }
+
+  override def copy(extra: ParamMap): TextLIME = {
+    val copied = defaultCopy[TextLIME](extra)
+    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
+  }
+}
+
+object TextLIME extends IrbisReadable[TextLIME] {
+  private[lime] def samples(tokens: IndexedSeq[String], text: Boolean, n: Int, seed: Long, keep: Double): Seq[Perturbed] = {
+    val rng = new java.util.Random(seed)
+    val d = tokens.length
+    (0 until n).map { i =>
+      val mask = if (i == 0) Array.fill(d)(true) else Array.fill(d)(rng.nextDouble() < keep)
+      val kept = tokens.indices.filter(mask(_)).map(tokens)
+      Perturbed(mask.map(b => if (b) 1.0 else 0.0), LIMEEngine.maskDistance(kept.length, d),
+        Seq(if (text) kept.mkString(" ") else kept))
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package irbis.lime
+
+import scala.util.Random
+
+import irbis.image.TestImages
+import irbis.testkit.{Compare, ExampleSource, SparkSuite, StageExample}
+import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.sql.{Row, SparkSession}
+
+class ImageLIMEExamples extends ExampleSource {
+  override def examples(spark: SparkSession): Seq[StageExample] = {
+    val rng = new Random(30)
+    val input = LIMEFixtures.images(spark, Seq(LIMEFixtures.regionImage(rng, 200, "a"), LIMEFixtures.regionImage(rng, 40, "b")), Seq(1.0, 0.0))
+    val model = LIMEFixtures.regionModel(spark)
+    Seq(StageExample("ImageLIME", new ImageLIME().setModel(model).setCellSize(8).setNumSamples(20).setSeed(1), input),
+      StageExample("ImageLIME-mean", new ImageLIME().setModel(model).setCellSize(10).setNumSamples(20)
+        .setHideColor("mean").setSamplingFraction(0.5).setTargetClasses(Array(0, 1)), input))
+  }
+}
+
+class ImageLIMESuite extends SparkSuite {
+  import LIMEFixtures.{Region, Side}
+
+  private def inRegion(p: Int): Boolean = p / Side < Region && p % Side < Region
+
+  test("a model that looks only at the top-left square: the superpixels inside it outrank every one outside it") {
+    val rng = new Random(31)
+    val input = LIMEFixtures.images(spark, Seq(220, 30, 250).map(l => LIMEFixtures.regionImage(rng, l, s"l$l")), Seq(1.0, 0.0, 1.0))
+    // Black only: painting a constant region with its own mean colour changes nothing the model sees.
+    for (hide <- Seq("black")) {
+      val rows = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setCellSize(8).setNumSamples(300)
+        .setHideColor(hide).setSeed(2).transform(input).collect()
+      rows.foreach { r =>
+        val s = LIMEImages.fromRow(r.getAs[Row]("superpixels"))
+        SuperpixelChecks.check(s)
+        val w = LIMEFixtures.weights(r)
+        val inside = (0 until s.count).filter(l => s.labels.indices.count(p => s.labels(p) == l && inRegion(p)) * 2 > s.labels.count(_ == l))
+        val outside = (0 until s.count).filter(l => s.labels.indices.forall(p => s.labels(p) != l || !inRegion(p)))
+        assert(inside.nonEmpty && outside.nonEmpty)
+        assert(inside.map(l => math.abs(w(l))).min > outside.map(l => math.abs(w(l))).max,
+          s"$hide, ${r.getAs[Row]("image").getString(0)}: inside ${inside.map(w(_)).mkString(",")} outside ${outside.map(w(_)).mkString(",")}")
+      }
+    }
+  }
+
+  test("encoded bytes in, image structs to the model; an existing superpixel column is used as is") {
+    val rng = new Random(32)
+    val rec = LIMEFixtures.regionImage(rng, 230, "x")
+    val mat = new org.bytedeco.opencv.opencv_core.Mat(Side, Side, rec.mode, new org.bytedeco.javacpp.BytePointer(rec.data: _*))
+    // The model reads 'image': bytes in that column reach it as image structs.
+    val files = TestImages.files(spark, Seq("mem:/x.png" -> TestImages.encode(mat, ".png"))).withColumnRenamed("content", "image")
+    val lime = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setCellSize(8).setNumSamples(50)
+    val fromBytes = lime.transform(files).head()
+    val structs = LIMEFixtures.images(spark, Seq(rec.copy(origin = null)), Seq(1.0))
+    val fromStruct = lime.transform(structs).head()
+    assert(fromBytes.getAs[Row]("superpixels") == fromStruct.getAs[Row]("superpixels"))
+    assert(LIMEFixtures.weights(fromBytes).toSeq == LIMEFixtures.weights(fromStruct).toSeq)
+    val segmented = new SuperpixelTransformer().setCellSize(16).transform(structs)
+    val reused = lime.transform(segmented).head()
+    assert(LIMEFixtures.weights(reused).length == LIMEImages.fromRow(reused.getAs[Row]("superpixels")).count)
+    assert(LIMEImages.fromRow(reused.getAs[Row]("superpixels")).count <= 6)
+  }
+
+  test("100 images x 500 samples in one pass") {
+    val rng = new Random(33)
+    val input = LIMEFixtures.images(spark, (0 until 100).map(i => LIMEFixtures.regionImage(rng, rng.nextInt(256), s"p$i")), Seq.fill(100)(0.0))
+    val start = System.nanoTime()
+    val out = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setCellSize(8).setNumSamples(500).transform(input)
+      .select("explanation").collect()
+    val seconds = (System.nanoTime() - start) / 1e9
+    info(f"100 images x 500 samples (32x32): $seconds%.1f s")
+    assert(out.length == 100 && out.forall(r => !r.isNullAt(0)))
+  }
+
+  test("bad input is named") {
+    val e = intercept[IllegalArgumentException](new ImageLIME().setModel(LIMEFixtures.regionModel(spark))
+      .transform(spark.range(2).toDF("image")))
+    assert(e.getMessage.contains("column 'image' has type bigint; expected an image struct"), e.getMessage)
+    val e2 = intercept[IllegalArgumentException](new ImageLIME().transform(TestImages.images(spark, Seq(None))))
+    assert(e2.getMessage.contains("set 'model'"))
+  }
+}

@@ -1,0 +1,102 @@
+package irbis.lime
+
+import scala.util.Random
+
+import irbis.image.{ImageDecoder, ImageRecord, ResizeImageTransformer, TestImages}
+import irbis.testkit.{Compare, ExampleSource, SparkSuite, StageExample}
+import org.apache.spark.sql.{Row, SparkSession}
+import org.bytedeco.opencv.global.opencv_core.CV_8UC3
+
+class SuperpixelTransformerExamples extends ExampleSource {
+  override def examples(spark: SparkSession): Seq[StageExample] = Seq(
+    StageExample("SuperpixelTransformer", new SuperpixelTransformer().setCellSize(6),
+      TestImages.images(spark, Seq(Some(TestImages.record(20, 24, 3, "a")), None, Some(TestImages.record(9, 7, 1, "grey"))))),
+    StageExample("SuperpixelTransformer-bytes", new SuperpixelTransformer().setInputCol("content").setModifier(20),
+      TestImages.files(spark, Seq("mem:/a.png" -> TestImages.png(30, 40, 3), "mem:/b.png" -> TestImages.png(16, 16, 4)))))
+}
+
+object SuperpixelChecks {
+  /** Every label in 0 until count is used, and every segment is one 4-connected piece. */
+  def check(s: Segmentation): Unit = {
+    assert(s.labels.length == s.height * s.width)
+    assert(s.labels.forall(l => l >= 0 && l < s.count), "every pixel is in exactly one segment")
+    assert(s.labels.distinct.length == s.count, "every segment has pixels")
+    val seen = new Array[Boolean](s.labels.length)
+    val pieces = s.labels.indices.count { start =>
+      if (seen(start)) false else {
+        val stack = scala.collection.mutable.Stack(start); seen(start) = true
+        while (stack.nonEmpty) {
+          val p = stack.pop(); val (y, x) = (p / s.width, p % s.width)
+          Seq((y, x - 1), (y, x + 1), (y - 1, x), (y + 1, x)).foreach { case (yy, xx) =>
+            if (yy >= 0 && yy < s.height && xx >= 0 && xx < s.width) {
+              val q = yy * s.width + xx
+              if (!seen(q) && s.labels(q) == s.labels(p)) { seen(q) = true; stack.push(q) }
+            }
+          }
+        }
+        true
+      }
+    }
+    assert(pieces == s.count, s"${s.count} segments but $pieces connected pieces")
+  }
+}
+
+class SuperpixelTransformerSuite extends SparkSuite {
+  private def blocks(h: Int, w: Int, seed: Int): ImageRecord = {
+    val rng = new Random(seed)
+    val colours = Array.fill(16)(Array.fill(3)(rng.nextInt(256)))
+    val data = Array.tabulate(h * w * 3) { i =>
+      val (y, x, c) = (i / (w * 3), (i / 3) % w, i % 3)
+      val block = ((y * 4 / h) * 4 + x * 4 / w)
+      math.max(0, math.min(255, colours(block)(c) + rng.nextInt(21) - 10)).toByte
+    }
+    ImageRecord(s"blocks$seed", h, w, 3, CV_8UC3, data)
+  }
+
+  test("every pixel in exactly one connected segment; count near (H / cellSize) * (W / cellSize); deterministic") {
+    for ((h, w, cell) <- Seq((64, 96, 16.0), (50, 70, 10.0), (120, 80, 24.0), (17, 5, 8.0))) {
+      val df = TestImages.images(spark, Seq(Some(blocks(h, w, h))))
+      val stage = new SuperpixelTransformer().setCellSize(cell)
+      val rows = stage.transform(df).select("superpixels").collect()
+      val s = LIMEImages.fromRow(rows.head.getStruct(0))
+      SuperpixelChecks.check(s)
+      val expected = math.max(1L, math.round(h / cell)).toDouble * math.max(1L, math.round(w / cell)).toDouble
+      assert(s.count >= 0.5 * expected && s.count <= 1.5 * expected, s"${h}x$w, cell $cell: ${s.count} segments, expected about $expected")
+      assert(Compare.diff(stage.transform(df), stage.transform(df.repartition(2))) == null)
+    }
+  }
+
+  test("segments follow colour edges: a two-colour image is split along its edge") {
+    val (h, w) = (40, 40)
+    val data = Array.tabulate(h * w * 3)(i => (if ((i / 3) % w < 23) 20 else 230).toByte)
+    val df = TestImages.images(spark, Seq(Some(ImageRecord("edge", h, w, 3, CV_8UC3, data))))
+    val s = LIMEImages.fromRow(new SuperpixelTransformer().setCellSize(10).transform(df).head().getAs[Row]("superpixels"))
+    SuperpixelChecks.check(s)
+    for (l <- 0 until s.count) {
+      val xs = s.labels.indices.filter(s.labels(_) == l).map(_ % w)
+      assert(xs.forall(_ < 23) || xs.forall(_ >= 23), s"segment $l straddles the edge")
+    }
+  }
+
+  test("camera-trap photos resized to 240 wide: valid segments") {
+    val files = TestImages.cameraTrapFiles.filter(_.getPath.contains("snow_leopard")).take(2)
+    assume(files.nonEmpty, "shared camera-trap images not found")
+    val images = new ImageDecoder()
+      .transform(spark.read.format("binaryFile").load(files.map(_.getPath): _*))
+    val resized = new ResizeImageTransformer().setInputCol("image").setOutputCol("small").setWidth(240).setHeight(160).transform(images)
+    val out = new SuperpixelTransformer().setInputCol("small").setCellSize(20).transform(resized).select("superpixels").collect()
+    out.foreach { r =>
+      val s = LIMEImages.fromRow(r.getStruct(0))
+      SuperpixelChecks.check(s)
+      assert(s.count >= 48 && s.count <= 144, s"${s.count} segments")
+    }
+  }
+
+  test("bad input is named") {
+    val e = intercept[IllegalArgumentException](new SuperpixelTransformer().transform(TestImages.files(spark, Seq("x" -> Array[Byte](1)))))
+    assert(e.getMessage.contains("column 'image' does not exist"))
+    val bad = TestImages.files(spark, Seq("mem:/bad.png" -> "hello".getBytes("UTF-8")))
+    val e2 = intercept[Exception](new SuperpixelTransformer().setInputCol("content").transform(bad).collect())
+    assert(e2.toString.contains("column 'content': cannot decode"), e2.toString)
+  }
+}

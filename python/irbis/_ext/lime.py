@@ -1,0 +1,94 @@
+"""Hand-written additions to the generated ``irbis.lime`` stages (picked up by the generator).
+
+``ImageLIME.overlay`` draws an image explanation: the ``top_k`` superpixels with the largest positive
+weights keep their colours and get a green outline, the rest of the image is dimmed. It needs numpy only
+(the PNG is written with zlib), so it works in a plain user environment.
+"""
+
+import struct
+import zlib
+from typing import Any, Optional, Sequence
+
+
+def _image_array(image: Any) -> Any:
+    import numpy as np
+
+    """An image struct Row (Spark's image schema, BGR/BGRA/grey) or an HxWxC BGR array, as HxWx3 RGB uint8."""
+    if isinstance(image, np.ndarray):
+        arr = image if image.ndim == 3 else image[:, :, None]
+    else:
+        h, w, c = int(image["height"]), int(image["width"]), int(image["nChannels"])
+        arr = np.frombuffer(bytes(image["data"]), dtype=np.uint8).reshape(h, w, c)
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return np.ascontiguousarray(arr[:, :, 2::-1] if arr.shape[2] >= 3 else arr).astype(np.uint8)
+
+
+def _labels(superpixels: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(superpixels["labels"], dtype=np.int64).reshape(int(superpixels["height"]), int(superpixels["width"]))
+
+
+def _weights(explanation: Any, target_class: Optional[int]) -> Any:
+    import numpy as np
+
+    if isinstance(explanation, (np.ndarray, list, tuple)) and (len(explanation) == 0 or not hasattr(explanation[0], "asDict")):
+        return np.asarray(explanation, dtype=np.float64)
+    for entry in explanation:
+        if target_class is None or int(entry["targetClass"]) == target_class:
+            return entry["weights"].toArray()
+    raise ValueError(f"the explanation has no target class {target_class}")
+
+
+def write_png(path: str, rgb: Any) -> None:
+    """Writes an HxWx3 uint8 RGB array as an 8-bit PNG."""
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def overlay(image: Any, superpixels: Any, explanation: Sequence[Any], top_k: int = 5,
+            path: Optional[str] = None, target_class: Optional[int] = None, dim: float = 0.3) -> Any:
+    """The explanation drawn on the image, as an HxWx3 RGB uint8 array (also written as PNG to ``path``).
+
+    ``image``: the explained image struct Row (or a BGR numpy array); ``superpixels``: the row's superpixel
+    struct (ImageLIME's ``superpixelCol``); ``explanation``: the row's explanation column (the first entry, or
+    the one for ``target_class``) or a plain weight array. The ``top_k`` superpixels with the largest
+    positive weights are shown as they are with a green outline; everything else is dimmed to ``dim``.
+    """
+    import numpy as np
+
+    rgb = _image_array(image)
+    labels = _labels(superpixels)
+    if labels.shape != rgb.shape[:2]:
+        raise ValueError(f"the superpixels are {labels.shape[0]}x{labels.shape[1]} but the image is "
+                         f"{rgb.shape[0]}x{rgb.shape[1]}")
+    weights = _weights(explanation, target_class)
+    if len(weights) != labels.max() + 1:
+        raise ValueError(f"{len(weights)} weights for {labels.max() + 1} superpixels")
+    order = [int(i) for i in np.argsort(-weights) if weights[i] > 0][:top_k]
+    chosen = np.isin(labels, order)
+    out = np.where(chosen[:, :, None], rgb, (rgb * dim).astype(np.uint8))
+    edge = np.zeros_like(chosen)
+    edge[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    edge[1:, :] |= labels[:-1, :] != labels[1:, :]
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    edge[:, 1:] |= labels[:, :-1] != labels[:, 1:]
+    out[edge & chosen] = (0, 255, 0)
+    if path is not None:
+        write_png(path, out)
+    return out
+
+
+class ImageLIMEExt:
+    """``ImageLIME.overlay(image, superpixels, explanation, top_k=5, path=None)``: see :func:`overlay`."""
+
+    overlay = staticmethod(overlay)
+    write_png = staticmethod(write_png)
