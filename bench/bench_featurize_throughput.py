@@ -24,6 +24,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from timing import best_of_alternating
 import onnxruntime as ort
 
 HERE = Path(__file__).resolve().parent
@@ -109,18 +111,6 @@ def best_batch(session, name, tensors):
             session.run(None, {name: tensors[i:i + b]})
         rates[b] = len(tensors) / (time.perf_counter() - start)
     return max(rates, key=rates.get), rates
-
-
-def best_of_alternating(n, *fns):
-    """Best time of each function over n rounds, one run of each per round, after a warm-up round."""
-    times = [[] for _ in fns]
-    for round_ in range(n + 1):
-        for fn, ts in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            if round_ > 0:
-                ts.append(time.perf_counter() - start)
-    return [min(ts) for ts in times]
 
 
 def sample_jpegs():

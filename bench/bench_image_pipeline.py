@@ -19,6 +19,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from timing import best_of_alternating
 from pyspark.sql import functions as F
 
 from irbis.image import ImageDecoder, ImageTransformer
@@ -46,18 +48,6 @@ def _cv2_pipeline(index: int) -> int:
     img = img[y:y + 224, x:x + 224, ::-1]  # BGR -> RGB
     t = ((img.astype(np.float32) * np.float32(1 / 255) - MEAN) / STD).transpose(2, 0, 1)
     return np.ascontiguousarray(t).nbytes
-
-
-def best_of_alternating(n, *fns):
-    """Best time of each function over n rounds, one run of each per round, after a warm-up round."""
-    times = [[] for _ in fns]
-    for round_ in range(n + 1):
-        for fn, ts in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            if round_ > 0:
-                ts.append(time.perf_counter() - start)
-    return [min(ts) for ts in times]
 
 
 def run(spark):
