@@ -50,9 +50,7 @@ trait DecodeParams extends Params {
 
   /** The input must be an image struct or encoded files (binary); for the latter, an explicit path column must exist. */
   protected def requireImageOrBytes(schema: StructType, stage: String, column: String): Unit = {
-    Columns.requireType(schema, stage, column,
-      "an image struct (Spark's image schema) or binary (encoded image files)"
-    )(t => SparkImage.isImage(t) || t == BinaryType)
+    SparkImage.requireImageOrBytes(schema, stage, column)
     if (schema(column).dataType == BinaryType) originColumn(schema, stage)
   }
 

@@ -5,7 +5,7 @@ import java.lang.ref.Reference
 import irbis.core.Columns
 import org.apache.spark.ml.image.ImageSchema
 import org.apache.spark.sql.Row
-import org.apache.spark.sql.types.{DataType, StructType}
+import org.apache.spark.sql.types.{BinaryType, DataType, StructType}
 import org.bytedeco.javacpp.{BytePointer, DoublePointer, FloatPointer}
 import org.bytedeco.opencv.global.opencv_core._
 import org.bytedeco.opencv.opencv_core.{Mat, MatVector}
@@ -20,6 +20,11 @@ case class ImageRecord(origin: String, height: Int, width: Int, nChannels: Int, 
  * copied is fenced until the copy ends: JavaCPP frees an unreachable Mat's memory from its GC thread.
  */
 object SparkImage {
+  /** `column` must hold image structs or binary (encoded image files); the error names the stage and column. */
+  def requireImageOrBytes(schema: StructType, stage: String, column: String): Unit =
+    Columns.requireType(schema, stage, column,
+      "an image struct (Spark's image schema) or binary (encoded image files)")(t => isImage(t) || t == BinaryType)
+
   /** Field for field `ImageSchema.columnSchema`, all nullable, exactly as the image data source returns it. */
   val schema: StructType = StructType(ImageSchema.columnSchema.fields.map(_.copy(nullable = true)))
 

@@ -46,7 +46,7 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
       "struct or encoded image bytes (decoded as colour)."
 
   override def transformSchema(schema: StructType): StructType = {
-    LIMEImages.requireImageOrBytes(schema, uid, getInputCol)
+    SparkImage.requireImageOrBytes(schema, uid, getInputCol)
     val withSegments = if (schema.fieldNames.contains(getSuperpixelCol)) {
       Columns.requireType(schema, uid, getSuperpixelCol,
         s"superpixels as SuperpixelTransformer writes them (${LIMEImages.SegmentationType.simpleString})"

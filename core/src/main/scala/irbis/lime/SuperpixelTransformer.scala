@@ -33,10 +33,6 @@ private[lime] object LIMEImages {
     StructField("count", IntegerType, nullable = false),
     StructField("labels", ArrayType(IntegerType, containsNull = false), nullable = true)))
 
-  def requireImageOrBytes(schema: StructType, stage: String, column: String): Unit =
-    Columns.requireType(schema, stage, column,
-      "an image struct (Spark's image schema) or binary (encoded image files)")(t => SparkImage.isImage(t) || t == BinaryType)
-
   /** The value as an image struct Row (null stays null); undecodable bytes are an error naming stage and column. */
   def imageRow(value: Any, stage: String, column: String): Row = value match {
     case null => null
@@ -76,7 +72,7 @@ class SuperpixelTransformer(override val uid: String) extends Transformer with I
       "encoded image bytes (decoded as colour)."
 
   override def transformSchema(schema: StructType): StructType = {
-    LIMEImages.requireImageOrBytes(schema, uid, getInputCol)
+    SparkImage.requireImageOrBytes(schema, uid, getInputCol)
     Columns.requireAbsent(schema, uid, getOutputCol)
     schema.add(getOutputCol, LIMEImages.SegmentationType, nullable = true)
   }
