@@ -86,7 +86,7 @@ test-scala:
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
 test-python: build
-	$(PY) -m pytest -q tests/python
+	$(PY) -m pytest -q --durations=25 tests/python
 
 # The installed wheel, in a fresh venv, offline: session, stages, pipeline persistence.
 test-wheel: $(USER_VENV)/.installed

@@ -13,6 +13,8 @@ Usage::
 
     python examples/lime_snow_leopard.py --data camera-traps --features efficientnet_lite0_features.onnx \\
         [--out DIR] [--images N] [--samples 300]
+
+The functions are what ``tests/python/test_lime.py`` runs on its own session.
 """
 import argparse
 import csv
@@ -33,10 +35,12 @@ from irbis.lime import ImageLIME
 IMAGE = StructType([StructField("origin", StringType()), StructField("height", IntegerType()),
                    StructField("width", IntegerType()), StructField("nChannels", IntegerType()),
                    StructField("mode", IntegerType()), StructField("data", BinaryType())])
+SAMPLES, CELL_SIZE, HIDE_COLOR, SEED = 300, 24.0, "mean", 1
 
 
 def small(path, width=256):
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    """The image at `path` resized to `width` pixels wide (BGR), or None if OpenCV cannot read it."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         return None
     h, w = img.shape[:2]
@@ -48,42 +52,64 @@ def image_row(bgr, origin):
     return Row(origin=origin, height=h, width=w, nChannels=c, mode=16, data=bytearray(bgr.tobytes()))
 
 
+def load_photos(data):
+    """[(image row, is_snow_leopard)] for every readable photograph in `data`/labels.csv, sorted by path."""
+    with open(os.path.join(data, "labels.csv"), encoding="utf-8") as f:
+        labels = {r["path"]: float(r["is_snow_leopard"]) for r in csv.DictReader(f)}
+    return [(image_row(img, p), y) for p, y in sorted(labels.items())
+            if (img := small(os.path.join(data, p))) is not None]
+
+
+def fit_classifier(spark, photos, features):
+    """ImageFeaturizer (the headless EfficientNet-Lite0 at `features`) + LogisticRegression, fitted on `photos`."""
+    train = spark.createDataFrame(photos, StructType([StructField("image", IMAGE), StructField("label", DoubleType())]))
+    featurizer = ImageFeaturizer(inputCol="image", outputCol="features", modelLocation=str(features),
+                                 inputSize=224, resizeShortSide=256, channelOrder="RGB", scale=1 / 255,
+                                 mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+    return Pipeline(stages=[featurizer, LogisticRegression(maxIter=100, regParam=0.01)]).fit(train)
+
+
+def explain(spark, classifier, images, samples=SAMPLES, seed=SEED, hide_color=HIDE_COLOR):
+    """ImageLIME rows (image, superpixels, explanation of class 1 = snow leopard) for the image rows `images`."""
+    df = spark.createDataFrame([(img,) for img in images], StructType([StructField("image", IMAGE)]))
+    lime = ImageLIME(model=classifier, targetClasses=[1], cellSize=CELL_SIZE, numSamples=samples,
+                     hideColor=hide_color, seed=seed)
+    return lime.transform(df).collect()
+
+
+def write_overlay(row, out_dir, top=6):
+    """The explanation of `row` drawn over its image: returns (PNG path, RGB picture)."""
+    name = os.path.splitext(os.path.basename(row["image"]["origin"]))[0]
+    path = os.path.join(out_dir, f"{name}_lime.png")
+    picture = ImageLIME.overlay(row["image"], row["superpixels"], row["explanation"], top_k=top, path=path)
+    return path, picture
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--features", required=True, help="efficientnet_lite0_features.onnx")
     ap.add_argument("--out", default="lime-out")
     ap.add_argument("--images", type=int, default=4)
-    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--samples", type=int, default=SAMPLES)
     ap.add_argument("--top", type=int, default=6)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     spark = irbis.session()
 
-    with open(os.path.join(args.data, "labels.csv"), encoding="utf-8") as f:
-        labels = {r["path"]: float(r["is_snow_leopard"]) for r in csv.DictReader(f)}
-    rows = [(image_row(img, p), y) for p, y in sorted(labels.items())
-            if (img := small(os.path.join(args.data, p))) is not None]
-    train = spark.createDataFrame(rows, StructType([StructField("image", IMAGE), StructField("label", DoubleType())]))
-    featurizer = ImageFeaturizer(inputCol="image", outputCol="features", modelLocation=args.features,
-                                 inputSize=224, resizeShortSide=256, channelOrder="RGB", scale=1 / 255,
-                                 mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+    photos = load_photos(args.data)
     start = time.perf_counter()
-    classifier = Pipeline(stages=[featurizer, LogisticRegression(maxIter=100, regParam=0.01)]).fit(train)
-    print(f"classifier fitted on {len(rows)} images in {time.perf_counter() - start:.1f} s")
+    classifier = fit_classifier(spark, photos, args.features)
+    print(f"classifier fitted on {len(photos)} images in {time.perf_counter() - start:.1f} s")
 
-    leopards = [r for r in rows if r[1] == 1.0][::max(1, sum(r[1] == 1.0 for r in rows) // args.images)][:args.images]
-    df = spark.createDataFrame([(r[0],) for r in leopards], StructType([StructField("image", IMAGE)]))
-    lime = ImageLIME(model=classifier, targetClasses=[1], cellSize=24.0, numSamples=args.samples,
-                     hideColor="mean", seed=1)
+    leopards = [img for img, y in photos if y == 1.0]
+    chosen = leopards[::max(1, len(leopards) // args.images)][:args.images]
     start = time.perf_counter()
-    explained = lime.transform(df).collect()
+    explained = explain(spark, classifier, chosen, samples=args.samples)
     print(f"{len(explained)} images x {args.samples} samples explained in {time.perf_counter() - start:.1f} s")
     for r in explained:
         e = r["explanation"][0]
-        name = os.path.splitext(os.path.basename(r["image"]["origin"]))[0]
-        path = os.path.join(args.out, f"{name}_lime.png")
-        ImageLIME.overlay(r["image"], r["superpixels"], r["explanation"], top_k=args.top, path=path)
+        path, _ = write_overlay(r, args.out, args.top)
         print(f"{path}: {r['superpixels']['count']} superpixels, local R^2 {e['r2']:.2f}, "
               f"top weights {np.round(np.sort(e['weights'].toArray())[::-1][:args.top], 3).tolist()}")
     spark.stop()

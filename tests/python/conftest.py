@@ -68,9 +68,43 @@ def spark_session():
     require_build()
     import irbis
 
+    JVM_ERROR_DIR.mkdir(parents=True, exist_ok=True)
+    # The one JVM runs every test of the run (images, ONNX models, LIME's perturbed copies): 1 GiB of heap, Spark's
+    # default, is too tight for the whole run. Fatal-error reports go where `jvm_died` finds them.
     return irbis.session(
         extra_jars=[TESTS_JAR],
-        **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2"})
+        **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2", "spark.driver.memory": "4g",
+           "spark.driver.extraJavaOptions": f"-XX:ErrorFile={JVM_ERROR_DIR}/hs_err_pid%p.log"})
+
+
+JVM_ERROR_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"irbis-tests-{os.getpid()}"
+
+
+def jvm_died() -> Optional[str]:
+    """Why the test JVM is gone (exit code or signal, and its fatal-error report), or None while it runs."""
+    if spark_session.cache_info().currsize == 0:
+        return None
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None) if gateway is not None else None
+    if proc is None or proc.poll() is None:
+        return None
+    code = proc.returncode
+    how = {-9: "killed by SIGKILL (the kernel's OOM killer?)", 52: "Spark's exit code for an OutOfMemoryError",
+           134: "aborted (a crash in native code?)"}.get(code, "")
+    reports = sorted(JVM_ERROR_DIR.glob("hs_err_pid*.log"))
+    report = reports[-1].read_text(errors="replace")[:4000] if reports else "no hs_err report"
+    return f"the test JVM exited with code {code} {how}\n{report}"
+
+
+@pytest.fixture(autouse=True)
+def _stop_when_the_jvm_dies(request):
+    """Every later test would fail with 'Connection refused': stop the run instead, naming the test and why."""
+    yield
+    reason = jvm_died()
+    if reason:
+        pytest.exit(f"{request.node.nodeid}: {reason}", returncode=3)
 
 
 @pytest.fixture(scope="session")

@@ -111,6 +111,16 @@ def image_chw():
     return _model(nodes, [_t("img", TensorProto.UINT8, ["batch", 3, 4, 5])], [_t("pixels", TensorProto.FLOAT, ["batch", 3, 4, 5])])
 
 
+def weighted_pixel_sum(height, width, seed=0):
+    """A uint8 CHW image (3 x height x width) to one score per image: the sum of its pixels times fixed random weights."""
+    weights = np.random.default_rng(seed).standard_normal((1, 3, height, width)).astype(np.float32)
+    inits = [numpy_helper.from_array(weights, "w"), numpy_helper.from_array(np.array([1, 2, 3], np.int64), "axes")]
+    nodes = [helper.make_node("Cast", ["img"], ["f"], to=TensorProto.FLOAT), helper.make_node("Mul", ["f", "w"], ["fw"]),
+             helper.make_node("ReduceSum", ["fw", "axes"], ["score"], keepdims=0)]
+    return _model(nodes, [_t("img", TensorProto.UINT8, ["batch", 3, height, width])],
+                  [_t("score", TensorProto.FLOAT, ["batch"])], inits)
+
+
 def fixed_batch_strings():
     """String input with a batch fixed at 3 (the last batch is padded with empty strings)."""
     nodes = [helper.make_node("LabelEncoder", ["text"], ["code"], domain="ai.onnx.ml",

@@ -1,6 +1,7 @@
 package irbis.core
 
 import org.apache.spark.ml.PipelineStage
+import org.apache.spark.ml.param.{Param, ParamMap}
 import org.apache.spark.ml.util.{MLReadable, MLReader, MLWritable, MLWriter}
 
 /**
@@ -16,6 +17,21 @@ trait IrbisStage extends PipelineStage with MLWritable {
   def stageDoc: String
 
   override def write: MLWriter = new IrbisWriter(this)
+
+  /**
+   * `copied` (this stage's `defaultCopy` or `copyValues` result) with every nested stage ([[StageParam]]) copied
+   * with `extra` too, so that the copy shares no stage with the original. Stages with nested stages write
+   * `override def copy(extra: ParamMap): X = withCopiedStages(defaultCopy(extra), extra)`.
+   */
+  protected def withCopiedStages[T <: IrbisStage](copied: T, extra: ParamMap): T = {
+    copied.params.foreach {
+      case p: StageParam[_] if copied.isDefined(p) =>
+        val nested = p.asInstanceOf[Param[PipelineStage]]
+        copied.set(nested, copied.getOrDefault(nested).copy(extra))
+      case _ =>
+    }
+    copied
+  }
 }
 
 /** Companion-object side of persistence: `object MyStage extends IrbisReadable[MyStage]`. */

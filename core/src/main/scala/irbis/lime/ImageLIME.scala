@@ -25,7 +25,7 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
     "What a hidden superpixel becomes: black (all channels 0, alpha kept) or mean (the superpixel's mean colour).",
     Seq("black", "mean"))
 
-  setDefault(inputCol -> "image", superpixelCol -> "superpixels", samplingFraction -> 0.7, hideColor -> "black",
+  setDefault(inputCol -> "image", superpixelCol -> "superpixels", samplingFraction -> 0.7, hideColor -> "mean",
     kernelWidth -> 0.25)
 
   def getSuperpixelCol: String = $(superpixelCol)
@@ -73,20 +73,17 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
     val field = StructField(column, SparkImage.schema, nullable = true)
     LIMEEngine.explain(this, uid, withSegments, Seq(column, segCol), Seq(field), { (r: Row) =>
       val image = LIMEImages.imageRow(r.get(0), stage, column)
-      if (image == null || r.isNullAt(1)) Nil
+      if (image == null || r.isNullAt(1)) Iterator.empty
       else ImageLIME.samples(image, LIMEImages.fromRow(r.getStruct(1)), n, seed0, keep, mean, stage, column)
     })
   }
 
-  override def copy(extra: ParamMap): ImageLIME = {
-    val copied = defaultCopy[ImageLIME](extra)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): ImageLIME = withCopiedStages(defaultCopy[ImageLIME](extra), extra)
 }
 
 object ImageLIME extends IrbisReadable[ImageLIME] {
   private[lime] def samples(image: Row, seg: Segmentation, n: Int, seed: Long, keep: Double, mean: Boolean,
-                            stage: String, column: String): Seq[Perturbed] = {
+                            stage: String, column: String): Iterator[Perturbed] = {
     val rec = SparkImage.record(image)
     val (h, w, c) = (rec.height, rec.width, rec.nChannels)
     if (seg.height != h || seg.width != w || seg.labels.length != h * w) throw new IllegalArgumentException(
@@ -102,7 +99,7 @@ object ImageLIME extends IrbisReadable[ImageLIME] {
     }
     val alpha = if (c == 4) 3 else -1
     val rng = new java.util.Random(LIMEEngine.rowSeed(seed, java.util.Arrays.hashCode(rec.data)))
-    (0 until n).map { i =>
+    (0 until n).iterator.map { i =>
       val mask = if (i == 0) Array.fill(k)(true) else Array.fill(k)(rng.nextDouble() < keep)
       val data = rec.data.clone()
       var p = 0

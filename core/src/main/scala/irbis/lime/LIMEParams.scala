@@ -107,11 +107,12 @@ private[lime] object LIMEEngine {
   /**
    * @param inputCols   the columns `perturb` reads (in this order)
    * @param modelFields the columns (names and types) the model is given for each sample, in `Perturbed.values` order
-   * @param perturb     all samples of one row (sample 0 the unperturbed row); no samples for a row that
+   * @param perturb     all samples of one row (sample 0 the unperturbed row), made lazily so that only a few
+   *                    are in memory at a time; no samples for a row that
    *                    cannot be explained (null input): its explanation is null
    */
   def explain(stage: LIMEParams, uid: String, dataset: Dataset[_], inputCols: Seq[String], modelFields: Seq[StructField],
-              perturb: Row => Seq[Perturbed]): DataFrame = {
+              perturb: Row => Iterator[Perturbed]): DataFrame = {
     val model = stage.getModel
     val (targetCol, classes, width, alpha) = (stage.getTargetCol, stage.getTargetClasses, stage.getKernelWidth, stage.getRegularization)
     val keepSamples = stage.getSamplesCol.nonEmpty
@@ -125,7 +126,7 @@ private[lime] object LIMEEngine {
     val samples = base.select((Id +: inputCols).map(ColumnRef(_)): _*).flatMap { r =>
       val id = r.getLong(0)
       val input = Row.fromSeq(r.toSeq.tail)
-      perturb(input).iterator.zipWithIndex.map { case (p, i) => Row.fromSeq(Seq(id, i, p.state.toSeq, p.distance) ++ p.values) }
+      perturb(input).zipWithIndex.map { case (p, i) => Row.fromSeq(Seq(id, i, p.state.toSeq, p.distance) ++ p.values) }
     }(Encoders.row(sampleSchema))
 
     val scored = model.transform(samples)

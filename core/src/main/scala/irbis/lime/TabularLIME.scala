@@ -75,10 +75,7 @@ class TabularLIME(override val uid: String) extends Estimator[TabularLIMEModel] 
     copyValues(new TabularLIMEModel(uid).setStatistics(stats).setParent(this))
   }
 
-  override def copy(extra: ParamMap): TabularLIME = {
-    val copied = defaultCopy[TabularLIME](extra)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): TabularLIME = withCopiedStages(defaultCopy[TabularLIME](extra), extra)
 }
 
 object TabularLIME extends IrbisReadable[TabularLIME]
@@ -136,14 +133,11 @@ class TabularLIMEModel(override val uid: String) extends Model[TabularLIMEModel]
           case _ => r.get(j)
         }
       }
-      TabularSampling.samples(stats, row, n, LIMEEngine.rowSeed(seed0, r.hashCode), convert)
+      TabularSampling.samples(stats, row, n, LIMEEngine.rowSeed(seed0, r.hashCode), convert).iterator
     })
   }
 
-  override def copy(extra: ParamMap): TabularLIMEModel = {
-    val copied = copyValues(new TabularLIMEModel(uid), extra).setParent(parent)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): TabularLIMEModel = withCopiedStages(copyValues(new TabularLIMEModel(uid), extra).setParent(parent), extra)
 }
 
 object TabularLIMEModel extends IrbisReadable[TabularLIMEModel] {

@@ -43,10 +43,7 @@ class VectorLIME(override val uid: String) extends Estimator[VectorLIMEModel] wi
     copyValues(new VectorLIMEModel(uid).setFeatureMeans(means).setFeatureStds(stds).setParent(this))
   }
 
-  override def copy(extra: ParamMap): VectorLIME = {
-    val copied = defaultCopy[VectorLIME](extra)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): VectorLIME = withCopiedStages(defaultCopy[VectorLIME](extra), extra)
 }
 
 object VectorLIME extends IrbisReadable[VectorLIME]
@@ -83,19 +80,16 @@ class VectorLIMEModel(override val uid: String) extends Model[VectorLIMEModel] w
     val field = StructField(column, VectorType, nullable = true)
     LIMEEngine.explain(this, uid, dataset, Seq(column), Seq(field), { (r: Row) =>
       val v = r.getAs[Vector](0)
-      if (v == null) Nil else {
+      if (v == null) Iterator.empty else {
         if (v.size != stats.length) throw new IllegalArgumentException(
           s"$stage: a vector in '$column' has ${v.size} elements; the background data had ${stats.length}")
         TabularSampling.samples(stats, v.toArray.toIndexedSeq, n, LIMEEngine.rowSeed(seed0, v.hashCode), identity)
-          .map(p => p.copy(values = Seq(Vectors.dense(p.values.map(_.asInstanceOf[Double]).toArray))))
+          .iterator.map(p => p.copy(values = Seq(Vectors.dense(p.values.map(_.asInstanceOf[Double]).toArray))))
       }
     })
   }
 
-  override def copy(extra: ParamMap): VectorLIMEModel = {
-    val copied = copyValues(new VectorLIMEModel(uid), extra).setParent(parent)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): VectorLIMEModel = withCopiedStages(copyValues(new VectorLIMEModel(uid), extra).setParent(parent), extra)
 }
 
 object VectorLIMEModel extends IrbisReadable[VectorLIMEModel]

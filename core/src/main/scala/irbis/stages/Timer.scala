@@ -52,10 +52,7 @@ class Timer(override val uid: String) extends Estimator[TimerModel] with IrbisSt
     copyValues(new TimerModel(uid).setTransformer(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): Timer = {
-    val copied = defaultCopy[Timer](extra)
-    if (isDefined(stage)) copied.setStage(getStage.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): Timer = withCopiedStages(defaultCopy[Timer](extra), extra)
 }
 
 object Timer extends IrbisReadable[Timer]
@@ -76,10 +73,7 @@ class TimerModel(override val uid: String) extends Model[TimerModel] with IrbisS
       Timing.materialized(getTransformer.transform(dataset), getDisableMaterialization)
     }
 
-  override def copy(extra: ParamMap): TimerModel = {
-    val copied = copyValues(new TimerModel(uid), extra).setParent(parent)
-    if (isDefined(transformer)) copied.setTransformer(getTransformer.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): TimerModel = withCopiedStages(copyValues(new TimerModel(uid), extra).setParent(parent), extra)
 }
 
 object TimerModel extends IrbisReadable[TimerModel]

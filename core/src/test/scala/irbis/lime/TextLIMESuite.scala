@@ -19,7 +19,7 @@ class TextLIMESuite extends SparkSuite {
     val sentences = Seq("the room was lovely and quite cheap", "very slow staff but great view", "price was excellent")
     val df = spark.createDataFrame(sentences.map(Tuple1(_))).toDF("text")
     val rows = new TextLIME().setModel(LIMEFixtures.textModel(spark)).setInputCol("text").setTargetClasses(Array(1))
-      .setNumSamples(300).transform(df).collect()
+      .setNumSamples(300).setBagOfWords(false).transform(df).collect()
     rows.foreach { r =>
       val tokens = r.getString(0).split(" ")
       val w = LIMEFixtures.weights(r)
@@ -27,6 +27,15 @@ class TextLIMESuite extends SparkSuite {
       val top = LIMEFixtures.rankOf(w).head
       assert(LIMEFixtures.positive.contains(tokens(top)) && w(top) > 0, s"${tokens.mkString(" ")}: ${w.mkString(", ")}")
     }
+  }
+
+  test("bag of words: one weight per distinct token, hiding a token hides every occurrence") {
+    val df = spark.createDataFrame(Seq(Tuple1("cheap room cheap view cheap"))).toDF("text")
+    val rows = new TextLIME().setModel(LIMEFixtures.textModel(spark)).setInputCol("text").setNumSamples(60)
+      .setSamplesCol("samples").transform(df).collect()
+    val samples = rows.head.getSeq[Row](rows.head.fieldIndex("samples"))
+    assert(LIMEFixtures.weights(rows.head).length == 3) // cheap, room, view
+    assert(samples.forall(_.getAs[Vector]("state").size == 3))
   }
 
   test("bad input is named") {
