@@ -98,6 +98,14 @@ object Serving {
   }
 
   // ---- for the Python and R helpers ----
+  /** `id` and the reply made from column `value` (what R's sdf_make_reply selects). */
+  def selectReply(df: DataFrame, value: String, status: Int): DataFrame =
+    df.select(col("id"), makeReply(col(value), status))
+
+  /** A writer of replies to `name` that runs a micro-batch every `triggerMs` milliseconds. */
+  def replyTo(writer: DataStreamWriter[Row], name: String, triggerMs: Double): DataStreamWriter[Row] =
+    replyTo(writer, name).trigger(org.apache.spark.sql.streaming.Trigger.ProcessingTime(triggerMs.toLong))
+
   def status(name: String): String = ServingServer.get(name).statusJson
   def url(name: String): String = ServingServer.get(name).url
   def stop(name: String): Unit = ServingServer.find(name).foreach(_.stop())
