@@ -23,14 +23,14 @@ SCHEMA = StructType([StructField("rid", StringType(), False), StructField("x1", 
                      StructField("x2", DoubleType(), False)])
 
 
-def post(url, body, timeout=30):
+def post(url, body, timeout=180):
     """(status, body text, headers) of a POST; HTTP errors are answers too."""
     data = body if isinstance(body, bytes) else body.encode()
     try:
         with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=timeout) as r:
-            return r.status, r.read().decode(), dict(r.headers)
+            return r.status, r.read().decode(), r.headers
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(), dict(e.headers)
+        return e.code, e.read().decode(), e.headers
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_fitted_pipeline_answers_each_request_and_rejects_bad_ones(spark, model)
     expected = {r.rid: r.prediction for r in model.transform(spark.createDataFrame(inputs, SCHEMA)).collect()}
     assert set(expected.values()) == {0.0, 1.0}
     query, url = serve(spark, "py_lr", lambda requests: model.transform(parse_request(requests, SCHEMA))
-                       .select("id", make_reply(F.struct("rid", "prediction"))), maxBodyBytes=2000)
+                       .select("id", make_reply(F.struct("rid", "prediction"))), maxBodyBytes=2000, requestTimeoutMs=120000)
     try:
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda r: post(url, json.dumps({"rid": r[0], "x1": r[1], "x2": r[2]})), inputs))
@@ -85,7 +85,7 @@ def test_dropped_rows_get_500_and_a_burst_gets_503_with_retry_after(spark):
 
     query, url = serve(spark, "py_burst", lambda requests: parse_request(requests, "k INT")
                        .where(F.col("k") % 10 != 3).select("id", make_reply(F.col("k") * 2)),
-                       maxPending=4, retryAfterSeconds=3, requestTimeoutMs=20000)
+                       maxPending=4, retryAfterSeconds=3, requestTimeoutMs=120000)
     try:
         with ThreadPoolExecutor(20) as pool:
             answers = list(pool.map(lambda k: post(url, json.dumps({"k": k})), range(40)))
@@ -107,7 +107,7 @@ def test_dropped_rows_get_500_and_a_burst_gets_503_with_retry_after(spark):
 
 
 FAILING_FIRST_ATTEMPTS = textwrap.dedent("""
-    import json, sys, urllib.request
+    import json, sys, urllib.error, urllib.request
     from concurrent.futures import ThreadPoolExecutor
     import irbis
     from pyspark import TaskContext
@@ -122,14 +122,18 @@ FAILING_FIRST_ATTEMPTS = textwrap.dedent("""
             raise RuntimeError("injected failure of a first attempt")
         return rid
 
-    requests = server(spark.readStream).address("127.0.0.1", 0, "flaky").load()
+    requests = server(spark.readStream).address("127.0.0.1", 0, "flaky") \
+        .option("requestTimeoutMs", 120000).load()
     replies = parse_request(requests, "rid STRING").select("id", make_reply(echo("rid")))
     query = server(replies.writeStream).replyTo("flaky").trigger(processingTime="50 milliseconds").start()
 
     def ask(i):
         req = urllib.request.Request(url("flaky"), data=json.dumps({"rid": f"q{i}"}).encode(), method="POST")
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.read().decode()
+        try:
+            with urllib.request.urlopen(req, timeout=180) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
 
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(ask, range(12)))
