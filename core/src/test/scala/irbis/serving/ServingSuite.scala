@@ -64,7 +64,7 @@ class ServingSuite extends SparkSuite {
     val inputs = (0 until 50).map(i => (s"r$i", (i * 7 % 41) / 4.0, (i * 3 % 37) / 4.0))
     val expected = model.transform(inputs.toDF("rid", "x1", "x2")).select("rid", "prediction").as[(String, Double)]
       .collect().toMap
-    serve("lr", Map("maxBodyBytes" -> "2000")) { requests =>
+    serve("lr", Map("maxBodyBytes" -> "2000", "requestTimeoutMs" -> "120000")) { requests =>
       model.transform(requests.parseRequest(schema))
         .select(col("id"), makeReply(struct(col("rid"), col("prediction"))))
     } { url =>
@@ -114,7 +114,7 @@ class ServingSuite extends SparkSuite {
   }
 
   test("a burst beyond the pending queue gets 503 with Retry-After, the rest 200, and the counters add up") {
-    serve("burst", Map("maxPending" -> "4", "retryAfterSeconds" -> "2")) { requests =>
+    serve("burst", Map("maxPending" -> "4", "retryAfterSeconds" -> "2", "requestTimeoutMs" -> "120000")) { requests =>
       requests.parseRequest(new StructType().add("k", IntegerType)).select(col("id"), makeReply(col("k") * 2))
     } { url =>
       val answers = parallel(40, 20)(i => post(url, s"""{"k":$i}"""))
