@@ -17,7 +17,11 @@ stream_read_server <- function(sc, host = "127.0.0.1", port = 0L, name = "api", 
   }
   reader <- invoke(invoke(spark_session(sc), "readStream"), "format", "irbis.serving")
   all <- c(list(host = host, port = format(as.integer(port)), name = name), options)
-  for (key in names(all)) reader <- invoke(reader, "option", key, as.character(all[[key]]))
+  for (key in names(all)) {
+    value <- all[[key]]
+    text <- if (is.numeric(value)) format(value, scientific = FALSE, trim = TRUE) else as.character(value)
+    reader <- invoke(reader, "option", key, text)
+  }
   sdf_register(invoke(reader, "load"))
 }
 

@@ -10,7 +10,7 @@ post <- function(url, body) {
 test_that("a served pipeline answers each request with its own value and bad JSON with 400", {
   need_jvm()
   if (!nzchar(Sys.which("curl"))) skip("no curl program")
-  requests <- generated$stream_read_server(sc, port = 0L, name = "r_api", options = list(requestTimeoutMs = 120000))
+  requests <- generated$stream_read_server(sc, port = 0L, name = "r_api", options = list(requestTimeoutMs = "120000"))
   replies <- generated$sdf_make_reply(generated$sdf_parse_request(requests, "k INT NOT NULL"), "k")
   query <- generated$stream_write_server(replies, "r_api", trigger_ms = 50)
   on.exit(invoke(query, "stop"))
