@@ -1,0 +1,112 @@
+package irbis.serving
+
+import java.nio.file.Files
+
+import org.apache.spark.sql.{Column, DataFrame, Row, SparkSession}
+import org.apache.spark.sql.catalyst.streaming.StreamingRelationV2
+import org.apache.spark.sql.functions._
+import org.apache.spark.sql.streaming.{DataStreamReader, DataStreamWriter}
+import org.apache.spark.sql.types.{DataType, StringType, StructType}
+
+/**
+ * Spark Serving: `import irbis.serving.Serving._`, then
+ * {{{
+ * val requests = spark.readStream.server().address("127.0.0.1", 0, "api").load()
+ * val replies = model.transform(requests.parseRequest(schema)).select(col("id"), makeReply(col("prediction")))
+ * replies.writeStream.server().replyTo("api").start()
+ * }}}
+ * The static methods below are what the Python and R helpers call.
+ */
+object Serving {
+  val Format = "irbis.serving"
+  private val ParsedCol = "_irbis_parsed"
+  private val CorruptCol = "_irbis_corrupt_record"
+
+  final class ServingReader private[serving] (reader: DataStreamReader) {
+    /** Where the server listens (port 0: any free port) and the API name, also its URL path. */
+    def address(host: String, port: Int, name: String): ServingReader =
+      new ServingReader(reader.option("host", host).option("port", port.toLong).option("name", name))
+    def option(key: String, value: String): ServingReader = new ServingReader(reader.option(key, value))
+    def load(): DataFrame = reader.load()
+  }
+
+  final class ServingWriter private[serving] (writer: DataStreamWriter[Row]) {
+    /** Answers the requests of server `name`; with a temporary checkpoint unless one is configured. */
+    def replyTo(name: String): DataStreamWriter[Row] = Serving.replyTo(writer, name)
+  }
+
+  implicit class ServingReaderOps(reader: DataStreamReader) {
+    def server(): ServingReader = new ServingReader(reader.format(Format))
+  }
+
+  implicit class ServingWriterOps(writer: DataStreamWriter[Row]) {
+    def server(): ServingWriter = new ServingWriter(writer)
+  }
+
+  implicit class ServingFrameOps(df: DataFrame) {
+    def parseRequest(schema: StructType): DataFrame = Serving.parseRequest(df, schema)
+  }
+
+  def replyTo(writer: DataStreamWriter[Row], name: String): DataStreamWriter[Row] = {
+    val w = writer.format(Format).option("replyTo", name).outputMode("append")
+    if (SparkSession.active.conf.getOption("spark.sql.streaming.checkpointLocation").isDefined) w
+    else w.option("checkpointLocation", Files.createTempDirectory(s"irbis-serving-$name-").toString)
+  }
+
+  /**
+   * The id and the JSON body's fields, parsed with `schema`. A body that is not JSON, not an object, has a value
+   * of the wrong type, or lacks a field marked non-nullable in `schema` leaves the pipeline here; the sink then
+   * answers it 400 with the reason.
+   */
+  def parseRequest(df: DataFrame, schema: StructType): DataFrame = {
+    Seq("id", "body").foreach(c => require(df.columns.contains(c),
+      s"parseRequest needs the request columns id and body (of an irbis.serving source); '$c' is missing from ${df.columns.mkString(", ")}"))
+    require(!schema.fieldNames.contains("id"), "parseRequest: the schema must not have a field 'id' (the request id column)")
+    require(!schema.fieldNames.contains(CorruptCol), s"parseRequest: the schema must not have a field '$CorruptCol'")
+    servers(df).foreach(_.parsesWith(schema))
+    val parsed = from_json(col("body").cast(StringType), schema.add(CorruptCol, StringType),
+      Map("mode" -> "PERMISSIVE", "columnNameOfCorruptRecord" -> CorruptCol))
+    val required = schema.fields.filterNot(_.nullable).map(f => col(ParsedCol).getField(f.name).isNotNull)
+    val fits = (col(ParsedCol).isNotNull && col(ParsedCol).getField(CorruptCol).isNull) +: required
+    df.select(col("id"), parsed.as(ParsedCol))
+      .where(fits.reduce(_ && _))
+      .select(col("id") +: schema.fieldNames.toSeq.map(f => col(ParsedCol).getField(f).as(f)): _*)
+  }
+
+  def parseRequest(df: DataFrame, schemaJsonOrDdl: String): DataFrame = parseRequest(df, schemaFrom(schemaJsonOrDdl))
+
+  private def schemaFrom(s: String): StructType =
+    if (s.trim.startsWith("{")) DataType.fromJson(s).asInstanceOf[StructType] else StructType.fromDDL(s)
+
+  /** The servers whose requests `df` reads (to diagnose the rows that parseRequest drops). */
+  private def servers(df: DataFrame): Seq[ServingServer] = df.queryExecution.analyzed.collect {
+    case r: StreamingRelationV2 => r.table match {
+      case t: ServingTable => t.serverName.flatMap(ServingServer.find)
+      case _ => None
+    }
+  }.flatten
+
+  /** The reply to a request: status 200 and `value` as its JSON body; a null value is answered 500. */
+  def makeReply(value: Column): Column = makeReply(value, 200)
+
+  def makeReply(value: Column, status: Int): Column = {
+    // The JSON of a value of any type: the one element of a JSON array, brackets removed.
+    val jsonArray = to_json(array(value))
+    val reply = struct(lit(status).as("status"), map(lit("Content-Type"), lit("application/json")).as("headers"),
+      jsonArray.substr(lit(2), length(jsonArray) - 2).as("body"))
+    when(value.isNull, lit(null)).otherwise(reply).as("reply")
+  }
+
+  // ---- for the Python and R helpers ----
+  /** `id` and the reply made from column `value` (what R's sdf_make_reply selects). */
+  def selectReply(df: DataFrame, value: String, status: Int): DataFrame =
+    df.select(col("id"), makeReply(col(value), status))
+
+  /** A writer of replies to `name` that runs a micro-batch every `triggerMs` milliseconds. */
+  def replyTo(writer: DataStreamWriter[Row], name: String, triggerMs: Double): DataStreamWriter[Row] =
+    replyTo(writer, name).trigger(org.apache.spark.sql.streaming.Trigger.ProcessingTime(triggerMs.toLong))
+
+  def status(name: String): String = ServingServer.get(name).statusJson
+  def url(name: String): String = ServingServer.get(name).url
+  def stop(name: String): Unit = ServingServer.find(name).foreach(_.stop())
+}

@@ -1,0 +1,151 @@
+package irbis.serving
+
+import java.net.URI
+import java.net.http.{HttpClient, HttpRequest, HttpResponse}
+import java.time.Duration
+import java.util.concurrent.{Callable, Executors}
+
+import scala.jdk.CollectionConverters._
+
+import com.fasterxml.jackson.databind.ObjectMapper
+import irbis.serving.Serving._
+import irbis.testkit.SparkSuite
+import org.apache.spark.ml.{Pipeline, PipelineModel}
+import org.apache.spark.ml.classification.LogisticRegression
+import org.apache.spark.ml.feature.VectorAssembler
+import org.apache.spark.sql.DataFrame
+import org.apache.spark.sql.functions._
+import org.apache.spark.sql.streaming.{StreamingQuery, Trigger}
+import org.apache.spark.sql.types._
+
+class ServingSuite extends SparkSuite {
+  private val client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+  private val json = new ObjectMapper()
+  private val schema = new StructType().add("rid", StringType, nullable = false)
+    .add("x1", DoubleType, nullable = false).add("x2", DoubleType, nullable = false)
+
+  private def post(url: String, body: String): HttpResponse[String] =
+    client.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+      .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString())
+
+  private def status(name: String): Map[String, Any] =
+    json.readValue(Serving.status(name), classOf[java.util.Map[String, Any]]).asScala.toMap
+
+  private def parallel[T](n: Int, threads: Int)(f: Int => T): Seq[T] = {
+    val pool = Executors.newFixedThreadPool(threads)
+    try pool.invokeAll((0 until n).map(i => (() => f(i)): Callable[T]).asJava).asScala.map(_.get()).toSeq
+    finally pool.shutdown()
+  }
+
+  private def serve(name: String, options: Map[String, String] = Map.empty)(
+      pipeline: DataFrame => DataFrame)(body: String => Unit): Unit = {
+    val reader = options.foldLeft(spark.readStream.server().address("127.0.0.1", 0, name)) {
+      case (r, (k, v)) => r.option(k, v)
+    }
+    val requests = reader.load()
+    val url = Serving.url(name)
+    val query: StreamingQuery = pipeline(requests).writeStream.server().replyTo(name)
+      .trigger(Trigger.ProcessingTime(50)).start()
+    try body(url) finally { query.stop(); Serving.stop(name) }
+  }
+
+  private lazy val model: PipelineModel = {
+    val s = spark
+    import s.implicits._
+    val train = (0 until 40).map { i => val x = i / 4.0; (x, 10 - x, if (x + 0.3 * (10 - x) > 5) 1.0 else 0.0) }
+      .toDF("x1", "x2", "label")
+    new Pipeline().setStages(Array(new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features"),
+      new LogisticRegression().setMaxIter(20))).fit(train)
+  }
+
+  test("a fitted pipeline answers 50 requests from 8 threads, each with its own prediction; bad requests get 400/413") {
+    val s = spark
+    import s.implicits._
+    val inputs = (0 until 50).map(i => (s"r$i", (i * 7 % 41) / 4.0, (i * 3 % 37) / 4.0))
+    val expected = model.transform(inputs.toDF("rid", "x1", "x2")).select("rid", "prediction").as[(String, Double)]
+      .collect().toMap
+    serve("lr", Map("maxBodyBytes" -> "2000", "requestTimeoutMs" -> "120000")) { requests =>
+      model.transform(requests.parseRequest(schema))
+        .select(col("id"), makeReply(struct(col("rid"), col("prediction"))))
+    } { url =>
+      val answers = parallel(inputs.size, 8) { i =>
+        val (rid, x1, x2) = inputs(i)
+        post(url, s"""{"rid":"$rid","x1":$x1,"x2":$x2}""")
+      }
+      answers.zip(inputs).foreach { case (r, (rid, _, _)) =>
+        assert(r.statusCode() == 200, r.body())
+        val node = json.readTree(r.body())
+        assert(node.get("rid").asText() == rid)
+        assert(node.get("prediction").asDouble() == expected(rid))
+      }
+      val notJson = post(url, """{"rid": "a", "x1": 1.0,""")
+      assert(notJson.statusCode() == 400 && notJson.body().contains("not valid JSON"), notJson.body())
+      val wrongType = post(url, """{"rid":"b","x1":"one","x2":2.0}""")
+      assert(wrongType.statusCode() == 400 && wrongType.body().contains("'x1' must be double"), wrongType.body())
+      val missing = post(url, """{"rid":"c","x1":1.0}""")
+      assert(missing.statusCode() == 400 && missing.body().contains("'x2' is required"), missing.body())
+      val huge = post(url, s"""{"rid":"${"z" * 5000}","x1":1,"x2":2}""")
+      assert(huge.statusCode() == 413, huge.body())
+      assert(post(url, """{"rid":"after","x1":1.0,"x2":2.0}""").statusCode() == 200) // still serving
+      val st = status("lr")
+      assert(st("accepted") == 55 && st("replied") == 51 && st("expired") == 0 && st("pending") == 0, st)
+      assert(st("rejected").asInstanceOf[java.util.Map[String, Any]].asScala == Map("400" -> 3, "413" -> 1), st)
+    }
+  }
+
+  test("rows filtered out or with a null reply get 500 at once, not 504; a shuffle and a join work") {
+    val s = spark
+    import s.implicits._
+    val names = Seq((0L, "zero"), (1L, "one"), (2L, "two"), (3L, "three")).toDF("n", "word")
+    serve("shuffle", Map("requestTimeoutMs" -> "20000")) { requests =>
+      requests.parseRequest(new StructType().add("n", LongType)).repartition(3, col("n"))
+        .join(names, Seq("n"), "left").where(col("n") =!= 3) // 3 dropped; 9 has no word: null reply
+        .select(col("id"), makeReply(col("word")))
+    } { url =>
+      val ns = Seq(0, 1, 2, 3, 9, 0, 1, 2)
+      val answers = parallel(8, 8)(i => post(url, s"""{"n":${ns(i)}}"""))
+      val words = Map(0 -> "\"zero\"", 1 -> "\"one\"", 2 -> "\"two\"")
+      Seq(0, 1, 2, 5, 6, 7).foreach { i =>
+        assert(answers(i).statusCode() == 200 && answers(i).body() == words(ns(i)), answers(i).body())
+      }
+      assert(answers(3).statusCode() == 500 && answers(3).body().contains("no reply"))
+      assert(answers(4).statusCode() == 500 && answers(4).body().contains("null"))
+    }
+  }
+
+  test("a burst beyond the pending queue gets 503 with Retry-After, the rest 200, and the counters add up") {
+    serve("burst", Map("maxPending" -> "4", "retryAfterSeconds" -> "2", "requestTimeoutMs" -> "120000")) { requests =>
+      requests.parseRequest(new StructType().add("k", IntegerType)).select(col("id"), makeReply(col("k") * 2))
+    } { url =>
+      val answers = parallel(40, 20)(i => post(url, s"""{"k":$i}"""))
+      val (ok, refused) = answers.zipWithIndex.partition(_._1.statusCode() == 200)
+      ok.foreach { case (a, i) => assert(a.body() == (2 * i).toString) }
+      assert(refused.nonEmpty && ok.nonEmpty, answers.map(_.statusCode()))
+      refused.foreach { case (a, _) =>
+        assert(a.statusCode() == 503 && a.headers().firstValue("Retry-After").orElse("") == "2", a.body())
+      }
+      val st = status("burst")
+      assert(st("accepted") == 40 && st("replied") == ok.size && st("pending") == 0)
+      assert(st("rejected").asInstanceOf[java.util.Map[String, Any]].asScala == Map("503" -> refused.size))
+    }
+  }
+
+  test("a request without a reply within requestTimeoutMs gets 504; stopping answers 503; bad options are named") {
+    val requests = spark.readStream.server().address("127.0.0.1", 0, "idle").option("requestTimeoutMs", "300").load()
+    val url = Serving.url("idle") // no query runs: nothing will answer
+    try {
+      val r = post(url, """{"a":1}""")
+      assert(r.statusCode() == 504 && r.body().contains("300 ms"), r.body())
+      assert(status("idle")("expired") == 1)
+    } finally Serving.stop("idle")
+    assert(requests.isStreaming)
+    val e = intercept[IllegalArgumentException](
+      spark.readStream.server().address("127.0.0.1", 0, "x").option("maxPending", "lots").load())
+    assert(e.getMessage.contains("'maxPending' must be an integer, got 'lots'"))
+    val noReplyQuery = spark.readStream.server().address("127.0.0.1", 0, "y").load()
+      .select(col("id")).writeStream.server().replyTo("y").start()
+    val noReply = intercept[Exception](noReplyQuery.awaitTermination(60000))
+    Serving.stop("y")
+    assert(noReply.getMessage.contains("reply column"), noReply.getMessage)
+  }
+}

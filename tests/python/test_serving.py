@@ -1,0 +1,155 @@
+"""Spark Serving with real HTTP clients on 127.0.0.1: a fitted pipeline answers every request with its own
+prediction (checked against the same model's batch transform), and bad requests, bursts, dropped rows and task
+failures each get their documented outcome."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import VectorAssembler
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+from conftest import subprocess_env
+
+SCHEMA = StructType([StructField("rid", StringType(), False), StructField("x1", DoubleType(), False),
+                     StructField("x2", DoubleType(), False)])
+
+
+def post(url, body, timeout=180):
+    """(status, body text, headers) of a POST; HTTP errors are answers too."""
+    data = body if isinstance(body, bytes) else body.encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=timeout) as r:
+            return r.status, r.read().decode(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers
+
+
+@pytest.fixture(scope="module")
+def model(spark):
+    rows = [(i / 4.0, 10 - i / 4.0, float(i / 4.0 + 0.3 * (10 - i / 4.0) > 5)) for i in range(40)]
+    train = spark.createDataFrame(rows, ["x1", "x2", "label"])
+    return Pipeline(stages=[VectorAssembler(inputCols=["x1", "x2"], outputCol="features"),
+                            LogisticRegression(maxIter=20)]).fit(train)
+
+
+def serve(spark, name, pipeline, **options):
+    from irbis.serving import server, url
+
+    reader = server(spark.readStream).address("127.0.0.1", 0, name)
+    for k, v in options.items():
+        reader = reader.option(k, v)
+    query = server(pipeline(reader.load()).writeStream).replyTo(name) \
+        .trigger(processingTime="50 milliseconds").start()
+    return query, url(name)
+
+
+def test_fitted_pipeline_answers_each_request_and_rejects_bad_ones(spark, model):
+    from irbis.serving import make_reply, parse_request, status
+
+    inputs = [(f"r{i}", (i * 7 % 41) / 4.0, (i * 3 % 37) / 4.0) for i in range(50)]
+    expected = {r.rid: r.prediction for r in model.transform(spark.createDataFrame(inputs, SCHEMA)).collect()}
+    assert set(expected.values()) == {0.0, 1.0}
+    query, url = serve(spark, "py_lr", lambda requests: model.transform(parse_request(requests, SCHEMA))
+                       .select("id", make_reply(F.struct("rid", "prediction"))), maxBodyBytes=2000, requestTimeoutMs=120000)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda r: post(url, json.dumps({"rid": r[0], "x1": r[1], "x2": r[2]})), inputs))
+        for (rid, _, _), (code, body, _) in zip(inputs, answers):
+            assert code == 200, body
+            assert json.loads(body) == {"rid": rid, "prediction": expected[rid]}
+        code, body, _ = post(url, '{"rid": "a", "x1": 1.0')
+        assert code == 400 and "not valid JSON" in json.loads(body)["error"]
+        code, body, _ = post(url, '{"rid": "b", "x1": [1], "x2": 2}')
+        assert code == 400 and "'x1' must be double" in json.loads(body)["error"]
+        code, body, _ = post(url, json.dumps({"rid": "c" * 3000, "x1": 1, "x2": 2}))
+        assert code == 413 and "2000 bytes" in json.loads(body)["error"]
+        assert post(url, json.dumps({"rid": "again", "x1": 1, "x2": 2}))[0] == 200
+        st = status("py_lr")
+        assert (st["accepted"], st["replied"], st["rejected"], st["expired"], st["pending"], st["late"]) == \
+            (54, 51, {"400": 2, "413": 1}, 0, 0, 0)
+    finally:
+        query.stop()
+
+
+def test_dropped_rows_get_500_and_a_burst_gets_503_with_retry_after(spark):
+    from irbis.serving import make_reply, parse_request, status
+
+    query, url = serve(spark, "py_burst", lambda requests: parse_request(requests, "k INT")
+                       .where(F.col("k") % 10 != 3).select("id", make_reply(F.col("k") * 2)),
+                       maxPending=4, retryAfterSeconds=3, requestTimeoutMs=120000)
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda k: post(url, json.dumps({"k": k})), range(40)))
+        codes = [a[0] for a in answers]
+        assert 503 in codes and 200 in codes, codes
+        for k, (code, body, headers) in enumerate(answers):
+            if code == 503:
+                assert headers.get("Retry-After") == "3" and "maxPending" in body
+            elif k % 10 == 3:   # filtered out: answered when its batch commits, not left to time out (504)
+                assert code == 500 and "no reply" in body
+            else:
+                assert (code, body) == (200, str(2 * k))
+        st = status("py_burst")
+        assert st["accepted"] == 40 and st["pending"] == 0 and st["expired"] == 0
+        assert st["replied"] + sum(st["rejected"].values()) == 40
+        assert st["rejected"]["503"] == codes.count(503)
+    finally:
+        query.stop()
+
+
+FAILING_FIRST_ATTEMPTS = textwrap.dedent("""
+    import json, sys, urllib.error, urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+    import irbis
+    from pyspark import TaskContext
+    from pyspark.sql import functions as F
+    from irbis.serving import make_reply, parse_request, server, status, url
+
+    spark = irbis.session(master="local[2,3]", **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2"})
+
+    @F.udf("string")
+    def echo(rid):
+        if TaskContext.get().attemptNumber() == 0:
+            raise RuntimeError("injected failure of a first attempt")
+        return rid
+
+    requests = server(spark.readStream).address("127.0.0.1", 0, "flaky") \
+        .option("requestTimeoutMs", 120000).load()
+    replies = parse_request(requests, "rid STRING").select("id", make_reply(echo("rid")))
+    query = server(replies.writeStream).replyTo("flaky").trigger(processingTime="50 milliseconds").start()
+
+    def ask(i):
+        req = urllib.request.Request(url("flaky"), data=json.dumps({"rid": f"q{i}"}).encode(), method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=180) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, range(12)))
+    print(json.dumps({"answers": answers, "status": status("flaky"), "failed": query.exception() is not None}))
+    query.stop()
+    spark.stop()
+""")
+
+
+def test_failed_first_task_attempts_are_retried_and_every_request_answered_once(tmp_path):
+    script = tmp_path / "flaky.py"
+    script.write_text(FAILING_FIRST_ATTEMPTS)
+    run = subprocess.run([sys.executable, str(script)], env=subprocess_env(), capture_output=True, text=True,
+                         timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["answers"] == [[200, json.dumps(f"q{i}")] for i in range(12)]
+    st = result["status"]
+    assert (st["accepted"], st["replied"], st["rejected"], st["late"], result["failed"]) == (12, 12, {}, 0, False)
