@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pyspark.sql import functions as F
+from pyspark.sql.types import _parse_datatype_string
 
 
 class Server(ThreadingHTTPServer):
@@ -107,11 +108,20 @@ def rid() -> str:
     return uuid.uuid4().hex[:10]
 
 
+def literal_df(spark, rows, ddl: str):
+    """A one-partition DataFrame of `rows` in their order, made in the JVM (createDataFrame would start
+    Python workers, which costs seconds on a loaded machine)."""
+    schema = _parse_datatype_string(ddl)
+    structs = [F.struct(*[F.lit(v).cast(f.dataType).alias(f.name) for v, f in zip(row, schema.fields)])
+               for row in rows]
+    return spark.range(1).coalesce(1).select(F.inline(F.array(*structs)))
+
+
 def requests_df(spark, urls, method="GET", body=None, headers=None):
     """One partition of (i, request) rows, in the order of `urls`; None gives a null request."""
     from irbis.http import HTTPTransformer
 
-    df = spark.createDataFrame([(i, u) for i, u in enumerate(urls)], "i int, url string").coalesce(1)
+    df = literal_df(spark, list(enumerate(urls)), "i int, url string")
     request = HTTPTransformer.request("url", method=method, headers=headers,
                                       body=None if body is None else F.lit(body))
     return df.select("i", F.when(F.col("url").isNotNull(), request).alias("request"))
@@ -171,17 +181,18 @@ def test_429_counts_as_an_attempt_and_retry_after_is_honoured_and_capped(spark, 
 
 def test_deadline_cuts_a_slow_attempt_and_prevents_a_late_retry(spark, server):
     run = rid()
-    urls = [server.url(f"/slow?ms=8000&id={run}"), server.url(f"/429?id={run}-late&fails=5&retry_after=8")]
+    urls = [server.url(f"/slow?ms=20000&id={run}"), server.url(f"/429?id={run}-late&fails=5&retry_after=20")]
     start = time.monotonic()
-    slow, late = responses(http(deadlineMs=800, readTimeoutMs=20000, maxRetries=3, maxRetryAfterMs=10000,
+    slow, late = responses(http(deadlineMs=800, readTimeoutMs=20000, maxRetries=3, maxRetryAfterMs=30000,
                                 concurrency=2), requests_df(spark, urls))
     elapsed = time.monotonic() - start
     assert slow.status is None and slow.attempts == 1 and 700 <= slow.latencyMs < 3000
     assert slow.error == f"GET {urls[0]}: deadline of 800 ms (deadlineMs) reached after 1 attempt"
     assert (late.status, late.attempts) == (429, 1)
-    assert late.error == (f"GET {urls[1]}: HTTP 429 on attempt 1; a retry after 8000 ms would pass the deadline "
+    assert late.error == (f"GET {urls[1]}: HTTP 429 on attempt 1; a retry after 20000 ms would pass the deadline "
                           "of 800 ms (deadlineMs), so no more attempts were made")
-    assert elapsed < 7.5  # the job waited neither for the 8 s response nor for the 8 s Retry-After
+    assert late.latencyMs < 3000 and server.by_id[f"{run}-late"] == 1
+    assert elapsed < 15  # the job waited neither for the 20 s response nor for the 20 s Retry-After
 
 
 def test_read_timeout_is_retried(spark, server):
@@ -216,7 +227,7 @@ def test_concurrency_is_bounded_per_task_and_order_is_kept(spark, server):
 def test_request_helper_and_input_checks(spark, server):
     from irbis.http import HTTPTransformer
 
-    df = spark.createDataFrame([("http://x",)], "url string")
+    df = literal_df(spark, [("http://x",)], "url string")
     with pytest.raises(Exception, match="input column 'url' has type string; expected a request struct"):
         HTTPTransformer(inputCol="url").transform(df)
     bad = df.select(F.struct("url", F.lit(3).alias("timeout")).alias("r"))
@@ -234,12 +245,12 @@ ROWS = [(1, "a", 0.5), (2, "b", None), (3, "c", -2.0), (4, None, 4.0), (5, "e", 
 def simple(server, path, **params):
     from irbis.http import SimpleHTTPTransformer
 
-    return SimpleHTTPTransformer(url=server.url(path), inputCols=["id", "s", "x"], outputSchema="id int, s string, x double",
-                                 maxRetries=0, **params)
+    params = {"inputCols": ["id", "s", "x"], "outputSchema": "id int, s string, x double", "maxRetries": 0, **params}
+    return SimpleHTTPTransformer(url=server.url(path), **params)
 
 
 def table(spark):
-    return spark.createDataFrame(ROWS, "id int, s string, x double").coalesce(1)
+    return literal_df(spark, ROWS, "id int, s string, x double")
 
 
 def test_simple_json_round_trip(spark, server):
