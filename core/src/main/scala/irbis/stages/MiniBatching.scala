@@ -36,10 +36,13 @@ private[stages] object MiniBatching {
   def timeInterval(millis: Long, maxSize: Int)(rows: Iterator[Row]): Iterator[Seq[Row]] =
     new Prefetched(rows, maxSize).batches(first => first.pollUntil(System.nanoTime() + millis * 1000000L, maxSize - 1))
 
-  /** `TaskContext.setTaskContext` is Spark-internal; it is what Spark's own helper threads call. */
+  /** `TaskContext.setTaskContext` is Spark-internal (on the companion object); Spark's own helper threads call it. */
   private object SetTaskContext {
-    private lazy val method = classOf[TaskContext].getMethod("setTaskContext", classOf[TaskContext])
-    def apply(context: TaskContext): Unit = method.invoke(null, context)
+    private lazy val (module, method) = {
+      val cls = Class.forName("org.apache.spark.TaskContext$")
+      (cls.getField("MODULE$").get(null), cls.getMethod("setTaskContext", classOf[TaskContext]))
+    }
+    def apply(context: TaskContext): Unit = method.invoke(module, context)
   }
 
   /** Bounds the rows read ahead by a background thread (one batch's worth, at most 10,000). */
@@ -58,9 +61,9 @@ private[stages] object MiniBatching {
     private val queue = new LinkedBlockingQueue[Item](math.max(1, math.min(maxSize, MaxBuffered)))
     private val context = TaskContext.get()
     private val reader = new Thread(() => {
-      // Upstream operators may look up the task (input file names, Python runners): same context as the task.
-      if (context != null) SetTaskContext(context)
       try {
+        // Upstream operators may look up the task (input file names, Python runners): same context as the task.
+        if (context != null) SetTaskContext(context)
         while (rows.hasNext) queue.put(Data(rows.next()))
         queue.put(End)
       } catch {
