@@ -131,20 +131,23 @@ object UDFPayload {
 
   def deserialize(bytes: Array[Byte], stage: String): UDFPayload = {
     // Classes of user closures come from the application's jars: resolve them with the context class loader.
-    val in = new ObjectInputStream(new ByteArrayInputStream(bytes)) {
+    def open() = new ObjectInputStream(new ByteArrayInputStream(bytes)) {
       override def resolveClass(desc: ObjectStreamClass): Class[_] =
         try Class.forName(desc.getName, false, Thread.currentThread().getContextClassLoader)
         catch { case _: ClassNotFoundException => super.resolveClass(desc) }
     }
-    try in.readObject() match {
-      case p: UDFPayload => p
-      case other => throw new IllegalArgumentException(
-        s"$stage: udf holds a ${other.getClass.getName}, not a function set by setUDF")
+    try {
+      val in = open()
+      try in.readObject() match {
+        case p: UDFPayload => p
+        case other => throw new IllegalArgumentException(
+          s"$stage: udf holds a ${other.getClass.getName}, not a function set by setUDF")
+      } finally in.close()
     } catch {
       case e: ClassNotFoundException => throw new IllegalArgumentException(
         s"$stage: the saved function needs class ${e.getMessage}, which is not on the classpath (add the jar that defines it)", e)
       case e: IOException => throw new IllegalArgumentException(
         s"$stage: udf does not hold a function serialized by setUDF (${e.getMessage})", e)
-    } finally in.close()
+    }
   }
 }
