@@ -110,8 +110,11 @@ final case class PythonUDF(name: String, command: Array[Byte], returnTypeJson: S
     // A fresh accumulator: pyspark's own is tied to the Python driver process that made the UDF.
     val accumulator = new CollectionAccumulator[Array[Byte]]
     spark.sparkContext.register(accumulator, s"$stage python accumulator")
-    val function = Class.forName("org.apache.spark.api.python.SimplePythonFunction").getConstructors.head.newInstance(
-      scala.collection.immutable.ArraySeq.unsafeWrapArray(command), new java.util.HashMap[String, String](envVars.asJava),
+    // The auxiliary constructor that pyspark calls takes the command as byte[].
+    val function = Class.forName("org.apache.spark.api.python.SimplePythonFunction").getConstructors
+      .find(_.getParameterTypes.headOption.contains(classOf[Array[Byte]]))
+      .getOrElse(throw new IllegalStateException(s"$stage: this Spark has no SimplePythonFunction(byte[], ...) constructor"))
+      .newInstance(command, new java.util.HashMap[String, String](envVars.asJava),
       new java.util.ArrayList[String](pythonIncludes.asJava), exec, pythonVer,
       new java.util.ArrayList[AnyRef](), accumulator).asInstanceOf[AnyRef]
     val udfClass = Class.forName("org.apache.spark.sql.execution.python.UserDefinedPythonFunction")
