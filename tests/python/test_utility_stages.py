@@ -173,7 +173,8 @@ def test_python_udf_pipeline_loads_in_a_fresh_process(spark, tmp_path):
         import json, sys
         import irbis
         from pyspark.ml import PipelineModel
-        spark = irbis.session(**{"spark.ui.enabled": "false"})
+        # The saved UDF names the Python that set it ("python3" unless PYSPARK_PYTHON is set); this one has pandas.
+        spark = irbis.session(**{"spark.ui.enabled": "false", "spark.pyspark.python": sys.executable})
         df = spark.createDataFrame([("a", 1), ("bb", 2), (None, 5)], "name string, n long")
         rows = PipelineModel.load(sys.argv[1]).transform(df).orderBy("n").collect()
         print(json.dumps([list(r) for r in rows]))
