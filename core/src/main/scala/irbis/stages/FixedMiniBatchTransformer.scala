@@ -4,8 +4,8 @@ import irbis.core.{IrbisReadable, IrbisStage}
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.{IntParam, ParamMap, ParamValidators}
 import org.apache.spark.ml.util.Identifiable
-import org.apache.spark.sql.{DataFrame, Dataset, Row}
-import org.apache.spark.sql.types.{ArrayType, StructType}
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.types.StructType
 
 class FixedMiniBatchTransformer(override val uid: String) extends Transformer with IrbisStage {
   def this() = this(Identifiable.randomUID("FixedMiniBatchTransformer"))
@@ -18,19 +18,10 @@ class FixedMiniBatchTransformer(override val uid: String) extends Transformer wi
   def getBatchSize: Int = $(batchSize)
   def setBatchSize(value: Int): this.type = set(batchSize, value)
 
-  override def transformSchema(schema: StructType): StructType =
-    StructType(schema.fields.map(f => f.copy(dataType = ArrayType(f.dataType, f.nullable), nullable = false)))
+  override def transformSchema(schema: StructType): StructType = MiniBatching.batchedSchema(schema)
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    val df = dataset.toDF()
-    val width = df.schema.length
-    val size = getBatchSize
-    // Batches stay within a partition: no shuffle, and the partition is streamed, never materialised.
-    val batched = df.rdd.mapPartitions(_.grouped(size).map { rows =>
-      Row.fromSeq((0 until width).map(i => rows.map(_.get(i))))
-    })
-    df.sparkSession.createDataFrame(batched, transformSchema(df.schema))
-  }
+  override def transform(dataset: Dataset[_]): DataFrame =
+    MiniBatching.batch(dataset.toDF(), MiniBatching.fixed(getBatchSize))
 
   override def copy(extra: ParamMap): FixedMiniBatchTransformer = defaultCopy(extra)
 }

@@ -1,0 +1,39 @@
+package irbis.stages
+
+import irbis.core.{IrbisReadable, IrbisStage}
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.param.{IntParam, LongParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.types.StructType
+
+class TimeIntervalMiniBatchTransformer(override val uid: String) extends Transformer with IrbisStage {
+  def this() = this(Identifiable.randomUID("TimeIntervalMiniBatchTransformer"))
+
+  override def stageDoc: String =
+    "Groups the rows of each partition into batches by time: a batch starts with the next row available and " +
+      "takes the rows that arrive within `millisToWait` of it, up to `maxBatchSize` (a background thread reads " +
+      "the partition ahead). Useful when rows trickle in, e.g. from a stream or a slow source. Every column " +
+      "becomes an array of the batch's values, as with FixedMiniBatchTransformer; FlattenBatch undoes it."
+
+  final val millisToWait = new LongParam(this, "millisToWait",
+    "How long a batch collects rows after its first one, in milliseconds (>= 0).", ParamValidators.gtEq(0))
+  def getMillisToWait: Long = $(millisToWait)
+  def setMillisToWait(value: Long): this.type = set(millisToWait, value)
+
+  final val maxBatchSize = new IntParam(this, "maxBatchSize",
+    "The largest number of rows per batch (> 0); at most min(maxBatchSize, 10000) rows are read ahead.",
+    ParamValidators.gt(0))
+  setDefault(maxBatchSize -> Int.MaxValue)
+  def getMaxBatchSize: Int = $(maxBatchSize)
+  def setMaxBatchSize(value: Int): this.type = set(maxBatchSize, value)
+
+  override def transformSchema(schema: StructType): StructType = MiniBatching.batchedSchema(schema)
+
+  override def transform(dataset: Dataset[_]): DataFrame =
+    MiniBatching.batch(dataset.toDF(), MiniBatching.timeInterval(getMillisToWait, getMaxBatchSize))
+
+  override def copy(extra: ParamMap): TimeIntervalMiniBatchTransformer = defaultCopy(extra)
+}
+
+object TimeIntervalMiniBatchTransformer extends IrbisReadable[TimeIntervalMiniBatchTransformer]
