@@ -1,7 +1,6 @@
 package irbis.train
 
 import irbis.core.{ColumnRef, Columns}
-import org.apache.spark.ml.attribute.{Attribute, NominalAttribute}
 import org.apache.spark.ml.linalg.{SQLDataTypes, Vector}
 import org.apache.spark.sql.{Column, DataFrame, Row}
 import org.apache.spark.sql.functions._
@@ -20,11 +19,14 @@ private[train] object Scored {
   val NotScored = "evaluates scored data: transform the data with the fitted model first (model.transform(df)) " +
     "and pass its output"
 
+  /** NominalAttribute values, read from the metadata itself: Spark's reader refuses non-numeric columns. */
   def levelsOf(f: StructField): Option[Array[String]] =
-    if (f.metadata.contains("ml_attr")) Attribute.fromStructField(f) match {
-      case n: NominalAttribute => n.values
-      case _ => None
-    } else None
+    if (!f.metadata.contains("ml_attr")) None
+    else {
+      val attr = f.metadata.getMetadata("ml_attr")
+      val nominal = attr.contains("type") && attr.getString("type") == "nominal"
+      if (nominal && attr.contains("vals")) Some(attr.getStringArray("vals")) else None
+    }
 
   /** The scored-labels column: the one named, else `scored_labels` when present, else `prediction`. */
   def predictedCol(schema: StructType, stage: String, named: Option[String]): String = named.getOrElse {
