@@ -1,8 +1,8 @@
 # Hand-written support for the generated stage functions (copied verbatim into the generated package).
 #
 # R never learns Scala types: every argument becomes the JSON text that the Param's own codec reads
-# (irbis.core.ParamsBridge.setJson), chosen by the manifest's `kind`. Only `bytes` and `stage` travel as raw
-# values (setRaw), because they never live in JSON metadata.
+# (irbis.core.ParamsBridge.setJson), chosen by the manifest's `kind`. Only `bytes`, `stage` and `stage[]` travel
+# as raw values (setRaw), because they never live in JSON metadata.
 
 irbis_params_bridge <- "irbis.core.ParamsBridge"
 
@@ -36,8 +36,8 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
 # The JVM validates with the Param's own validator; its message names the Scala param, so the R argument is
 # added in front.
 irbis_set_param <- function(sc, jobj, param, value, fn, arg) {
-  complex <- param$kind %in% c("bytes", "stage")
-  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg) else
+  complex <- param$kind %in% c("bytes", "stage", "stage[]")
+  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg, sc) else
     irbis_param_json(value, param$kind, fn, arg, param$options)
   tryCatch(
     invoke_static(sc, irbis_params_bridge, if (complex) "setRaw" else "setJson", jobj, param$name, value),
@@ -101,10 +101,22 @@ irbis_param_json <- function(value, kind, fn, arg, options = NULL) {
   )
 }
 
-irbis_param_raw <- function(value, kind, fn, arg) {
+irbis_param_raw <- function(value, kind, fn, arg, sc = NULL) {
   if (identical(kind, "bytes")) {
     if (!is.raw(value)) irbis_fail(fn, arg, "a raw vector (bytes)", value)
     return(value)
+  }
+  if (identical(kind, "stage[]")) {
+    # A java.util.ArrayList built element by element: the JVM side (StageArrayParam.coerce) turns it into the
+    # array the Param holds, whatever way the R-to-JVM serializer would have written an R list.
+    is_stage <- function(v) inherits(v, "ml_pipeline_stage") || inherits(v, "spark_jobj")
+    if (is_stage(value)) value <- list(value)
+    if (!is.list(value) || !all(vapply(value, is_stage, logical(1)))) {
+      irbis_fail(fn, arg, "a list of pipeline stages (e.g. made by ft_* or ml_* functions)", value)
+    }
+    stages <- invoke_new(sc, "java.util.ArrayList")
+    for (v in value) invoke(stages, "add", spark_jobj(v))
+    return(stages)
   }
   if (inherits(value, "ml_pipeline_stage") || inherits(value, "spark_jobj")) return(spark_jobj(value))
   irbis_fail(fn, arg, "a pipeline stage (e.g. made by an ft_* or ml_* function)", value)

@@ -36,9 +36,10 @@ def _table() -> Dict[str, KindInfo]:
     table["vector"] = KindInfo("Vector", "pyspark.ml.linalg.Vector", "Vector")
     table["bytes"] = KindInfo("bytes", "bytes", "Array[Byte]")
     table["stage"] = KindInfo("Params", "pyspark.ml stage", "PipelineStage")
+    table["stage[]"] = KindInfo("List[Params]", "list of pyspark.ml stages", "Array[PipelineStage]")
     return table
 
 
 KINDS: Dict[str, KindInfo] = _table()
 
-COMPLEX = frozenset({"bytes", "stage"})
+COMPLEX = frozenset({"bytes", "stage", "stage[]"})

@@ -20,7 +20,7 @@ from irbis_codegen import templating
 KINDS = frozenset([
     "boolean", "int", "long", "float", "double", "string",
     "boolean[]", "int[]", "long[]", "float[]", "double[]", "string[]", "double[][]",
-    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage",
+    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage", "stage[]",
 ])
 STAGE_TYPES = ("estimator", "model", "transformer")
 

@@ -52,12 +52,13 @@ def stage_values(ParamKinds, SelectColumns):  # noqa: N803
     ]
 
 
-CASES = [(k, v) for k, vs in EDGE_VALUES.items() for v in vs] + [("stage", i) for i in range(STAGE_CASES)]
+CASES = ([(k, v) for k, vs in EDGE_VALUES.items() for v in vs] + [("stage", i) for i in range(STAGE_CASES)]
+         + [("stage[]", n) for n in (0, 1, STAGE_CASES)])  # the first n stage values, as a list
 
 
 def case_id(case) -> str:
     kind, value = case
-    return f"{kind}-{value if kind == 'stage' else repr(value)[:40]}"
+    return f"{kind}-{value if kind.startswith('stage') else repr(value)[:40]}"
 
 
 def setter(stage, name):
@@ -69,6 +70,9 @@ def report(spark, stage) -> dict:
 
 
 def same_value(kind: str, actual, expected) -> bool:
+    if kind == "stage[]":
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(same_value("stage", a, e) for a, e in zip(actual, expected)))
     if kind != "stage":
         return same(actual, expected)
     if type(actual) is not type(expected):
@@ -84,7 +88,10 @@ def same_value(kind: str, actual, expected) -> bool:
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_value_reaches_the_jvm_and_comes_back(spark, tmp_path, irbis_modules, ParamKinds, kinds, case):  # noqa: N803
     kind, value = case
-    value = stage_values(ParamKinds, irbis_modules.SelectColumns)[value] if kind == "stage" else value
+    if kind == "stage":
+        value = stage_values(ParamKinds, irbis_modules.SelectColumns)[value]
+    elif kind == "stage[]":
+        value = stage_values(ParamKinds, irbis_modules.SelectColumns)[:value]
     name = param_of_kind(ParamKinds, kind)
     stage = ParamKinds()
     assert setter(stage, name)(value) is stage
@@ -95,6 +102,8 @@ def test_value_reaches_the_jvm_and_comes_back(spark, tmp_path, irbis_modules, Pa
     elif kind == "stage":
         java_class = value._to_java().getClass().getName()
         assert received["inner.class"] == java_class
+    elif kind == "stage[]":
+        assert received["innerStages.classes"] == [v._to_java().getClass().getName() for v in value]
     else:
         assert same(kinds.from_json(kind, json.dumps(received[name])), value), received[name]
     from_jvm = JavaParams._from_java(stage._java_obj)
@@ -110,6 +119,7 @@ def test_defaults_reach_the_jvm(spark, ParamKinds, kinds):  # noqa: N803
         if kind not in kinds.COMPLEX:
             assert same(kinds.from_json(kind, json.dumps(received[name])), stage.getOrDefault(name)), name
     assert "payload.length" not in received and "inner.class" not in received
+    assert "innerStages.classes" not in received
 
 
 def test_keyword_init_equals_setters(spark, ParamKinds):  # noqa: N803
@@ -128,7 +138,8 @@ def test_validators_run_on_the_jvm_and_name_the_param(spark, ParamKinds):  # noq
 
 @pytest.mark.parametrize("name, bad", [("anInt", "1"), ("anInt", 1.5), ("anInt", 2**31), ("aLong", -2**63 - 1),
                                        ("ints", [2**31]), ("aBoolean", 1), ("strings", "abc"),
-                                       ("intMap", {"a": "b"}), ("payload", "text"), ("inner", "SelectColumns")])
+                                       ("intMap", {"a": "b"}), ("payload", "text"), ("inner", "SelectColumns"),
+                                       ("innerStages", "SelectColumns"), ("innerStages", ["SelectColumns"])])
 def test_python_rejects_wrong_types_when_setting(ParamKinds, name, bad):  # noqa: N803
     with pytest.raises(TypeError, match=name):
         ParamKinds()._set(**{name: bad})
@@ -138,11 +149,13 @@ def test_param_maps_round_trip(spark, irbis_modules, ParamKinds):  # noqa: N803
     """What CrossValidator and friends use for estimatorParamMaps."""
     stage = ParamKinds()
     param_map = {stage.doubleMap: {"a": -math.inf}, stage.matrix: [[0.5], []], stage.payload: b"\x00\xff",
-                 stage.inner: irbis_modules.SelectColumns(cols=["id"]), stage.longs: [2**63 - 1]}
+                 stage.inner: irbis_modules.SelectColumns(cols=["id"]), stage.longs: [2**63 - 1],
+                 stage.innerStages: [irbis_modules.SelectColumns(cols=["id"]), SQLTransformer(statement="SELECT 1")]}
     back = stage._transfer_param_map_from_java(stage._transfer_param_map_to_java(param_map))
     assert back.keys() == param_map.keys()
     for param, value in param_map.items():
-        assert same_value("stage" if param.name == "inner" else "", back[param], value), param.name
+        kind = {"inner": "stage", "innerStages": "stage[]"}.get(param.name, "")
+        assert same_value(kind, back[param], value), param.name
 
 
 def test_clear_copy_and_extra_params(spark, ParamKinds):  # noqa: N803

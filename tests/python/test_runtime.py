@@ -56,6 +56,7 @@ def test_converters_normalize(kind, given, expected):
     ("int", 1.5), ("int", True), ("int", 2**31), ("int", -2**31 - 1), ("long", 2**63), ("long[]", [-2**63 - 1]),
     ("boolean", 1), ("string", 3), ("string[]", "abc"), ("int[]", [1, "2"]),
     ("map<string,int>", {1: 2}), ("map<string,int>", [("a", 1)]), ("bytes", "text"), ("stage", "SQLTransformer"),
+    ("stage[]", ["SQLTransformer"]), ("stage[]", "SQLTransformer"),
 ])
 def test_converters_reject_wrong_types(kind, bad):
     with pytest.raises(TypeError):

@@ -151,6 +151,7 @@ def sample_value(param: Dict[str, Any]) -> Any:
         "string[]": ["x", "y"], "double[][]": [[1.0], []], "map<string,string>": {"k": "v"},
         "map<string,int>": {"k": 1}, "map<string,double>": {"k": 0.5}, "vector": Vectors.dense([1.0, 2.0]),
         "bytes": b"\x00\x01", "stage": SQLTransformer(statement="SELECT * FROM __THIS__"),
+        "stage[]": [SQLTransformer(statement="SELECT * FROM __THIS__")],
     }[param["kind"]]
 
 

@@ -3,7 +3,7 @@ writes (irbis.core.ParamsBridge). One table of kinds serves the type converters,
 raw (complex) values, so a new kind is added in one place on the Python side.
 
 Kinds: scalars (boolean int long float double string), `<scalar>[]`, `double[][]`, `map<string,V>`,
-`vector`, and the complex kinds `bytes` and `stage`, which move between languages as raw values.
+`vector`, and the complex kinds `bytes`, `stage` and `stage[]`, which move between languages as raw values.
 """
 
 import base64
@@ -18,9 +18,9 @@ from pyspark.ml.param import Params, TypeConverters
 KINDS = (
     "boolean", "int", "long", "float", "double", "string",
     "boolean[]", "int[]", "long[]", "float[]", "double[]", "string[]", "double[][]",
-    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage",
+    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage", "stage[]",
 )
-COMPLEX = frozenset({"bytes", "stage"})
+COMPLEX = frozenset({"bytes", "stage", "stage[]"})
 
 _MAP = "map<string,"
 # How Spark's DoubleParam (and Irbis' codecs) write the doubles that JSON numbers cannot hold; Spark's
@@ -172,6 +172,13 @@ def to_java_raw(kind: str, value: Any) -> Any:
         return bytes(value)
     if kind == "stage":
         return value._to_java() if hasattr(value, "_to_java") else value._java_obj
+    if kind == "stage[]":
+        from pyspark.ml.util import _jvm
+
+        stages = _jvm().java.util.ArrayList()  # irbis.core.StageArrayParam.coerce makes it an array
+        for stage in value:
+            stages.add(to_java_raw("stage", stage))
+        return stages
     raise TypeError(f"{kind} is not a complex kind")
 
 
@@ -184,4 +191,6 @@ def from_java_raw(kind: str, java_value: Any) -> Any:
         from pyspark.ml.wrapper import JavaParams
 
         return JavaParams._from_java(java_value)
+    if kind == "stage[]":
+        return [from_java_raw("stage", s) for s in java_value]
     raise TypeError(f"{kind} is not a complex kind")

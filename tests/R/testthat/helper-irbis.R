@@ -52,7 +52,7 @@ format_long <- function(v) if (is.character(v)) v else formatC(v, format = "f", 
 
 # Both sides through JSON, so that 1L and 1, or c(a = 1) and list(a = 1), compare as the JVM would see them.
 as_param_json <- function(value, kind) {
-  if (kind %in% c("bytes", "stage")) return(value)
+  if (kind %in% c("bytes", "stage", "stage[]")) return(value)
   json_to_r(parse_json(irbis_param_json(value, kind, "test", "value")), kind)
 }
 

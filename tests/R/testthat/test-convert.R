@@ -57,5 +57,6 @@ test_that("a bad value is an error naming the function and the argument", {
   expect_error(to_json(2^60, "long"), "beyond 2\\^53 give a string of digits")
   expect_error(irbis_param_raw("x", "bytes", "ft_demo", "arg"), "`arg` must be a raw vector")
   expect_error(irbis_param_raw(1, "stage", "ft_demo", "arg"), "`arg` must be a pipeline stage")
+  expect_error(irbis_param_raw(list(1), "stage[]", "ft_demo", "arg"), "`arg` must be a list of pipeline stages")
   expect_error(to_json(1, "matrix"), "kind 'matrix'")
 })

@@ -29,6 +29,7 @@ test_that("the JVM defaults of every kind are the R defaults", {
   fn <- get(spec$fn, envir = generated)
   report <- param_kinds_report(fn(sc))
   defaults <- lapply(formals(fn)[names(spec$params)], eval, envir = generated)
+  expect_false("innerStages.classes" %in% names(report))
   expect_report(report[!names(report) %in% c("payload.length", "inner.class")], spec, Filter(Negate(is.null), defaults))
 })
 
@@ -45,13 +46,18 @@ test_that("a value of every kind set from R reaches the JVM intact", {
     vector = list(size = 3, indices = c(0, 2), values = c(1, -2)), positive = 5
   )
   values <- values[names(values) %in% names(spec$params)]
-  stage <- do.call(fn, c(list(sc), values, list(payload = as.raw(c(0, 255, 7)), inner = inner)))
+  inner_stages <- list(invoke_new(sc, "org.apache.spark.ml.feature.SQLTransformer"),
+                       invoke_new(sc, "irbis.stages.SelectColumns"))
+  stage <- do.call(fn, c(list(sc), values, list(payload = as.raw(c(0, 255, 7)), inner = inner,
+                                                inner_stages = inner_stages)))
   report <- param_kinds_report(stage)
   expect_setequal(intersect(names(report), vapply(spec$params, `[[`, "", "name")),
-                  vapply(spec$params[!vapply(spec$params, `[[`, "", "kind") %in% c("bytes", "stage")], `[[`, "", "name"))
+                  vapply(spec$params[!vapply(spec$params, `[[`, "", "kind") %in% c("bytes", "stage", "stage[]")], `[[`, "", "name"))
   expect_report(report, spec, values)
   expect_identical(report[["payload.length"]], 3L)
   expect_identical(report[["inner.class"]], "org.apache.spark.ml.feature.SQLTransformer")
+  expect_identical(unlist(report[["innerStages.classes"]]),
+                   c("org.apache.spark.ml.feature.SQLTransformer", "irbis.stages.SelectColumns"))
 })
 
 test_that("values the JVM validator rejects fail when the stage is built, naming the param", {

@@ -8,12 +8,12 @@ import org.apache.spark.ml.param._
  * known is an error naming the stage and the Param, never silently skipped.
  */
 object ParamKind {
-  val Complex: Set[String] = Set("bytes", "stage")
+  val Complex: Set[String] = Set("bytes", "stage", "stage[]")
 
   val All: Seq[String] = Seq(
     "boolean", "int", "long", "float", "double", "string",
     "boolean[]", "int[]", "long[]", "float[]", "double[]", "string[]", "double[][]",
-    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage")
+    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage", "stage[]")
 
   def of(stage: Params, p: Param[_]): String = p match {
     case _: BooleanParam => "boolean"
@@ -35,6 +35,7 @@ object ParamKind {
     case _: VectorParam => "vector"
     case _: BytesParam => "bytes"
     case _: StageParam[_] => "stage"
+    case _: StageArrayParam => "stage[]"
     case _ => fromGetter(stage, p).getOrElse(throw new UnknownParamKindException(stage, p))
   }
 

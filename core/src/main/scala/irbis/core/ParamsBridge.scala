@@ -85,8 +85,14 @@ object ParamsBridge {
     stage.get(p).orElse(stage.getDefault(p)).orNull
   }
 
-  def pairRaw(stage: Params, name: String, value: Any): ParamPair[Any] =
-    validated(stage, complex(stage, name), value, String.valueOf(value))
+  def pairRaw(stage: Params, name: String, value: Any): ParamPair[Any] = {
+    val p = complex(stage, name)
+    val raw = (p: Param[_]) match {
+      case _: StageArrayParam => StageArrayParam.coerce(value, s"${stage.getClass.getSimpleName}.$name")
+      case _ => value
+    }
+    validated(stage, p, raw, String.valueOf(value))
+  }
 
   def setRaw(stage: Params, name: String, value: Any): Params = {
     val pp = pairRaw(stage, name, value)

@@ -72,6 +72,14 @@ private[irbis] class IrbisWriter(instance: Params) extends MLWriter {
           try out.write(bytes) finally out.close()
         case stage: MLWritable =>
           stage.write.session(sparkSession).save(target.toString)
+        case stages: Array[_] =>
+          // The folder exists even for an empty list, so that loading sets the Param back.
+          target.getFileSystem(sparkSession.sparkContext.hadoopConfiguration).mkdirs(target)
+          stages.zipWithIndex.foreach {
+            case (stage: MLWritable, i) => stage.write.session(sparkSession).save(new Path(target, i.toString).toString)
+            case (other, i) => throw new UnsupportedOperationException(
+              s"${instance.uid}: Param '${p.name}' element $i is ${other.getClass.getName}, which cannot be saved (not MLWritable)")
+          }
         case other =>
           throw new UnsupportedOperationException(
             s"${instance.uid}: Param '${p.name}' holds ${other.getClass.getName}, which cannot be saved (not MLWritable)")
@@ -106,6 +114,10 @@ private[irbis] class IrbisReader[T] extends MLReader[T] {
           case "bytes" =>
             val in = fs.open(source)
             try in.readAllBytes() finally in.close()
+          case "stage[]" =>
+            val indices = fs.listStatus(source).filter(_.isDirectory).map(_.getPath.getName)
+              .filter(_.forall(_.isDigit)).map(_.toInt).sorted
+            indices.map(i => StageFolder.loadStage(new Path(source, i.toString).toString, sparkSession))
           case _ => StageFolder.loadStage(source.toString, sparkSession)
         }
         instance.set(p.asInstanceOf[Param[Any]], value)

@@ -205,3 +205,37 @@ class StageParam[S <: PipelineStage](parent: Params, name: String, doc: String, 
   override def jsonDecode(json: String): S =
     throw new UnsupportedOperationException(s"$name holds a stage: it is loaded from its own folder, not from JSON")
 }
+
+/**
+ * An ordered list of nested stages (e.g. the candidate models of a model selection), each saved in its own
+ * folder `complexParams/<name>/<index>`. From Python and R the value arrives as a `java.util.List`, or as an
+ * array from the JVM itself; [[StageArrayParam.coerce]] turns either into the array this Param holds.
+ */
+class StageArrayParam(parent: Params, name: String, doc: String, isValid: Array[PipelineStage] => Boolean)
+  extends Param[Array[PipelineStage]](parent, name, doc, isValid) {
+  def this(parent: Params, name: String, doc: String) =
+    this(parent, name, doc, (a: Array[PipelineStage]) => a != null && a.forall(_ != null))
+  override def jsonEncode(value: Array[PipelineStage]): String =
+    throw new UnsupportedOperationException(s"$name holds stages: they are saved beside the metadata, not as JSON")
+  override def jsonDecode(json: String): Array[PipelineStage] =
+    throw new UnsupportedOperationException(s"$name holds stages: they are loaded from their own folders, not from JSON")
+}
+
+object StageArrayParam {
+  /** A `java.util.List`, a Scala `Seq` or any array whose elements are all stages, as `Array[PipelineStage]`. */
+  def coerce(value: Any, what: => String): Array[PipelineStage] = {
+    val items: Seq[Any] = value match {
+      case null => throw new IllegalArgumentException(s"$what: expected a list of stages, got null")
+      case a: Array[_] => a.toSeq
+      case l: java.util.List[_] => l.asScala.toSeq
+      case s: Seq[_] => s
+      case other => throw new IllegalArgumentException(
+        s"$what: expected a list of stages, got ${other.getClass.getName}")
+    }
+    items.zipWithIndex.map {
+      case (s: PipelineStage, _) => s
+      case (other, i) => throw new IllegalArgumentException(
+        s"$what: element $i is ${if (other == null) "null" else other.getClass.getName}, not a Spark ML stage")
+    }.toArray
+  }
+}
