@@ -39,6 +39,9 @@ for _entry in reversed(python_path()):
     sys.path.insert(0, _entry)
 if not INSTALLED:
     os.environ.setdefault("IRBIS_JAR", str(ASSEMBLY_JAR))
+# Python UDFs run in worker processes of this interpreter (the venv with numpy and pandas), not whatever `python3`
+# is first on PATH, pyspark's default.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 def subprocess_env() -> dict:
