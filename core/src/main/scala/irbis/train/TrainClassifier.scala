@@ -28,8 +28,10 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
     val label = Columns.requireType(schema, uid, getLabelCol, "a number, string or boolean column of classes")(
       t => t.isInstanceOf[NumericType] || t == StringType || t == BooleanType)
     val featurized = featurizer(inputs, getFeaturesCol, uid).transformSchema(schema)
-    TrainedClassifierModel.scoredSchema(configuredLearner(getFeaturesCol, getLabelCol).transformSchema(featurized),
-      label.dataType, uid)
+    // The learner sees the indexed label, never the original column (which may hold strings).
+    val indexLabel = s"__${uid}_label"
+    val learnerOut = configuredLearner(getFeaturesCol, indexLabel).transformSchema(featurized.add(indexLabel, DoubleType))
+    TrainedClassifierModel.scoredSchema(StructType(learnerOut.fields.filterNot(_.name == indexLabel)), label.dataType, uid)
   }
 
   override def fit(dataset: Dataset[_]): TrainedClassifierModel = {

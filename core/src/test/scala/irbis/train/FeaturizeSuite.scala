@@ -42,7 +42,7 @@ class FeaturizeSuite extends SparkSuite {
     val names = AttributeGroup.fromStructField(out.schema("features")).attributes.get.map(_.name.get).toSeq
     assert(names == Seq("x", "flag", "color_blue", "color_red", "note_0", "note_1", "note_2", "note_3",
       "when_year", "when_month", "when_day", "when_weekday", "when_hour", "when_minute", "when_second", "v_0", "v_1"))
-    val rows = out.select("features").as[Vector].collect().map(_.toArray)
+    val rows = out.select("features").collect().map(_.getAs[Vector](0).toArray)
     assert(rows.map(_(0)).toSeq == Seq(1.0, 4.0, 5.0, 6.0)) // the null is the mean of 1, 5, 6
     assert(rows.map(_(1)).toSeq == Seq(1.0, 0.0, 2.0 / 3, 1.0))
     assert(rows.map(r => (r(2), r(3))).toSeq == Seq((0.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0))) // null: no level
@@ -55,7 +55,7 @@ class FeaturizeSuite extends SparkSuite {
     val out = new Featurize().setInputCols(Array("color", "same")).setOneHotEncodeCategoricals(false).fit(df).transform(df)
     val attrs = AttributeGroup.fromStructField(out.schema("features")).attributes.get
     assert(attrs.length == 1 && attrs(0).isInstanceOf[NominalAttribute] && attrs(0).name.contains("color"))
-    assert(out.select("features").as[Vector].collect().map(_(0)).toSeq == Seq(1.0, 0.0, 1.0, 2.0))
+    assert(out.select("features").collect().map(_.getAs[Vector](0)(0)).toSeq == Seq(1.0, 0.0, 1.0, 2.0))
     val e = intercept[IllegalArgumentException](new Featurize().setInputCols(Array("x", "same"))
       .setConstantColumns("error").fit(df))
     assert(e.getMessage.contains("column(s) 'same' have a single value or only missing values") &&

@@ -24,7 +24,7 @@ class TextFeaturizerExamples extends ExampleSource {
 class TextFeaturizerSuite extends SparkSuite {
   import spark.implicits._
 
-  private def vectors(df: DataFrame, col: String): Seq[Vector] = df.select(col).as[Vector].collect().toSeq
+  private def vectors(df: DataFrame, col: String): Seq[Vector] = df.select(col).collect().map(_.getAs[Vector](0)).toSeq
 
   test("term counts weighted by log((n + 1) / (df + 1)) after lower-casing and dropping stop words") {
     val df = TextData.table(spark)

@@ -49,8 +49,9 @@ class TrainClassifierSuite extends SparkSuite {
     val byHand = new VectorAssembler().setInputCols(Array("a", "b")).setOutputCol("f")
       .transform(df.map(r => (r.getDouble(0), r.getDouble(1), levels(r.getString(2)))).toDF("a", "b", "l"))
     val reference = new LogisticRegression().setRegParam(0.01).setFeaturesCol("f").setLabelCol("l").fit(byHand).transform(byHand)
-    val got = out.select("probability", "prediction", "scored_labels").as[(Vector, Double, String)].collect()
-    val want = reference.select("probability", "prediction").as[(Vector, Double)].collect()
+    val got = out.select("probability", "prediction", "scored_labels").collect()
+      .map(r => (r.getAs[Vector](0), r.getDouble(1), r.getString(2)))
+    val want = reference.select("probability", "prediction").collect().map(r => (r.getAs[Vector](0), r.getDouble(1)))
     got.zip(want).foreach { case ((p, i, label), (q, j)) =>
       assert(p.toArray.zip(q.toArray).forall { case (x, y) => math.abs(x - y) < 1e-6 })
       assert(i == j && label == levels.map(_.swap).apply(i))
