@@ -42,8 +42,9 @@ class TrainClassifierSuite extends SparkSuite {
     val model = new TrainClassifier().setLabelCol("animal").setModel(new LogisticRegression().setRegParam(0.01)).fit(df)
     assert(model.getLevels.toSeq == Seq("empty", "fox", "snow leopard"))
     val out = model.transform(df)
-    for (c <- Seq("prediction", "scored_labels"))
-      assert(Attribute.fromStructField(out.schema(c)).asInstanceOf[NominalAttribute].values.get.toSeq == model.getLevels.toSeq)
+    for (c <- Seq("prediction", "scored_labels")) // Spark's attribute reader takes only numeric fields
+      assert(Attribute.fromStructField(out.schema(c).copy(dataType = org.apache.spark.sql.types.DoubleType))
+        .asInstanceOf[NominalAttribute].values.get.toSeq == model.getLevels.toSeq)
     // The same learner on the same features with the label indexed by hand.
     val levels = Map("empty" -> 0.0, "fox" -> 1.0, "snow leopard" -> 2.0)
     val byHand = new VectorAssembler().setInputCols(Array("a", "b")).setOutputCol("f")
