@@ -19,7 +19,7 @@ trait IrbisStage extends PipelineStage with MLWritable {
   override def write: MLWriter = new IrbisWriter(this)
 
   /**
-   * `copied` (this stage's `defaultCopy` or `copyValues` result) with every nested stage ([[StageParam]]) copied
+   * `copied` (this stage's `defaultCopy` or `copyValues` result) with every nested stage ([[StageParam]], [[StageArrayParam]]) copied
    * with `extra` too, so that the copy shares no stage with the original. Stages with nested stages write
    * `override def copy(extra: ParamMap): X = withCopiedStages(defaultCopy(extra), extra)`.
    */
@@ -28,6 +28,8 @@ trait IrbisStage extends PipelineStage with MLWritable {
       case p: StageParam[_] if copied.isDefined(p) =>
         val nested = p.asInstanceOf[Param[PipelineStage]]
         copied.set(nested, copied.getOrDefault(nested).copy(extra))
+      case p: StageArrayParam if copied.isDefined(p) =>
+        copied.set(p, copied.getOrDefault(p).map(_.copy(extra)))
       case _ =>
     }
     copied

@@ -172,10 +172,7 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
     rows.select((schema.fieldNames ++ Seq(getOutputCol, getErrorCol)).toIndexedSeq.map(ColumnRef(_)): _*)
   }
 
-  override def copy(extra: ParamMap): SimpleHTTPTransformer = {
-    val copied = defaultCopy[SimpleHTTPTransformer](extra)
-    if (isDefined(miniBatcher)) copied.setMiniBatcher(getMiniBatcher.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): SimpleHTTPTransformer = withCopiedStages(defaultCopy[SimpleHTTPTransformer](extra), extra)
 }
 
 object SimpleHTTPTransformer extends IrbisReadable[SimpleHTTPTransformer] {

@@ -60,10 +60,7 @@ class MultiColumnAdapter(override val uid: String) extends Estimator[MultiColumn
     copyValues(new MultiColumnAdapterModel(uid).setModel(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): MultiColumnAdapter = {
-    val copied = defaultCopy[MultiColumnAdapter](extra)
-    if (isDefined(baseStage)) copied.setBaseStage(getBaseStage.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): MultiColumnAdapter = withCopiedStages(defaultCopy[MultiColumnAdapter](extra), extra)
 }
 
 object MultiColumnAdapter extends IrbisReadable[MultiColumnAdapter]
@@ -82,10 +79,7 @@ class MultiColumnAdapterModel(override val uid: String) extends Model[MultiColum
 
   override def transform(dataset: Dataset[_]): DataFrame = getModel.transform(dataset)
 
-  override def copy(extra: ParamMap): MultiColumnAdapterModel = {
-    val copied = copyValues(new MultiColumnAdapterModel(uid), extra).setParent(parent)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): MultiColumnAdapterModel = withCopiedStages(copyValues(new MultiColumnAdapterModel(uid), extra).setParent(parent), extra)
 }
 
 object MultiColumnAdapterModel extends IrbisReadable[MultiColumnAdapterModel]

@@ -189,10 +189,7 @@ class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] wit
       .withMetadata(getOutputCol, named)
   }
 
-  override def copy(extra: ParamMap): FeaturizeModel = {
-    val copied = copyValues(new FeaturizeModel(uid), extra).setParent(parent)
-    if (isDefined(pipeline)) copied.setPipeline(getPipeline.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): FeaturizeModel = withCopiedStages(copyValues(new FeaturizeModel(uid), extra).setParent(parent), extra)
 }
 
 object FeaturizeModel extends IrbisReadable[FeaturizeModel]

@@ -101,11 +101,7 @@ class FindBestModel(override val uid: String) extends Estimator[BestModel] with 
     copyValues(model).setParent(this)
   }
 
-  override def copy(extra: ParamMap): FindBestModel = {
-    val c = defaultCopy[FindBestModel](extra)
-    if (isDefined(models)) c.setModels(getModels.map(_.copy(extra)))
-    c
-  }
+  override def copy(extra: ParamMap): FindBestModel = withCopiedStages(defaultCopy[FindBestModel](extra), extra)
 }
 
 object FindBestModel extends IrbisReadable[FindBestModel]

@@ -129,10 +129,7 @@ class TextFeaturizerModel(override val uid: String) extends Model[TextFeaturizer
     out.drop(out.columns.filter(_.startsWith(internal)).toIndexedSeq: _*)
   }
 
-  override def copy(extra: ParamMap): TextFeaturizerModel = {
-    val copied = copyValues(new TextFeaturizerModel(uid), extra).setParent(parent)
-    if (isDefined(pipeline)) copied.setPipeline(getPipeline.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): TextFeaturizerModel = withCopiedStages(copyValues(new TextFeaturizerModel(uid), extra).setParent(parent), extra)
 }
 
 object TextFeaturizerModel extends IrbisReadable[TextFeaturizerModel]

@@ -55,10 +55,7 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
       .setLabelIndexer(indexer).setFittedLearner(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): TrainClassifier = {
-    val copied = defaultCopy[TrainClassifier](extra)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): TrainClassifier = withCopiedStages(defaultCopy[TrainClassifier](extra), extra)
 }
 
 object TrainClassifier extends IrbisReadable[TrainClassifier]
@@ -112,13 +109,7 @@ class TrainedClassifierModel(override val uid: String) extends Model[TrainedClas
       .withMetadata(TrainedClassifierModel.ScoredLabels, schema(TrainedClassifierModel.ScoredLabels).metadata)
   }
 
-  override def copy(extra: ParamMap): TrainedClassifierModel = {
-    val copied = copyValues(new TrainedClassifierModel(uid), extra).setParent(parent)
-    if (isDefined(featurizer)) copied.setFeaturizer(getFeaturizer.copy(extra))
-    if (isDefined(labelIndexer)) copied.setLabelIndexer(getLabelIndexer.copy(extra))
-    if (isDefined(fittedLearner)) copied.setFittedLearner(getFittedLearner.copy(extra))
-    copied
-  }
+  override def copy(extra: ParamMap): TrainedClassifierModel = withCopiedStages(copyValues(new TrainedClassifierModel(uid), extra).setParent(parent), extra)
 }
 
 object TrainedClassifierModel extends IrbisReadable[TrainedClassifierModel] {

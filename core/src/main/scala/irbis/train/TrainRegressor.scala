@@ -40,10 +40,7 @@ class TrainRegressor(override val uid: String) extends Estimator[TrainedRegresso
       .setFittedLearner(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): TrainRegressor = {
-    val copied = defaultCopy[TrainRegressor](extra)
-    if (isDefined(model)) copied.setModel(getModel.copy(extra)) else copied
-  }
+  override def copy(extra: ParamMap): TrainRegressor = withCopiedStages(defaultCopy[TrainRegressor](extra), extra)
 }
 
 object TrainRegressor extends IrbisReadable[TrainRegressor]
@@ -72,12 +69,7 @@ class TrainedRegressorModel(override val uid: String) extends Model[TrainedRegre
     getFittedLearner.transform(getFeaturizer.transform(dataset))
   }
 
-  override def copy(extra: ParamMap): TrainedRegressorModel = {
-    val copied = copyValues(new TrainedRegressorModel(uid), extra).setParent(parent)
-    if (isDefined(featurizer)) copied.setFeaturizer(getFeaturizer.copy(extra))
-    if (isDefined(fittedLearner)) copied.setFittedLearner(getFittedLearner.copy(extra))
-    copied
-  }
+  override def copy(extra: ParamMap): TrainedRegressorModel = withCopiedStages(copyValues(new TrainedRegressorModel(uid), extra).setParent(parent), extra)
 }
 
 object TrainedRegressorModel extends IrbisReadable[TrainedRegressorModel]

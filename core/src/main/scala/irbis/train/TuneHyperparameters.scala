@@ -271,11 +271,7 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
     } finally folded.unpersist()
   }
 
-  override def copy(extra: ParamMap): TuneHyperparameters = {
-    val c = defaultCopy[TuneHyperparameters](extra)
-    if (isDefined(models)) c.setModels(getModels.map(_.copy(extra)))
-    c
-  }
+  override def copy(extra: ParamMap): TuneHyperparameters = withCopiedStages(defaultCopy[TuneHyperparameters](extra), extra)
 }
 
 object TuneHyperparameters extends IrbisReadable[TuneHyperparameters]
