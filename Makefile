@@ -79,7 +79,11 @@ $(RPKG): $(GEN)/.built
 publish-local:
 	$(SBT) -Dsbt.batch=true core/publishM2 core/publishLocal < /dev/null
 
-test: build test-scala test-python test-wheel test-r
+# The three suites run side by side (each output printed whole when it ends): much of a Spark test's time is
+# latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another.
+test: build
+	$(MAKE) --no-print-directory -j3 -O test-scala test-python test-r
+	$(MAKE) --no-print-directory test-wheel
 
 test-scala:
 	$(SBT) -Dsbt.batch=true core/test < /dev/null

@@ -37,8 +37,12 @@ EDGE_VALUES = {
 def same_stage(a: Params, b: Params) -> bool:
     if type(a) is not type(b) or a.uid != b.uid:
         return False
-    values_a = {p.name: a.getOrDefault(p) for p in a.params if a.isDefined(p)}
-    values_b = {p.name: b.getOrDefault(p) for p in b.params if b.isDefined(p)}
+    # Set values must agree; defaults come from the class, except pyspark's uid-derived ones (a wrapper made by
+    # `_from_java` keeps the `<uid>__output` default of the uid it was created with), so only their names are compared.
+    if {p.name for p in a.params if a.isDefined(p)} != {p.name for p in b.params if b.isDefined(p)}:
+        return False
+    values_a = {p.name: a.getOrDefault(p) for p in a.params if a.isSet(p)}
+    values_b = {p.name: b.getOrDefault(p) for p in b.params if b.isSet(p)}
     if not same(values_a, values_b):
         return False
     # A PipelineModel holds its stages in an attribute, not in a Param (a Pipeline's are its `stages` Param).

@@ -98,7 +98,7 @@ def test_tune_hyperparameters_grid_table_is_recomputed_independently(spark, trai
     assert fitted.getBestIndex() == best
     best_params = json.loads(results[best]["params"])
     refit = LogisticRegression(maxIter=15, **best_params).fit(data)
-    assert fitted.getBestModel().coefficients == pytest.approx(refit.coefficients, rel=1e-9)
+    assert fitted.getBestModel().coefficients.toArray().tolist() == pytest.approx(refit.coefficients.toArray().tolist(), rel=1e-9)
     # the same seed gives the same folds and table; parallelism changes nothing
     again = train.TuneHyperparameters(models=[lr], paramSpace=json.dumps(SPACE), evaluationMetric="accuracy",
                                       numFolds=3, seed=42, parallelism=1).fit(data)

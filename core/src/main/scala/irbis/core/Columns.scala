@@ -21,6 +21,13 @@ object Columns {
     if (schema.fieldNames.contains(column)) throw new IllegalArgumentException(
       s"$stage: output column '$column' already exists; choose another name or drop it first")
 
+  /** The schema of a stage that maps a string column to a new string column. */
+  def stringToString(schema: StructType, stage: String, input: String, output: String): StructType = {
+    requireType(schema, stage, input, "a string column")(_ == StringType)
+    requireAbsent(schema, stage, output)
+    schema.add(output, StringType, nullable = true)
+  }
+
   def isNumeric(t: DataType): Boolean = t.isInstanceOf[NumericType]
   def isVector(t: DataType): Boolean = t == VectorType
 }

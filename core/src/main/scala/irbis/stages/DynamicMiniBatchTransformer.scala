@@ -7,7 +7,8 @@ import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
-class DynamicMiniBatchTransformer(override val uid: String) extends Transformer with IrbisStage {
+class DynamicMiniBatchTransformer(override val uid: String) extends Transformer with IrbisStage
+  with ReadAheadBatching {
   def this() = this(Identifiable.randomUID("DynamicMiniBatchTransformer"))
 
   override def stageDoc: String =
@@ -17,14 +18,6 @@ class DynamicMiniBatchTransformer(override val uid: String) extends Transformer 
       "Every column becomes an array of the batch's values, as with FixedMiniBatchTransformer; batch sizes " +
       "depend on timing, row order within a partition does not. FlattenBatch undoes it."
 
-  final val maxBatchSize = new IntParam(this, "maxBatchSize",
-    "The largest number of rows per batch (> 0); at most min(maxBatchSize, 10000) rows are read ahead.",
-    ParamValidators.gt(0))
-  setDefault(maxBatchSize -> Int.MaxValue)
-  def getMaxBatchSize: Int = $(maxBatchSize)
-  def setMaxBatchSize(value: Int): this.type = set(maxBatchSize, value)
-
-  override def transformSchema(schema: StructType): StructType = MiniBatching.batchedSchema(schema)
 
   override def transform(dataset: Dataset[_]): DataFrame =
     MiniBatching.batch(dataset.toDF(), MiniBatching.dynamic(getMaxBatchSize))

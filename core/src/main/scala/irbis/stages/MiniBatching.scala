@@ -5,8 +5,22 @@ import java.util.concurrent.{LinkedBlockingQueue, TimeUnit}
 import scala.collection.mutable.ArrayBuffer
 
 import org.apache.spark.TaskContext
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.param.{IntParam, ParamValidators}
 import org.apache.spark.sql.{DataFrame, Row}
 import org.apache.spark.sql.types.{ArrayType, StructType}
+
+/** The Param and schema of the mini-batch transformers that read a partition ahead. */
+trait ReadAheadBatching extends Transformer {
+  final val maxBatchSize = new IntParam(this, "maxBatchSize",
+    "The largest number of rows per batch (> 0); at most min(maxBatchSize, 10000) rows are read ahead.",
+    ParamValidators.gt(0))
+  setDefault(maxBatchSize -> Int.MaxValue)
+  def getMaxBatchSize: Int = $(maxBatchSize)
+  def setMaxBatchSize(value: Int): this.type = set(maxBatchSize, value)
+
+  override def transformSchema(schema: StructType): StructType = MiniBatching.batchedSchema(schema)
+}
 
 /**
  * The batching shared by the mini-batch transformers: how rows become batch rows (every column an array of

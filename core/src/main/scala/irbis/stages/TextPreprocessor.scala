@@ -33,11 +33,8 @@ class TextPreprocessor(override val uid: String) extends Transformer with IrbisS
   def getNormFunc: String = $(normFunc)
   def setNormFunc(value: String): this.type = set(normFunc, value)
 
-  override def transformSchema(schema: StructType): StructType = {
-    Columns.requireType(schema, uid, getInputCol, "a string column")(_ == StringType)
-    Columns.requireAbsent(schema, uid, getOutputCol)
-    schema.add(getOutputCol, StringType, nullable = true)
-  }
+  override def transformSchema(schema: StructType): StructType =
+    Columns.stringToString(schema, uid, getInputCol, getOutputCol)
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)

@@ -7,7 +7,8 @@ import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
-class TimeIntervalMiniBatchTransformer(override val uid: String) extends Transformer with IrbisStage {
+class TimeIntervalMiniBatchTransformer(override val uid: String) extends Transformer with IrbisStage
+  with ReadAheadBatching {
   def this() = this(Identifiable.randomUID("TimeIntervalMiniBatchTransformer"))
 
   override def stageDoc: String =
@@ -20,15 +21,6 @@ class TimeIntervalMiniBatchTransformer(override val uid: String) extends Transfo
     "How long a batch collects rows after its first one, in milliseconds (>= 0).", ParamValidators.gtEq(0))
   def getMillisToWait: Long = $(millisToWait)
   def setMillisToWait(value: Long): this.type = set(millisToWait, value)
-
-  final val maxBatchSize = new IntParam(this, "maxBatchSize",
-    "The largest number of rows per batch (> 0); at most min(maxBatchSize, 10000) rows are read ahead.",
-    ParamValidators.gt(0))
-  setDefault(maxBatchSize -> Int.MaxValue)
-  def getMaxBatchSize: Int = $(maxBatchSize)
-  def setMaxBatchSize(value: Int): this.type = set(maxBatchSize, value)
-
-  override def transformSchema(schema: StructType): StructType = MiniBatching.batchedSchema(schema)
 
   override def transform(dataset: Dataset[_]): DataFrame =
     MiniBatching.batch(dataset.toDF(), MiniBatching.timeInterval(getMillisToWait, getMaxBatchSize))

@@ -30,11 +30,8 @@ class UnicodeNormalize(override val uid: String) extends Transformer with IrbisS
   def getLower: Boolean = $(lower)
   def setLower(value: Boolean): this.type = set(lower, value)
 
-  override def transformSchema(schema: StructType): StructType = {
-    Columns.requireType(schema, uid, getInputCol, "a string column")(_ == StringType)
-    Columns.requireAbsent(schema, uid, getOutputCol)
-    schema.add(getOutputCol, StringType, nullable = true)
-  }
+  override def transformSchema(schema: StructType): StructType =
+    Columns.stringToString(schema, uid, getInputCol, getOutputCol)
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)

@@ -8,6 +8,16 @@ import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.types._
 
 /** Params of the stages that read scored data (metrics, per-instance statistics, model selection). */
+/** Classification or regression statistics, or `auto`. */
+trait HasStatisticsKind extends Params {
+  final val evaluationMetric = new EnumParam(this, "evaluationMetric",
+    "Which metrics or statistics: 'auto' chooses classification when the predictions carry class metadata, a " +
+      "scores column exists or the label is not numeric, else regression.", Seq("auto", "classification", "regression"))
+  setDefault(evaluationMetric -> "auto")
+  def getEvaluationMetric: String = $(evaluationMetric)
+  def setEvaluationMetric(value: String): this.type = set(evaluationMetric, value)
+}
+
 trait HasScoredColumns extends Params {
   final val labelCol = new StringParam(this, "labelCol", "The column of true labels (original values or class indices).")
   setDefault(labelCol -> "label")
@@ -39,7 +49,8 @@ trait HasScoredColumns extends Params {
   }
 }
 
-class ComputeModelStatistics(override val uid: String) extends Transformer with IrbisStage with HasScoredColumns {
+class ComputeModelStatistics(override val uid: String) extends Transformer with IrbisStage with HasScoredColumns
+  with HasStatisticsKind {
   def this() = this(Identifiable.randomUID("ComputeModelStatistics"))
 
   override def stageDoc: String =
@@ -49,13 +60,6 @@ class ComputeModelStatistics(override val uid: String) extends Transformer with 
       "the order of `classes`); and for two classes the exact ROC AUC over all distinct thresholds (ties count " +
       "one half, as scikit-learn's roc_auc_score). Regression: mse, rmse, r2 (1 - SSres/SStot; for a constant " +
       "label 1 if the predictions are exact, else 0, as scikit-learn) and mae."
-
-  final val evaluationMetric = new EnumParam(this, "evaluationMetric",
-    "Which metrics: 'auto' chooses classification when the predictions carry class metadata, a scores column " +
-      "exists or the label is not numeric, else regression.", Seq("auto", "classification", "regression"))
-  setDefault(evaluationMetric -> "auto")
-  def getEvaluationMetric: String = $(evaluationMetric)
-  def setEvaluationMetric(value: String): this.type = set(evaluationMetric, value)
 
   override def transformSchema(schema: StructType): StructType = {
     val s = scored(schema, uid)

@@ -9,7 +9,8 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.functions._
 import org.apache.spark.sql.types._
 
-class ComputePerInstanceStatistics(override val uid: String) extends Transformer with IrbisStage with HasScoredColumns {
+class ComputePerInstanceStatistics(override val uid: String) extends Transformer with IrbisStage with HasScoredColumns
+  with HasStatisticsKind {
   def this() = this(Identifiable.randomUID("ComputePerInstanceStatistics"))
 
   override def stageDoc: String =
@@ -17,13 +18,6 @@ class ComputePerInstanceStatistics(override val uid: String) extends Transformer
       "probability of the true class clipped to [epsilon, 1 - epsilon] (scikit-learn's log_loss of that one row), " +
       "and `correct` (the prediction equals the label). Regression: `l1_loss` |label - prediction| and " +
       "`l2_loss` (label - prediction)^2."
-
-  final val evaluationMetric = new EnumParam(this, "evaluationMetric",
-    "Which statistics: 'auto' chooses classification when the predictions carry class metadata, a scores " +
-      "column exists or the label is not numeric, else regression.", Seq("auto", "classification", "regression"))
-  setDefault(evaluationMetric -> "auto")
-  def getEvaluationMetric: String = $(evaluationMetric)
-  def setEvaluationMetric(value: String): this.type = set(evaluationMetric, value)
 
   final val epsilon = new DoubleParam(this, "epsilon",
     "Probabilities are clipped to [epsilon, 1 - epsilon] before the log, so that a wrong certain prediction " +

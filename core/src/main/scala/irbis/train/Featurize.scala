@@ -155,6 +155,14 @@ class Featurize(override val uid: String) extends Estimator[FeaturizeModel]
   override def copy(extra: ParamMap): Featurize = defaultCopy(extra)
 }
 
+/** The fitted Spark ML pipeline a featurization model runs. */
+trait HasFittedPipeline extends Params {
+  final val pipeline = new StageParam[PipelineModel](this, "pipeline",
+    "The fitted Spark ML pipeline; its intermediate columns are dropped from the output.")
+  def getPipeline: PipelineModel = $(pipeline)
+  def setPipeline(value: PipelineModel): this.type = set(pipeline, value)
+}
+
 object Featurize extends IrbisReadable[Featurize] {
   def supported(t: DataType): Boolean = t match {
     case _: NumericType | BooleanType | StringType | DateType | TimestampType => true
@@ -162,16 +170,12 @@ object Featurize extends IrbisReadable[Featurize] {
   }
 }
 
-class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] with IrbisStage with FeaturizeParams {
+class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] with IrbisStage with FeaturizeParams
+  with HasFittedPipeline {
   def this() = this(Identifiable.randomUID("FeaturizeModel"))
 
   override def stageDoc: String =
     "Assembles the feature vector that Featurize fitted (imputation, category levels, text vocabulary weights)."
-
-  final val pipeline = new StageParam[PipelineModel](this, "pipeline",
-    "The fitted Spark ML pipeline; its intermediate columns are dropped from the output.")
-  def getPipeline: PipelineModel = $(pipeline)
-  def setPipeline(value: PipelineModel): this.type = set(pipeline, value)
 
   override def transformSchema(schema: StructType): StructType = outputSchema(schema, uid)
 

@@ -62,7 +62,7 @@ trait TextFeaturizerParams extends Params with HasInputCol with HasOutputCol {
 }
 
 class TextFeaturizer(override val uid: String) extends Estimator[TextFeaturizerModel]
-  with IrbisStage with TextFeaturizerParams {
+  with IrbisStage with TextFeaturizerParams with HasFittedPipeline {
   def this() = this(Identifiable.randomUID("TextFeaturizer"))
 
   override def stageDoc: String =
@@ -108,17 +108,12 @@ class TextFeaturizer(override val uid: String) extends Estimator[TextFeaturizerM
 object TextFeaturizer extends IrbisReadable[TextFeaturizer]
 
 class TextFeaturizerModel(override val uid: String) extends Model[TextFeaturizerModel]
-  with IrbisStage with TextFeaturizerParams {
+  with IrbisStage with TextFeaturizerParams with HasFittedPipeline {
   def this() = this(Identifiable.randomUID("TextFeaturizerModel"))
 
   override def stageDoc: String =
     "Turns a text column into the TF-IDF vector that TextFeaturizer fitted (its Spark ML pipeline of tokenizer, " +
       "stop words, n-grams, hashing and IDF)."
-
-  final val pipeline = new StageParam[PipelineModel](this, "pipeline",
-    "The fitted Spark ML pipeline; its intermediate columns are dropped from the output.")
-  def getPipeline: PipelineModel = $(pipeline)
-  def setPipeline(value: PipelineModel): this.type = set(pipeline, value)
 
   override def transformSchema(schema: StructType): StructType = outputSchema(schema, uid)
 
