@@ -189,7 +189,10 @@ class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] wit
         attrs.map(a => a.name.map(n => a.withName(n.stripPrefix(p))).getOrElse(a))).toMetadata()
       case None => out.schema(getOutputCol).metadata
     }
-    out.drop(out.columns.filter(_.startsWith(p)).toIndexedSeq: _*)
+    // the pipeline's intermediate columns: everything it added but the output (not by name prefix, which
+    // depends on the uid of the estimator that fitted it)
+    val input = dataset.columns.toSet
+    out.drop(out.columns.filter(c => !input.contains(c) && c != getOutputCol).toIndexedSeq: _*)
       .withMetadata(getOutputCol, named)
   }
 

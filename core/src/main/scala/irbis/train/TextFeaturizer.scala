@@ -120,8 +120,8 @@ class TextFeaturizerModel(override val uid: String) extends Model[TextFeaturizer
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val out = getPipeline.transform(dataset)
-    val internal = s"__${uid}_"
-    out.drop(out.columns.filter(_.startsWith(internal)).toIndexedSeq: _*)
+    val input = dataset.columns.toSet  // drop what the pipeline added but the output (its names depend on a uid)
+    out.drop(out.columns.filter(c => !input.contains(c) && c != getOutputCol).toIndexedSeq: _*)
   }
 
   override def copy(extra: ParamMap): TextFeaturizerModel = withCopiedStages(copyValues(new TextFeaturizerModel(uid), extra).setParent(parent), extra)
