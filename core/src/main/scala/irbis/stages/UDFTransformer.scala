@@ -22,7 +22,7 @@ class UDFTransformer(override val uid: String) extends Transformer with IrbisSta
       "pyspark UDF (setUDF in Python), held serialized in `udf` and saved with the stage. A Scala function " +
       "loads where its classes are on the classpath; a Python function is cloudpickled, so it loads in the " +
       "same Python version (pythonVer is checked) with the modules it uses importable, and runs with the " +
-      "Python executable it was set with unless spark.pyspark.python is set. Python accumulators updated " +
+      "Python executable of spark.pyspark.python, else of PYSPARK_PYTHON, else the one it was set with. Python accumulators updated " +
       "inside a Python UDF are not sent back to the driver."
 
   final val inputCol = new StringParam(this, "inputCol", "The input column of a one-argument function.")
@@ -106,7 +106,8 @@ final case class PythonUDF(name: String, command: Array[Byte], returnTypeJson: S
                            envVars: Map[String, String], pythonIncludes: List[String]) extends UDFPayload {
   // Spark's Python UDF classes are internal (built by pyspark through py4j); they are reached by name here.
   def column(spark: SparkSession, args: Seq[Column], stage: String): Column = {
-    val exec = spark.conf.getOption("spark.pyspark.python").getOrElse(pythonExec)
+    // pyspark's own order (the conf, then the environment), with the saving process's executable last
+    val exec = spark.conf.getOption("spark.pyspark.python").orElse(sys.env.get("PYSPARK_PYTHON")).getOrElse(pythonExec)
     // A fresh accumulator: pyspark's own is tied to the Python driver process that made the UDF.
     val accumulator = new CollectionAccumulator[Array[Byte]]
     spark.sparkContext.register(accumulator, s"$stage python accumulator")

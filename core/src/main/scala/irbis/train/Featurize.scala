@@ -63,7 +63,7 @@ trait FeaturizeParams extends FeaturizeOptions with HasInputCols with HasOutputC
   }
 
   /** Prefix of the intermediate columns, dropped from the output and from the feature names. */
-  protected def internalPrefix: String = s"__${uid}_"
+  protected def internalPrefix: String = Columns.internalPrefix("Featurize")
 }
 
 class Featurize(override val uid: String) extends Estimator[FeaturizeModel]
@@ -189,8 +189,7 @@ class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] wit
         attrs.map(a => a.name.map(n => a.withName(n.stripPrefix(p))).getOrElse(a))).toMetadata()
       case None => out.schema(getOutputCol).metadata
     }
-    // the pipeline's intermediate columns: everything it added but the output (not by name prefix, which
-    // depends on the uid of the estimator that fitted it)
+    // the pipeline's intermediate columns: everything it added but the output (a nested TextFeaturizer's too)
     val input = dataset.columns.toSet
     out.drop(out.columns.filter(c => !input.contains(c) && c != getOutputCol).toIndexedSeq: _*)
       .withMetadata(getOutputCol, named)

@@ -74,7 +74,7 @@ class TextFeaturizer(override val uid: String) extends Estimator[TextFeaturizerM
 
   override def fit(dataset: Dataset[_]): TextFeaturizerModel = {
     transformSchema(dataset.schema, logging = true)
-    val t = s"__${uid}_"
+    val t = Columns.internalPrefix("TextFeaturizer")
     val in = ColumnRef(getInputCol).toString
     val stages = Seq.newBuilder[PipelineStage]
     stages += new SQLTransformer().setStatement(s"SELECT *, coalesce($in, '') AS `${t}text` FROM __THIS__")

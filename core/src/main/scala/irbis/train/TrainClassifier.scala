@@ -29,7 +29,7 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
       t => t.isInstanceOf[NumericType] || t == StringType || t == BooleanType)
     val featurized = featurizer(inputs, getFeaturesCol, uid).transformSchema(schema)
     // The learner sees the indexed label, never the original column (which may hold strings).
-    val indexLabel = s"__${uid}_label"
+    val indexLabel = Columns.internalPrefix("TrainClassifier") + "label"
     val learnerOut = configuredLearner(getFeaturesCol, indexLabel).transformSchema(featurized.add(indexLabel, DoubleType))
     TrainedClassifierModel.scoredSchema(StructType(learnerOut.fields.filterNot(_.name == indexLabel)), label.dataType, uid)
   }
@@ -37,7 +37,7 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
   override def fit(dataset: Dataset[_]): TrainedClassifierModel = {
     transformSchema(dataset.schema, logging = true)
     val df = labelled(dataset.toDF())
-    val indexLabel = s"__${uid}_label"
+    val indexLabel = Columns.internalPrefix("TrainClassifier") + "label"
     val indexer = new ValueIndexer().setInputCol(getLabelCol).setOutputCol(indexLabel).fit(df)
     indexer.getLevels match {
       case Array() => throw new IllegalArgumentException(

@@ -33,7 +33,7 @@ class TrainRegressor(override val uid: String) extends Estimator[TrainedRegresso
     val df = labelled(dataset.toDF())
     val inputs = resolvedInputs(df.schema, uid)
     val featurizerModel = featurizer(inputs, getFeaturesCol, Identifiable.randomUID("Featurize")).fit(df)
-    val doubleLabel = s"__${uid}_label"
+    val doubleLabel = Columns.internalPrefix("TrainRegressor") + "label"
     val train = featurizerModel.transform(df).withColumn(doubleLabel, ColumnRef(getLabelCol).cast(DoubleType))
     val fitted = configuredLearner(getFeaturesCol, doubleLabel).fit(train).asInstanceOf[Transformer]
     copyValues(new TrainedRegressorModel(uid).setInputCols(inputs).setFeaturizer(featurizerModel)

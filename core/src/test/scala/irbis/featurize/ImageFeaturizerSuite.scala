@@ -3,6 +3,7 @@ package irbis.featurize
 import irbis.image.{ImageTransformer, TestImages}
 import irbis.onnx.{ONNXModel, OnnxGraphCut, TestModels}
 import irbis.testkit.{ExampleSource, SparkSuite, StageExample}
+import org.apache.spark.ml.attribute.AttributeGroup
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
 
@@ -21,7 +22,7 @@ class ImageFeaturizerExamples extends ExampleSource {
     StageExample("ImageFeaturizer-binary", TinyCnn.featurizer.setInputCol("content").setErrorCol("why"),
       TestImages.mixedFiles(spark)),
     StageExample("ImageFeaturizer-probabilities", TinyCnn.featurizer.setHeadless(false).setOutputCol("p")
-      .setResizeShortSide(0).setChannelOrder("BGR").setMean(Array(0.5)).setStd(Array(0.5)), TinyCnn.images(spark)),
+      .setClassNames(Array("cat", "dog", "snow leopard")).setPredictedClassCol("animal").setResizeShortSide(0).setChannelOrder("BGR").setMean(Array(0.5)).setStd(Array(0.5)), TinyCnn.images(spark)),
     StageExample("ImageFeaturizer-outputNode", TinyCnn.featurizer.setOutputNode("conv"), TinyCnn.images(spark)))
 }
 
@@ -56,6 +57,28 @@ class ImageFeaturizerSuite extends SparkSuite {
       assert(p.length == 3 && math.abs(p.sum - 1) < 1e-6)
       p.zip(vec(reference(id), "p").toArray).foreach { case (a, b) => assert(math.abs(a - b) < 1e-7) }
     }
+  }
+
+  test("headless = false names the most probable class: classNames, else the index; the count is checked") {
+    val names = Array("cat", "dog", "snow leopard")
+    val named = TinyCnn.featurizer.setHeadless(false).setClassNames(names).transform(TinyCnn.images(spark))
+    assert(AttributeGroup.fromStructField(named.schema("features")).attributes.get.map(_.name.get).toSeq == names.toSeq)
+    val out = byId(named)
+    val unnamed = byId(TinyCnn.featurizer.setHeadless(false).transform(TinyCnn.images(spark)))
+    Seq("row0", "row2", "row3").foreach { id =>
+      val p = vec(out(id)).toArray
+      val best = p.indexOf(p.max)
+      assert(out(id).getAs[String]("predictedClass") == names(best), id)
+      assert(unnamed(id).getAs[String]("predictedClass") == best.toString, id)
+    }
+    assert(out("row4").isNullAt(out("row4").fieldIndex("predictedClass")))  // the broken image
+    assert(!TinyCnn.featurizer.transform(TinyCnn.images(spark)).columns.contains("predictedClass"))
+    val e = intercept[IllegalArgumentException](TinyCnn.featurizer.setHeadless(false).setClassNames(Array("a", "b"))
+      .transform(TinyCnn.images(spark)))
+    assert(e.getMessage.contains("classNames has 2 names, but the model's output 'logits' has 3 classes"), e.getMessage)
+    val taken = intercept[IllegalArgumentException](TinyCnn.featurizer.setHeadless(false).setPredictedClassCol("id")
+      .transform(TinyCnn.images(spark)))
+    assert(taken.getMessage.contains("output column 'id' already exists"), taken.getMessage)
   }
 
   test("null input gives null features and no error; a bad image gives null and a message naming stage, column, origin") {

@@ -36,10 +36,16 @@ class FeaturizeSuite extends SparkSuite {
 
   test("every type becomes named slots: imputed numbers, one-hot levels, text, date parts, vectors") {
     val df = FeaturizeData.table(spark)
-    val out = new Featurize().setInputCols(FeaturizeData.inputs).setMaxCategoricalLevels(2).setNumTextFeatures(4)
-      .fit(df).transform(df)
+    val model = new Featurize().setInputCols(FeaturizeData.inputs).setMaxCategoricalLevels(2).setNumTextFeatures(4)
+      .fit(df)
+    val out = model.transform(df)
     assert(out.columns.toSeq == df.columns.toSeq :+ "features")
     val names = AttributeGroup.fromStructField(out.schema("features")).attributes.get.map(_.name.get).toSeq
+    // the same model rebuilt under another uid (as Python and R rebuild a loaded one) names its slots the same
+    val rebuilt = new FeaturizeModel("another_uid").setPipeline(model.getPipeline)
+      .setInputCols(model.getInputCols).setOutputCol("features").transform(df)
+    assert(rebuilt.columns.toSeq == out.columns.toSeq)
+    assert(AttributeGroup.fromStructField(rebuilt.schema("features")).attributes.get.map(_.name.get).toSeq == names)
     assert(names == Seq("x", "flag", "color_blue", "color_red", "note_0", "note_1", "note_2", "note_3",
       "when_year", "when_month", "when_day", "when_weekday", "when_hour", "when_minute", "when_second", "v_0", "v_1"))
     val rows = out.select("features").collect().map(_.getAs[Vector](0).toArray)
