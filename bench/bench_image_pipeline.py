@@ -3,8 +3,9 @@ float tensor, over the camera-trap JPEGs (snow_leopard/ and other/, mostly 2048x
 2,000 images, against one Python process driving a multiprocessing pool of 2 that does the same with cv2.
 
 Both sides start from the encoded bytes already in memory (Spark: a broadcast DataFrame cross-joined with
-one partition per copy, so that both cores stay busy to the end; Python: a list inherited by the forked
-workers, so no bytes are pickled, handed out in chunks of 8) and throw the tensors away (Spark: path, tensor and error to the noop sink; Python: workers return only the tensor's
+one partition per copy, so that both cores stay busy to the end; Python: each worker of a spawned pool reads
+the files once when it starts, so no bytes are pickled, and indices are handed out in chunks of 8; spawned,
+not forked: a fork of this process, whose ONNX Runtime and OpenCV thread pools hold locks, can deadlock) and throw the tensors away (Spark: path, tensor and error to the noop sink; Python: workers return only the tensor's
 size). Each side's best of three timed runs counts, after one warm-up run (JIT, native loading, page cache);
 the two sides' runs alternate, so that a busy moment on the machine does not fall on one side only. Irbis runs the one-pass
 stage on the bytes (ImageTransformer decodes binary input itself). With IRBIS_BENCH_TWO_STAGES=1 it also
@@ -31,12 +32,13 @@ MIN_IMAGES = 2000
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # RGB
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 
-_files = []  # the workers inherit it through fork
+_files = []  # in each worker: the encoded files, read by _init_worker
 
 
-def _init_worker():
+def _init_worker(paths):
     # One OpenCV thread per process: the pool's two processes already use both cores.
     cv2.setNumThreads(1)
+    _files[:] = [np.frombuffer(Path(p).read_bytes(), np.uint8) for p in paths]
 
 
 def _cv2_pipeline(index: int) -> int:
@@ -77,9 +79,8 @@ def run(spark):
     checked = one_pass.transform(repeated).where(F.col("error").isNotNull() | (F.size("tensor") != 3 * 224 * 224))
     assert checked.count() == 0, "the benchmark's images must all decode"
 
-    _files[:] = [np.frombuffer(p.read_bytes(), np.uint8) for p in paths]
     order = [i % len(paths) for i in range(n)]
-    with mp.get_context("fork").Pool(2, initializer=_init_worker) as pool:
+    with mp.get_context("spawn").Pool(2, initializer=_init_worker, initargs=([str(p) for p in paths],)) as pool:
         def cv2_pool():
             sum(pool.imap_unordered(_cv2_pipeline, order, chunksize=8))
 
@@ -88,7 +89,6 @@ def run(spark):
             sides.append(irbis_two_stages)
         one_pass_s, pool_s, *rest = best_of_alternating(3, *sides)
     two_stages_s = rest[0] if rest else None
-    _files.clear()
     files.unpersist()
 
     case = f"{n} JPEGs (~3 MP) -> 3x224x224"
