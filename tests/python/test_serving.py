@@ -153,3 +153,76 @@ def test_failed_first_task_attempts_are_retried_and_every_request_answered_once(
     assert result["answers"] == [[200, json.dumps(f"q{i}")] for i in range(12)]
     st = result["status"]
     assert (st["accepted"], st["replied"], st["rejected"], st["late"], result["failed"]) == (12, 12, {}, 0, False)
+
+
+def raw_request(port, name, body, declared=None):
+    """The bytes of a POST /<name> with a Content-Length of `declared` (default: the body's length)."""
+    head = (f"POST /{name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body) if declared is None else declared}\r\nConnection: close\r\n\r\n")
+    return head.encode() + body
+
+
+def read_response(sock):
+    """(status, body text) of the response on a socket the server closes after answering."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body.decode()
+
+
+def test_slow_and_disconnecting_clients_get_their_outcome_and_the_server_keeps_serving(spark):
+    """A client that stops in the middle of its body while others are served, then sends the rest, is answered;
+    a client that hangs
+    up before its reply, or in the middle of its body, has an outcome in the counters, and later requests are
+    answered."""
+    import socket
+    import threading
+    import time
+    from urllib.parse import urlparse
+
+    from irbis.serving import make_reply, parse_request, status
+
+    query, url = serve(spark, "py_clients", lambda requests: parse_request(requests, "k INT")
+                       .select("id", make_reply(F.col("k") + 1)), requestTimeoutMs=120000)
+    port = urlparse(url).port
+    try:
+        assert post(url, json.dumps({"k": 0}))[0] == 200  # the first micro-batch has started
+        slow, started, fast_done = {}, threading.Event(), threading.Event()
+
+        def slow_client():
+            body = json.dumps({"k": 41}).encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=180) as s:
+                s.sendall(raw_request(port, "py_clients", body[:3], declared=len(body)))
+                started.set()
+                slow["others_served_meanwhile"] = fast_done.wait(120)  # holds its handler thread mid-body
+                for i in range(3, len(body), 3):
+                    time.sleep(0.05)
+                    s.sendall(body[i:i + 3])
+                slow["answer"] = read_response(s)
+
+        trickler = threading.Thread(target=slow_client)
+        trickler.start()
+        assert started.wait(60)
+        fast = [post(url, json.dumps({"k": k})) for k in range(1, 4)]
+        fast_done.set()
+        trickler.join(200)
+        assert [(c, b) for c, b, _ in fast] == [(200, str(k + 1)) for k in range(1, 4)]
+        assert slow["others_served_meanwhile"], "the fast clients waited for the slow one"
+        assert slow["answer"] == (200, "42")
+
+        # hangs up right after sending a whole request: the pipeline still answers it (into a closed socket)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(raw_request(port, "py_clients", json.dumps({"k": 7}).encode()))
+        # hangs up in the middle of its body: 400 (the body could not be read), counted
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(raw_request(port, "py_clients", b'{"k": ', declared=100))
+        deadline = time.monotonic() + 120
+        while status("py_clients")["pending"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert post(url, json.dumps({"k": 9}))[:2] == (200, "10")
+        st = status("py_clients")
+        assert st["pending"] == 0 and st["expired"] == 0 and st["late"] == 0
+        assert (st["accepted"], st["replied"], st["rejected"]) == (8, 7, {"400": 1}), st
+    finally:
+        query.stop()

@@ -115,17 +115,15 @@ final class ServingServer private[serving] (val config: ServingConfig) {
   private[serving] def parsesWith(s: org.apache.spark.sql.types.StructType): Unit = schema = Some(s)
 
   private def handle(e: HttpExchange): Unit = {
-    try {
-      val path = e.getRequestURI.getPath
-      if (path == s"/${config.name}/_status" && e.getRequestMethod == "GET") {
-        send(e, ServingReply.json(200, statusJson))
-      } else {
-        accepted.incrementAndGet()
-        admit(e, path)
+    val path = e.getRequestURI.getPath
+    if (path == s"/${config.name}/_status" && e.getRequestMethod == "GET") send(e, ServingReply.json(200, statusJson))
+    else {
+      accepted.incrementAndGet()
+      // every accepted request has one counted outcome, also when admitting it fails
+      try admit(e, path) catch {
+        case io: IOException => reject(e, 400, s"the request body could not be read (${io.getMessage})")
+        case t: Throwable => reject(e, 500, s"server error: $t")
       }
-    } catch {
-      case t: Throwable =>
-        try send(e, ServingReply.error(500, s"server error: $t")) catch { case _: Throwable => e.close() }
     }
   }
 
