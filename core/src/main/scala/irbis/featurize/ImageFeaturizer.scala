@@ -227,7 +227,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     case e: Exception => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not JSON: " +
       e.getMessage)
   }) match {
-    case JArray(items) if items.nonEmpty && items.forall(_.isInstanceOf[JString]) => items.collect { case JString(n) => n }
+    case JArray(items) if items.nonEmpty && items.forall(_.isInstanceOf[JString]) =>
+      items.collect { case JString(n) => n }
     case _ => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not a non-empty JSON " +
       s"list of strings: ${json.take(200)}")
   }

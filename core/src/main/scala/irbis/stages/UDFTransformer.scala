@@ -22,8 +22,8 @@ class UDFTransformer(override val uid: String) extends Transformer with IrbisSta
       "pyspark UDF (setUDF in Python), held serialized in `udf` and saved with the stage. A Scala function " +
       "loads where its classes are on the classpath; a Python function is cloudpickled, so it loads in the " +
       "same Python version (pythonVer is checked) with the modules it uses importable, and runs with the " +
-      "Python executable of spark.pyspark.python, else of PYSPARK_PYTHON, else the one it was set with. Python accumulators updated " +
-      "inside a Python UDF are not sent back to the driver."
+      "Python executable of spark.pyspark.python, else of PYSPARK_PYTHON, else the one it was set with. " +
+      "Python accumulators updated inside a Python UDF are not sent back to the driver."
 
   final val inputCol = new StringParam(this, "inputCol", "The input column of a one-argument function.")
   def getInputCol: String = $(inputCol)
