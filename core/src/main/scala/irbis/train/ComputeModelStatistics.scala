@@ -7,7 +7,6 @@ import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.types._
 
-/** Params of the stages that read scored data (metrics, per-instance statistics, model selection). */
 /** Classification or regression statistics, or `auto`. */
 trait HasStatisticsKind extends Params {
   final val evaluationMetric = new EnumParam(this, "evaluationMetric",
