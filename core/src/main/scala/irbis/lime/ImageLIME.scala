@@ -1,17 +1,16 @@
 package irbis.lime
 
 import irbis.core._
-import irbis.image.SparkImage
+import irbis.image.{HasErrorCol, ImageRows, SparkImage}
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.{DoubleParam, ParamMap, ParamValidators}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
-import org.apache.spark.sql.api.java.UDF1
-import org.apache.spark.sql.functions.udf
+import org.apache.spark.sql.functions.lit
 import org.apache.spark.sql.types._
 
 class ImageLIME(override val uid: String) extends Transformer with IrbisStage
-  with LIMEParams with HasInputCol with SuperpixelParams {
+  with LIMEParams with HasInputCol with HasErrorCol with SuperpixelParams {
   def this() = this(Identifiable.randomUID("ImageLIME"))
 
   final val superpixelCol = new StringParam(this, "superpixelCol",
@@ -43,7 +42,8 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
       "pass. A sample's distance is the cosine distance of its keep-mask from the all-ones mask; the local model " +
       "is a kernel-weighted ridge regression of the target score on the keep-mask. Outputs per row: for each " +
       "target class, one weight per superpixel, the intercept and R^2; and the superpixels. Input: an image " +
-      "struct or encoded image bytes (decoded as colour)."
+      "struct or encoded image bytes (decoded as colour). An image that cannot be decoded or segmented, or does " +
+      "not fit its superpixels, gives a null explanation and the reason in errorCol; the other rows are explained."
 
   override def transformSchema(schema: StructType): StructType = {
     SparkImage.requireImageOrBytes(schema, uid, getInputCol)
@@ -53,28 +53,24 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
       )(t => t.isInstanceOf[StructType] && t.asInstanceOf[StructType].fieldNames.sameElements(LIMEImages.SegmentationType.fieldNames))
       schema
     } else schema.add(getSuperpixelCol, LIMEImages.SegmentationType, nullable = true)
-    explanationSchema(withSegments, uid)
+    // An existing superpixel column is input, not a clash: check the error column against the rest.
+    ImageRows.checkOutputs(StructType(schema.filterNot(_.name == getSuperpixelCol)), uid, getInputCol, getSuperpixelCol, getErrorCol)
+    explanationSchema(ImageRows.outputSchema(withSegments, getSuperpixelCol, LIMEImages.SegmentationType, getErrorCol), uid)
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema)
     requireModel(uid)
-    val (cell, m, stage, column, segCol) = (getCellSize, getModifier, uid, getInputCol, getSuperpixelCol)
-    val withSegments = if (dataset.schema.fieldNames.contains(segCol)) dataset.toDF() else {
-      val f = udf(new UDF1[Object, Row] {
-        def call(v: Object): Row = {
-          val image = LIMEImages.imageRow(v, stage, column)
-          if (image == null) null else LIMEImages.segmentationRow(LIMEImages.segment(image, cell, m, stage, column))
-        }
-      }, LIMEImages.SegmentationType)
-      dataset.toDF().withColumn(segCol, f(ColumnRef(column)))
-    }
+    val (column, segCol) = (getInputCol, getSuperpixelCol)
+    val segments = LIMEImages.segmentUdf(getCellSize, getModifier, getClass.getSimpleName, column)
+    val existing = if (dataset.schema.fieldNames.contains(segCol)) ColumnRef(segCol) else lit(null).cast(LIMEImages.SegmentationType)
+    val withSegments = ImageRows.attach(dataset.toDF(), segments(ColumnRef(column), existing), "superpixels", segCol, getErrorCol)
     val (n, seed0, keep, mean) = (getNumSamples, getSeed, getSamplingFraction, getHideColor == "mean")
     val field = StructField(column, SparkImage.schema, nullable = true)
     LIMEEngine.explain(this, uid, withSegments, Seq(column, segCol), Seq(field), { (r: Row) =>
-      val image = LIMEImages.imageRow(r.get(0), stage, column)
-      if (image == null || r.isNullAt(1)) Iterator.empty
-      else ImageLIME.samples(image, LIMEImages.fromRow(r.getStruct(1)), n, seed0, keep, mean, stage, column)
+      // Rows whose image failed have null superpixels (and their error); they get no samples.
+      if (r.isNullAt(0) || r.isNullAt(1)) Iterator.empty
+      else ImageLIME.samples(LIMEImages.imageRow(r.get(0)), LIMEImages.fromRow(r.getStruct(1)), n, seed0, keep, mean)
     })
   }
 
@@ -82,14 +78,9 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
 }
 
 object ImageLIME extends IrbisReadable[ImageLIME] {
-  private[lime] def samples(image: Row, seg: Segmentation, n: Int, seed: Long, keep: Double, mean: Boolean,
-                            stage: String, column: String): Iterator[Perturbed] = {
+  private[lime] def samples(image: Row, seg: Segmentation, n: Int, seed: Long, keep: Double, mean: Boolean): Iterator[Perturbed] = {
     val rec = SparkImage.record(image)
     val (h, w, c) = (rec.height, rec.width, rec.nChannels)
-    if (seg.height != h || seg.width != w || seg.labels.length != h * w) throw new IllegalArgumentException(
-      s"$stage: image '${rec.origin}' in '$column' is ${h}x$w but its superpixels are ${seg.height}x${seg.width}")
-    if (rec.data == null || rec.data.length != h * w * c) throw new IllegalArgumentException(
-      s"$stage: image '${rec.origin}' in '$column' has ${Option(rec.data).map(_.length).getOrElse(0)} bytes of data, expected $h x $w x $c")
     val k = seg.count
     val painted = Array.ofDim[Byte](k, c)
     if (mean) {

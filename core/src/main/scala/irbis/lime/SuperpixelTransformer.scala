@@ -1,14 +1,15 @@
 package irbis.lime
 
 import irbis.core._
-import irbis.image.{DecodeSettings, Decoding, ImageException, SparkImage}
+import irbis.image.{DecodeSettings, Decoding, HasErrorCol, ImageRecord, ImageRows, SparkImage}
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.{DoubleParam, ParamMap, ParamValidators, Params}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
-import org.apache.spark.sql.api.java.UDF1
+import org.apache.spark.sql.api.java.UDF2
+import org.apache.spark.sql.expressions.UserDefinedFunction
 import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema
-import org.apache.spark.sql.functions.udf
+import org.apache.spark.sql.functions.{lit, udf}
 import org.apache.spark.sql.types._
 
 /** Superpixel Params shared by SuperpixelTransformer and ImageLIME. */
@@ -33,22 +34,48 @@ private[lime] object LIMEImages {
     StructField("count", IntegerType, nullable = false),
     StructField("labels", ArrayType(IntegerType, containsNull = false), nullable = true)))
 
-  /** The value as an image struct Row (null stays null); undecodable bytes are an error naming stage and column. */
-  def imageRow(value: Any, stage: String, column: String): Row = value match {
+  /** The value as an image struct Row (null stays null); encoded bytes are decoded (an undecodable file throws). */
+  def imageRow(value: Any): Row = value match {
     case null => null
     case r: Row => r
     case bytes: Array[Byte] =>
-      val m = try Decoding.decode(bytes, DecodeSettings("color", 100000000L))
-      catch { case e: ImageException => throw new IllegalArgumentException(s"$stage: column '$column': ${e.getMessage}", e) }
-      val rec = SparkImage.toRecord(m, null)
+      val rec = SparkImage.toRecord(Decoding.decode(bytes, DecodeSettings("color", 100000000L)), null)
       new GenericRowWithSchema(Array[Any](rec.origin, rec.height, rec.width, rec.nChannels, rec.mode, rec.data), SparkImage.schema)
-    case other => throw new IllegalArgumentException(s"$stage: column '$column' holds ${other.getClass.getName}, not an image")
+    case other => throw new IllegalArgumentException(s"holds ${other.getClass.getName}, not an image")
   }
 
-  def segment(image: Row, cellSize: Double, modifier: Double, stage: String, column: String): Segmentation =
-    try Slic.segment(image, cellSize, modifier)
-    catch { case e: ImageException => throw new IllegalArgumentException(
-      s"$stage: column '$column', image '${SparkImage.origin(image)}': ${e.getMessage}", e) }
+  val SegmentResultType: StructType =
+    StructType(Seq(StructField("superpixels", SegmentationType), StructField("error", StringType)))
+
+  /**
+   * One row's (superpixels, error): SLIC's segments of its image, or `existing` ones checked against the image.
+   * An image that cannot be decoded or segmented, or does not fit its superpixels, gives null superpixels and
+   * the reason (naming stage, column and image) instead of failing the job. A null image keeps `existing`.
+   */
+  def segmentResult(value: Any, existing: Row, cellSize: Double, modifier: Double, stage: String, column: String): Row = {
+    val origin = value match { case r: Row => SparkImage.origin(r); case _ => null }
+    val (segments, error) = ImageRows.guarded[Row](stage, column, origin) {
+      val image = imageRow(value)
+      if (image == null) existing
+      else if (existing != null) { requireFits(SparkImage.record(image), fromRow(existing)); existing }
+      else segmentationRow(Slic.segment(image, cellSize, modifier))
+    }
+    Row(segments, error)
+  }
+
+  /** A non-deterministic UDF (see ImageRows.attach) of (image, existing superpixels or null). */
+  def segmentUdf(cellSize: Double, modifier: Double, stage: String, column: String): UserDefinedFunction =
+    udf(new UDF2[Object, Row, Row] {
+      def call(v: Object, existing: Row): Row = segmentResult(v, existing, cellSize, modifier, stage, column)
+    }, SegmentResultType).asNondeterministic()
+
+  def requireFits(rec: ImageRecord, seg: Segmentation): Unit = {
+    val (h, w, c) = (rec.height, rec.width, rec.nChannels)
+    if (seg.height != h || seg.width != w || seg.labels.length != h * w) throw new IllegalArgumentException(
+      s"the image is ${h}x$w but its superpixels are ${seg.height}x${seg.width}")
+    if (rec.data == null || rec.data.length != h * w * c) throw new IllegalArgumentException(
+      s"the image has ${Option(rec.data).map(_.length).getOrElse(0)} bytes of data, expected $h x $w x $c")
+  }
 
   def segmentationRow(s: Segmentation): Row = Row(s.height, s.width, s.count, s.labels.toSeq)
 
@@ -57,7 +84,7 @@ private[lime] object LIMEImages {
 }
 
 class SuperpixelTransformer(override val uid: String) extends Transformer with IrbisStage
-  with HasInputCol with HasOutputCol with SuperpixelParams {
+  with HasInputCol with HasOutputCol with HasErrorCol with SuperpixelParams {
   def this() = this(Identifiable.randomUID("SuperpixelTransformer"))
 
   setDefault(inputCol -> "image", outputCol -> "superpixels")
@@ -69,24 +96,21 @@ class SuperpixelTransformer(override val uid: String) extends Transformer with I
       "segment 4-connected; pieces under a quarter cell join a neighbour). Deterministic. The output struct holds " +
       "height, width, count and labels (row-major, one segment index in 0 until count per pixel), which ImageLIME " +
       "reads as its superpixelCol and the Python helper irbis.lime.overlay draws. Input: an image struct or " +
-      "encoded image bytes (decoded as colour)."
+      "encoded image bytes (decoded as colour). An image that cannot be decoded or segmented gives null " +
+      "superpixels and the reason in errorCol; the job goes on."
 
   override def transformSchema(schema: StructType): StructType = {
     SparkImage.requireImageOrBytes(schema, uid, getInputCol)
     Columns.requireAbsent(schema, uid, getOutputCol)
-    schema.add(getOutputCol, LIMEImages.SegmentationType, nullable = true)
+    ImageRows.checkOutputs(schema, uid, getInputCol, getOutputCol, getErrorCol)
+    ImageRows.outputSchema(schema, getOutputCol, LIMEImages.SegmentationType, getErrorCol)
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema)
-    val (cell, m, stage, column) = (getCellSize, getModifier, uid, getInputCol)
-    val f = udf(new UDF1[Object, Row] {
-      def call(v: Object): Row = {
-        val image = LIMEImages.imageRow(v, stage, column)
-        if (image == null) null else LIMEImages.segmentationRow(LIMEImages.segment(image, cell, m, stage, column))
-      }
-    }, LIMEImages.SegmentationType)
-    dataset.toDF().withColumn(getOutputCol, f(ColumnRef(getInputCol)))
+    val segments = LIMEImages.segmentUdf(getCellSize, getModifier, getClass.getSimpleName, getInputCol)
+    ImageRows.attach(dataset.toDF(), segments(ColumnRef(getInputCol), lit(null).cast(LIMEImages.SegmentationType)),
+      "superpixels", getOutputCol, getErrorCol)
   }
 
   override def copy(extra: ParamMap): SuperpixelTransformer = defaultCopy(extra)

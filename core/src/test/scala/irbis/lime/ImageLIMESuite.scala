@@ -61,6 +61,40 @@ class ImageLIMESuite extends SparkSuite {
     assert(LIMEImages.fromRow(reused.getAs[Row]("superpixels")).count <= 6)
   }
 
+  test("a file that cannot be decoded, a broken struct or superpixels that do not fit: null and the reason; the rest is explained") {
+    val rng = new Random(34)
+    val rec = LIMEFixtures.regionImage(rng, 210, "good")
+    val mat = new org.bytedeco.opencv.opencv_core.Mat(Side, Side, rec.mode, new org.bytedeco.javacpp.BytePointer(rec.data: _*))
+    val files = TestImages.files(spark, Seq("mem:/good.png" -> TestImages.encode(mat, ".png"),
+      "mem:/bad.png" -> "not an image".getBytes("UTF-8"))).withColumnRenamed("content", "image")
+    val lime = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setCellSize(8).setNumSamples(30)
+    val byPath = lime.transform(files).collect().map(r => r.getAs[String]("path") -> r).toMap
+    assert(byPath.size == 2)
+    assert(byPath("mem:/good.png").isNullAt(byPath("mem:/good.png").fieldIndex("error")))
+    assert(LIMEFixtures.weights(byPath("mem:/good.png")).nonEmpty)
+    val bad = byPath("mem:/bad.png")
+    assert(bad.isNullAt(bad.fieldIndex("explanation")) && bad.isNullAt(bad.fieldIndex("superpixels")))
+    assert(bad.getAs[String]("error").startsWith("ImageLIME: column 'image', image with no origin: "), bad.getAs[String]("error"))
+    assert(bad.getAs[String]("error").contains("decode"), bad.getAs[String]("error"))
+
+    // Structs: one whose data is cut short, one whose superpixels (from another image size) do not fit it.
+    val structs = LIMEFixtures.images(spark, Seq(rec, rec.copy(origin = "short", data = rec.data.take(10))), Seq(1.0, 0.0))
+    val out = lime.transform(structs).collect().map(r => r.getAs[Row]("image").getString(0) -> r).toMap
+    assert(out("good").isNullAt(out("good").fieldIndex("error")) && !out("good").isNullAt(out("good").fieldIndex("explanation")))
+    assert(out("short").isNullAt(out("short").fieldIndex("explanation")))
+    assert(out("short").getAs[String]("error").startsWith("ImageLIME: column 'image', image 'short': "), out("short").getAs[String]("error"))
+    val small = LIMEImages.segmentationRow(Segmentation(2, 2, 1, Array(0, 0, 0, 0)))
+    val mismatched = spark.createDataFrame(java.util.Arrays.asList(Row(structs.head().get(0), small)),
+      org.apache.spark.sql.types.StructType(Seq(structs.schema("image"),
+        org.apache.spark.sql.types.StructField("superpixels", LIMEImages.SegmentationType))))
+    val m = lime.transform(mismatched).head()
+    assert(m.isNullAt(m.fieldIndex("explanation")))
+    assert(m.getAs[String]("error") == s"ImageLIME: column 'image', image 'good': the image is ${Side}x$Side but its superpixels are 2x2")
+    // An error column written by an earlier stage keeps its messages.
+    val earlier = files.withColumn("error", org.apache.spark.sql.functions.lit("decoder: earlier"))
+    assert(lime.transform(earlier).collect().forall(_.getAs[String]("error") == "decoder: earlier"))
+  }
+
   test("100 images x 500 samples in one pass") {
     val rng = new Random(33)
     val input = LIMEFixtures.images(spark, (0 until 100).map(i => LIMEFixtures.regionImage(rng, rng.nextInt(256), s"p$i")), Seq.fill(100)(0.0))

@@ -95,8 +95,28 @@ class SuperpixelTransformerSuite extends SparkSuite {
   test("bad input is named") {
     val e = intercept[IllegalArgumentException](new SuperpixelTransformer().transform(TestImages.files(spark, Seq("x" -> Array[Byte](1)))))
     assert(e.getMessage.contains("column 'image' does not exist"))
-    val bad = TestImages.files(spark, Seq("mem:/bad.png" -> "hello".getBytes("UTF-8")))
-    val e2 = intercept[Exception](new SuperpixelTransformer().setInputCol("content").transform(bad).collect())
-    assert(e2.toString.contains("column 'content': cannot decode"), e2.toString)
+    val e2 = intercept[IllegalArgumentException](new SuperpixelTransformer().setErrorCol("superpixels")
+      .transform(TestImages.images(spark, Seq(None))))
+    assert(e2.getMessage.contains("'superpixels'"), e2.getMessage)
+  }
+
+  test("an image that cannot be decoded or segmented: null superpixels and the reason, the job goes on") {
+    val good = TestImages.record(12, 16, 3, "colour")
+    val mat = new org.bytedeco.opencv.opencv_core.Mat(good.height, good.width, good.mode, new org.bytedeco.javacpp.BytePointer(good.data: _*))
+    val files = TestImages.files(spark, Seq("mem:/good.png" -> TestImages.encode(mat, ".png"), "mem:/bad.png" -> "hello".getBytes("UTF-8")))
+    val rows = new SuperpixelTransformer().setInputCol("content").setCellSize(4).transform(files).collect()
+      .map(r => r.getAs[String]("path") -> r).toMap
+    SuperpixelChecks.check(LIMEImages.fromRow(rows("mem:/good.png").getAs[Row]("superpixels")))
+    assert(rows("mem:/good.png").getAs[String]("error") == null)
+    assert(rows("mem:/bad.png").getAs[Row]("superpixels") == null)
+    val message = rows("mem:/bad.png").getAs[String]("error")
+    assert(message.startsWith("SuperpixelTransformer: column 'content', image with no origin: ") && message.contains("decode"), message)
+
+    val structs = TestImages.images(spark, Seq(Some(good), None, Some(good.copy(origin = "broken", data = Array[Byte](1, 2)))))
+    val out = new SuperpixelTransformer().setCellSize(4).transform(structs).orderBy("id").collect()
+    assert(out(0).getAs[Row]("superpixels") != null && out(0).getAs[String]("error") == null)
+    assert(out(1).getAs[Row]("superpixels") == null && out(1).getAs[String]("error") == null, "a null image is not an error")
+    assert(out(2).getAs[Row]("superpixels") == null)
+    assert(out(2).getAs[String]("error").startsWith("SuperpixelTransformer: column 'image', image 'broken': "), out(2).getAs[String]("error"))
   }
 }
