@@ -104,8 +104,15 @@ demo: $(USER_VENV)/.installed
 	if [ -z "$$data" ]; then data="$(SAMPLE_DATA)"; $(USER_VENV)/bin/python examples/sample_data.py --out "$$data"; fi
 	$(USER_VENV)/bin/python examples/camera_traps.py --data "$$data" --out build/demo $(if $(FOLDS),--folds $(FOLDS))
 
-bench: $(USER_VENV)/.installed
+bench: $(USER_VENV)/.installed $(USER_VENV)/.bench
 	$(USER_VENV)/bin/python bench/run.py
+
+# serving_latency's load tool (wrk, from Debian) and its FastAPI baseline.
+$(USER_VENV)/.bench: requirements-bench.txt $(USER_VENV)/.installed
+	command -v wrk >/dev/null || apt-get install -y -qq --no-install-recommends wrk=4.1.0-3+b2 || \
+	  { echo "serving_latency needs wrk: apt-get install wrk=4.1.0-3+b2 (as root)"; exit 1; }
+	$(USER_VENV)/bin/pip install -q -r requirements-bench.txt
+	touch $@
 
 clean:
 	rm -rf build dist core/target examples/target target project/target

@@ -16,7 +16,6 @@ Nothing in pyspark is patched: ``server()`` wraps a ``DataStreamReader`` or ``Da
 """
 
 import json
-import tempfile
 from typing import Any, Dict, Union
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -62,10 +61,10 @@ class ServerWriter:
         self._spark = spark
 
     def replyTo(self, name: str) -> DataStreamWriter:
-        writer = self._writer.format(FORMAT).option("replyTo", name).outputMode("append")
-        if not self._spark.conf.get("spark.sql.streaming.checkpointLocation", None):
-            writer = writer.option("checkpointLocation", tempfile.mkdtemp(prefix=f"irbis-serving-{name}-"))
-        return writer
+        """The sink's options are the JVM's (``Serving.writerOptions``): a temporary checkpoint unless
+        ``spark.sql.streaming.checkpointLocation`` is set, and asynchronous progress tracking."""
+        options = dict(_jvm_serving(self._spark).writerOptions(name))
+        return self._writer.format(FORMAT).options(**options).outputMode("append")
 
     reply_to = replyTo
 

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import psutil
 import pytest
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
@@ -106,23 +107,26 @@ def test_dropped_rows_get_500_and_a_burst_gets_503_with_retry_after(spark):
         query.stop()
 
 
-FAILING_FIRST_ATTEMPTS = textwrap.dedent("""
-    import json, sys, urllib.error, urllib.request
+# A service whose UDF fails as `fault` says (substituted for %s), asked 12 requests by 4 clients at once.
+FAULTY_SERVICE = """
+    import json, os, signal, sys, time, urllib.error, urllib.request
     from concurrent.futures import ThreadPoolExecutor
+    import psutil
     import irbis
     from pyspark import TaskContext
     from pyspark.sql import functions as F
     from irbis.serving import make_reply, parse_request, server, status, url
 
-    spark = irbis.session(master="local[2,3]", **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2"})
+    marker = sys.argv[1]
+    spark = irbis.session(master=sys.argv[2], **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",
+                                                 "spark.executor.memory": "1g"})
 
     @F.udf("string")
     def echo(rid):
-        if TaskContext.get().attemptNumber() == 0:
-            raise RuntimeError("injected failure of a first attempt")
+%s
         return rid
 
-    requests = server(spark.readStream).address("127.0.0.1", 0, "flaky") \
+    requests = server(spark.readStream).address("127.0.0.1", 0, "flaky") \\
         .option("requestTimeoutMs", 120000).load()
     replies = parse_request(requests, "rid STRING").select("id", make_reply(echo("rid")))
     query = server(replies.writeStream).replyTo("flaky").trigger(processingTime="50 milliseconds").start()
@@ -140,19 +144,48 @@ FAILING_FIRST_ATTEMPTS = textwrap.dedent("""
     print(json.dumps({"answers": answers, "status": status("flaky"), "failed": query.exception() is not None}))
     query.stop()
     spark.stop()
-""")
+"""
+
+FAIL_FIRST_ATTEMPTS = """
+    if TaskContext.get().attemptNumber() == 0:
+        raise RuntimeError("injected failure of a first attempt")"""
+
+# The first task to see q3 kills the executor JVM it runs in (an ancestor of its Python worker) and records its
+# pid; the marker file, created exclusively, makes it happen once across executors and attempts.
+KILL_EXECUTOR = """
+    if rid == "q3":
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return rid
+        jvm = next(p for p in psutil.Process(os.getpid()).parents() if p.name() == "java")
+        os.write(fd, str(jvm.pid).encode())
+        os.close(fd)
+        os.kill(jvm.pid, signal.SIGKILL)
+        time.sleep(60)"""
 
 
-def test_failed_first_task_attempts_are_retried_and_every_request_answered_once(tmp_path):
+@pytest.mark.parametrize("master, fault", [("local[2,3]", FAIL_FIRST_ATTEMPTS),
+                                           ("local-cluster[2,1,2048]", KILL_EXECUTOR)],
+                         ids=["first-attempts-fail", "executor-killed"])
+def test_failed_tasks_are_retried_and_every_request_answered_once(tmp_path, master, fault):
+    """Task failures on first attempts (local[2,3]), or an executor JVM killed in the middle of a micro-batch
+    (local-cluster: two executor JVMs): the retried tasks replay the same requests, and every request gets its
+    own answer exactly once, before its deadline."""
     script = tmp_path / "flaky.py"
-    script.write_text(FAILING_FIRST_ATTEMPTS)
-    run = subprocess.run([sys.executable, str(script)], env=subprocess_env(), capture_output=True, text=True,
-                         timeout=240)
+    script.write_text(textwrap.dedent(FAULTY_SERVICE % textwrap.indent(textwrap.dedent(fault).strip("\n"), " " * 8)))
+    marker = tmp_path / "killed"
+    run = subprocess.run([sys.executable, str(script), str(marker), master], env=subprocess_env(),
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["answers"] == [[200, json.dumps(f"q{i}")] for i in range(12)]
     st = result["status"]
-    assert (st["accepted"], st["replied"], st["rejected"], st["late"], result["failed"]) == (12, 12, {}, 0, False)
+    assert (st["accepted"], st["replied"], st["rejected"], st["expired"], st["late"], result["failed"]) == \
+        (12, 12, {}, 0, 0, False)
+    if fault is KILL_EXECUTOR:
+        killed = int(marker.read_text())
+        assert not psutil.pid_exists(killed), f"executor JVM {killed} was to be killed"
 
 
 def raw_request(port, name, body, declared=None):

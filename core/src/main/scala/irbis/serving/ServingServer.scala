@@ -218,7 +218,9 @@ final class ServingServer private[serving] (val config: ServingConfig) {
   /** The unanswered requests numbered in (start, end]; remembers `end` for [[finishBatch]]. */
   private[serving] def plan(start: Long, end: Long): Seq[ServingRequest] = {
     plannedUpTo = math.max(plannedUpTo, end)
-    pending.subMap(start + 1, true, end, true).values().asScala.filterNot(_.answered.get).map(_.request).toSeq
+    // An empty range (start == end) is planned too: asynchronous progress tracking can run such a batch.
+    if (end <= start) Seq.empty
+    else pending.subMap(start + 1, true, end, true).values().asScala.filterNot(_.answered.get).map(_.request).toSeq
   }
 
   /** After a committed batch: every planned request the pipeline did not answer gets 400 (its body does not fit
