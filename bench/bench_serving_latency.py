@@ -1,6 +1,9 @@
-"""serving_latency: a fitted PipelineModel (VectorAssembler + LogisticRegression) served by Irbis's Spark Serving,
-against the same model served by a plain FastAPI + uvicorn app that calls ``model.transform`` on a one-row
-DataFrame for each request (in this process, on the same SparkSession and JVM).
+"""serving_latency: two pipelines served by Irbis's Spark Serving, each against the same PipelineModel served by a
+plain FastAPI + uvicorn app that calls ``model.transform`` on a one-row DataFrame for each request (in this
+process, on the same SparkSession and JVM):
+- trivial: VectorAssembler + LogisticRegression, request ``{"x1": .., "x2": ..}``, reply ``{"prediction": ..}``;
+- featurizer: ImageFeaturizer (EfficientNet-Lite0 with its ImageNet head, the model featurize_throughput uses),
+  request ``{"image": "<base64 JPEG>"}`` (a 640x480 camera-trap frame), reply the predicted class name.
 
 The load comes from ``wrk`` (Debian's package: ``apt-get install wrk``), closed loop: 1 and 16 connections, each
 sending its next POST as soon as the previous one is answered, for ``DURATION`` seconds after a warm-up run.
@@ -14,8 +17,9 @@ waits for the next micro-batch and then for its whole duration (planning, a Spar
 shows by how much.
 
 Not measured here (issue 5 asks for them; see its notes): open-loop load at fixed rates (wrk has no rate
-control), the featurizer pipeline, the executor-hosted low-latency mode (not built).
+control), the executor-hosted low-latency mode (not built).
 """
+import base64
 import json
 import re
 import shutil
@@ -30,11 +34,13 @@ WARMUP = 3
 BODY = {"x1": 0.8, "x2": 0.1}
 
 
-def wrk(url, connections, duration):
-    """(requests/s, p50 ms, p99 ms, non-2xx count) of a closed-loop wrk run posting BODY to url."""
+def wrk(url, body, connections, duration):
+    """(requests/s, p50 ms, p99 ms, non-2xx count) of a closed-loop wrk run posting the JSON `body` to url."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as payload:
+        json.dump(body, payload)
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                 f"wrk.body = '{json.dumps(BODY)}'\n")
+                 f'local f = io.open("{payload.name}", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
     script.close()
     out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
                           "--timeout", "30s", "--latency", "-s", script.name, url],
@@ -52,66 +58,99 @@ def wrk(url, connections, duration):
     return rate, millis("50%"), millis("99%"), failed
 
 
-def fit_model(spark):
+class Case:
+    """A pipeline to serve: its fitted PipelineModel, the request body, the parse_request schema, how the
+    parsed requests become the model's input (Irbis's side) and how one request becomes a one-row DataFrame
+    (FastAPI's side), the reply column and the expected answer."""
+
+    def __init__(self, name, model, body, schema, prepare, to_row, reply_col, expected):
+        self.name, self.model, self.body, self.schema, self.prepare = name, model, body, schema, prepare
+        self.to_row, self.reply_col, self.expected = to_row, reply_col, expected
+
+
+def trivial_case(spark):
     from pyspark.ml import Pipeline
     from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.feature import VectorAssembler
     train = spark.createDataFrame([(0.0, 1.0, 0.0), (1.0, 0.0, 1.0), (0.2, 0.9, 0.0), (0.9, 0.1, 1.0)],
                                   ["x1", "x2", "label"])
-    return Pipeline(stages=[VectorAssembler(inputCols=["x1", "x2"], outputCol="features"),
-                            LogisticRegression()]).fit(train)
+    model = Pipeline(stages=[VectorAssembler(inputCols=["x1", "x2"], outputCol="features"),
+                             LogisticRegression()]).fit(train)
+    return Case("trivial", model, BODY, "x1 DOUBLE, x2 DOUBLE", lambda parsed: parsed,
+                lambda spark, body: spark.createDataFrame([(body["x1"], body["x2"])], "x1 DOUBLE, x2 DOUBLE"),
+                "prediction", {"prediction": 1.0})
 
 
-def check(url):
-    request = urllib.request.Request(url, data=json.dumps(BODY).encode(), method="POST",
+def featurizer_case(spark, tmp):
+    """ImageFeaturizer with the ImageNet head on one camera-trap frame re-encoded at 640x480; the expected
+    answer is what the same pipeline's batch transform gives."""
+    import cv2
+    from pyspark.ml import PipelineModel
+    from pyspark.sql import functions as F
+    from bench_featurize_throughput import models, sample_jpegs
+    from irbis.featurize import ImageFeaturizer
+    model_path = models(tmp)[0]
+    frame = cv2.resize(cv2.imread(str(sample_jpegs()[0])), (640, 480), interpolation=cv2.INTER_AREA)
+    jpeg = cv2.imencode(".jpg", frame)[1].tobytes()
+    featurizer = ImageFeaturizer(inputCol="bytes", modelLocation=str(model_path), headless=False)
+    model = PipelineModel(stages=[featurizer])
+    expected = model.transform(spark.createDataFrame([(jpeg,)], "bytes BINARY")).first()["predictedClass"]
+
+    def to_row(spark, body):
+        return spark.createDataFrame([(base64.b64decode(body["image"]),)], "bytes BINARY")
+
+    return Case("featurizer", model, {"image": base64.b64encode(jpeg).decode()}, "image STRING",
+                lambda parsed: parsed.select("id", F.unbase64("image").alias("bytes")), to_row,
+                "predictedClass", {"predictedClass": expected})
+
+
+def check(url, case):
+    request = urllib.request.Request(url, data=json.dumps(case.body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as r:
+    with urllib.request.urlopen(request, timeout=120) as r:
         answer = json.loads(r.read())
-    assert answer == {"prediction": 1.0}, answer
+    assert answer == case.expected, (case.name, answer, case.expected)
 
 
-def measure(url, label, rows):
-    check(url)
-    wrk(url, 1, WARMUP)
+def measure(url, case, label, rows):
+    check(url, case)
+    wrk(url, case.body, 1, WARMUP)
     for connections in (1, 16):
-        rate, p50, p99, failed = wrk(url, connections, DURATION)
-        rows.append({"server": label, "clients": connections, "rate": rate, "p50": p50, "p99": p99,
-                     "failed": failed})
+        rate, p50, p99, failed = wrk(url, case.body, connections, DURATION)
+        rows.append({"case": case.name, "server": label, "clients": connections, "rate": rate, "p50": p50,
+                     "p99": p99, "failed": failed})
 
 
-def serve_irbis(spark, model, label, trigger_ms, rows):
+def serve_irbis(spark, case, label, trigger_ms, rows):
     from pyspark.sql import functions as F
     from irbis.serving import make_reply, parse_request, server, url
-    name = f"bench{trigger_ms}"
-    requests = server(spark.readStream).address("127.0.0.1", 0, name).load()
-    replies = model.transform(parse_request(requests, "x1 DOUBLE, x2 DOUBLE")) \
-        .select("id", make_reply(F.struct("prediction")))
+    name = f"bench_{case.name}_{trigger_ms}"
+    requests = server(spark.readStream).address("127.0.0.1", 0, name).option("maxBodyBytes", 4 << 20).load()
+    replies = case.model.transform(case.prepare(parse_request(requests, case.schema))).select("id", make_reply(F.struct(case.reply_col)))
     writer = server(replies.writeStream).replyTo(name)
     if trigger_ms:
         writer = writer.trigger(processingTime=f"{trigger_ms} milliseconds")
     query = writer.start()
     try:
-        measure(url(name), label, rows)
+        measure(url(name), case, label, rows)
     finally:
         query.stop()
 
 
-def serve_fastapi(spark, model, rows):
+def serve_fastapi(spark, case, rows):
     import uvicorn
-    from fastapi import FastAPI
-    from pydantic import BaseModel
-
-    class Features(BaseModel):
-        x1: float
-        x2: float
+    from fastapi import FastAPI, Request
 
     app = FastAPI()
 
     @app.post("/api")
-    def predict(features: Features):
-        row = model.transform(spark.createDataFrame([(features.x1, features.x2)], "x1 DOUBLE, x2 DOUBLE")) \
-            .select("prediction").first()
-        return {"prediction": row["prediction"]}
+    async def predict(request: Request):
+        body = await request.json()
+        # Spark work off the event loop, as a sync endpoint would run it (uvicorn's thread pool).
+        from starlette.concurrency import run_in_threadpool
+        row = await run_in_threadpool(
+            lambda: case.model.transform(case.to_row(spark, body)).select(case.reply_col).first())
+        return {case.reply_col: row[case.reply_col]}
 
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     srv = uvicorn.Server(config)
@@ -121,44 +160,47 @@ def serve_fastapi(spark, model, rows):
         time.sleep(0.05)
     port = srv.servers[0].sockets[0].getsockname()[1]
     try:
-        measure(f"http://127.0.0.1:{port}/api", "FastAPI + uvicorn, transform per request", rows)
+        measure(f"http://127.0.0.1:{port}/api", case, FASTAPI, rows)
     finally:
         srv.should_exit = True
         thread.join(30)
 
 
+FASTAPI = "FastAPI + uvicorn, transform per request"
+
+
 def run(spark):
     if shutil.which("wrk") is None:
         raise RuntimeError("serving_latency needs wrk (Debian: apt-get install wrk=4.1.0-3+b2); `make bench` installs it")
-    model = fit_model(spark)
     rows = []
-    serve_irbis(spark, model, "Irbis, default trigger", 0, rows)
-    serve_irbis(spark, model, "Irbis, 50 ms trigger", 50, rows)
-    serve_fastapi(spark, model, rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in (trivial_case(spark), featurizer_case(spark, tmp)):
+            serve_irbis(spark, case, "Irbis, default trigger", 0, rows)
+            serve_irbis(spark, case, "Irbis, 50 ms trigger", 50, rows)
+            serve_fastapi(spark, case, rows)
 
-    print(f"\nserving_latency (wrk, closed loop, {DURATION} s per case, trivial pipeline: VectorAssembler + "
-          "LogisticRegression)")
-    header = f"{'server':<42} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  notes"
+    print(f"\nserving_latency (wrk, closed loop, {DURATION} s per case)")
+    header = f"{'pipeline':<11} {'server':<42} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  notes"
     print(header)
     print("-" * len(header))
     for r in rows:
         notes = [f"{r['failed']} failed answers"] if r["failed"] else []
-        if r["server"].startswith("Irbis") and r["clients"] == 1:
+        if r["case"] == "trivial" and r["server"].startswith("Irbis") and r["clients"] == 1:
             notes.append("p50 target < 5 ms " + ("met" if r["p50"] < 5 else "missed"))
-        print(f"{r['server']:<42} {r['clients']:>7} {r['rate']:>9.1f} {r['p50']:>8.2f} {r['p99']:>8.2f}  "
-              + ", ".join(notes))
+        print(f"{r['case']:<11} {r['server']:<42} {r['clients']:>7} {r['rate']:>9.1f} {r['p50']:>8.2f} "
+              f"{r['p99']:>8.2f}  " + ", ".join(notes))
     print()
     if any(r["failed"] for r in rows):
         raise RuntimeError("serving_latency: some answers were not 200; see the table above")
 
-    def pick(server, clients):
-        return next(r for r in rows if r["server"] == server and r["clients"] == clients)
+    def pick(case, server, clients):
+        return next(r for r in rows if r["case"] == case and r["server"] == server and r["clients"] == clients)
 
-    baseline = "FastAPI + uvicorn, transform per request"
     out = []
-    for clients in (1, 16):
-        irbis_row, base_row = pick("Irbis, default trigger", clients), pick(baseline, clients)
-        out.append({"benchmark": "serving_latency", "case": f"trivial, {clients} client{'s' * (clients > 1)}",
-                    "irbis": irbis_row["rate"], "baseline": base_row["rate"], "unit": "r/s",
-                    "baseline_name": "FastAPI+uvicorn transform", **({"target": 10.0} if clients == 16 else {})})
+    for case in ("trivial", "featurizer"):
+        for clients in (1, 16):
+            irbis_row, base_row = pick(case, "Irbis, 50 ms trigger", clients), pick(case, FASTAPI, clients)
+            out.append({"benchmark": "serving_latency", "case": f"{case}, {clients} client{'s' * (clients > 1)}",
+                        "irbis": irbis_row["rate"], "baseline": base_row["rate"], "unit": "r/s",
+                        "baseline_name": "FastAPI+uvicorn transform", **({"target": 10.0} if clients == 16 else {})})
     return out

@@ -7,8 +7,9 @@
   from tests/R/bridge.R (as tests/R/testthat/test-install.R does); the script itself is the one a user runs.
 
 Both evaluate with `--folds 2` (sequences never split between folds; fewer fits than the default 3, as the
-Python notebook test covers the full evaluation) on the model that the Python converter writes, and must print the results table with deep features beating raw pixels and sequence ensembling no
-worse than per-frame predictions; their exit status covers the save/load and flip-bookkeeping checks.
+Python notebook test covers the full evaluation) on the model that the Python converter writes, and must print
+the results table with deep features beating raw pixels and sequence ensembling no worse than per-frame
+predictions; their exit status covers the save/load and flip-bookkeeping checks.
 """
 import os
 import re

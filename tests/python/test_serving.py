@@ -18,7 +18,7 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-from conftest import subprocess_env
+from conftest import ROOT, subprocess_env
 
 SCHEMA = StructType([StructField("rid", StringType(), False), StructField("x1", DoubleType(), False),
                      StructField("x2", DoubleType(), False)])
@@ -103,6 +103,56 @@ def test_dropped_rows_get_500_and_a_burst_gets_503_with_retry_after(spark):
         assert st["accepted"] == 40 and st["pending"] == 0 and st["expired"] == 0
         assert st["replied"] + sum(st["rejected"].values()) == 40
         assert st["rejected"]["503"] == codes.count(503)
+    finally:
+        query.stop()
+
+
+SHARED_FEATURES = ROOT.parent / "shared" / "models" / "efficientnet_lite0_features.onnx"
+CAMERA_TRAPS = ROOT.parent / "shared" / "data" / "camera-traps"
+
+
+@pytest.mark.skipif(not SHARED_FEATURES.exists() or not (CAMERA_TRAPS / "labels.csv").exists(),
+                    reason="needs ../shared/models and ../shared/data")
+def test_camera_trap_classifier_is_served_and_each_frame_gets_its_own_prediction(spark):
+    """ImageFeaturizer (EfficientNet-Lite0 features) + LogisticRegression fitted on camera-trap photographs,
+    served: 16 frames posted as base64 JPEGs by 4 clients at once, each answered with its own id and the
+    prediction and probability that the same model's batch transform gives for the same bytes."""
+    import base64
+    import csv
+    from pyspark.ml.functions import vector_to_array
+    from irbis.featurize import ImageFeaturizer
+    from irbis.serving import make_reply, parse_request, status
+
+    with open(CAMERA_TRAPS / "labels.csv", encoding="utf-8") as f:
+        labels = list(csv.DictReader(f))
+    leopards, others = ([r for r in labels if r["is_snow_leopard"] == value] for value in ("1", "0"))
+    frames = leopards[:8] + others[:8]
+    data = [(r["path"], (CAMERA_TRAPS / r["path"]).read_bytes(), float(r["is_snow_leopard"])) for r in frames]
+    train = spark.createDataFrame(data, "rid STRING, bytes BINARY, label DOUBLE")
+    featurizer = ImageFeaturizer(inputCol="bytes", outputCol="features", modelLocation=str(SHARED_FEATURES),
+                                 inputSize=224, resizeShortSide=256, channelOrder="RGB", scale=1 / 255,
+                                 mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+    model = Pipeline(stages=[featurizer, LogisticRegression(maxIter=50, regParam=0.01)]).fit(train)
+    p_leopard = vector_to_array("probability")[1].alias("p_leopard")
+    expected = {r.rid: r for r in model.transform(train).select("rid", "prediction", p_leopard).collect()}
+
+    def pipeline(requests):
+        parsed = parse_request(requests, "rid STRING, image STRING") \
+            .select("id", "rid", F.unbase64("image").alias("bytes"))
+        return model.transform(parsed).select("id", make_reply(F.struct("rid", "prediction", p_leopard)))
+
+    query, url = serve(spark, "camera_traps", pipeline, maxBodyBytes=16 << 20, requestTimeoutMs=120000)
+    try:
+        bodies = [json.dumps({"rid": rid, "image": base64.b64encode(content).decode()}) for rid, content, _ in data]
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda b: post(url, b), bodies))
+        for (rid, _, _), (code, body, _) in zip(data, answers):
+            assert code == 200, body
+            got = json.loads(body)
+            assert got["rid"] == rid and got["prediction"] == expected[rid].prediction, (got, expected[rid])
+            assert abs(got["p_leopard"] - expected[rid].p_leopard) < 1e-9, (got, expected[rid])
+        st = status("camera_traps")
+        assert (st["accepted"], st["replied"], st["rejected"], st["late"]) == (16, 16, {}, 0)
     finally:
         query.stop()
 

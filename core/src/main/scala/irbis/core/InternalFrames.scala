@@ -1,8 +1,9 @@
 package irbis.core
 
 import org.apache.spark.rdd.RDD
-import org.apache.spark.sql.{DataFrame, SparkSession}
+import org.apache.spark.sql.{DataFrame, Encoders, Row, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder
 import org.apache.spark.sql.types.StructType
 
 /**
@@ -16,4 +17,19 @@ object InternalFrames {
 
   def create(spark: SparkSession, rows: RDD[InternalRow], schema: StructType): DataFrame =
     factory.invoke(spark, rows, schema, java.lang.Boolean.FALSE).asInstanceOf[DataFrame]
+
+  /**
+   * `f` applied to each partition's Catalyst rows of `df`, giving rows of `schema`. A batch plan goes through
+   * its RDD of InternalRows; a streaming plan has none until it runs, so there the same function becomes a
+   * typed `mapPartitions` (allowed in streaming queries) with rows converted at its edges.
+   */
+  def mapPartitions(df: DataFrame, schema: StructType)(f: Iterator[InternalRow] => Iterator[InternalRow]): DataFrame =
+    if (!df.isStreaming) create(df.sparkSession, df.queryExecution.toRdd.mapPartitions(f), schema)
+    else {
+      val (in, out) = (ExpressionEncoder(df.schema), ExpressionEncoder(schema).resolveAndBind())
+      df.mapPartitions { rows: Iterator[Row] =>
+        val (toInternal, toRow) = (in.createSerializer(), out.createDeserializer())
+        f(rows.map(toInternal)).map(toRow)
+      }(Encoders.row(schema))
+    }
 }

@@ -223,10 +223,9 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
         val payload = broadcastPayload(spark)
         (env, o) => OnnxSessions.fromBytes(stage, payload.value)(env, o)
     }
-    val rows = dataset.toDF().queryExecution.toRdd.mapPartitions { it =>
+    InternalFrames.mapPartitions(dataset.toDF(), schema) { it =>
       new OnnxBatchRunner(OnnxSessions.get(key, s, open), p).run(it)
     }
-    InternalFrames.create(spark, rows, schema)
   }
 
   override def copy(extra: ParamMap): ONNXModel = defaultCopy(extra)

@@ -1,6 +1,6 @@
 package irbis.onnx
 
-import irbis.testkit.{ExampleSource, StageExample, SparkSuite}
+import irbis.testkit.{Compare, ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.sql.{DataFrame, SparkSession}
 
@@ -59,6 +59,22 @@ class ONNXModelSuite extends SparkSuite {
     p.zip(e.map(_ / e.sum)).foreach { case (a, b) => assert(math.abs(a - b) < 1e-6) }
     val nullRow = out(2)
     assert(nullRow.isNullAt(nullRow.fieldIndex("scaled")) && nullRow.isNullAt(nullRow.fieldIndex("total")))
+  }
+
+  test("a streaming DataFrame (as Spark Serving's requests are) gives the batch transform's rows") {
+    import org.apache.spark.sql.execution.streaming.runtime.MemoryStream
+    implicit val session: org.apache.spark.sql.SparkSession = spark
+    val stream = MemoryStream[(Seq[Float], Seq[Long])]
+    val model = multi.setSoftMaxDict("scaled", "probs").setMiniBatchSize(2)
+    val query = model.transform(stream.toDF().toDF("a", "b")).writeStream.format("memory").queryName("onnx_stream").start()
+    try {
+      val input = Seq((Seq(1f, 2f, 3f), Seq(1L, -2L)), (Seq(0.5f, -1f, 4f), Seq(3L, 4L)), (Seq(-3f, 0f, 9f), Seq(0L, 0L)))
+      stream.addData(input)
+      query.processAllAvailable()
+      val streamed = spark.table("onnx_stream")
+      assert(streamed.schema == model.transformSchema(input.toDF("a", "b").schema))
+      assert(Compare.diff(model.transform(input.toDF("a", "b")), streamed) == null)
+    } finally query.stop()
   }
 
   test("a fixed batch dimension is honoured: the last batch is padded and the padding dropped") {
