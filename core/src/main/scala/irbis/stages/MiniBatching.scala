@@ -7,7 +7,7 @@ import scala.collection.mutable.ArrayBuffer
 import org.apache.spark.TaskContext
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.{IntParam, ParamValidators}
-import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.{DataFrame, Encoders, Row}
 import org.apache.spark.sql.types.{ArrayType, StructType}
 
 /** The Param and schema of the mini-batch transformers that read a partition ahead. */
@@ -31,13 +31,15 @@ private[stages] object MiniBatching {
   def batchedSchema(schema: StructType): StructType =
     StructType(schema.fields.map(f => f.copy(dataType = ArrayType(f.dataType, f.nullable), nullable = false)))
 
-  /** `group` cuts one partition's rows into batches; each batch becomes one row of arrays. */
+  /**
+   * `group` cuts one partition's rows into batches; each batch becomes one row of arrays. A typed
+   * `mapPartitions` rather than the RDD, so that streaming DataFrames (Spark Serving's requests) batch too.
+   */
   def batch(df: DataFrame, group: Iterator[Row] => Iterator[Seq[Row]]): DataFrame = {
     val width = df.schema.length
-    val batched = df.rdd.mapPartitions(rows => group(rows).map { batch =>
+    df.mapPartitions((rows: Iterator[Row]) => group(rows).map { batch =>
       Row.fromSeq((0 until width).map(i => batch.map(_.get(i))))
-    })
-    df.sparkSession.createDataFrame(batched, batchedSchema(df.schema))
+    })(Encoders.row(batchedSchema(df.schema)))
   }
 
   def fixed(size: Int)(rows: Iterator[Row]): Iterator[Seq[Row]] = rows.grouped(size)

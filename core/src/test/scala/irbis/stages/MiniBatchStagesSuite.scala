@@ -39,6 +39,23 @@ class DynamicMiniBatchTransformerSuite extends SparkSuite {
     assert(Compare.diff(new FlattenBatch().transform(batched), df) == null)
   }
 
+  test("a streaming DataFrame (as Spark Serving's requests are) is batched, and FlattenBatch restores its rows") {
+    import org.apache.spark.sql.execution.streaming.runtime.MemoryStream
+    implicit val session: SparkSession = spark
+    val stream = MemoryStream[Int]
+    val batched = new FixedMiniBatchTransformer().setBatchSize(2).transform(stream.toDF().toDF("i"))
+    val flat = new FlattenBatch().transform(batched)
+    val queries = Seq(batched -> "batched_stream", flat -> "flat_stream").map { case (df, name) =>
+      df.writeStream.format("memory").queryName(name).start() }
+    try {
+      stream.addData(0 until 5)
+      queries.foreach(_.processAllAvailable())
+      val sizes = spark.table("batched_stream").collect().map(_.getSeq[Int](0))
+      assert(sizes.forall(b => b.nonEmpty && b.length <= 2) && sizes.flatten.sorted.toSeq == (0 until 5))
+      assert(spark.table("flat_stream").collect().map(_.getInt(0)).sorted.toSeq == (0 until 5))
+    } finally queries.foreach(_.stop())
+  }
+
   test("a failure upstream reaches the task with its message") {
     val failing = spark.range(0, 10, 1, 1).toDF("i").map { r =>
       if (r.getLong(0) == 5) throw new IllegalStateException("row five is broken")
