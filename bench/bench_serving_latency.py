@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 DURATION = 10
 WARMUP = 3
@@ -36,15 +37,14 @@ BODY = {"x1": 0.8, "x2": 0.1}
 
 def wrk(url, body, connections, duration):
     """(requests/s, p50 ms, p99 ms, non-2xx count) of a closed-loop wrk run posting the JSON `body` to url."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as payload:
-        json.dump(body, payload)
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                 f'local f = io.open("{payload.name}", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
-    script.close()
-    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
-                          "--timeout", "30s", "--latency", "-s", script.name, url],
-                         capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        payload, script = Path(tmp) / "body.json", Path(tmp) / "post.lua"
+        payload.write_text(json.dumps(body))
+        script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                          f'local f = io.open("{payload}", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
+        out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
+                              "--timeout", "30s", "--latency", "-s", str(script), url],
+                             capture_output=True, text=True, check=True).stdout
 
     def millis(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -126,7 +126,8 @@ def serve_irbis(spark, case, label, trigger_ms, rows):
     from irbis.serving import make_reply, parse_request, server, url
     name = f"bench_{case.name}_{trigger_ms}"
     requests = server(spark.readStream).address("127.0.0.1", 0, name).option("maxBodyBytes", 4 << 20).load()
-    replies = case.model.transform(case.prepare(parse_request(requests, case.schema))).select("id", make_reply(F.struct(case.reply_col)))
+    replies = case.model.transform(case.prepare(parse_request(requests, case.schema))) \
+        .select("id", make_reply(F.struct(case.reply_col)))
     writer = server(replies.writeStream).replyTo(name)
     if trigger_ms:
         writer = writer.trigger(processingTime=f"{trigger_ms} milliseconds")
@@ -140,6 +141,7 @@ def serve_irbis(spark, case, label, trigger_ms, rows):
 def serve_fastapi(spark, case, rows):
     import uvicorn
     from fastapi import FastAPI, Request
+    from starlette.concurrency import run_in_threadpool
 
     app = FastAPI()
 
@@ -147,7 +149,6 @@ def serve_fastapi(spark, case, rows):
     async def predict(request: Request):
         body = await request.json()
         # Spark work off the event loop, as a sync endpoint would run it (uvicorn's thread pool).
-        from starlette.concurrency import run_in_threadpool
         row = await run_in_threadpool(
             lambda: case.model.transform(case.to_row(spark, body)).select(case.reply_col).first())
         return {case.reply_col: row[case.reply_col]}
@@ -171,7 +172,8 @@ FASTAPI = "FastAPI + uvicorn, transform per request"
 
 def run(spark):
     if shutil.which("wrk") is None:
-        raise RuntimeError("serving_latency needs wrk (Debian: apt-get install wrk=4.1.0-3+b2); `make bench` installs it")
+        raise RuntimeError("serving_latency needs wrk (Debian: apt-get install wrk=4.1.0-3+b2); "
+                           "`make bench` installs it")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in (trivial_case(spark), featurizer_case(spark, tmp)):
