@@ -26,7 +26,7 @@ SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \(
              $(wildcard project/*.sbt) project/build.properties build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
-.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-wheel test-r demo bench clean publish-local
+.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-main test-python-apps test-wheel test-r demo bench clean publish-local
 
 build: $(WHEEL) $(RPKG)
 
@@ -79,18 +79,26 @@ $(RPKG): $(GEN)/.built
 publish-local:
 	$(SBT) -Dsbt.batch=true core/publishM2 core/publishLocal < /dev/null
 
-# The three suites run side by side (each output printed whole when it ends): much of a Spark test's time is
-# latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another.
+# The suites run side by side (each output printed whole when it ends): much of a Spark test's time is
+# latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another. The
+# Python suite is two: the example applications (each a fresh process with its own Spark) and the rest.
 test: build
-	$(MAKE) --no-print-directory -j3 -O test-scala test-python test-r
+	$(MAKE) --no-print-directory -j4 -O test-scala test-python test-r
 	$(MAKE) --no-print-directory test-wheel
 
 test-scala:
 	$(SBT) -Dsbt.batch=true core/test < /dev/null
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
-test-python: build
-	$(PY) -m pytest -q --durations=25 tests/python
+PY_APP_TESTS := tests/python/test_camera_traps_example.py tests/python/test_example_apps.py
+test-python: test-python-main test-python-apps
+
+test-python-main: build
+	$(PY) -m pytest -q --durations=25 -p no:cacheprovider --basetemp=build/pytest-main tests/python \
+	  $(addprefix --ignore=,$(PY_APP_TESTS))
+
+test-python-apps: build
+	$(PY) -m pytest -q --durations=10 -p no:cacheprovider --basetemp=build/pytest-apps $(PY_APP_TESTS)
 
 # The installed wheel, in a fresh venv, offline: session, stages, pipeline persistence.
 test-wheel: $(USER_VENV)/.installed
@@ -107,10 +115,12 @@ demo: $(USER_VENV)/.installed
 bench: $(USER_VENV)/.installed $(USER_VENV)/.bench
 	$(USER_VENV)/bin/python bench/run.py
 
-# serving_latency's load tool (wrk, from Debian) and its FastAPI baseline.
+# serving_latency's load tools (wrk and h2load, from Debian) and its FastAPI baseline.
 $(USER_VENV)/.bench: requirements-bench.txt $(USER_VENV)/.installed
 	command -v wrk >/dev/null || apt-get install -y -qq --no-install-recommends wrk=4.1.0-3+b2 || \
 	  { echo "serving_latency needs wrk: apt-get install wrk=4.1.0-3+b2 (as root)"; exit 1; }
+	command -v h2load >/dev/null || apt-get install -y -qq --no-install-recommends nghttp2-client=1.52.0-1+deb12u3 || \
+	  { echo "serving_latency needs h2load: apt-get install nghttp2-client=1.52.0-1+deb12u3 (as root)"; exit 1; }
 	$(USER_VENV)/bin/pip install -q -r requirements-bench.txt
 	touch $@
 

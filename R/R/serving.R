@@ -51,7 +51,8 @@ sdf_make_reply <- function(x, column, status = 200L) {
 #' Starts the streaming query that answers the requests of server `name` with the replies in `x`.
 #' @param x a DataFrame from sdf_make_reply()
 #' @param name the server's name
-#' @param trigger_ms the micro-batch interval in milliseconds
+#' @param trigger_ms the micro-batch interval in milliseconds (a low-latency server's query keeps its continuous
+#'   trigger)
 #' @return the StreamingQuery (stop it with invoke(query, "stop"), which also stops the server)
 #' @export
 stream_write_server <- function(x, name = "api", trigger_ms = 50) {
@@ -76,4 +77,15 @@ ml_server_url <- function(sc, name = "api") {
 ml_server_status <- function(sc, name = "api") {
   jsonlite::fromJSON(invoke_static(spark_connection(sc), irbis_serving(), "status", as.character(name)),
                      simplifyVector = FALSE)
+}
+
+#' A low-latency server's partition servers (source option mode = "lowLatency"), one per partition, each in the
+#' executor that runs that partition's task; waits up to `timeout_s` seconds for the query to start them all.
+#' @param sc a spark_connection
+#' @param name the server's name
+#' @param timeout_s how long to wait, in seconds
+#' @export
+ml_server_partition_urls <- function(sc, name = "api", timeout_s = 60) {
+  unlist(invoke_static(spark_connection(sc), irbis_serving(), "partitionUrls", as.character(name),
+                       as.numeric(timeout_s * 1000)))
 }

@@ -12,11 +12,15 @@ pipeline computes for it goes back to the waiting client::
     url("api")          # http://127.0.0.1:<bound port>/api
     status("api")       # {"accepted": ..., "replied": ..., "rejected": {"400": ...}, "expired": ..., ...}
 
+Low-latency mode (``.option("mode", "lowLatency")`` on the reader): each partition's task serves its own HTTP
+server in its executor and answers from there (Spark's continuous processing; ``replyTo`` sets the trigger);
+:func:`partition_urls` gives their addresses.
+
 Nothing in pyspark is patched: ``server()`` wraps a ``DataStreamReader`` or ``DataStreamWriter``.
 """
 
 import json
-from typing import Any, Dict, Union
+from typing import Any, Dict, List, Union
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql.streaming import DataStreamReader, DataStreamWriter
@@ -24,8 +28,8 @@ from pyspark.sql.types import StructType
 
 FORMAT = "irbis.serving"
 
-__all__ = ["FORMAT", "server", "parse_request", "make_reply", "status", "url", "stop", "ServerReader",
-           "ServerWriter"]
+__all__ = ["FORMAT", "server", "parse_request", "make_reply", "status", "url", "partition_urls", "stop",
+           "ServerReader", "ServerWriter"]
 
 
 def _jvm_serving(spark: SparkSession) -> Any:
@@ -44,7 +48,8 @@ class ServerReader:
         return self
 
     def option(self, key: str, value: Any) -> "ServerReader":
-        """maxPending, maxBodyBytes, requestTimeoutMs, retryAfterSeconds, handlerThreads, numPartitions."""
+        """maxPending, maxBodyBytes, requestTimeoutMs, retryAfterSeconds, handlerThreads, numPartitions, mode
+        ("microBatch" or "lowLatency"), executorHost, executorPort (see docs/SERVING.md)."""
         self._reader = self._reader.option(key, value)
         return self
 
@@ -62,9 +67,14 @@ class ServerWriter:
 
     def replyTo(self, name: str) -> DataStreamWriter:
         """The sink's options are the JVM's (``Serving.writerOptions``): a temporary checkpoint unless
-        ``spark.sql.streaming.checkpointLocation`` is set, and asynchronous progress tracking."""
-        options = dict(_jvm_serving(self._spark).writerOptions(name))
-        return self._writer.format(FORMAT).options(**options).outputMode("append")
+        ``spark.sql.streaming.checkpointLocation`` is set, and asynchronous progress tracking; a low-latency
+        server's writer gets a continuous trigger (epochs of ``Serving.EpochMs``)."""
+        jvm = _jvm_serving(self._spark)
+        options = dict(jvm.writerOptions(name))
+        writer = self._writer.format(FORMAT).options(**options).outputMode("append")
+        if jvm.isLowLatency(name):
+            writer = writer.trigger(continuous=f"{jvm.EpochMs()} milliseconds")
+        return writer
 
     reply_to = replyTo
 
@@ -107,6 +117,13 @@ def url(name: str, spark: SparkSession = None) -> str:
     """``http://host:port/<name>``, with the port the server is bound to."""
     spark = spark or SparkSession.active()
     return str(_jvm_serving(spark).url(name))
+
+
+def partition_urls(name: str, timeout: float = 60.0, spark: SparkSession = None) -> List[str]:
+    """A low-latency server's partition servers (one per partition, in its executor), waiting up to ``timeout``
+    seconds for its query to start them all. The driver's :func:`url` redirects (307) to them in turn."""
+    spark = spark or SparkSession.active()
+    return [str(u) for u in _jvm_serving(spark).partitionUrls(name, float(timeout * 1000))]
 
 
 def stop(name: str, spark: SparkSession = None) -> None:

@@ -238,6 +238,90 @@ def test_failed_tasks_are_retried_and_every_request_answered_once(tmp_path, mast
         assert not psutil.pid_exists(killed), f"executor JVM {killed} was to be killed"
 
 
+# A low-latency service in local-cluster (two executor JVMs with one core each, so each of the two partitions'
+# long-running tasks runs in its own executor): every id is asked of a partition's server, and the listening
+# processes are found by their ports.
+LOW_LATENCY_SERVICE = """
+import json, sys, time, urllib.error, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+import psutil
+import irbis
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import VectorAssembler
+from pyspark.sql import functions as F
+from irbis.serving import make_reply, parse_request, partition_urls, server, status, url
+
+spark = irbis.session(master="local-cluster[2,1,2048]", **{"spark.ui.enabled": "false", "spark.executor.memory": "1g"})
+rows = [(i / 4.0, 10 - i / 4.0, float(i / 4.0 + 0.3 * (10 - i / 4.0) > 5)) for i in range(40)]
+model = Pipeline(stages=[VectorAssembler(inputCols=["x1", "x2"], outputCol="features"),
+                         LogisticRegression(maxIter=20)]).fit(spark.createDataFrame(rows, ["x1", "x2", "label"]))
+inputs = [(f"r{i}", (i * 7 % 41) / 4.0, (i * 3 % 37) / 4.0) for i in range(24)]
+# the batch transform first: the serving query then holds both executors' cores
+batch = model.transform(spark.createDataFrame(inputs, "rid STRING, x1 DOUBLE, x2 DOUBLE"))
+expected = {r.rid: r.prediction for r in batch.collect()}
+
+requests = server(spark.readStream).address("127.0.0.1", 0, "fast").option("mode", "lowLatency") \
+    .option("numPartitions", 2).load()
+replies = model.transform(parse_request(requests, "rid STRING NOT NULL, x1 DOUBLE NOT NULL, x2 DOUBLE NOT NULL")) \
+    .select("id", make_reply(F.struct("rid", "prediction")))
+query = server(replies.writeStream).replyTo("fast").start()
+urls = partition_urls("fast", timeout=120)
+
+def post(u, body):
+    req = urllib.request.Request(u, data=json.dumps(body).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read()), None
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read()), e.headers.get("Location")
+
+with ThreadPoolExecutor(4) as pool:
+    answers = list(pool.map(lambda t: post(urls[t[0] % 2], dict(zip(["rid", "x1", "x2"], t[1]))), enumerate(inputs)))
+front = post(url("fast"), {"rid": "f", "x1": 1.0, "x2": 2.0})
+listening = {c.laddr.port: c.pid for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+pids = [listening.get(int(u.split(":")[2].split("/")[0])) for u in urls]
+result = {"urls": urls, "answers": answers, "expected": expected, "front": front, "status": status("fast"),
+          "pids": pids, "names": [psutil.Process(p).name() if p else None for p in pids],
+          "driver": spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()}
+query.stop()
+deadline = time.time() + 30
+def refused(u):
+    try:
+        urllib.request.urlopen(u + "/_status", timeout=5)
+        return False
+    except OSError:
+        return True
+while not all(refused(u) for u in urls) and time.time() < deadline:
+    time.sleep(0.2)
+result["stopped"] = all(refused(u) for u in urls)
+print(json.dumps(result))
+spark.stop()
+"""
+
+
+def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(tmp_path):
+    """mode=lowLatency in local-cluster: each partition's server listens in its own executor JVM (not the
+    driver's), every request gets its own prediction, the driver's address redirects to the partitions' servers,
+    and the servers stop with the query."""
+    script = tmp_path / "fast.py"
+    script.write_text(LOW_LATENCY_SERVICE)
+    run = subprocess.run([sys.executable, str(script)], env=subprocess_env(), capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert len(result["urls"]) == 2 and len(set(result["pids"])) == 2, result
+    assert result["names"] == ["java", "java"] and result["driver"] not in result["pids"], result
+    for i, (code, body, _) in enumerate(result["answers"]):
+        assert code == 200 and body == {"rid": f"r{i}", "prediction": result["expected"][f"r{i}"]}, body
+    code, _, location = result["front"]
+    assert code == 307 and location in result["urls"]
+    st = result["status"]
+    assert (st["accepted"], st["replied"], st["rejected"], st["expired"], st["pending"], st["partitions"]) == \
+        (24, 24, {}, 0, 0, result["urls"])
+    assert result["stopped"]
+
+
 def raw_request(port, name, body, declared=None):
     """The bytes of a POST /<name> with a Content-Length of `declared` (default: the body's length)."""
     head = (f"POST /{name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"

@@ -9,8 +9,10 @@ post <- function(url, body) {
 
 test_that("a served pipeline answers each request with its own value and bad JSON with 400", {
   need_jvm()
-  # Its expectations pass, but testthat's reporter then segfaulted once (rJava with the streaming threads alive):
-  # opt in until that is understood, so it cannot abort the whole R run.
+  # Its expectations pass, but testthat's reporter then segfaulted once (rJava with the streaming threads alive),
+  # and in 2 of 12 runs the JVM under rJava reported "Delayed StackOverflowError due to ReservedStackAccess
+  # annotated method" and a request waited 30 s (504) in one of these two tests: opt in until that is
+  # understood, so it cannot abort the whole R run. The same servers pass in Scala and Python (and from curl).
   if (Sys.getenv("IRBIS_R_SERVING") != "1") skip("set IRBIS_R_SERVING=1 to run (see the note above)")
   if (!nzchar(Sys.which("curl"))) skip("no curl program")
   requests <- generated$stream_read_server(sc, port = 0L, name = "r_api", options = list(requestTimeoutMs = "120000"))
@@ -29,4 +31,21 @@ test_that("a served pipeline answers each request with its own value and bad JSO
   expect_match(bad$body, "not valid JSON")
   st <- generated$ml_server_status(sc, "r_api")
   expect_equal(c(st$accepted, st$replied, st$rejected[["400"]], st$expired, st$pending), c(4, 3, 1, 0, 0))
+})
+
+test_that("a low-latency server answers from its partition's server and redirects from the driver's address", {
+  need_jvm()
+  if (Sys.getenv("IRBIS_R_SERVING") != "1") skip("set IRBIS_R_SERVING=1 to run (see the note above)")
+  if (!nzchar(Sys.which("curl"))) skip("no curl program")
+  requests <- generated$stream_read_server(sc, port = 0L, name = "r_fast", options = list(mode = "lowLatency"))
+  replies <- generated$sdf_make_reply(generated$sdf_parse_request(requests, "k INT NOT NULL"), "k")
+  query <- generated$stream_write_server(replies, "r_fast")
+  on.exit(invoke(query, "stop"))
+  urls <- generated$ml_server_partition_urls(sc, "r_fast", timeout_s = 60)
+  expect_length(urls, 1L)
+  expect_false(identical(urls, generated$ml_server_url(sc, "r_fast")))
+  for (k in c(4L, 11L)) expect_equal(post(urls, sprintf('{"k": %d}', k)), list(status = 200L, body = as.character(k)))
+  expect_equal(post(generated$ml_server_url(sc, "r_fast"), '{"k": 1}')$status, 307L)
+  st <- generated$ml_server_status(sc, "r_fast")
+  expect_equal(c(st$accepted, st$replied, st$pending), c(2, 2, 0))
 })

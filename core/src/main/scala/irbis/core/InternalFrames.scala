@@ -1,5 +1,6 @@
 package irbis.core
 
+import org.apache.spark.TaskContext
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{DataFrame, Encoders, Row, SparkSession}
 import org.apache.spark.sql.catalyst.InternalRow
@@ -32,4 +33,12 @@ object InternalFrames {
         f(rows.map(toInternal)).map(toRow)
       }(Encoders.row(schema))
     }
+
+  /**
+   * Whether this task is one of Spark's continuous-processing tasks (a low-latency serving query): its rows come
+   * one by one as they arrive and the next may be long in coming, so a stage must not wait to fill a batch.
+   * (Spark marks these tasks with this local property.)
+   */
+  def inContinuousTask: Boolean =
+    Option(TaskContext.get()).exists(_.getLocalProperty("__continuous_start_epoch") != null)
 }

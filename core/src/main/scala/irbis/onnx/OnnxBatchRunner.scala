@@ -4,6 +4,7 @@ import scala.collection.mutable.ArrayBuffer
 import scala.jdk.CollectionConverters._
 
 import ai.onnxruntime.{OnnxTensor, OrtException, OrtSession, TensorInfo}
+import irbis.core.InternalFrames
 import org.apache.spark.ml.linalg.{SQLDataTypes, Vector, Vectors}
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, JoinedRow, UnsafeArrayData}
@@ -36,7 +37,10 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
 
   def run(rows: Iterator[InternalRow]): Iterator[InternalRow] = {
     val copied = rows.map(_.copy()).buffered
-    val size = fixedBatch.getOrElse(if (plan.batchSize > 0) plan.batchSize else if (copied.hasNext) autoBatch(copied.head) else 1)
+    // A continuous task's next row may be long in coming: each row is evaluated as it arrives.
+    val size = fixedBatch.getOrElse(
+      if (InternalFrames.inContinuousTask) 1
+      else if (plan.batchSize > 0) plan.batchSize else if (copied.hasNext) autoBatch(copied.head) else 1)
     copied.grouped(size).flatMap(batch => process(batch))
   }
 

@@ -5,7 +5,7 @@ import java.nio.file.Files
 import org.apache.spark.sql.{Column, DataFrame, Row, SparkSession}
 import org.apache.spark.sql.catalyst.streaming.StreamingRelationV2
 import org.apache.spark.sql.functions._
-import org.apache.spark.sql.streaming.{DataStreamReader, DataStreamWriter}
+import org.apache.spark.sql.streaming.{DataStreamReader, DataStreamWriter, Trigger}
 import org.apache.spark.sql.types.{DataType, StringType, StructType}
 
 /**
@@ -47,8 +47,16 @@ object Serving {
     def parseRequest(schema: StructType): DataFrame = Serving.parseRequest(df, schema)
   }
 
-  def replyTo(writer: DataStreamWriter[Row], name: String): DataStreamWriter[Row] =
-    writer.format(Format).options(writerOptions(name)).outputMode("append")
+  /** The epochs of a low-latency query: how often its progress is recorded and filtered-out rows are answered. */
+  val EpochMs = 1000L
+
+  def replyTo(writer: DataStreamWriter[Row], name: String): DataStreamWriter[Row] = {
+    val w = writer.format(Format).options(writerOptions(name)).outputMode("append")
+    if (isLowLatency(name)) w.trigger(Trigger.Continuous(EpochMs)) else w
+  }
+
+  /** Whether server `name` runs in low-latency mode (its query then needs a continuous trigger). */
+  def isLowLatency(name: String): Boolean = ServingServer.find(name).exists(_.config.lowLatency)
 
   /**
    * The sink's options for the replies to server `name` (Python's `replyTo` applies the same; a later `option`
@@ -63,8 +71,10 @@ object Serving {
   def writerOptions(name: String): java.util.Map[String, String] = {
     val options = new java.util.LinkedHashMap[String, String]()
     options.put("replyTo", name)
-    options.put("asyncProgressTrackingEnabled", "true")
-    options.put("_asyncProgressTrackingOverrideSinkSupportCheck", "true")
+    if (!isLowLatency(name)) {
+      options.put("asyncProgressTrackingEnabled", "true")
+      options.put("_asyncProgressTrackingOverrideSinkSupportCheck", "true")
+    }
     if (SparkSession.active.conf.getOption("spark.sql.streaming.checkpointLocation").isEmpty)
       options.put("checkpointLocation", Files.createTempDirectory(s"irbis-serving-$name-").toString)
     options
@@ -119,11 +129,17 @@ object Serving {
   def selectReply(df: DataFrame, value: String, status: Int): DataFrame =
     df.select(col("id"), makeReply(col(value), status))
 
-  /** A writer of replies to `name` that runs a micro-batch every `triggerMs` milliseconds. */
+  /** A writer of replies to `name` that runs a micro-batch every `triggerMs` milliseconds (a low-latency
+   * server's writer keeps its continuous trigger). */
   def replyTo(writer: DataStreamWriter[Row], name: String, triggerMs: Double): DataStreamWriter[Row] =
-    replyTo(writer, name).trigger(org.apache.spark.sql.streaming.Trigger.ProcessingTime(triggerMs.toLong))
+    if (isLowLatency(name)) replyTo(writer, name)
+    else replyTo(writer, name).trigger(Trigger.ProcessingTime(triggerMs.toLong))
 
   def status(name: String): String = ServingServer.get(name).statusJson
   def url(name: String): String = ServingServer.get(name).url
+
+  /** A low-latency server's partition servers, once its query has started them all (waits up to `timeoutMs`). */
+  def partitionUrls(name: String, timeoutMs: Double): Array[String] =
+    ServingServer.get(name).partitionServers(timeoutMs.toLong).toArray
   def stop(name: String): Unit = ServingServer.find(name).foreach(_.stop())
 }

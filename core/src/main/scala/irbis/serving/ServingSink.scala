@@ -9,7 +9,7 @@ import org.apache.spark.sql.types._
 
 /** Where the sink finds id, status, headers and body in its input rows (checked once, with clear errors). */
 case class ReplyLayout(server: String, id: Int, reply: Int, replyFields: Int, status: Int, headers: Option[Int],
-                       body: Int, bodyIsBinary: Boolean)
+                       body: Int, bodyIsBinary: Boolean, lowLatency: Boolean)
 
 object ReplyLayout {
   def from(options: Map[String, String], schema: StructType): ReplyLayout = {
@@ -44,7 +44,8 @@ object ReplyLayout {
       case other => throw new IllegalArgumentException(
         s"field '$replyCol.body' must be string or binary, got ${other.simpleString}")
     }
-    ReplyLayout(server, id, reply, struct.length, status, headers, body, binary)
+    ReplyLayout(server, id, reply, struct.length, status, headers, body, binary,
+      lowLatency = ServingServer.find(server).exists(_.config.lowLatency))
   }
 }
 
@@ -60,15 +61,18 @@ class ServingWriteBuilder(options: Map[String, String], schema: StructType) exte
 case class ServingCommit(replies: Array[(Long, ServingReply)], nullReplies: Array[Long]) extends WriterCommitMessage
 
 /**
- * Replies go out only in `commit`, on the driver, once Spark has committed the whole micro-batch: a failed or
- * speculative task attempt never answers (only the committed attempt's message reaches here), and the server's
- * per-request flag makes a replayed batch harmless. Planned requests left without a reply then get 400 or 500.
+ * Micro-batch mode: replies go out only in `commit`, on the driver, once Spark has committed the whole
+ * micro-batch: a failed or speculative task attempt never answers (only the committed attempt's message reaches
+ * here), and the server's per-request flag makes a replayed batch harmless. Planned requests left without a
+ * reply then get 400 or 500.
+ * Low-latency mode: each writer answers its rows at once through the server of its own task (see
+ * [[ServingContinuousStream]]); the epoch's commit has nothing left to do.
  */
 class ServingStreamingWrite(layout: ReplyLayout) extends StreamingWrite {
   override def createStreamingWriterFactory(info: PhysicalWriteInfo): StreamingDataWriterFactory =
     ServingWriterFactory(layout)
 
-  override def commit(epochId: Long, messages: Array[WriterCommitMessage]): Unit = {
+  override def commit(epochId: Long, messages: Array[WriterCommitMessage]): Unit = if (!layout.lowLatency) {
     val server = ServingServer.get(layout.server)
     val nulls = Set.newBuilder[Long]
     messages.foreach {
@@ -85,31 +89,48 @@ class ServingStreamingWrite(layout: ReplyLayout) extends StreamingWrite {
 }
 
 case class ServingWriterFactory(layout: ReplyLayout) extends StreamingDataWriterFactory {
+  /** The reply in a row, None if it is null. */
+  private def replyOf(row: InternalRow): Option[ServingReply] =
+    Some(row).filterNot(_.isNullAt(layout.reply)).map(_.getStruct(layout.reply, layout.replyFields))
+      .filterNot(_.isNullAt(layout.status)).map { r =>
+        val headers = layout.headers.filterNot(r.isNullAt).map { h =>
+          val m = r.getMap(h)
+          (0 until m.numElements()).flatMap { k =>
+            if (m.valueArray().isNullAt(k)) None
+            else Some(m.keyArray().getUTF8String(k).toString -> m.valueArray().getUTF8String(k).toString)
+          }.toMap
+        }.getOrElse(Map.empty)
+        val body =
+          if (r.isNullAt(layout.body)) Array.emptyByteArray
+          else if (layout.bodyIsBinary) r.getBinary(layout.body)
+          else r.getUTF8String(layout.body).toString.getBytes(UTF_8)
+        ServingReply(r.getInt(layout.status), headers, body)
+      }
+
   override def createWriter(partitionId: Int, taskId: Long, epochId: Long): DataWriter[InternalRow] =
-    new DataWriter[InternalRow] {
+    if (layout.lowLatency) {
+      val server = PartitionServers.get(layout.server, partitionId)
+      new DataWriter[InternalRow] {
+        override def write(row: InternalRow): Unit = {
+          val id = row.getLong(layout.id)
+          replyOf(row) match {
+            case Some(r) => server.reply(id, r)
+            case None => server.fail(id, 500, "the pipeline's reply for this request was null")
+          }
+        }
+        override def commit(): WriterCommitMessage = ServingCommit(Array.empty, Array.empty)
+        override def abort(): Unit = ()
+        override def close(): Unit = ()
+      }
+    } else new DataWriter[InternalRow] {
       private val replies = Array.newBuilder[(Long, ServingReply)]
       private val nulls = Array.newBuilder[Long]
 
       override def write(row: InternalRow): Unit = {
         val id = row.getLong(layout.id)
-        if (row.isNullAt(layout.reply)) nulls += id
-        else {
-          val r = row.getStruct(layout.reply, layout.replyFields)
-          if (r.isNullAt(layout.status)) nulls += id
-          else {
-            val headers = layout.headers.filterNot(r.isNullAt).map { h =>
-              val m = r.getMap(h)
-              (0 until m.numElements()).flatMap { k =>
-                if (m.valueArray().isNullAt(k)) None
-                else Some(m.keyArray().getUTF8String(k).toString -> m.valueArray().getUTF8String(k).toString)
-              }.toMap
-            }.getOrElse(Map.empty)
-            val body =
-              if (r.isNullAt(layout.body)) Array.emptyByteArray
-              else if (layout.bodyIsBinary) r.getBinary(layout.body)
-              else r.getUTF8String(layout.body).toString.getBytes(UTF_8)
-            replies += id -> ServingReply(r.getInt(layout.status), headers, body)
-          }
+        replyOf(row) match {
+          case Some(r) => replies += id -> r
+          case None => nulls += id
         }
       }
 

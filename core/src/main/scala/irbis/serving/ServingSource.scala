@@ -9,7 +9,7 @@ import org.apache.spark.sql.catalyst.util.ArrayBasedMapData
 import org.apache.spark.sql.connector.catalog.{SupportsRead, SupportsWrite, Table, TableCapability, TableProvider}
 import org.apache.spark.sql.connector.expressions.Transform
 import org.apache.spark.sql.connector.read.{InputPartition, PartitionReader, PartitionReaderFactory, Scan, ScanBuilder}
-import org.apache.spark.sql.connector.read.streaming.{MicroBatchStream, Offset}
+import org.apache.spark.sql.connector.read.streaming.{ContinuousStream, MicroBatchStream, Offset}
 import org.apache.spark.sql.connector.write.{LogicalWriteInfo, WriteBuilder}
 import org.apache.spark.sql.sources.DataSourceRegister
 import org.apache.spark.sql.types._
@@ -49,7 +49,7 @@ class ServingTable(options: Map[String, String]) extends Table with SupportsRead
   override def name(): String = s"irbis.serving(${options.getOrElse("name", "?")})"
   override def schema(): StructType = ServingTable.requestSchema
   override def capabilities(): util.Set[TableCapability] =
-    util.EnumSet.of(TableCapability.MICRO_BATCH_READ, TableCapability.STREAMING_WRITE)
+    util.EnumSet.of(TableCapability.MICRO_BATCH_READ, TableCapability.CONTINUOUS_READ, TableCapability.STREAMING_WRITE)
 
   override def newScanBuilder(o: CaseInsensitiveStringMap): ScanBuilder = {
     val all = options ++ o.asScala.map { case (k, v) => k.toLowerCase -> v }
@@ -59,8 +59,17 @@ class ServingTable(options: Map[String, String]) extends Table with SupportsRead
     () => new Scan {
       override def readSchema(): StructType = ServingTable.requestSchema
       override def description(): String = s"irbis.serving ${server.url}"
-      override def toMicroBatchStream(checkpointLocation: String): MicroBatchStream =
+      override def toMicroBatchStream(checkpointLocation: String): MicroBatchStream = {
+        require(!server.config.lowLatency, s"the irbis.serving server '${server.config.name}' is in low-latency mode " +
+          "(option mode=lowLatency): its query needs a continuous trigger (replyTo sets one; a processing-time " +
+          "trigger set after replyTo replaces it)")
         new ServingStream(server, partitions)
+      }
+      override def toContinuousStream(checkpointLocation: String): ContinuousStream = {
+        require(server.config.lowLatency, s"the irbis.serving server '${server.config.name}' answers from " +
+          "micro-batches; a continuous trigger needs the source option mode=lowLatency")
+        new ServingContinuousStream(server, partitions.getOrElse(1))
+      }
     }
   }
 
@@ -115,15 +124,15 @@ object ServingReaderFactory extends PartitionReaderFactory {
     new PartitionReader[InternalRow] {
       private var i = -1
       override def next(): Boolean = { i += 1; i < requests.length }
-      override def get(): InternalRow = {
-        val r = requests(i)
-        val keys = r.headers.keys.toArray
-        InternalRow(r.id, UTF8String.fromString(r.method), UTF8String.fromString(r.path),
-          UTF8String.fromString(r.query),
-          ArrayBasedMapData(keys.map(UTF8String.fromString), keys.map(k => UTF8String.fromString(r.headers(k)))),
-          r.body)
-      }
+      override def get(): InternalRow = row(requests(i))
       override def close(): Unit = ()
     }
+  }
+
+  /** A request as a row of [[ServingTable.requestSchema]]. */
+  def row(r: ServingRequest): InternalRow = {
+    val keys = r.headers.keys.toArray
+    InternalRow(r.id, UTF8String.fromString(r.method), UTF8String.fromString(r.path), UTF8String.fromString(r.query),
+      ArrayBasedMapData(keys.map(UTF8String.fromString), keys.map(k => UTF8String.fromString(r.headers(k)))), r.body)
   }
 }

@@ -148,4 +148,105 @@ class ServingSuite extends SparkSuite {
     Serving.stop("y")
     assert(noReply.getMessage.contains("reply column"), noReply.getMessage)
   }
+
+  test("low-latency mode: each partition's own server answers from its task; bad and dropped rows get 400/500; " +
+    "plans that continuous processing cannot run are rejected at start") {
+    val s = spark
+    import s.implicits._
+    val inputs = (0 until 30).map(i => (s"r$i", (i * 7 % 41) / 4.0, (i * 3 % 37) / 4.0))
+    val expected = model.transform(inputs.toDF("rid", "x1", "x2")).select("rid", "prediction").as[(String, Double)]
+      .collect().toMap
+    val requests = spark.readStream.server().address("127.0.0.1", 0, "fast")
+      .option("mode", "lowLatency").option("numPartitions", "2").load()
+    val query = model.transform(requests.parseRequest(schema)).where(col("rid") =!= "drop")
+      .select(col("id"), makeReply(struct(col("rid"), col("prediction"))))
+      .writeStream.server().replyTo("fast").start()
+    var urls = Seq.empty[String]
+    try {
+      urls = Serving.partitionUrls("fast", 60000.0).toSeq
+      assert(urls.size == 2 && urls.distinct.size == 2 && !urls.contains(Serving.url("fast")), urls)
+      val answers = parallel(inputs.size, 6) { i =>
+        val (rid, x1, x2) = inputs(i)
+        post(urls(i % 2), s"""{"rid":"$rid","x1":$x1,"x2":$x2}""")
+      }
+      answers.zip(inputs).foreach { case (r, (rid, _, _)) =>
+        assert(r.statusCode() == 200, r.body())
+        val node = json.readTree(r.body())
+        assert(node.get("rid").asText() == rid && node.get("prediction").asDouble() == expected(rid), r.body())
+      }
+      // the driver's address redirects (307, method and body kept) to a partition's server
+      val front = post(Serving.url("fast"), """{"rid":"f","x1":1.0,"x2":2.0}""")
+      assert(front.statusCode() == 307 && urls.contains(front.headers().firstValue("Location").get()), front.body())
+      val following = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build()
+      val followed = following.send(HttpRequest.newBuilder(URI.create(Serving.url("fast")))
+        .POST(HttpRequest.BodyPublishers.ofString("""{"rid":"f","x1":1.0,"x2":2.0}""")).build(),
+        HttpResponse.BodyHandlers.ofString())
+      assert(followed.statusCode() == 200 && json.readTree(followed.body()).get("rid").asText() == "f", followed.body())
+      // rows that leave the pipeline are answered once their epoch commits
+      val notJson = post(urls(0), """{"rid": "a",""")
+      assert(notJson.statusCode() == 400 && notJson.body().contains("not valid JSON"), notJson.body())
+      val missing = post(urls(1), """{"rid":"c","x1":1.0}""")
+      assert(missing.statusCode() == 400 && missing.body().contains("'x2' is required"), missing.body())
+      val dropped = post(urls(1), """{"rid":"drop","x1":1.0,"x2":2.0}""")
+      assert(dropped.statusCode() == 500 && dropped.body().contains("no reply"), dropped.body())
+      val st = status("fast")
+      assert(st("accepted") == 34 && st("replied") == 31 && st("expired") == 0 && st("pending") == 0, st)
+      assert(st("rejected").asInstanceOf[java.util.Map[String, Any]].asScala == Map("400" -> 2, "500" -> 1), st)
+      assert(st("partitions").asInstanceOf[java.util.List[String]].asScala == urls, st)
+    } finally query.stop()
+    // the partitions' servers stop with their tasks
+    val deadline = System.nanoTime() + 30e9.toLong
+    def listening = urls.exists(u => scala.util.Try(post(u, "{}")).isSuccess)
+    while (listening && System.nanoTime() < deadline) Thread.sleep(100)
+    assert(!listening, urls)
+
+    // a failing task stops the query (continuous processing does not retry); its pending request gets 503
+    val failing = spark.readStream.server().address("127.0.0.1", 0, "boom").option("mode", "lowLatency").load()
+      .select(col("id"), makeReply(raise_error(lit("injected failure"))))
+      .writeStream.server().replyTo("boom").start()
+    try {
+      val url = Serving.partitionUrls("boom", 60000.0).head
+      val r = post(url, "{}")
+      assert(r.statusCode() == 503 && r.headers().firstValue("Retry-After").isPresent, r.body())
+      val e = intercept[Exception](failing.awaitTermination(60000))
+      assert(e.getMessage.contains("injected failure"), e.getMessage)
+    } finally failing.stop()
+
+    // a shuffle is refused when the query starts; a micro-batch trigger too
+    try {
+      val shuffle = intercept[Exception](spark.readStream.server().address("127.0.0.1", 0, "agg")
+        .option("mode", "lowLatency").load().repartition(3, col("method"))
+        .select(col("id"), makeReply(col("method"))).writeStream.server().replyTo("agg").start())
+      assert(shuffle.getMessage.contains("Continuous processing does not support RepartitionByExpression"),
+        shuffle.getMessage)
+      val microBatch = spark.readStream.server().address("127.0.0.1", 0, "agg").option("mode", "lowLatency").load()
+        .select(col("id"), makeReply(col("method"))).writeStream.server().replyTo("agg")
+        .trigger(Trigger.ProcessingTime(50)).start()
+      val e = intercept[Exception](microBatch.awaitTermination(60000))
+      assert(e.getMessage.contains("needs a continuous trigger"), e.getMessage)
+    } finally Serving.stop("agg")
+  }
+
+  test("low-latency mode with an ONNX model: each row is scored as it comes, not when a batch or an epoch fills") {
+    val s = spark
+    import s.implicits._
+    val onnx = new irbis.onnx.ONNXModel().setModelPayload(irbis.onnx.TestModels.bytes("multi_io"))
+      .setFeedDict(Map("a" -> "a", "b" -> "b")).setFetchDict(Map("total" -> "total")).setMiniBatchSize(64)
+    val inputs =
+      Seq((Seq(1f, 2f, 3f), Seq(1L, -2L)), (Seq(0.5f, -1f, 4f), Seq(3L, 4L)), (Seq(-3f, 0f, 9f), Seq(0L, 0L)))
+    val expected = onnx.transform(inputs.toDF("a", "b")).select("total").as[Float].collect().toSeq
+    val requests = spark.readStream.server().address("127.0.0.1", 0, "onnx")
+      .option("mode", "lowLatency").option("requestTimeoutMs", "20000").load()
+    // epochs of a minute: a stage that waited for its batch (64 rows) or for the epoch's end would answer 504
+    val query = onnx.transform(requests.parseRequest(new StructType().add("a", ArrayType(FloatType))
+      .add("b", ArrayType(LongType)))).select(col("id"), makeReply(col("total")))
+      .writeStream.server().replyTo("onnx").trigger(Trigger.Continuous(60000)).start()
+    try {
+      val url = Serving.partitionUrls("onnx", 60000.0).head
+      val answers = inputs.map { case (a, b) => post(url, s"""{"a":[${a.mkString(",")}],"b":[${b.mkString(",")}]}""") }
+      answers.zip(expected).foreach { case (r, total) =>
+        assert(r.statusCode() == 200 && r.body().toFloat == total, r.body())
+      }
+    } finally query.stop()
+  }
 }
