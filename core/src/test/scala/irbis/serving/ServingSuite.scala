@@ -139,6 +139,18 @@ class ServingSuite extends SparkSuite {
       assert(status("idle")("expired") == 1)
     } finally Serving.stop("idle")
     assert(requests.isStreaming)
+    // stopping answers a waiting request 503 with Retry-After, before its connection closes
+    spark.readStream.server().address("127.0.0.1", 0, "stopping").option("requestTimeoutMs", "60000").load()
+    val waiting = Executors.newSingleThreadExecutor()
+    try {
+      val answer = waiting.submit(new Callable[HttpResponse[String]] {
+        override def call(): HttpResponse[String] = post(Serving.url("stopping"), """{"a":1}""")
+      })
+      while (status("stopping")("pending") != 1) Thread.sleep(20)
+      Serving.stop("stopping")
+      val r = answer.get()
+      assert(r.statusCode() == 503 && r.headers().firstValue("Retry-After").orElse("") == "1", r.body())
+    } finally waiting.shutdown()
     val e = intercept[IllegalArgumentException](
       spark.readStream.server().address("127.0.0.1", 0, "x").option("maxPending", "lots").load())
     assert(e.getMessage.contains("'maxPending' must be an integer, got 'lots'"))
