@@ -1,19 +1,25 @@
 # Spark Serving from R: a server started with stream_read_server(), requests posted with the curl program,
 # each answered with its own value; a body that is not JSON gets 400; the counters add up.
 
+# curl runs through Java's ProcessBuilder, not system2(): system2 forks this R process, which hosts Spark's JVM,
+# and the child keeps copies of the JVM's descriptors until it exits. A task that was fetching a class from the
+# driver then waited for the end of that download's pipe until curl exited (the first request of a low-latency
+# query hung 30 s, to its 504, in about one run of four: thread dumps showed the task thread reading a
+# NettyRpcEnv FileDownloadChannel). The JVM starts its children without its descriptors.
 post <- function(url, body) {
-  out <- system2("curl", c("-s", "-m", "60", "-o", "-", "-w", "'\\n%{http_code}'", "-X", "POST", "--data-binary",
-                           shQuote(body), url), stdout = TRUE)
-  list(status = as.integer(out[length(out)]), body = paste(out[-length(out)], collapse = "\n"))
+  command <- c("curl", "-s", "-m", "60", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", body, url)
+  process <- .jnew("java.lang.ProcessBuilder", .jarray(command))$redirectErrorStream(TRUE)$start()
+  out <- rawToChar(process$getInputStream()$readAllBytes())
+  process$waitFor()
+  lines <- strsplit(out, "\n", fixed = TRUE)[[1]]
+  list(status = as.integer(lines[length(lines)]), body = paste(lines[-length(lines)], collapse = "\n"))
 }
 
-# The serving tests are opt-in. Their expectations pass, but testthat's reporter then segfaulted once (rJava with
-# the streaming threads alive), and in 2 of 12 runs the JVM under rJava reported "Delayed StackOverflowError due
-# to ReservedStackAccess annotated method" and a request waited 30 s (504) in one of these tests: opt in until
-# that is understood, so it cannot abort the whole R run. The same servers pass in Scala and Python (and from curl).
+# Set IRBIS_R_SERVING=0 to leave these tests out (they were opt-in while the hang above was not understood; a
+# segfault of testthat's reporter was also seen once then, with requests posted through system2).
 serve_k <- function(name, options = list(), trigger_ms = 50) {
   need_jvm()
-  if (Sys.getenv("IRBIS_R_SERVING") != "1") skip("set IRBIS_R_SERVING=1 to run (see the note above)")
+  if (Sys.getenv("IRBIS_R_SERVING") == "0") skip("IRBIS_R_SERVING=0")
   if (!nzchar(Sys.which("curl"))) skip("no curl program")
   requests <- generated$stream_read_server(sc, port = 0L, name = name, options = options)
   replies <- generated$sdf_make_reply(generated$sdf_parse_request(requests, "k INT NOT NULL"), "k")
