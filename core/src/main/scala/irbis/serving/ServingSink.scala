@@ -45,7 +45,7 @@ object ReplyLayout {
         s"field '$replyCol.body' must be string or binary, got ${other.simpleString}")
     }
     ReplyLayout(server, id, reply, struct.length, status, headers, body, binary,
-      lowLatency = ServingServer.find(server).exists(_.config.lowLatency))
+      lowLatency = Serving.isLowLatency(server))
   }
 }
 
