@@ -26,7 +26,7 @@ SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \(
              $(wildcard project/*.sbt) project/build.properties build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
-.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-main test-python-apps test-wheel test-r demo bench clean publish-local
+.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-shared test-python-own test-quick test-quick-scala test-quick-python test-wheel test-r demo bench clean publish-local
 
 build: $(WHEEL) $(RPKG)
 
@@ -37,7 +37,7 @@ $(VENV)/.installed: requirements-dev.txt
 	touch $@
 
 # The thin jar, the assembly jar (ONNX Runtime + OpenCV linux-x86_64), the test jar (test kit, examples), the
-# thin jar's POM (what --packages users resolve; tests/python/test_packaging.py checks it) and the example apps'
+# thin jar's POM (what --packages users resolve; tests/python/core/test_packaging.py checks it) and the example apps'
 # jar (examples/*.scala; spark-submit it with --jars irbis-assembly.jar).
 jars: $(JARS)/.built
 $(JARS)/.built: $(SCALA_SRC)
@@ -81,31 +81,56 @@ publish-local:
 
 # The suites run side by side (each output printed whole when it ends): much of a Spark test's time is
 # latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another. The
-# Python suite is two: the example applications (each a fresh process with its own Spark) and the rest.
+# Python suite is two processes: the tests on one shared session, and those that start Spark of their own
+# (marker own_spark: example applications, fresh processes, local-cluster). Every suite prints its wall time
+# (bin/timed) and `make test` ends with the list; pytest lists its 15 slowest tests.
+TIMES   := build/test-times.txt
+PYTEST  := $(PY) -m pytest -q -p no:cacheprovider --durations=15
 test: build
-	$(MAKE) --no-print-directory -j4 -O test-scala test-python test-r
-	$(MAKE) --no-print-directory test-wheel
+	rm -f $(TIMES)
+	export IRBIS_TIMES=$(CURDIR)/$(TIMES)
+	status=0
+	$(MAKE) --no-print-directory -j4 -O test-scala test-python test-r || status=$$?
+	$(MAKE) --no-print-directory test-wheel || status=$$?
+	echo "== suite wall times (side by side, then the wheel)"
+	cat $(TIMES)
+	exit $$status
 
 test-scala:
-	$(SBT) -Dsbt.batch=true core/test < /dev/null
+	bin/timed scala $(SBT) -Dsbt.batch=true core/test < /dev/null
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
-PY_APP_TESTS := tests/python/test_camera_traps_example.py tests/python/test_example_apps.py
-test-python: test-python-main test-python-apps
+test-python: test-python-shared test-python-own
 
-test-python-main: build
-	$(PY) -m pytest -q --durations=25 -p no:cacheprovider --basetemp=build/pytest-main tests/python \
-	  $(addprefix --ignore=,$(PY_APP_TESTS))
+test-python-shared: build
+	bin/timed python-shared $(PYTEST) --basetemp=build/pytest-shared -m "not own_spark" tests/python
 
-test-python-apps: build
-	$(PY) -m pytest -q --durations=10 -p no:cacheprovider --basetemp=build/pytest-apps $(PY_APP_TESTS)
+test-python-own: build
+	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python
+
+# The loop while working on one area: its Scala suites and the generic checks of its stages' examples, and its
+# Python tests (tests/python/<area>) with the generic per-stage checks of its stages, side by side. A few minutes:
+# `make test-quick AREA=onnx`. Areas are the packages under core/src/main/scala/irbis.
+AREAS := $(sort $(notdir $(wildcard core/src/main/scala/irbis/*)))
+AREA_PACKAGES = irbis.$(AREA). $(if $(filter core,$(AREA)),irbis.testkit.)
+test-quick: generate
+	case " $(AREAS) " in *" $(AREA) "*) ;; *) echo "usage: make test-quick AREA=<one of: $(AREAS)>" >&2; exit 2;; esac
+	$(MAKE) --no-print-directory -j2 -O test-quick-scala test-quick-python
+
+test-quick-scala:
+	bin/timed scala-$(AREA) $(SBT) -Dsbt.batch=true "core/testOnly irbis.$(AREA).*" \
+	  "core/testOnly irbis.testkit.AllExamplesSuite -- $(foreach p,$(AREA_PACKAGES),-z $(p))" < /dev/null
+
+test-quick-python: generate
+	bin/timed python-$(AREA) $(PYTEST) --basetemp=build/pytest-quick --area $(AREA) tests/python/$(AREA) \
+	  tests/python/core/test_stages_generic.py
 
 # The installed wheel, in a fresh venv, offline: session, stages, pipeline persistence.
 test-wheel: $(USER_VENV)/.installed
-	$(USER_VENV)/bin/python tests/wheel_smoke.py
+	bin/timed wheel $(USER_VENV)/bin/python tests/wheel_smoke.py
 
 test-r: build
-	Rscript tests/R/run.R
+	bin/timed r Rscript tests/R/run.R
 
 demo: $(USER_VENV)/.installed
 	data="$(DATA)"

@@ -35,6 +35,9 @@ val sparkJavaOptions = Seq(
   "-Dio.netty.tryReflectionSetAccessible=true"
 )
 
+// The flags of every test JVM, in one file for the three suites (its comment says why).
+val testJvmOptions = IO.readLines(file("tests/jvm-options")).map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#"))
+
 val stageBases = Seq("org.apache.spark.ml.Transformer", "org.apache.spark.ml.Estimator")
 
 lazy val core = (project in file("core"))
@@ -73,7 +76,7 @@ lazy val core = (project in file("core"))
       StageRegistry.write(out, StageRegistry.scan(classDir, cp, stageBases :+ "irbis.testkit.ExampleSource", "irbis."))
     }.taskValue,
     Test / fork := true,
-    Test / javaOptions ++= sparkJavaOptions ++ Seq("-Xmx3g"),
+    Test / javaOptions ++= sparkJavaOptions ++ Seq("-Xmx3g") ++ testJvmOptions,
     Test / parallelExecution := false,
     Test / testOptions += Tests.Argument(TestFrameworks.ScalaTest, "-oD"),
     Test / publishArtifact := true,

@@ -14,7 +14,7 @@ Usage::
     python examples/lime_snow_leopard.py --data camera-traps --features efficientnet_lite0_features.onnx \\
         [--out DIR] [--images N] [--samples 300]
 
-The functions are what ``tests/python/test_lime.py`` runs on its own session.
+The functions are what ``tests/python/lime/test_lime.py`` runs on its own session.
 """
 import argparse
 import csv

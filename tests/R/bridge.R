@@ -3,7 +3,7 @@
 # shapes of returned objects follow sparklyr; behaviour beyond what is needed is left out on purpose, so that the
 # generated code cannot lean on anything sparklyr does not export. It needs rJava attached (run.R does that) or
 # imported (when tests install it as a stand-in sparklyr package to install the generated package for real, and
-# to run the example script as a user would: tests/python/test_example_apps.py).
+# to run the example script as a user would: tests/python/examples/test_example_apps.py).
 
 bridge <- new.env()
 
@@ -26,7 +26,9 @@ bridge_java_options <- c(
 
 bridge_connect <- function(jars, log4j_config = NULL, memory = "2g", master = "local[2]", app_name = "irbis-r-tests",
                            config = list("spark.ui.enabled" = "false", "spark.sql.shuffle.partitions" = "2")) {
-  options <- c(bridge_java_options, paste0("-Xmx", memory))
+  # As spark-submit does (sparklyr starts Spark through it), SPARK_SUBMIT_OPTS joins the driver's flags.
+  submit_opts <- strsplit(Sys.getenv("SPARK_SUBMIT_OPTS"), "[[:space:]]+")[[1]]
+  options <- c(bridge_java_options, paste0("-Xmx", memory), submit_opts[nzchar(submit_opts)])
   if (!is.null(log4j_config)) options <- c(options, paste0("-Dlog4j2.configurationFile=file:", log4j_config))
   .jinit(classpath = jars, parameters = options)
   builder <- J("org.apache.spark.sql.SparkSession")$builder()

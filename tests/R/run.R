@@ -111,6 +111,12 @@ spark_jars <- function() {
   c(list.files(pyspark_jars, pattern = "[.]jar$", full.names = TRUE), irbis_jars)
 }
 
+# The test JVM flags of tests/jvm-options (its comment says why), passed as spark-submit would take them.
+if (!nzchar(Sys.getenv("SPARK_SUBMIT_OPTS"))) {
+  jvm_options <- trimws(readLines(file.path(root, "tests", "jvm-options")))
+  Sys.setenv(SPARK_SUBMIT_OPTS = paste(jvm_options[nzchar(jvm_options) & !startsWith(jvm_options, "#")], collapse = " "))
+}
+
 context <- tryCatch(setup(), error = function(e) {
   cat("R test setup failed: ", conditionMessage(e), "\n", sep = "")
   finish(0L, 1L, 0L)

@@ -39,6 +39,12 @@ for _entry in reversed(python_path()):
     sys.path.insert(0, _entry)
 if not INSTALLED:
     os.environ.setdefault("IRBIS_JAR", str(ASSEMBLY_JAR))
+# Every Spark driver the tests start (this session, and the subprocesses, notebooks and spark-submit runs that
+# inherit the environment) gets the test JVM flags of tests/jvm-options: spark-submit adds SPARK_SUBMIT_OPTS to the
+# driver's command line.
+JVM_OPTIONS = [line.strip() for line in (ROOT / "tests" / "jvm-options").read_text().splitlines()
+               if line.strip() and not line.lstrip().startswith("#")]
+os.environ.setdefault("SPARK_SUBMIT_OPTS", " ".join(JVM_OPTIONS))
 # Python UDFs run in worker processes of this interpreter (the venv with numpy and pandas), not whatever `python3`
 # is first on PATH, pyspark's default.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -101,6 +107,34 @@ def jvm_died() -> Optional[str]:
     return f"the test JVM exited with code {code} {how}\n{report}"
 
 
+OWN_SPARK = "own_spark"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{OWN_SPARK}: the test starts Spark of its own (a subprocess, a notebook "
+                            "kernel, spark-submit); `make test` runs these in a second pytest process beside the one "
+                            "that shares a session")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:  # the example applications each run as a user runs them: a process and a Spark of their own
+        if EXAMPLES in Path(str(item.fspath)).parents:
+            item.add_marker(OWN_SPARK)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--area", default=None,
+                     help="only the generic per-stage checks of stages in irbis.<area> (`make test-quick AREA=...`)")
+
+
+def in_area(config, class_name: str) -> bool:
+    """Whether a stage class belongs to the --area being tested (every class when no area is given)."""
+    area = config.getoption("area")
+    packages = {"core": ("irbis.core.", "irbis.testkit.")}.get(area, (f"irbis.{area}.",))
+    return area is None or class_name.startswith(packages)
+
+
 @pytest.fixture(autouse=True)
 def _stop_when_the_jvm_dies(request):
     """Every later test would fail with 'Connection refused': stop the run instead, naming the test and why."""
@@ -115,6 +149,17 @@ def spark():
     session = spark_session()
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory):
+    """The one local-cluster application of the run (tests/python/cluster.py), started on first use."""
+    require_build()
+    from cluster import LocalCluster
+
+    cluster = LocalCluster(tmp_path_factory.mktemp("local-cluster"))
+    yield cluster
+    cluster.stop()
 
 
 def load_runtime_module(name: str) -> ModuleType:

@@ -9,7 +9,7 @@ import org.apache.spark.sql.functions._
 class HTTPTransformerExamples extends ExampleSource {
   // The generic suites compare outputs exactly, and a response that went over the network has a latency and
   // a Date header: these requests are the ones whose outcome is fixed (null, or refused before sending).
-  // HTTPTransformerSuite and tests/python/test_http.py cover real traffic.
+  // HTTPTransformerSuite and tests/python/http/test_http.py cover real traffic.
   override def examples(spark: SparkSession): Seq[StageExample] = {
     import spark.implicits._
     val df = Seq[(Option[String], Option[String], Map[String, String])](

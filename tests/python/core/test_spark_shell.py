@@ -4,8 +4,12 @@ import subprocess
 from pathlib import Path
 
 import pyspark
+import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import ROOT
+
+pytestmark = pytest.mark.own_spark  # starts Spark of its own (conftest.py: own_spark)
+
 ASSEMBLY = ROOT / "build" / "jars" / "irbis-assembly.jar"
 
 SCRIPT = """

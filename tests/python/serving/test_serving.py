@@ -167,9 +167,7 @@ FAULTY_SERVICE = """
     from pyspark.sql import functions as F
     from irbis.serving import make_reply, parse_request, server, status, url
 
-    marker = sys.argv[1]
-    spark = irbis.session(master=sys.argv[2], **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",
-                                                 "spark.executor.memory": "1g"})
+    marker = args[0]
 
     @F.udf("string")
     def echo(rid):
@@ -193,7 +191,13 @@ FAULTY_SERVICE = """
         answers = list(pool.map(ask, range(12)))
     print(json.dumps({"answers": answers, "status": status("flaky"), "failed": query.exception() is not None}))
     query.stop()
-    spark.stop()
+"""
+# FAULTY_SERVICE with a Spark of its own, for a master other than the shared local cluster's.
+OWN_SPARK = """
+    import sys
+    import irbis
+    args = sys.argv[1:2]
+    spark = irbis.session(master=sys.argv[2], **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2"})
 """
 
 FAIL_FIRST_ATTEMPTS = """
@@ -215,29 +219,6 @@ KILL_EXECUTOR = """
         time.sleep(60)"""
 
 
-@pytest.mark.parametrize("master, fault", [("local[2,3]", FAIL_FIRST_ATTEMPTS),
-                                           ("local-cluster[2,1,2048]", KILL_EXECUTOR)],
-                         ids=["first-attempts-fail", "executor-killed"])
-def test_failed_tasks_are_retried_and_every_request_answered_once(tmp_path, master, fault):
-    """Task failures on first attempts (local[2,3]), or an executor JVM killed in the middle of a micro-batch
-    (local-cluster: two executor JVMs): the retried tasks replay the same requests, and every request gets its
-    own answer exactly once, before its deadline."""
-    script = tmp_path / "flaky.py"
-    script.write_text(textwrap.dedent(FAULTY_SERVICE % textwrap.indent(textwrap.dedent(fault).strip("\n"), " " * 8)))
-    marker = tmp_path / "killed"
-    run = subprocess.run([sys.executable, str(script), str(marker), master], env=subprocess_env(),
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result["answers"] == [[200, json.dumps(f"q{i}")] for i in range(12)]
-    st = result["status"]
-    assert (st["accepted"], st["replied"], st["rejected"], st["expired"], st["late"], result["failed"]) == \
-        (12, 12, {}, 0, 0, False)
-    if fault is KILL_EXECUTOR:
-        killed = int(marker.read_text())
-        assert not psutil.pid_exists(killed), f"executor JVM {killed} was to be killed"
-
-
 # A low-latency service in local-cluster (two executor JVMs with one core each, so each of the two partitions'
 # long-running tasks runs in its own executor): every id is asked of a partition's server, and the listening
 # processes are found by their ports.
@@ -252,7 +233,6 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import functions as F
 from irbis.serving import make_reply, parse_request, partition_urls, server, status, url
 
-spark = irbis.session(master="local-cluster[2,1,2048]", **{"spark.ui.enabled": "false", "spark.executor.memory": "1g"})
 rows = [(i / 4.0, 10 - i / 4.0, float(i / 4.0 + 0.3 * (10 - i / 4.0) > 5)) for i in range(40)]
 model = Pipeline(stages=[VectorAssembler(inputCols=["x1", "x2"], outputCol="features"),
                          LogisticRegression(maxIter=20)]).fit(spark.createDataFrame(rows, ["x1", "x2", "label"]))
@@ -296,20 +276,16 @@ while not all(refused(u) for u in urls) and time.time() < deadline:
     time.sleep(0.2)
 result["stopped"] = all(refused(u) for u in urls)
 print(json.dumps(result))
-spark.stop()
 """
 
 
-def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(tmp_path):
+@pytest.mark.own_spark
+def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(local_cluster):
     """mode=lowLatency in local-cluster: each partition's server listens in its own executor JVM (not the
     driver's), every request gets its own prediction, the driver's address redirects to the partitions' servers,
     and the servers stop with the query."""
-    script = tmp_path / "fast.py"
-    script.write_text(LOW_LATENCY_SERVICE)
-    run = subprocess.run([sys.executable, str(script)], env=subprocess_env(), capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    printed = local_cluster.run("low-latency serving", LOW_LATENCY_SERVICE)
+    result = json.loads(printed.strip().splitlines()[-1])
     assert len(result["urls"]) == 2 and len(set(result["pids"])) == 2, result
     assert result["names"] == ["java", "java"] and result["driver"] not in result["pids"], result
     for i, (code, body, _) in enumerate(result["answers"]):
@@ -320,6 +296,35 @@ def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(t
     assert (st["accepted"], st["replied"], st["rejected"], st["expired"], st["pending"], st["partitions"]) == \
         (24, 24, {}, 0, 0, result["urls"])
     assert result["stopped"]
+
+
+@pytest.mark.parametrize("master, fault", [("local[2,3]", FAIL_FIRST_ATTEMPTS),
+                                           ("local-cluster[2,1,2048]", KILL_EXECUTOR)],
+                         ids=["first-attempts-fail", "executor-killed"])
+@pytest.mark.own_spark
+def test_failed_tasks_are_retried_and_every_request_answered_once(tmp_path, master, fault, request):
+    """Task failures on first attempts (local[2,3]), or an executor JVM killed in the middle of a micro-batch
+    (the shared local cluster: two executor JVMs; this kill is the run's last job there): the retried tasks replay
+    the same requests, and every request gets its own answer exactly once, before its deadline."""
+    service = textwrap.dedent(FAULTY_SERVICE % textwrap.indent(textwrap.dedent(fault).strip("\n"), " " * 8))
+    marker = tmp_path / "killed"
+    if fault is KILL_EXECUTOR:
+        printed = request.getfixturevalue("local_cluster").run("executor killed mid-batch", service, str(marker))
+    else:
+        script = tmp_path / "flaky.py"
+        script.write_text(textwrap.dedent(OWN_SPARK) + service + "spark.stop()\n")
+        run = subprocess.run([sys.executable, str(script), str(marker), master], env=subprocess_env(),
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        printed = run.stdout
+    result = json.loads(printed.strip().splitlines()[-1])
+    assert result["answers"] == [[200, json.dumps(f"q{i}")] for i in range(12)]
+    st = result["status"]
+    assert (st["accepted"], st["replied"], st["rejected"], st["expired"], st["late"], result["failed"]) == \
+        (12, 12, {}, 0, 0, False)
+    if fault is KILL_EXECUTOR:
+        killed = int(marker.read_text())
+        assert not psutil.pid_exists(killed), f"executor JVM {killed} was to be killed"
 
 
 def raw_request(port, name, body, declared=None):

@@ -18,12 +18,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import CountVectorizer, OneHotEncoder, StringIndexer, Tokenizer, VectorAssembler
 from pyspark.ml.linalg import Vectors
 from pyspark.sql import Row
-from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StringType, StructField, StructType
+from pyspark.sql.types import BinaryType, IntegerType, StringType, StructField, StructType
 
 from conftest import FIXTURES, ROOT, subprocess_env
 from image_data import CAMERA_TRAPS
@@ -301,6 +301,7 @@ def test_snow_leopards_are_explained_by_superpixels_on_the_animal(spark, example
 
 @pytest.mark.skipif(not FEATURES.exists() or not (CAMERA_TRAPS / "labels.csv").exists(),
                     reason="needs ../shared/models and ../shared/data")
+@pytest.mark.own_spark
 def test_notebook_runs_and_writes_the_overlays(tmp_path):
     """examples/lime_snow_leopard.ipynb in a fresh kernel (its own Spark), with few samples."""
     import nbformat

@@ -15,13 +15,15 @@ tensors of every batch would add about 1e6 x (32 + 16) bytes, 46 MiB, per pass. 
 (skl2onnx classifiers): each row's map is a native value of its own; leaking them adds several hundred bytes
 per row, over 50 MiB per pass of 2e5 rows."""
 import json
-import os
 import subprocess
 import sys
 
+import pytest
 
 import onnx_models
 from conftest import subprocess_env
+
+pytestmark = pytest.mark.own_spark  # starts Spark of its own (conftest.py: own_spark)
 
 PASSES = 6
 MAX_SLOPE_MB = 20

@@ -1,4 +1,5 @@
-"""irbis.session() against Spark sessions started without it, in a fresh process (one JVM per scenario)."""
+"""irbis.session() against Spark sessions started without it (a fresh process, one JVM, per scenario) and against
+the suite's own session."""
 
 import subprocess
 import sys
@@ -15,6 +16,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.own_spark
 def test_active_session_without_the_jar_fails_clearly():
     result = run_python("""
         from pyspark.sql import SparkSession
@@ -29,20 +31,27 @@ def test_active_session_without_the_jar_fails_clearly():
     assert "The active SparkSession was started without the Irbis jar" in result.stdout
 
 
-@pytest.mark.parametrize("tests_jar_first", [True, False], ids=["with-extra-jar", "extra-jar-missing"])
-def test_second_call_reuses_the_session_and_checks_extra_jars(tests_jar_first):
+def test_second_call_returns_the_running_session(spark):
+    """The suite's session was started by irbis.session() with the tests jar: asking again for that jar (and no
+    settings) gives the same session, in this process."""
+    import irbis
+
+    assert irbis.session(extra_jars=[TESTS_JAR]) is spark
+
+
+@pytest.mark.own_spark
+def test_a_session_started_without_an_extra_jar_refuses_a_call_that_needs_it_and_is_reused():
     result = run_python(f"""
         import irbis
-        first = irbis.session(extra_jars={[str(TESTS_JAR)] if tests_jar_first else []!r},
-                              **{{"spark.ui.enabled": "false"}})
+        first = irbis.session(**{{"spark.ui.enabled": "false"}})
         try:
-            again = irbis.session(extra_jars=[{str(TESTS_JAR)!r}])
-            print("same" if again is first else "different")
+            irbis.session(extra_jars=[{str(TESTS_JAR)!r}])
+            print("no error")
         except RuntimeError as e:
             print(e)
+        print("same" if irbis.session() is first else "different")
         """)
     assert result.returncode == 0, result.stderr[-3000:]
-    if tests_jar_first:
-        assert result.stdout.strip() == "same"
-    else:
-        assert "The active SparkSession lacks the jars" in result.stdout and "irbis-tests.jar" in result.stdout
+    refusal, reuse = result.stdout.strip().splitlines()[-2:]
+    assert "The active SparkSession lacks the jars" in refusal and "irbis-tests.jar" in refusal, result.stdout
+    assert reuse == "same", result.stdout

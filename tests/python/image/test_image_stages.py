@@ -1,5 +1,5 @@
-"""ImageSetAugmenter, UnrollImage and UnrollBinaryImage against numpy and OpenCV-Python on the camera-trap
-photographs, starting from cv2.imdecode of the same bytes (ImageDecoder's pixels are checked against it in
+"""ImageSetAugmenter, UnrollImage and UnrollBinaryImage against numpy and OpenCV-Python on every kind of camera-trap
+photograph (image_data.DISTINCT_CAMERA_TRAPS), starting from cv2.imdecode of the same bytes (ImageDecoder's pixels are checked against it in
 test_image_decode.py). Full-size vectors are large, so the unrolling tests without a resize use the smaller
 frames."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from image_data import TRUNCATED, camera_trap_files, cv2_decoded, files_frame, md5
+from image_data import TRUNCATED, camera_trap_files, cv2_decoded, distinct_camera_trap_files, files_frame, md5
 
 # 640x640 and 1046x802 frames: a full vector is about 1 to 2.5 million doubles.
 SMALL = ["ocelot.jpg", "squirrel_frame102542.jpg", "squirrel_frame95610.jpg"]
@@ -30,8 +30,8 @@ def small_paths():
 
 
 @pytest.fixture(scope="module")
-def all_traps(spark):
-    df = files_frame(spark, camera_trap_files())
+def traps(spark):
+    df = files_frame(spark, distinct_camera_trap_files())
     yield df
     df.unpersist()
 
@@ -51,16 +51,16 @@ def grouped(rows, key: str = "path") -> Dict[str, List[dict]]:
 
 
 @pytest.mark.parametrize("left_right,up_down", [(True, False), (False, True), (True, True), (False, False)])
-def test_augmented_copies_are_numpy_flips_of_the_decoded_image(all_traps, left_right, up_down):
+def test_augmented_copies_are_numpy_flips_of_the_decoded_image(traps, left_right, up_down):
     from irbis.image import ImageDecoder, ImageSetAugmenter
 
-    decoded = ImageDecoder().transform(all_traps)
+    decoded = ImageDecoder().transform(traps)
     out = ImageSetAugmenter(flipLeftRight=left_right, flipUpDown=up_down).transform(decoded)
     rows = grouped(out.select("path", "image.height", "image.width", F.md5("image.data").alias("md5"),
                               "error").collect())
     copies = 1 + left_right + up_down
-    assert set(rows) == {str(p) for p in camera_trap_files()}
-    for path in camera_trap_files():
+    assert set(rows) == {str(p) for p in distinct_camera_trap_files()}
+    for path in distinct_camera_trap_files():
         got, ref = rows[str(path)], cv2_decoded(str(path))
         assert len(got) == copies, path
         if ref is None:
@@ -97,14 +97,14 @@ def test_unroll_binary_image_without_resize_equals_numpy(small):
 
 
 @pytest.mark.parametrize("height,width,interpolation", [(30, 40, "linear"), (45, 37, "area"), (64, 64, "nearest")])
-def test_unroll_binary_image_with_resize_equals_cv2_resize(all_traps, height, width, interpolation):
+def test_unroll_binary_image_with_resize_equals_cv2_resize(traps, height, width, interpolation):
     from irbis.image import UnrollBinaryImage
 
     code = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST}[interpolation]
     stage = UnrollBinaryImage(height=height, width=width, interpolation=interpolation)
-    rows = {r["path"]: r for r in stage.transform(all_traps).select("path", "unrolled", "error").collect()}
-    assert len(rows) == len(camera_trap_files())
-    for path in camera_trap_files():
+    rows = {r["path"]: r for r in stage.transform(traps).select("path", "unrolled", "error").collect()}
+    assert len(rows) == len(distinct_camera_trap_files())
+    for path in distinct_camera_trap_files():
         row, ref = rows[str(path)], cv2_decoded(str(path))
         if ref is None:
             assert row["unrolled"] is None and str(path) in row["error"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
-from conftest import TESTS_JAR, subprocess_env
+from conftest import subprocess_env
 
 PERCENTILES = {"p0_5": 0.005, "p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75,
                "p95": 0.95, "p99": 0.99, "p99_5": 0.995}
@@ -164,6 +164,7 @@ def test_python_udfs_run_save_and_load(spark, tmp_path):
     assert [tuple(r) for r in again.collect()] == EXPECTED_UDF
 
 
+@pytest.mark.own_spark
 def test_python_udf_pipeline_loads_in_a_fresh_process(spark, tmp_path):
     from pyspark.ml import Pipeline
 

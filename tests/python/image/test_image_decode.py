@@ -1,5 +1,6 @@
-"""ImageDecoder against cv2.imdecode: every camera-trap photograph and scikit-image sample, every colour
-mode; EXIF orientation (also checked against PIL); the truncated file; a whole-folder job."""
+"""ImageDecoder against cv2.imdecode: every kind of input (the distinct camera-trap photographs and every
+scikit-image sample, image_data.distinct_files), every colour mode; EXIF orientation (also checked against PIL);
+the truncated file; a whole-folder job over every camera-trap photograph."""
 
 import io
 import struct
@@ -12,15 +13,15 @@ import pytest
 from PIL import Image, ImageOps
 from pyspark.sql import functions as F
 
-from image_data import (CAMERA_TRAPS, EXIF_ROTATED, TRUNCATED, all_files, by_path, camera_trap_files,
-                        cv2_decoded, files_frame, md5)
+from image_data import (CAMERA_TRAPS, EXIF_ROTATED, TRUNCATED, by_path, camera_trap_files, cv2_decoded,
+                        distinct_files, files_frame, md5)
 
 MODES = {"color": cv2.IMREAD_COLOR, "grayscale": cv2.IMREAD_GRAYSCALE}
 
 
 @pytest.fixture(scope="module")
 def files(spark):
-    df = files_frame(spark, all_files())
+    df = files_frame(spark, distinct_files())
     yield df
     df.unpersist()
 
@@ -36,8 +37,8 @@ def decode(files, **params):
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_every_file_decodes_to_cv2s_pixels(files, mode):
     rows = decode(files, colorMode=mode)
-    assert len(rows) == len(all_files())
-    for path in all_files():
+    assert len(rows) == len(distinct_files())
+    for path in distinct_files():
         row, ref = rows[str(path)], cv2_decoded(str(path), MODES[mode])
         if ref is None:
             assert row["height"] is None and str(path) in row["error"], path
@@ -51,7 +52,7 @@ def test_every_file_decodes_to_cv2s_pixels(files, mode):
 
 def test_unchanged_keeps_channels_and_depth_reduction_matches_cv2(files):
     rows = decode(files, colorMode="unchanged")
-    for path in all_files():
+    for path in distinct_files():
         ref = cv2_decoded(str(path), cv2.IMREAD_UNCHANGED)
         row = rows[str(path)]
         if ref is None or ref.dtype not in (np.uint8, np.uint16):

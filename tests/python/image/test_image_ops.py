@@ -1,5 +1,6 @@
-"""Every ImageTransformer operation against OpenCV-Python on the same inputs: all camera-trap photographs
-and scikit-image sample images, decoded by cv2.imdecode(IMREAD_COLOR) on the reference side.
+"""Every ImageTransformer operation against OpenCV-Python on the same inputs: every kind of input (the distinct
+camera-trap photographs and every scikit-image sample, image_data.distinct_files), decoded by
+cv2.imdecode(IMREAD_COLOR) on the reference side.
 
 8-bit results must be identical byte for byte (compared by MD5 computed in Spark, so that no large image
 travels to Python), with one exception that the user docs state (ImageTransformer's `operations`,
@@ -11,14 +12,14 @@ Rows whose image does not fit an operation (centerCrop bigger than the image) mu
 naming the op, and files cv2 cannot decode must be null with an error.
 """
 
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
 import cv2
 import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from image_data import all_files, by_path, cv2_decoded, files_frame, md5
+from image_data import by_path, cv2_decoded, distinct_files, files_frame, md5
 
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
                   "area": cv2.INTER_AREA, "lanczos4": cv2.INTER_LANCZOS4,
@@ -144,7 +145,7 @@ TENSOR_CASES: Dict[str, tuple] = {
 
 @pytest.fixture(scope="module")
 def files(spark):
-    df = files_frame(spark, all_files())
+    df = files_frame(spark, distinct_files())
     yield df
     df.unpersist()
 
@@ -181,7 +182,7 @@ def test_8bit_operation_equals_opencv_python(files, case):
     rows = by_path(out.select("path", "transformed.height", "transformed.width", "transformed.nChannels",
                               F.md5("transformed.data").alias("md5"), "error").collect())
     checked = 0
-    for path in all_files():
+    for path in distinct_files():
         row, expected = rows[str(path)], expectation(reference, path)
         if expected is None:
             assert row["md5"] is None and "cannot decode" in row["error"], path
@@ -197,7 +198,7 @@ def test_8bit_operation_equals_opencv_python(files, case):
                 diff = np.abs(actual.astype(int) - expected.reshape(actual.shape).astype(int)).max()
                 assert diff <= TOLERANCE[case], f"{case}: {path.name} differs by {diff} levels"
             checked += 1
-    assert checked > len(all_files()) // 2
+    assert checked > len(distinct_files()) // 2
 
 
 @pytest.mark.parametrize("case", sorted(TENSOR_CASES))
@@ -210,7 +211,7 @@ def test_tensor_output_equals_numpy_and_opencv_python(spark, files, case):
         rows = {r.path: r for r in out.toPandas().itertuples()}
     finally:
         spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", previous)
-    for path in all_files():
+    for path in distinct_files():
         row, expected = rows[str(path)], expectation(reference, path)
         if expected is None or isinstance(expected, Unfit):
             assert missing(row.transformed) and not missing(row.error), path
@@ -242,7 +243,7 @@ CONVERSIONS = {1: {"BGR": cv2.COLOR_GRAY2BGR, "RGB": cv2.COLOR_GRAY2RGB, "GRAY":
 
 
 def unchanged_path(name: str):
-    return next(p for p in all_files() if p.name == name)
+    return next(p for p in distinct_files() if p.name == name)
 
 
 def unchanged_reference(name: str) -> np.ndarray:

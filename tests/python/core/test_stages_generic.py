@@ -20,7 +20,7 @@ from pyspark.ml.param import Param, Params
 from pyspark.ml.wrapper import JavaModel, JavaParams, JavaWrapper
 from pyspark.sql import DataFrame
 
-from conftest import GENERATED, TESTS_JAR, missing_build, spark_session, subprocess_env
+from conftest import GENERATED, TESTS_JAR, in_area, missing_build, spark_session, subprocess_env
 from helpers import same
 
 BUILD_PROBLEM = missing_build()
@@ -38,10 +38,11 @@ def examples() -> Dict[str, Any]:
 def pytest_generate_tests(metafunc):
     # Without the build, one failing test says so instead of an empty (silently skipped) parameter list.
     if "stage_name" in metafunc.fixturenames:
-        names = [MISSING] if BUILD_PROBLEM else sorted(STAGES)
+        names = [MISSING] if BUILD_PROBLEM else sorted(n for n in STAGES if in_area(metafunc.config, n))
         metafunc.parametrize("stage_name", names, ids=[n.rsplit(".", 1)[-1] for n in names])
     if "example_name" in metafunc.fixturenames:
-        names = [MISSING] if BUILD_PROBLEM else sorted(examples())
+        names = [MISSING] if BUILD_PROBLEM else sorted(
+            n for n, e in examples().items() if in_area(metafunc.config, str(e.stage().getClass().getName())))
         ids = names if BUILD_PROBLEM else [
             f"{examples()[n].stage().getClass().getSimpleName()}/{n}" for n in names]
         metafunc.parametrize("example_name", names, ids=ids)
@@ -310,12 +311,14 @@ FRESH_PROCESS = textwrap.dedent("""
 
 
 @pytest.fixture(scope="session")
-def fresh_process_results(spark, tmp_path_factory, fitted_pipelines) -> Dict[str, Any]:
-    """One fresh Python (one JVM start) loads the fitted pipelines of all examples: those the per-example
-    test saved, and any it did not run for (a `-k` selection) fitted here."""
+def fresh_process_results(request, spark, tmp_path_factory, fitted_pipelines) -> Dict[str, Any]:
+    """One fresh Python (one JVM start) loads the fitted pipelines of the examples whose fresh-process test runs:
+    those the per-example test saved, and any it did not run for (a `-k` selection) fitted here."""
     root = tmp_path_factory.mktemp("fresh")
+    selected = {item.callspec.params["example_name"] for item in request.session.items
+                if item.originalname == "test_pipeline_model_loads_in_fresh_process_after_import_irbis"}
     jobs, results = {}, {}
-    for name, example in sorted(examples().items()):
+    for name, example in sorted((n, e) for n, e in examples().items() if n in selected):
         try:
             if name not in fitted_pipelines:
                 fitted = _pipeline(build_from_python(example)).fit(input_of(example))

@@ -1,14 +1,12 @@
 """ONNXModel against onnxruntime's own Python API on the same models and inputs."""
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
 import onnx_models
-from conftest import ROOT, TESTS_JAR, subprocess_env
+from cluster import last_json
+from conftest import ROOT
 
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 FLOAT_TOL = 1e-5
@@ -149,21 +147,19 @@ def test_efficientnet_lite0_matches_onnxruntime(spark):
     assert [r.cls for r in rows] == expected.argmax(axis=1).tolist()
 
 
+# Run in the shared local-cluster application (tests/python/cluster.py): sessions counted per executor before and
+# after, since earlier jobs of the run may have opened other models there.
 LOCAL_CLUSTER = r"""
-import sys, json
-sys.path[:0] = json.loads(sys.argv[1])
-import irbis
+import json
 from irbis.onnx import ONNXModel
-spark = irbis.session(master="local-cluster[2,1,2048]", extra_jars=[sys.argv[2]],
-                      **{"spark.ui.enabled": "false", "spark.executor.memory": "1g"})
-jvm = spark.sparkContext._jvm
-stage = ONNXModel(modelLocation=sys.argv[3], argMaxDict={"logits": "best"})
+probes = spark.sparkContext._jvm.irbis.testkit.Probes
+before = dict(probes.onnxSessionCounts(spark._jsparkSession, 16))
+stage = ONNXModel(modelLocation=args[0], argMaxDict={"logits": "best"})
 df = spark.range(400).selectExpr("id", "transform(sequence(1, 64), i -> cast(id * i % 7 as float)) as x").repartition(8)
 for _ in range(3):
     assert stage.transform(df).count() == 400
-counts = dict(jvm.irbis.testkit.Probes.onnxSessionCounts(spark._jsparkSession, 16))
-print("COUNTS", json.dumps(counts))
-spark.stop()
+after = dict(probes.onnxSessionCounts(spark._jsparkSession, 16))
+print(json.dumps({"before": before, "after": after}))
 """
 
 
@@ -180,21 +176,17 @@ def external_folder(tmp_path, name, model):
     return folder
 
 
+@pytest.mark.own_spark
 @pytest.mark.parametrize("form", ["bytes", "folder"])
-def test_each_executor_creates_its_session_once(tmp_path, form):
+def test_each_executor_creates_its_session_once(tmp_path, form, local_cluster):
     """Several executor JVMs: each opens the model once, from the broadcast bytes or, for a model folder
     with external data, from its own local copy of the folder."""
-    import json
     model_path = save(tmp_path, "mlp", onnx_models.mlp()) if form == "bytes" else \
         external_folder(tmp_path, "mlp_folder", onnx_models.mlp())
-    env = subprocess_env()
-    proc = subprocess.run([sys.executable, "-c", LOCAL_CLUSTER, json.dumps(sys.path), str(TESTS_JAR), str(model_path)],
-                          capture_output=True, text=True, timeout=600, env=env)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("COUNTS")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    counts = json.loads(lines[0].split(" ", 1)[1])
-    assert len(counts) == 2, counts
-    assert all(c == 1 for c in counts.values()), counts
+    counts = last_json(local_cluster.run(f"ONNX sessions per executor ({form})", LOCAL_CLUSTER, str(model_path)))
+    before, after = counts["before"], counts["after"]
+    assert len(after) == 2, counts
+    assert all(after[e] - before.get(e, 0) == 1 for e in after), counts
 
 
 def test_bad_rows_are_named_and_recorded(spark, tmp_path):

@@ -1,5 +1,6 @@
 """ImageFeaturizer against independent references: onnxruntime's Python API on the shared EfficientNet-Lite0
-models, fed images preprocessed with OpenCV-Python as ../shared/models/README.md describes."""
+models, fed images preprocessed with OpenCV-Python as ../shared/models/README.md describes, on every kind of
+camera-trap photograph (image_data.DISTINCT_CAMERA_TRAPS)."""
 
 import importlib.metadata
 import importlib.util
@@ -11,7 +12,7 @@ import onnxruntime as ort
 import pytest
 
 from conftest import ROOT
-from image_data import TRUNCATED, camera_trap_files, files_frame
+from image_data import TRUNCATED, camera_trap_files, distinct_camera_trap_files, files_frame
 
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 CLASSIFIER = SHARED_MODELS / "efficientnet_lite0.onnx"
@@ -60,7 +61,7 @@ def reference():
     feats = ort.InferenceSession(features_model(), providers=["CPUExecutionProvider"])
     logits = ort.InferenceSession(str(CLASSIFIER), providers=["CPUExecutionProvider"])
     out = {}
-    for path in camera_trap_files():
+    for path in distinct_camera_trap_files():
         x = preprocess(path)
         if x is None:
             out[str(path)] = None
@@ -75,7 +76,7 @@ def reference():
 
 @pytest.fixture(scope="module")
 def files(spark):
-    df = files_frame(spark, camera_trap_files())
+    df = files_frame(spark, distinct_camera_trap_files())
     yield df
     df.unpersist()
 
