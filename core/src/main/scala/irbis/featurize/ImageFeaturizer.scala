@@ -271,7 +271,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 
   /**
    * Loads a catalogue model (as `ModelDownloader.downloadByName` returns it, `uri` at the verified copy) and
-   * sets the preprocessing Params the catalogue gives, which then win over the model's own metadata.
+   * sets the preprocessing Params the catalogue gives, which then win over the model's own metadata. The file
+   * must still have the catalogue's SHA-256 (checked once per file and JVM while it stays unchanged).
    */
   def setModel(schema: ModelSchema): this.type = {
     require(!schema.isConverted && schema.scheme != "http" && schema.scheme != "https",
@@ -280,10 +281,22 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     val origin = s"the catalogue entry of model '${schema.name}'"
     val values = preprocessingParams.flatMap(p => schema.preprocessing.get(p.name).filter(_ != JNull)
       .map(v => ParamPair(p.asInstanceOf[Param[Any]], decodeMetadata(p.asInstanceOf[Param[Any]], v, origin))))
+    val verified = ModelDownloader.verifyAtUse(schema, hadoopConf)
     clear(modelPayload)
     forgetPayloadSource()
     values.foreach(pair => set(pair))
     setModelLocation(schema.uri)
+    try {
+      if (isDefined(modelPayload)) ModelDownloader.checkLoaded(schema, verified, getModelPayload, hadoopConf)
+      else ModelDownloader.verifyAtUse(schema, hadoopConf)
+    } catch {
+      case e: ModelDownloadException =>
+        clear(modelPayload)
+        clear(modelLocation)
+        forgetPayloadSource()
+        throw e
+    }
+    this
   }
 
   private def showShape(shape: Seq[Long]): String = shape.map(d => if (d < 0) "?" else d.toString).mkString("[", ", ", "]")
