@@ -35,7 +35,10 @@ class UDFTransformer(override val uid: String) extends Transformer with IrbisSta
   def setInputCols(value: Array[String]): this.type = set(inputCols, value)
 
   final val udf = new BytesParam(this, "udf",
-    "The function, serialized: set it with setUDF (a Scala UserDefinedFunction, or a pyspark UDF from Python).")
+    "The function, serialized: set it with setUDF (a Scala UserDefinedFunction, or a pyspark UDF from Python). " +
+      "Bytes that setUDF did not write are refused before they are deserialized; a Scala function that captured " +
+      "an object of the user's own serializable class loads only if the JVM system property " +
+      "irbis.udf.allowedClasses names that class (or its package, ending in '.').")
   def getUdf: Array[Byte] = $(udf)
   def setUdf(value: Array[Byte]): this.type = set(udf, value)
 
