@@ -28,17 +28,23 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
   for (arg in names(spec$params)) {
     if (eval(call("missing", as.name(arg)), env)) next
     value <- get(arg, envir = env)
-    if (!is.null(value)) irbis_set_param(sc, jobj, spec$params[[arg]], value, spec$fn, arg)
+    if (!is.null(value)) irbis_set_param(sc, jobj, spec$params[[arg]], value, spec$fn, arg, spec$class_name)
   }
   jobj
 }
 
-# The JVM validates with the Param's own validator; its message names the Scala param, so the R argument is
-# added in front.
-irbis_set_param <- function(sc, jobj, param, value, fn, arg) {
+# A validator the manifest describes is checked here, with the JVM's message (irbis.core.ParamsBridge); the
+# JVM validates every value again with the Param's own validator. Both messages name the Scala param, so the R
+# argument is added in front.
+irbis_set_param <- function(sc, jobj, param, value, fn, arg, class_name = "") {
   complex <- param$kind %in% c("bytes", "stage", "stage[]")
-  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg, sc) else
-    irbis_param_json(value, param$kind, fn, arg, param$options)
+  json <- if (complex) NULL else irbis_param_json(value, param$kind, fn, arg)
+  rule <- param$validation
+  if (!complex && !is.null(rule) && !identical(rule$rule, "jvm") && !irbis_valid(rule, param$kind, value)) {
+    stop(sprintf("%s(): `%s` is invalid: %s.%s: invalid value %s. Expected: %s", fn, arg,
+                 sub(".*\\.", "", class_name), param$name, json, rule$expected), call. = FALSE)
+  }
+  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg, sc) else json
   tryCatch(
     invoke_static(sc, irbis_params_bridge, if (complex) "setRaw" else "setJson", jobj, param$name, value),
     error = function(e) {
@@ -46,6 +52,33 @@ irbis_set_param <- function(sc, jobj, param, value, fn, arg) {
     }
   )
   invisible(jobj)
+}
+
+# Whether an R value (already accepted as JSON of its kind) passes a declarative rule of the manifest: the
+# rules of irbis.core.Constraint, evaluated as the JVM does (NaN is in no range).
+irbis_valid <- function(rule, kind, value) {
+  scalar <- !grepl("\\[\\]$|^map<", kind)
+  values <- if (is.list(value)) unlist(value, use.names = FALSE) else value
+  switch(rule$rule,
+    "range" = {
+      x <- suppressWarnings(as.numeric(values))
+      if (identical(kind, "float") || identical(kind, "float[]")) x <- irbis_as_float(x)
+      ok <- !is.na(x)
+      if (!is.null(rule$min)) ok <- ok & (if (isTRUE(rule$minInclusive)) x >= rule$min else x > rule$min)
+      if (!is.null(rule$max)) ok <- ok & (if (isTRUE(rule$maxInclusive)) x <= rule$max else x < rule$max)
+      all(ok)
+    },
+    "oneOf" = all(values %in% rule$options),
+    "nonEmpty" = if (scalar) nzchar(values) else length(values) > 0L,
+    "each" = all(vapply(as.list(values), function(v) irbis_valid(rule$of, "scalar", v), logical(1))),
+    TRUE
+  )
+}
+
+# What a FloatParam holds: the value rounded to 32 bits, as the JVM reads it.
+irbis_as_float <- function(x) {
+  if (!length(x)) return(x)
+  readBin(writeBin(x, raw(), size = 4L), "double", n = length(x), size = 4L)
 }
 
 # A stale jar on the classpath would silently disagree with the generated arguments and defaults.

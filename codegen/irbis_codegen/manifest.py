@@ -12,6 +12,8 @@ from typing import Any, Dict, List
 from irbis_codegen.kinds import COMPLEX, KINDS
 
 STAGE_TYPES = ("estimator", "model", "transformer")
+# The declarative validators (irbis.core.Constraint) the wrappers enforce themselves; "jvm": ask the JVM.
+VALIDATION_RULES = ("range", "oneOf", "nonEmpty", "each", "jvm")
 # Top-level names of the hand-written package that a Scala package must not shadow.
 RESERVED_AREAS = frozenset({"_runtime", "_ext", "_version", "jars", "models"})
 
@@ -114,3 +116,25 @@ def _validate_param(stage_where: str, param: Dict[str, Any]) -> None:
                  "'options' must be a non-empty list of strings on a string param")
         _require(not param["hasDefault"] or param["default"] in options, where,
                  f"default {param['default']!r} is not one of the options")
+    if param.get("validation") is not None:
+        _validate_rule(where, param["validation"])
+
+
+def _validate_rule(where: str, rule: Any) -> None:
+    _require(isinstance(rule, dict) and rule.get("rule") in VALIDATION_RULES, where,
+             f"'validation' must be an object whose 'rule' is one of {', '.join(VALIDATION_RULES)}")
+    if rule["rule"] == "jvm":
+        return
+    _require(isinstance(rule.get("expected"), str), where, "a validation rule needs its 'expected' text")
+    if rule["rule"] == "range":
+        bounds = [k for k in ("min", "max") if k in rule]
+        _require(bounds and all(isinstance(rule[k], (int, float)) and not isinstance(rule[k], bool)
+                                and isinstance(rule.get(k + "Inclusive"), bool) for k in bounds), where,
+                 "a range needs a numeric 'min' or 'max', each with a boolean '...Inclusive'")
+    elif rule["rule"] == "oneOf":
+        _require(isinstance(rule.get("options"), list) and all(isinstance(o, str) for o in rule["options"]), where,
+                 "a oneOf rule needs its 'options'")
+    elif rule["rule"] == "each":
+        _require(isinstance(rule.get("of"), dict) and rule["of"].get("rule") not in ("jvm", "each"), where,
+                 "an each rule needs a declarative rule in 'of'")
+        _validate_rule(where, rule["of"])

@@ -103,6 +103,7 @@ def _param_view(stage: Dict[str, Any], param: Dict[str, Any]) -> Dict[str, Any]:
         "hint": python_hint(param),
         "doc_type": python_doc_type(param),
         "default": default,
+        "validation": repr(param["validation"]) if param.get("validation") is not None else None,
     }
 
 

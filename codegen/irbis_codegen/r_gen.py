@@ -185,6 +185,21 @@ def _r_spark_vector(value, stage, param) -> str:
     raise _fail(stage, param, f"default {value!r} is not Spark's vector JSON")
 
 
+def r_literal(value) -> str:
+    """An R value of a manifest JSON value: objects become named lists, arrays of scalars vectors."""
+    if isinstance(value, dict):
+        return "list(" + ", ".join(f"{k} = {r_literal(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, list):
+        return "c(" + ", ".join(r_literal(v) for v in value) + ")" if value else "character(0)"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    if isinstance(value, str):
+        return r_string(value)
+    raise TypeError(f"{value!r} has no R form")
+
+
 # ---- model of the package --------------------------------------------------------------------------------
 
 def _param_view(stage: dict, param: dict) -> dict:
@@ -202,6 +217,7 @@ def _param_view(stage: dict, param: dict) -> dict:
         "kind": kind,
         "default": r_default(stage, param),
         "options_lit": "c(" + ", ".join(r_string(o) for o in options) + ")" if options else None,
+        "validation_lit": r_literal(param["validation"]) if param.get("validation") is not None else None,
         "doc": param.get("doc") or "",
         "options": options or [],
     }

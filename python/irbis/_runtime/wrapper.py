@@ -2,16 +2,26 @@
 irbis.core.ParamsBridge, so each value goes through the Param's own JVM codec and validator instead of
 py4j's guesses (which cannot build a Map[String, Double], a Float array or a nested stage)."""
 
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
-from pyspark.ml.param import Param
+from pyspark.ml.param import Param, Params
 from pyspark.ml.util import _jvm
 
-from irbis._runtime import kinds
+from irbis._runtime import kinds, validation
 
 
 def params_bridge() -> Any:
     return _jvm().irbis.core.ParamsBridge
+
+
+def java_message(error: Exception) -> Tuple[str, str]:
+    """(Java class name, message) of an exception that crossed py4j, raw or converted by pyspark."""
+    java = getattr(error, "java_exception", None)
+    if java is None:
+        java = getattr(error, "_origin", None)
+    if java is None:
+        return "", str(error)
+    return str(java.getClass().getName()), str(java.getMessage())
 
 
 class IrbisWrapper:
@@ -22,6 +32,45 @@ class IrbisWrapper:
     """
 
     _irbis_kinds: Dict[str, str] = {}
+    _irbis_validation: Dict[str, dict] = {}
+
+    def _set(self, **kwargs: Any) -> "IrbisWrapper":
+        """Every value is checked as it is set, by its Param's validator (see irbis._runtime.validation)."""
+        for name, value in kwargs.items():
+            if value is not None and name in self._irbis_validation:
+                param = getattr(self, name)
+                try:
+                    value = param.typeConverter(value)
+                except TypeError as e:
+                    raise TypeError(f'Invalid param value given for param "{name}". {e}') from None
+                self._irbis_check(name, value)
+            super()._set(**{name: value})
+        return self
+
+    def _irbis_check(self, name: str, value: Any) -> None:
+        rule = self._irbis_validation[name]
+        kind = self._irbis_kind(name)
+        if rule["rule"] == "jvm":
+            self._irbis_check_on_jvm(name, kind, value)
+        elif not validation.is_valid(rule, kind, value):
+            stage = next(c.__name__ for c in type(self).__mro__ if "_irbis_validation" in c.__dict__)
+            raise ValueError(validation.invalid_value(stage, name, kinds.to_json(kind, value), rule["expected"]))
+
+    def _irbis_check_on_jvm(self, name: str, kind: str, value: Any) -> None:
+        """A validator the manifest cannot describe: the JVM stage checks the value (nothing is set there)."""
+        java_obj = getattr(self, "_java_obj", None)
+        if java_obj is None:
+            return
+        try:
+            if kind in kinds.COMPLEX:
+                params_bridge().pairRaw(java_obj, name, kinds.to_java_raw(kind, value))
+            else:
+                params_bridge().pair(java_obj, name, kinds.to_json(kind, value))
+        except Exception as e:  # Py4JJavaError, or pyspark's conversion of it
+            java_class, message = java_message(e)
+            if java_class != "java.lang.IllegalArgumentException":
+                raise
+            raise ValueError(message) from None
 
     def _irbis_kind(self, name: str) -> str:
         kind = self._irbis_kinds.get(name)
@@ -52,7 +101,8 @@ class IrbisWrapper:
             if not self._java_obj.hasParam(name):
                 continue
             if bridge.isSet(self._java_obj, name):
-                self._set(**{name: self._irbis_read_java(name)})
+                # The JVM's values passed its validators already.
+                Params._set(self, **{name: self._irbis_read_java(name)})
             elif bridge.hasDefault(self._java_obj, name) and not self.isDefined(param):
                 # Only params the generated class does not declare: its defaults come from the manifest.
                 self._setDefault(**{name: self._irbis_read_java(name)})

@@ -26,6 +26,8 @@ from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple, Union
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
+from irbis._runtime.wrapper import java_message as _java_message
+
 # Only the project's own converters may run: a catalogue is data, and importing a module runs code.
 CONVERTER_PACKAGE = "irbis.models."
 # Smaller downloads finish before a bar would be worth drawing.
@@ -38,16 +40,6 @@ class ModelDownloadError(IOError):
 
 def _jvm(spark: SparkSession) -> Any:
     return spark.sparkContext._jvm
-
-
-def _java_message(error: Exception) -> Tuple[str, str]:
-    """(Java class name, message) of an exception that crossed py4j, raw or converted by pyspark."""
-    java = getattr(error, "java_exception", None)
-    if java is None:
-        java = getattr(error, "_origin", None)
-    if java is None:
-        return "", str(error)
-    return str(java.getClass().getName()), str(java.getMessage())
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:

@@ -64,7 +64,9 @@ test_that("values the JVM validator rejects fail when the stage is built, naming
   need_jvm()
   spec <- param_kinds_spec()
   fn <- get(spec$fn, envir = generated)
-  expect_error(fn(sc, positive = 0), "ft_param_kinds\\(\\): `positive` was rejected by the JVM stage: .*positive")
+  expect_error(fn(sc, positive = 0), "ft_param_kinds(): `positive` is invalid: ParamKinds.positive: invalid value 0. Expected: > 0",
+               fixed = TRUE)
   expect_error(fn(sc, an_int = 1.5), "ft_param_kinds\\(\\): `an_int` must be a whole number")
-  expect_error(fn(sc, an_enum = "purple"), "`an_enum` must be one of \"red\", \"green\", \"blue\"")
+  expect_error(fn(sc, an_enum = "purple"), "`an_enum` is invalid: ParamKinds.anEnum: invalid value \"purple\". Expected: one of red, green, blue",
+               fixed = TRUE)
 })

@@ -150,6 +150,11 @@ def test_deterministic_whatever_the_input_order(tmp_path, manifest):
     (lambda m: _stage(m, "irbis.vision.ops.Identity").update(package="irbis._runtime",
                                                               className="irbis._runtime.Identity"),
      "clashes with the hand-written irbis package"),
+    (lambda m: _stage(m, "irbis.stages.CleanMissingData")["params"][0].update(validation={"rule": "regex"}),
+     "stage irbis.stages.CleanMissingData, param 'cleaningMode': 'validation' must be an object whose 'rule' is one of"),
+    (lambda m: _stage(m, "irbis.stages.CleanMissingData")["params"][0].update(
+        validation={"rule": "range", "min": "0", "minInclusive": True, "expected": ">= 0"}),
+     "param 'cleaningMode': a range needs a numeric 'min' or 'max'"),
 ])
 def test_invalid_manifest_names_stage_and_param(manifest, break_it, message):
     break_it(manifest)

@@ -6,7 +6,6 @@ import math
 from types import SimpleNamespace
 
 import pytest
-from pyspark.errors import IllegalArgumentException
 from pyspark.ml import Pipeline
 from pyspark.ml.feature import SQLTransformer
 from pyspark.ml.wrapper import JavaParams
@@ -128,11 +127,11 @@ def test_keyword_init_equals_setters(spark, ParamKinds):  # noqa: N803
     assert report(spark, by_init) == report(spark, by_setters)
 
 
-def test_validators_run_on_the_jvm_and_name_the_param(spark, ParamKinds):  # noqa: N803
-    with pytest.raises(IllegalArgumentException, match=r"ParamKinds\.positive: invalid value 0"):
-        report(spark, ParamKinds(positive=0))
-    with pytest.raises(IllegalArgumentException, match=r"ParamKinds\.anEnum: invalid value \"purple\""):
-        report(spark, ParamKinds(anEnum="purple"))
+def test_validators_run_when_set_and_name_the_param(spark, ParamKinds):  # noqa: N803
+    with pytest.raises(ValueError, match=r"^ParamKinds\.positive: invalid value 0\. Expected: > 0$"):
+        ParamKinds(positive=0)
+    with pytest.raises(ValueError, match=r"ParamKinds\.anEnum: invalid value \"purple\". Expected: one of red"):
+        ParamKinds().setAnEnum("purple")
     assert report(spark, ParamKinds(anEnum="blue", positive=5))["anEnum"] == "blue"
 
 

@@ -5,6 +5,7 @@ converter path of the default catalogue."""
 import hashlib
 import http.server
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -145,6 +146,26 @@ def test_sha_mismatch_404_and_interrupted_downloads_leave_nothing(spark, server,
     d.downloadModel(shared_schema(f"{server}/model.onnx"))
     assert d.isDownloaded(shared_schema(f"{server}/model.onnx"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Lite0.onnx"]
+
+
+def test_a_model_changed_after_download_is_refused_at_use(spark, tmp_path):
+    from irbis.featurize import ImageFeaturizer
+    from irbis.models import ModelDownloadError
+    schema = downloader(spark, tmp_path, progress=False).downloadModel(shared_schema(SHARED_MODEL))
+    path = tmp_path / "Lite0.onnx"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))  # unmistakably another version
+    with pytest.raises(ModelDownloadError) as e:
+        ImageFeaturizer(inputCol="content").setModel(schema)
+    assert str(e.value) == (f"model 'Lite0': {schema.uri} has SHA-256 {hashlib.sha256(data).hexdigest()}, the "
+                            f"catalogue says {sha256(SHARED_MODEL)}: it changed after it was downloaded; it is not "
+                            "used. Download it again (ModelDownloader.downloadByName replaces a file that does not "
+                            "verify)")
+    downloader(spark, tmp_path, progress=False).downloadModel(shared_schema(SHARED_MODEL))
+    assert ImageFeaturizer(inputCol="content").setModel(schema).getOrDefault("modelLocation") == schema.uri
 
 
 def _features(df, stage):

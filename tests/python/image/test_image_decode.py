@@ -158,9 +158,97 @@ def bmp_claiming(width: int, height: int) -> bytes:
     return b"BM" + struct.pack("<IHHI", 14 + len(info), 0, 0, 14 + len(info)) + info
 
 
-# Sizes past what any format's header field can hold are not claimable: JPEG and GIF store 16-bit sides.
+def tiff_claiming(width: int, height: int, order: str = "<") -> bytes:
+    """One directory: 8-bit grey, one uncompressed strip at an offset past the end of the file (a 20000 x
+    20000 TIFF of this kind, or of 400 KB of deflated zeros, costs 1.2 GB once decoded)."""
+    entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 4096),
+               (277, 3, 1), (278, 4, height), (279, 4, min(width * height, 2**32 - 1))]
+    ifd = struct.pack(order + "H", len(entries)) + b"".join(
+        struct.pack(order + "HHII", tag, kind, 1, value) if kind == 4 else struct.pack(order + "HHIHH", tag, kind, 1, value, 0)
+        for tag, kind, value in entries) + struct.pack(order + "I", 0)
+    return (b"II*\0" if order == "<" else b"MM\0*") + struct.pack(order + "I", 8) + ifd
+
+
+SMALL = (np.arange(29 * 41 * 3) % 251).astype(np.uint8).reshape(29, 41, 3)
+
+
+def cv2_encoded(ext: str, image=SMALL, params=()) -> bytes:
+    ok, encoded = cv2.imencode(ext, image, list(params))
+    assert ok, ext
+    return encoded.tobytes()
+
+
+# The other formats OpenCV decodes: files that cv2 wrote, with only the size fields of their headers changed.
+def webp_lossless_claiming(width: int, height: int) -> bytes:
+    data = bytearray(cv2_encoded(".webp", params=[cv2.IMWRITE_WEBP_QUALITY, 101]))
+    assert data[12:16] == b"VP8L"
+    bits = struct.unpack("<I", data[21:25])[0] & ~((1 << 28) - 1)
+    data[21:25] = struct.pack("<I", bits | (width - 1) | ((height - 1) << 14))
+    return bytes(data)
+
+
+def webp_lossy_claiming(width: int, height: int) -> bytes:
+    data = bytearray(cv2_encoded(".webp", params=[cv2.IMWRITE_WEBP_QUALITY, 80]))
+    assert data[12:16] == b"VP8 " and data[23:26] == b"\x9d\x01\x2a"
+    data[26:30] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+def webp_extended_claiming(width: int, height: int) -> bytes:
+    """A VP8X header (what animated and alpha WebP files start with): the canvas size, 24 bits a side."""
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\0" * 4 + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 4 + len(vp8x)) + b"WEBP" + vp8x
+
+
+def ppm_claiming(width: int, height: int) -> bytes:
+    return f"P6\n# a comment\n{width} {height}\n255\n".encode() + b"\0" * 64
+
+
+def pam_claiming(width: int, height: int) -> bytes:
+    data = cv2_encoded(".pam")
+    assert b"WIDTH 41\nHEIGHT 29\n" in data
+    return data.replace(b"WIDTH 41\nHEIGHT 29\n", f"WIDTH {width}\nHEIGHT {height}\n".encode(), 1)
+
+
+def pfm_claiming(width: int, height: int) -> bytes:
+    data = cv2_encoded(".pfm", SMALL.astype(np.float32) / 255)
+    assert data.startswith(b"PF\n41 29\n")
+    return f"PF\n{width} {height}\n".encode() + data[len(b"PF\n41 29\n"):]
+
+
+def sun_raster_claiming(width: int, height: int) -> bytes:
+    data = bytearray(cv2_encoded(".sr"))
+    data[4:12] = struct.pack(">II", width, height)
+    return bytes(data)
+
+
+def hdr_claiming(width: int, height: int) -> bytes:
+    data = cv2_encoded(".hdr", SMALL.astype(np.float32) / 255)
+    assert b"\n\n-Y 29 +X 41\n" in data
+    return data.replace(b"-Y 29 +X 41", f"-Y {height} +X {width}".encode(), 1)
+
+
+def jp2_claiming(width: int, height: int) -> bytes:
+    """The JP2 boxes up to the image header (ihdr: height, width, 3 components of 8 bits)."""
+    def box(kind: bytes, content: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(content)) + kind + content
+    ihdr = box(b"ihdr", struct.pack(">IIHBBBB", height, width, 3, 7, 7, 0, 0))
+    return (box(b"jP  ", b"\r\n\x87\n") + box(b"ftyp", b"jp2 \0\0\0\0jp2 ") + box(b"jp2h", ihdr)
+            + box(b"jp2c", b"\xff\x4f\xff\x51" + b"\0" * 40))
+
+
+# Sizes past what any format's header field can hold are not claimable: JPEG and GIF store 16-bit sides,
+# WebP 14 bits (24 for the canvas of an extended file).
 CLAIMS = {"png": (png_claiming, 100_000, 100_000), "jpeg": (jpeg_claiming, 65_000, 64_000),
-          "gif": (gif_claiming, 60_000, 50_000), "bmp": (bmp_claiming, 100_000, 90_000)}
+          "gif": (gif_claiming, 60_000, 50_000), "bmp": (bmp_claiming, 100_000, 90_000),
+          "tiff": (tiff_claiming, 20_000, 20_000), "tiff-mm": (lambda w, h: tiff_claiming(w, h, ">"), 30_000, 20_000),
+          "webp-lossless": (webp_lossless_claiming, 16_384, 16_384), "webp": (webp_lossy_claiming, 16_383, 16_000),
+          "webp-extended": (webp_extended_claiming, 100_000, 100_000), "ppm": (ppm_claiming, 20_000, 20_000),
+          "pam": (pam_claiming, 20_000, 30_000), "pfm": (pfm_claiming, 20_000, 20_000),
+          "sr": (sun_raster_claiming, 20_000, 20_000), "hdr": (hdr_claiming, 40_000, 20_000),
+          "jp2": (jp2_claiming, 20_000, 20_000)}
+# Where PIL reads the same claimed size (it has no reader of the others, or decodes their data to open them).
+PIL_READS = {"png", "jpeg", "gif", "bmp", "tiff", "tiff-mm", "webp-lossless", "webp", "ppm", "sr"}
 
 
 def make_claim(kind: str) -> bytes:
@@ -172,11 +260,11 @@ def test_max_pixels_refuses_a_huge_header_before_decoding(spark, monkeypatch):
     from irbis.image import ImageDecoder
 
     files = [(f"mem:/huge.{kind}", bytearray(make_claim(kind))) for kind in CLAIMS]
-    assert all(len(content) < 200 for _, content in files)
+    assert all(len(content) < 16_000 for _, content in files)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # PIL's own bomb guard would refuse to open them
-    for kind, (_, w, h) in CLAIMS.items():  # PIL reads the same claimed size from the crafted headers
+    for kind in sorted(PIL_READS):  # PIL reads the same claimed size from the crafted headers
         with Image.open(io.BytesIO(make_claim(kind))) as im:
-            assert im.size == (w, h), kind
+            assert im.size == CLAIMS[kind][1:], kind
     decoder = ImageDecoder()
     limit = decoder.getMaxPixels()
     df = spark.createDataFrame(files, "path string, content binary")
@@ -191,9 +279,10 @@ def test_max_pixels_refuses_a_huge_header_before_decoding(spark, monkeypatch):
         assert "image 'mem:/huge." + kind + "'" in row["error"]
 
 
-@pytest.mark.parametrize("ext", [".tiff", ".webp"])
-def test_max_pixels_without_a_header_size_is_checked_after_decoding(spark, ext):
-    """ImageHeaders reads no size from TIFF or WebP: the guard then applies to what OpenCV decoded."""
+@pytest.mark.parametrize("ext", [".tiff", ".webp", ".ppm", ".sr"])
+def test_max_pixels_at_the_limit_is_the_size_opencv_decodes(spark, ext):
+    """The size read from the header is the one OpenCV decodes: one pixel over the limit is refused, at the limit
+    the pixels are cv2's."""
     from irbis.image import ImageDecoder
 
     source = cv2_decoded(str(CAMERA_TRAPS / "other" / "ocelot.jpg"))

@@ -191,3 +191,32 @@ def test_set_udf_refuses_a_plain_function(spark):
 
     with pytest.raises(TypeError, match="expects a pyspark UDF"):
         UDFTransformer().setUDF(lambda x: x)
+
+
+def _java_serialized(spark, java_object) -> bytes:
+    jvm = spark._jvm
+    buffer = jvm.java.io.ByteArrayOutputStream()
+    out = jvm.java.io.ObjectOutputStream(buffer)
+    out.writeObject(java_object)
+    out.close()
+    return bytes(buffer.toByteArray())
+
+
+def test_udf_bytes_not_written_by_set_udf_are_refused_before_deserializing(spark):
+    from irbis.stages import UDFTransformer
+
+    df = spark.createDataFrame([(1,)], "n int")
+    junk = UDFTransformer(inputCol="n", outputCol="o").setUdf(b"not a function at all")
+    with pytest.raises(Exception, match=r"udf does not hold a function serialized by setUDF: 21 bytes starting "
+                                        r"6e 6f 74 20 .*, not the marker 'IRBISUDF'; it was not deserialized"):
+        junk.transform(df)
+    # A serialized object of another class, bare or behind the marker: its class is refused, never read.
+    other = _java_serialized(spark, spark._jvm.java.util.Date(0))
+    with pytest.raises(Exception, match="not the marker 'IRBISUDF'; it was not deserialized"):
+        UDFTransformer(inputCol="n", outputCol="o").setUdf(other).transform(df)
+    marked = UDFTransformer(inputCol="n", outputCol="o").setUdf(b"IRBISUDF\x01" + other)
+    with pytest.raises(Exception, match=r"udf was refused before it was deserialized: its root object is of class "
+                                        r"java\.util\.Date, not a function set by setUDF"):
+        marked.transform(df)
+    with pytest.raises(Exception, match="its root object is of class java.util.Date"):
+        marked.getUDF()

@@ -2,6 +2,7 @@ package irbis.core
 
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.ml.param._
+import org.json4s.{JObject, JString}
 
 /**
  * The closed list of Param kinds that the language wrappers know how to convert. A Param whose kind is not
@@ -40,6 +41,19 @@ object ParamKind {
   }
 
   def isComplex(stage: Params, p: Param[_]): Boolean = Complex.contains(of(stage, p))
+
+  /**
+   * The manifest's `validation` of a Param: its [[Constraint]]'s form, `{"rule": "jvm"}` for a validator the
+   * wrappers cannot evaluate (they ask the JVM), None when any value of the kind is valid.
+   */
+  def validation(p: Param[_]): Option[JObject] = p.isValid match {
+    case c: Constraint => c.toJson
+    case f if f eq SparkAlwaysTrue => None
+    case _ => Some(JObject("rule" -> JString("jvm")))
+  }
+
+  // Spark's Params built without a validator share one instance of its (internal) alwaysTrue.
+  private val SparkAlwaysTrue: AnyRef = new BooleanParam("", "", "").isValid
 
   def options(p: Param[_]): Option[Seq[String]] = p match {
     case e: EnumParam => Some(e.options)

@@ -29,12 +29,27 @@ object ParamsBridge {
     p
   }
 
-  private def validated(stage: Params, p: Param[Any], value: Any, shown: => String): ParamPair[Any] =
-    try p.w(value)
-    catch {
-      case e: IllegalArgumentException => throw new IllegalArgumentException(
-        s"${stage.getClass.getSimpleName}.${p.name}: invalid value $shown. Expected: ${p.doc}", e)
+  /**
+   * The message for a value that a Param's validator refuses: the Python and R wrappers give the same one
+   * for the validators the manifest describes (irbis._runtime.validation, irbis-params.R).
+   */
+  def invalidValue(stage: Params, p: Param[_], shown: String): String = {
+    val expected = p.isValid match {
+      case c: Constraint => c.expected
+      case _ => p.doc
     }
+    s"${stage.getClass.getSimpleName}.${p.name}: invalid value $shown. Expected: $expected"
+  }
+
+  private def validated(stage: Params, p: Param[Any], value: Any, shown: => String): ParamPair[Any] = {
+    val valid = try p.isValid(value) catch {
+      // Validators that parse the value say what is wrong with it.
+      case e: IllegalArgumentException => throw new IllegalArgumentException(
+        s"${stage.getClass.getSimpleName}.${p.name}: invalid value $shown: ${e.getMessage}", e)
+    }
+    if (!valid) throw new IllegalArgumentException(invalidValue(stage, p, shown))
+    p.w(value)
+  }
 
   def kind(stage: Params, name: String): String = ParamKind.of(stage, lookup(stage, name))
   def isSet(stage: Params, name: String): Boolean = stage.isSet(lookup(stage, name))

@@ -21,14 +21,14 @@ trait HasOutputCol extends Params {
 
 trait HasInputCols extends Params {
   final val inputCols = new StringArrayParam(this, "inputCols", "The names of the input columns.",
-    (a: Array[String]) => a.nonEmpty)
+    Validators.nonEmpty)
   final def getInputCols: Array[String] = $(inputCols)
   def setInputCols(value: Array[String]): this.type = set(inputCols, value)
 }
 
 trait HasOutputCols extends Params {
   final val outputCols = new StringArrayParam(this, "outputCols",
-    "The names of the output columns, one per input column.", (a: Array[String]) => a.nonEmpty)
+    "The names of the output columns, one per input column.", Validators.nonEmpty)
   final def getOutputCols: Array[String] = $(outputCols)
   def setOutputCols(value: Array[String]): this.type = set(outputCols, value)
 }

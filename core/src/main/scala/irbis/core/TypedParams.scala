@@ -68,14 +68,14 @@ import JsonCodec._
 /** A string Param (Spark uses the untyped `Param[String]`, which code generation cannot tell apart). */
 class StringParam(parent: Params, name: String, doc: String, isValid: String => Boolean)
   extends Param[String](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (s: String) => s != null)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.notNull)
   override def jsonEncode(value: String): String = write(JString(value))
   override def jsonDecode(json: String): String = string(parse(json), name)
 }
 
 /** A string Param restricted to a fixed set of values, listed in its doc and in the generated wrappers. */
 class EnumParam(parent: Params, name: String, doc: String, val options: Seq[String])
-  extends StringParam(parent, name, s"$doc One of: ${options.mkString(", ")}.", (s: String) => options.contains(s))
+  extends StringParam(parent, name, s"$doc One of: ${options.mkString(", ")}.", Validators.oneOf(options))
 
 /** Array Params defined by how one element is written to and read from JSON (and taken from Java). */
 abstract class ElementArrayParam[T: ClassTag](parent: Params, name: String, doc: String, isValid: Array[T] => Boolean)
@@ -91,7 +91,7 @@ abstract class ElementArrayParam[T: ClassTag](parent: Params, name: String, doc:
 
 class BooleanArrayParam(parent: Params, name: String, doc: String, isValid: Array[Boolean] => Boolean)
   extends ElementArrayParam[Boolean](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Boolean]) => true)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.any)
   protected def encodeElement(v: Boolean): JValue = JBool(v)
   protected def decodeElement(v: JValue): Boolean = v match {
     case JBool(b) => b
@@ -102,7 +102,7 @@ class BooleanArrayParam(parent: Params, name: String, doc: String, isValid: Arra
 
 class LongArrayParam(parent: Params, name: String, doc: String, isValid: Array[Long] => Boolean)
   extends ElementArrayParam[Long](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Long]) => true)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.any)
   protected def encodeElement(v: Long): JValue = JLong(v)
   protected def decodeElement(v: JValue): Long = long(v, name)
   protected def fromJava(v: Any): Long = v.asInstanceOf[java.lang.Number].longValue
@@ -110,7 +110,7 @@ class LongArrayParam(parent: Params, name: String, doc: String, isValid: Array[L
 
 class FloatArrayParam(parent: Params, name: String, doc: String, isValid: Array[Float] => Boolean)
   extends ElementArrayParam[Float](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Array[Float]) => true)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.any)
   protected def encodeElement(v: Float): JValue = number(v.toDouble)
   protected def decodeElement(v: JValue): Float = double(v, name).toFloat
   protected def fromJava(v: Any): Float = v.asInstanceOf[java.lang.Number].floatValue
@@ -131,21 +131,21 @@ abstract class MapParam[V](parent: Params, name: String, doc: String, isValid: M
 
 class StringStringMapParam(parent: Params, name: String, doc: String, isValid: Map[String, String] => Boolean)
   extends MapParam[String](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Map[String, String]) => true)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.any)
   protected def encodeValue(v: String): JValue = JString(v)
   protected def decodeValue(v: JValue, key: String): String = string(v, s"$name[$key]")
 }
 
 class StringIntMapParam(parent: Params, name: String, doc: String, isValid: Map[String, Int] => Boolean)
   extends MapParam[Int](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Map[String, Int]) => true)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.any)
   protected def encodeValue(v: Int): JValue = JInt(v)
   protected def decodeValue(v: JValue, key: String): Int = int(v, s"$name[$key]")
 }
 
 class StringDoubleMapParam(parent: Params, name: String, doc: String, isValid: Map[String, Double] => Boolean)
   extends MapParam[Double](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Map[String, Double]) => true)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.any)
   protected def encodeValue(v: Double): JValue = number(v)
   protected def decodeValue(v: JValue, key: String): Double = double(v, s"$name[$key]")
 }
@@ -157,7 +157,7 @@ class StringDoubleMapParam(parent: Params, name: String, doc: String, isValid: M
  */
 class VectorParam(parent: Params, name: String, doc: String, isValid: Vector => Boolean)
   extends Param[Vector](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (_: Vector) => true)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.any)
 
   override def jsonEncode(value: Vector): String = value match {
     case d: DenseVector => write(JObject("type" -> JInt(1), "values" -> JArray(d.values.toList.map(number))))
@@ -191,7 +191,7 @@ class VectorParam(parent: Params, name: String, doc: String, isValid: Vector => 
  */
 class BytesParam(parent: Params, name: String, doc: String, isValid: Array[Byte] => Boolean)
   extends Param[Array[Byte]](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (b: Array[Byte]) => b != null)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.notNull)
   override def jsonEncode(value: Array[Byte]): String = write(JString(Base64.getEncoder.encodeToString(value)))
   override def jsonDecode(json: String): Array[Byte] = Base64.getDecoder.decode(string(parse(json), name))
 }
@@ -199,7 +199,7 @@ class BytesParam(parent: Params, name: String, doc: String, isValid: Array[Byte]
 /** A nested stage (an Estimator, a Transformer or a fitted Model), saved in its own folder. */
 class StageParam[S <: PipelineStage](parent: Params, name: String, doc: String, isValid: S => Boolean)
   extends Param[S](parent, name, doc, isValid) {
-  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, (s: S) => s != null)
+  def this(parent: Params, name: String, doc: String) = this(parent, name, doc, Validators.notNull)
   override def jsonEncode(value: S): String =
     throw new UnsupportedOperationException(s"$name holds a stage: it is saved beside the metadata, not as JSON")
   override def jsonDecode(json: String): S =

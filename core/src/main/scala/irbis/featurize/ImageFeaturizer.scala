@@ -62,10 +62,10 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   final val cutOutputLayers = new IntParam(this, "cutOutputLayers",
     "How many nodes to cut from the end of the graph: the features are the input of the node that many steps " +
       "back from the (single) graph output. 1 = the tensor that feeds the classifier (for EfficientNet-Lite0 the " +
-      "1280-d pooled features). Ignored when outputNode is set or headless is false.", ParamValidators.gtEq(1))
+      "1280-d pooled features). Ignored when outputNode is set or headless is false.", Validators.gtEq(1))
   final val outputNode = new StringParam(this, "outputNode",
     "Name of a tensor of the graph to return instead (any node output; flattened per image). Overrides " +
-      "cutOutputLayers.", (s: String) => s != null && s.nonEmpty)
+      "cutOutputLayers.", Validators.nonEmpty)
   final val headless = new BooleanParam(this, "headless",
     "true: return features from inside the network (see cutOutputLayers, outputNode). false: return the model's " +
       "own (single) output with softmax applied, i.e. class probabilities.")
@@ -73,12 +73,12 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     "Height and width of the square model input, in pixels. Default: the model metadata's, else the model " +
       "input's own (fixed) height and width; a model whose input has symbolic height or width and no metadata " +
       "size needs it set (the shown default 224 is then not used).",
-    ParamValidators.gt(0))
+    Validators.gt(0))
   final val resizeShortSide = new IntParam(this, "resizeShortSide",
     "The image's shorter side is first resized (see resizeInterpolation) to this, the longer side to floor(size * long / " +
       "short), then the centre inputSize x inputSize square is cut out; 0 resizes straight to inputSize x " +
       "inputSize (aspect ratio not kept). Must be 0 or >= inputSize. Default: the model metadata's, else 256.",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val channelOrder = new EnumParam(this, "channelOrder",
     "Channel order of the model input (grey and alpha images are converted to 3 channels). Default: the model " +
       "metadata's, else RGB.", ImageOp.ChannelOrders)
@@ -99,15 +99,15 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     "Tensor layout of the model input: CHW ([batch, 3, height, width]) or HWC ([batch, height, width, 3]). auto: " +
       "the model metadata's, else read from the input's shape (3 channels on axis 3 and not on axis 1: HWC; " +
       "otherwise CHW).", Seq("auto", "CHW", "HWC"))
-  final val miniBatchSize = new IntParam(this, "miniBatchSize", "Images per ONNX Runtime call.", ParamValidators.gt(0))
+  final val miniBatchSize = new IntParam(this, "miniBatchSize", "Images per ONNX Runtime call.", Validators.gt(0))
   final val classNames = new StringArrayParam(this, "classNames",
     "Names of the model's output classes in index order, for headless = false: they name the probability " +
       "vector's slots (ML attribute metadata) and fill predictedClassCol; as many as the model has outputs. " +
       "Default: the model's 'class_names' metadata (a JSON list of strings) when it has one, else none (the " +
-      "class index, as text, stands for the name).", (a: Array[String]) => a != null && a.nonEmpty)
+      "class index, as text, stands for the name).", Validators.nonEmpty)
   final val predictedClassCol = new StringParam(this, "predictedClassCol",
     "With headless = false: the column added for the name of the most probable class (null where the image " +
-      "gave an error). Not added when headless is true.", (s: String) => s != null && s.nonEmpty)
+      "gave an error). Not added when headless is true.", Validators.nonEmpty)
 
   setDefault(inputCol -> "image", outputCol -> "features", cutOutputLayers -> 1, headless -> true,
     inputSize -> 224, resizeShortSide -> 256, channelOrder -> "RGB", scale -> 1.0 / 255,
@@ -271,7 +271,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 
   /**
    * Loads a catalogue model (as `ModelDownloader.downloadByName` returns it, `uri` at the verified copy) and
-   * sets the preprocessing Params the catalogue gives, which then win over the model's own metadata.
+   * sets the preprocessing Params the catalogue gives, which then win over the model's own metadata. The file
+   * must still have the catalogue's SHA-256 (checked once per file and JVM while it stays unchanged).
    */
   def setModel(schema: ModelSchema): this.type = {
     require(!schema.isConverted && schema.scheme != "http" && schema.scheme != "https",
@@ -280,10 +281,22 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     val origin = s"the catalogue entry of model '${schema.name}'"
     val values = preprocessingParams.flatMap(p => schema.preprocessing.get(p.name).filter(_ != JNull)
       .map(v => ParamPair(p.asInstanceOf[Param[Any]], decodeMetadata(p.asInstanceOf[Param[Any]], v, origin))))
+    val verified = ModelDownloader.verifyAtUse(schema, hadoopConf)
     clear(modelPayload)
     forgetPayloadSource()
     values.foreach(pair => set(pair))
     setModelLocation(schema.uri)
+    try {
+      if (isDefined(modelPayload)) ModelDownloader.checkLoaded(schema, verified, getModelPayload, hadoopConf)
+      else ModelDownloader.verifyAtUse(schema, hadoopConf)
+    } catch {
+      case e: ModelDownloadException =>
+        clear(modelPayload)
+        clear(modelLocation)
+        forgetPayloadSource()
+        throw e
+    }
+    this
   }
 
   private def showShape(shape: Seq[Long]): String = shape.map(d => if (d < 0) "?" else d.toString).mkString("[", ", ", "]")

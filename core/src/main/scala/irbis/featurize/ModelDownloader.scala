@@ -4,6 +4,7 @@ import java.io.{FileNotFoundException, IOException, InputStream}
 import java.net.{HttpURLConnection, URI, URL}
 import java.security.MessageDigest
 import java.util.UUID
+import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicLong
 
 import org.apache.hadoop.conf.Configuration
@@ -112,10 +113,8 @@ class ModelDownloader(spark: SparkSession, val targetDir: String, val repository
 
   private def verifies(p: Path, schema: ModelSchema): Boolean = {
     val fs = fileSystem(p)
-    fs.exists(p) && fs.getFileStatus(p).isFile && fs.getFileStatus(p).getLen == schema.size && {
-      val in = fs.open(p)
-      try ModelDownloader.sha256(in) == schema.sha256 finally in.close()
-    }
+    fs.exists(p) && fs.getFileStatus(p).isFile && fs.getFileStatus(p).getLen == schema.size &&
+      ModelDownloader.fileSha256(fs, p) == schema.sha256
   }
 
   private def fetch(schema: ModelSchema, target: Path): Unit = {
@@ -230,6 +229,65 @@ class ModelDownloader(spark: SparkSession, val targetDir: String, val repository
 }
 
 object ModelDownloader {
+  /**
+   * The SHA-256 of each file hashed in this JVM, by path, size and modification time: a file is hashed once,
+   * and again only after it changes (a rewrite that keeps both size and modification time goes unnoticed).
+   */
+  private val digests = new ConcurrentHashMap[(String, Long, Long), String]()
+
+  private def statusKey(fs: FileSystem, p: Path): (String, Long, Long) = {
+    val status = fs.getFileStatus(p)
+    (fs.makeQualified(p).toString, status.getLen, status.getModificationTime)
+  }
+
+  private[featurize] def fileSha256(fs: FileSystem, p: Path): String =
+    digests.computeIfAbsent(statusKey(fs, p), _ => {
+      val in = fs.open(p)
+      try sha256(in) finally in.close()
+    })
+
+  /**
+   * Before a catalogue model is used: the file at the schema's uri still has the catalogue's size and SHA-256
+   * (a file changed after its download is refused, naming it and both digests). Returns the file's state, for
+   * [[checkLoaded]].
+   */
+  private[featurize] def verifyAtUse(schema: ModelSchema, conf: Configuration): (String, Long, Long) = {
+    val p = new Path(schema.uri)
+    val fs = p.getFileSystem(conf) match {
+      case c: ChecksumFileSystem => c.getRawFileSystem
+      case other => other
+    }
+    def fail(what: String) = throw new ModelDownloadException(s"model '${schema.name}': ${schema.uri} $what; " +
+      "it is not used. Download it again (ModelDownloader.downloadByName replaces a file that does not verify)")
+    if (!fs.exists(p)) fail("does not exist")
+    if (!fs.getFileStatus(p).isFile) fail("is not a file")
+    val key = statusKey(fs, p)
+    if (key._2 != schema.size) fail(s"has ${key._2} bytes, the catalogue says ${schema.size}: it changed after " +
+      "it was downloaded")
+    val actual = fileSha256(fs, p)
+    if (actual != schema.sha256) fail(s"has SHA-256 $actual, the catalogue says ${schema.sha256}: it changed after " +
+      "it was downloaded")
+    key
+  }
+
+  /** The bytes read after [[verifyAtUse]] are the verified ones, unless the file changed in between. */
+  private[featurize] def checkLoaded(schema: ModelSchema, verified: (String, Long, Long), bytes: Array[Byte],
+                                     conf: Configuration): Unit = {
+    val p = new Path(schema.uri)
+    val fs = p.getFileSystem(conf) match {
+      case c: ChecksumFileSystem => c.getRawFileSystem
+      case other => other
+    }
+    val unchanged = try statusKey(fs, p) == verified catch { case _: IOException => false }
+    if (!unchanged) {
+      val digest = MessageDigest.getInstance("SHA-256")
+      val actual = hex(digest.digest(bytes))
+      if (actual != schema.sha256) throw new ModelDownloadException(s"model '${schema.name}': ${schema.uri} changed " +
+        s"while it was read: the bytes read have SHA-256 $actual, the catalogue says ${schema.sha256}; they are " +
+        "not used")
+    }
+  }
+
   def sha256(in: InputStream): String = {
     val digest = MessageDigest.getInstance("SHA-256")
     val buffer = new Array[Byte](1 << 16)

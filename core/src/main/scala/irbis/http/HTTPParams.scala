@@ -1,34 +1,34 @@
 package irbis.http
 
-import irbis.core.StringStringMapParam
-import org.apache.spark.ml.param.{IntArrayParam, IntParam, ParamValidators, Params}
+import irbis.core.{StringStringMapParam, Validators}
+import org.apache.spark.ml.param.{IntArrayParam, IntParam, Params}
 
 /** How requests are sent: concurrency, timeouts, the deadline and retries (shared by the HTTP stages). */
 trait HTTPClientParams extends Params {
   final val concurrency = new IntParam(this, "concurrency",
     "The most requests in flight at once per partition (task); output rows keep the input order.",
-    ParamValidators.gt(0))
+    Validators.gt(0))
   final val connectTimeoutMs = new IntParam(this, "connectTimeoutMs",
-    "How long to wait for a TCP connection (milliseconds, > 0).", ParamValidators.gt(0))
+    "How long to wait for a TCP connection (milliseconds, > 0).", Validators.gt(0))
   final val readTimeoutMs = new IntParam(this, "readTimeoutMs",
     "How long one attempt may take from sending the request to the end of the response body (milliseconds, > 0).",
-    ParamValidators.gt(0))
+    Validators.gt(0))
   final val deadlineMs = new IntParam(this, "deadlineMs",
     "The most time one row may take over all its attempts and retry waits (milliseconds, > 0): no attempt " +
-      "outlives it and no retry starts after it.", ParamValidators.gt(0))
+      "outlives it and no retry starts after it.", Validators.gt(0))
   final val maxRetries = new IntParam(this, "maxRetries",
     "How many times a request is retried after a connection error, a timeout or a status in retryStatuses " +
-      "(>= 0); attempts = 1 + retries.", ParamValidators.gtEq(0))
+      "(>= 0); attempts = 1 + retries.", Validators.gtEq(0))
   final val backoffMs = new IntParam(this, "backoffMs",
     "The wait before the first retry (milliseconds, >= 0); it doubles at every retry up to maxBackoffMs.",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val maxBackoffMs = new IntParam(this, "maxBackoffMs",
-    "The longest wait between two attempts from exponential backoff (milliseconds, >= 0).", ParamValidators.gtEq(0))
+    "The longest wait between two attempts from exponential backoff (milliseconds, >= 0).", Validators.gtEq(0))
   final val maxRetryAfterMs = new IntParam(this, "maxRetryAfterMs",
     "A server's Retry-After header (seconds or an HTTP date) is honoured but capped at this (milliseconds, >= 0).",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val retryStatuses = new IntArrayParam(this, "retryStatuses",
-    "HTTP statuses that are retried (each in 100..599).", (a: Array[Int]) => a.forall(s => s >= 100 && s <= 599))
+    "HTTP statuses that are retried (each in 100..599).", Validators.each(Validators.inRange(100, 599)))
   final val headers = new StringStringMapParam(this, "headers",
     "Headers sent with every request; a request's own headers of the same name (case-insensitive) win. The " +
       "JDK client sets Host, Connection, Content-Length, Expect and Upgrade itself.",

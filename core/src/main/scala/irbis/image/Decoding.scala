@@ -46,10 +46,13 @@ object Decoding {
     if (settings.colorMode == "unchanged") orient(to8Bit(decoded), ImageHeaders.jpegOrientation(bytes)) else decoded
   }
 
-  private def checkPixels(width: Long, height: Long, maxPixels: Long): Unit =
-    if (width * height > maxPixels) throw new ImageException(
-      s"the image is ${width}x$height = ${width * height} pixels, more than maxPixels = $maxPixels " +
+  // Header fields reach 2^64 (BigTIFF): their product must not wrap around.
+  private def checkPixels(width: Long, height: Long, maxPixels: Long): Unit = {
+    val pixels = BigInt(width) * height
+    if (pixels > maxPixels) throw new ImageException(
+      s"the image is ${width}x$height = $pixels pixels, more than maxPixels = $maxPixels " +
         "(raise maxPixels to decode it)")
+  }
 
   /**
    * 16-bit samples keep their high byte, as IMREAD_COLOR does (libpng's strip-16): x / 256 - 255/512 lies

@@ -2,9 +2,9 @@ package irbis.image
 
 import scala.util.control.NonFatal
 
-import irbis.core.{ColumnRef, Columns, EnumParam, StringParam}
+import irbis.core.{ColumnRef, Columns, EnumParam, StringParam, Validators}
 import org.apache.spark.ml.linalg.Vector
-import org.apache.spark.ml.param.{LongParam, ParamValidators, Params}
+import org.apache.spark.ml.param.{LongParam, Params}
 import org.apache.spark.sql.{Column, DataFrame, Dataset, Row}
 import org.apache.spark.sql.api.java.{UDF1, UDF2}
 import org.apache.spark.sql.expressions.UserDefinedFunction
@@ -21,7 +21,7 @@ trait HasErrorCol extends Params {
     "Column for each row's error message (null when the row is fine): a row whose image cannot be read or " +
       "processed gets a null result and the reason here instead of failing the job. If the column already " +
       "exists (e.g. written by an earlier image stage), earlier messages are kept and new ones fill the rows " +
-      "that had none.", (s: String) => s != null && s.nonEmpty)
+      "that had none.", Validators.nonEmpty)
   setDefault(errorCol -> "error")
   final def getErrorCol: String = $(errorCol)
   def setErrorCol(value: String): this.type = set(errorCol, value)
@@ -33,7 +33,7 @@ trait DecodeParams extends Params {
   final val maxPixels = new LongParam(this, "maxPixels",
     "Largest image accepted, in pixels (width x height). Larger images give a null result and an error naming " +
       "the file; the size is read from JPEG, PNG, GIF and BMP headers before decoding, so a huge frame is " +
-      "refused without allocating it.", ParamValidators.gt(0))
+      "refused without allocating it.", Validators.gt(0))
   final val pathCol = new StringParam(this, "pathCol",
     "Column holding each row's file path (binaryFile's 'path'): kept as the image's origin and named in error " +
       "messages. Empty for none. When left at its default and no such column exists, origins are null.")

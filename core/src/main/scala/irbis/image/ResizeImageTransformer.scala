@@ -2,7 +2,7 @@ package irbis.image
 
 import irbis.core._
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{IntParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{IntParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.types.StructType
@@ -18,12 +18,12 @@ class ResizeImageTransformer(override val uid: String) extends Transformer with 
       "faster. A malformed image gives a null result and a message in errorCol."
 
   final val height = new IntParam(this, "height", "Output height in pixels (with width; 0 when shortSide is used).",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val width = new IntParam(this, "width", "Output width in pixels (with height; 0 when shortSide is used).",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val shortSide = new IntParam(this, "shortSide",
     "If > 0, the short side becomes this many pixels and the long side floor(shortSide * long / short); height " +
-      "and width must then be 0.", ParamValidators.gtEq(0))
+      "and width must then be 0.", Validators.gtEq(0))
   final val interpolation = new EnumParam(this, "interpolation",
     "OpenCV's interpolation (cv2.INTER_*). linear is OpenCV's default; it does not anti-alias when shrinking, " +
       "area does. " + ImageOp.CubicNote, ImageOp.Interpolations)

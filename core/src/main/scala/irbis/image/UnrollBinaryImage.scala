@@ -4,7 +4,7 @@ import irbis.core._
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.ml.linalg.Vectors
-import org.apache.spark.ml.param.{IntParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{IntParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.functions.udf
@@ -20,9 +20,9 @@ class UnrollBinaryImage(override val uid: String) extends Transformer with Irbis
       "between. " + Unrolling.OrderDoc + " An undecodable file gives a null vector and a message in errorCol."
 
   final val height = new IntParam(this, "height", "Resize to this height first (with width); 0 keeps the size.",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val width = new IntParam(this, "width", "Resize to this width first (with height); 0 keeps the size.",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val interpolation = new EnumParam(this, "interpolation",
     "OpenCV's interpolation for the resize (cv2.INTER_*); linear is OpenCV's default.", ImageOp.Interpolations)
 

@@ -3,7 +3,7 @@ package irbis.lime
 import irbis.core._
 import irbis.image.{HasErrorCol, ImageRows, SparkImage}
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{DoubleParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{DoubleParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.functions.lit
@@ -16,10 +16,10 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
   final val superpixelCol = new StringParam(this, "superpixelCol",
     "Column of the superpixels explained. If it exists (SuperpixelTransformer's output) it is used; otherwise it " +
       "is computed with cellSize and modifier and added, so the explanation can be drawn.",
-    (s: String) => s != null && s.nonEmpty)
+    Validators.nonEmpty)
   final val samplingFraction = new DoubleParam(this, "samplingFraction",
     "Probability that a superpixel is kept in a perturbed sample (each one drawn independently).",
-    ParamValidators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
+    Validators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
   final val hideColor = new EnumParam(this, "hideColor",
     "What a hidden superpixel becomes: black (all channels 0, alpha kept) or mean (the superpixel's mean colour).",
     Seq("black", "mean"))

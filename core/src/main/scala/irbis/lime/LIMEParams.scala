@@ -1,6 +1,6 @@
 package irbis.lime
 
-import irbis.core.{ColumnRef, Columns, HasOutputCol, StageParam, StringParam}
+import irbis.core.{ColumnRef, Columns, HasOutputCol, StageParam, StringParam, Validators}
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
@@ -23,18 +23,18 @@ trait LIMEParams extends Params with HasOutputCol {
   final val targetCol = new StringParam(this, "targetCol",
     "The model's output column whose scores are explained: a vector (e.g. 'probability', one score per class) " +
       "or a number (e.g. a regression's 'prediction', explained as class 0).",
-    (s: String) => s != null && s.nonEmpty)
+    Validators.nonEmpty)
   final val targetClasses = new IntArrayParam(this, "targetClasses",
     "Indices into targetCol's vector of the classes to explain, one explanation each. Empty (the default): the " +
-      "class with the highest score for the unperturbed row.", (a: Array[Int]) => a.forall(_ >= 0))
+      "class with the highest score for the unperturbed row.", Validators.each(Validators.gtEq(0)))
   final val numSamples = new IntParam(this, "numSamples",
-    "Perturbed samples per row, the unperturbed row included (it is sample 0).", ParamValidators.gt(1))
+    "Perturbed samples per row, the unperturbed row included (it is sample 0).", Validators.gt(1))
   final val regularization = new DoubleParam(this, "regularization",
     "Ridge penalty (scikit-learn's alpha) of the local linear model; the intercept is not penalised.",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val kernelWidth = new DoubleParam(this, "kernelWidth",
     "Width w of the kernel that weights each sample by its distance d from the row: sqrt(exp(-d^2 / w^2)).",
-    ParamValidators.gt(0))
+    Validators.gt(0))
   final val seed = new LongParam(this, "seed",
     "Random seed. Each row's samples depend only on the seed and the row's input value, so the same seed " +
       "gives the same explanation whatever the partitioning.")

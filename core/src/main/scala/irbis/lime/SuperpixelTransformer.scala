@@ -3,7 +3,7 @@ package irbis.lime
 import irbis.core._
 import irbis.image.{DecodeSettings, Decoding, HasErrorCol, ImageRecord, ImageRows, SparkImage}
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{DoubleParam, ParamMap, ParamValidators, Params}
+import org.apache.spark.ml.param.{DoubleParam, ParamMap, Params}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.api.java.UDF2
@@ -16,10 +16,10 @@ import org.apache.spark.sql.types._
 trait SuperpixelParams extends Params {
   final val cellSize = new DoubleParam(this, "cellSize",
     "Side in pixels of the grid cells that seed the superpixels: an H x W image gets about " +
-      "round(H / cellSize) * round(W / cellSize) segments.", ParamValidators.gt(0))
+      "round(H / cellSize) * round(W / cellSize) segments.", Validators.gt(0))
   final val modifier = new DoubleParam(this, "modifier",
     "SLIC's compactness m: larger values make squarer segments, smaller ones follow colour edges more closely " +
-      "(colour distance in CIELAB units, position distance in grid steps times m).", ParamValidators.gt(0))
+      "(colour distance in CIELAB units, position distance in grid steps times m).", Validators.gt(0))
   setDefault(cellSize -> 16.0, modifier -> 10.0)
   def getCellSize: Double = $(cellSize)
   def setCellSize(value: Double): this.type = set(cellSize, value)

@@ -2,7 +2,7 @@ package irbis.lime
 
 import irbis.core._
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{BooleanParam, DoubleParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{BooleanParam, DoubleParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.types._
@@ -12,7 +12,7 @@ class TextLIME(override val uid: String) extends Transformer with IrbisStage wit
 
   final val samplingFraction = new DoubleParam(this, "samplingFraction",
     "Probability that a token is kept in a perturbed sample (each one drawn independently).",
-    ParamValidators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
+    Validators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
   final val bagOfWords = new BooleanParam(this, "bagOfWords",
     "true: explain distinct tokens (weight i belongs to the i-th distinct token in order of first occurrence; " +
       "hiding a token hides all its occurrences), as the lime package's default bow=True. false: explain token " +

@@ -58,7 +58,7 @@ class VectorLIMEModel(override val uid: String) extends Model[VectorLIMEModel] w
   final val featureMeans = new DoubleArrayParam(this, "featureMeans", "Background mean of each vector element.")
   final val featureStds = new DoubleArrayParam(this, "featureStds",
     "Background (population) standard deviation of each vector element; 0 is treated as 1.",
-    (a: Array[Double]) => a.forall(s => s >= 0))
+    Validators.each(Validators.gtEq(0)))
   def getFeatureMeans: Array[Double] = $(featureMeans)
   def setFeatureMeans(value: Array[Double]): this.type = set(featureMeans, value)
   def getFeatureStds: Array[Double] = $(featureStds)

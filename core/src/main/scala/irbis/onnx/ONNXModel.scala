@@ -9,7 +9,7 @@ import org.apache.hadoop.fs.Path
 import org.apache.spark.broadcast.Broadcast
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.SQLDataTypes
-import org.apache.spark.ml.param.{IntParam, ParamMap, ParamValidators, StringArrayParam}
+import org.apache.spark.ml.param.{IntParam, ParamMap, StringArrayParam}
 import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types._
@@ -38,10 +38,10 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     "Rows per ONNX Runtime call; 0 (the default) chooses about 2 MiB of input per call, at most 256 rows, " +
       "from the first row of each partition (measured: `make bench`, onnx_throughput). A fixed batch " +
       "dimension in the model overrides it (the last batch is padded).",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val intraOpNumThreads = new IntParam(this, "intraOpNumThreads",
     "ONNX Runtime threads per call; 0 means spark.task.cpus, so that concurrent tasks x threads match the cores.",
-    ParamValidators.gtEq(0))
+    Validators.gtEq(0))
   final val optimizationLevel = new EnumParam(this, "optimizationLevel", "ONNX Runtime graph optimization level.",
     Seq("NO_OPT", "BASIC_OPT", "EXTENDED_OPT", "ALL_OPT"))
   final val executionProvider = new EnumParam(this, "executionProvider",

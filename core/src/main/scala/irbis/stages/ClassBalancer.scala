@@ -77,7 +77,7 @@ class ClassBalancerModel(override val uid: String) extends Model[ClassBalancerMo
   override def stageDoc: String = "Adds the class weights that ClassBalancer computed, looked up by label."
 
   final val weights = new StringDoubleMapParam(this, "weights",
-    "The weight of each label (labels written as text).", (m: Map[String, Double]) => m.values.forall(_ > 0))
+    "The weight of each label (labels written as text).", Validators.each(Validators.gt(0)))
   def getWeights: Map[String, Double] = $(weights)
   def setWeights(value: Map[String, Double]): this.type = set(weights, value)
 

@@ -1,6 +1,6 @@
 package irbis.stages
 
-import irbis.core.{Columns, IrbisReadable, IrbisStage}
+import irbis.core.{Columns, IrbisReadable, IrbisStage, Validators}
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.{ParamMap, StringArrayParam}
 import org.apache.spark.ml.util.Identifiable
@@ -12,7 +12,7 @@ class DropColumns(override val uid: String) extends Transformer with IrbisStage 
 
   override def stageDoc: String = "Removes the named columns; naming a column that does not exist is an error."
 
-  final val cols = new StringArrayParam(this, "cols", "The columns to drop (at least one).", (a: Array[String]) => a.nonEmpty)
+  final val cols = new StringArrayParam(this, "cols", "The columns to drop (at least one).", Validators.nonEmpty)
   def getCols: Array[String] = $(cols)
   def setCols(value: Array[String]): this.type = set(cols, value)
 

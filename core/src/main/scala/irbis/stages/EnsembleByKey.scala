@@ -21,12 +21,12 @@ class EnsembleByKey(override val uid: String) extends Transformer with IrbisStag
       "columns), otherwise every row is kept and gains the combined columns."
 
   final val keys = new StringArrayParam(this, "keys", "The columns whose values define a group (at least one).",
-    (a: Array[String]) => a.nonEmpty)
+    Validators.nonEmpty)
   def getKeys: Array[String] = $(keys)
   def setKeys(value: Array[String]): this.type = set(keys, value)
 
   final val cols = new StringArrayParam(this, "cols", "The numeric or vector columns to combine (at least one).",
-    (a: Array[String]) => a.nonEmpty)
+    Validators.nonEmpty)
   def getCols: Array[String] = $(cols)
   def setCols(value: Array[String]): this.type = set(cols, value)
 

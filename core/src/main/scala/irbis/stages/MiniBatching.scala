@@ -1,12 +1,13 @@
 package irbis.stages
 
+import irbis.core.Validators
 import java.util.concurrent.{LinkedBlockingQueue, TimeUnit}
 
 import scala.collection.mutable.ArrayBuffer
 
 import org.apache.spark.TaskContext
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{IntParam, ParamValidators}
+import org.apache.spark.ml.param.{IntParam}
 import org.apache.spark.sql.{DataFrame, Encoders, Row}
 import org.apache.spark.sql.types.{ArrayType, StructType}
 
@@ -14,7 +15,7 @@ import org.apache.spark.sql.types.{ArrayType, StructType}
 trait ReadAheadBatching extends Transformer {
   final val maxBatchSize = new IntParam(this, "maxBatchSize",
     "The largest number of rows per batch (> 0); at most min(maxBatchSize, 10000) rows are read ahead.",
-    ParamValidators.gt(0))
+    Validators.gt(0))
   setDefault(maxBatchSize -> Int.MaxValue)
   def getMaxBatchSize: Int = $(maxBatchSize)
   def setMaxBatchSize(value: Int): this.type = set(maxBatchSize, value)

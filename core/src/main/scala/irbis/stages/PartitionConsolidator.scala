@@ -1,8 +1,8 @@
 package irbis.stages
 
-import irbis.core.{IrbisReadable, IrbisStage}
+import irbis.core.{IrbisReadable, IrbisStage, Validators}
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{IntParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{IntParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
@@ -18,7 +18,7 @@ class PartitionConsolidator(override val uid: String) extends Transformer with I
       "transforms (local mode counts as one executor)."
 
   final val numPartitions = new IntParam(this, "numPartitions",
-    "The number of partitions to merge into (>= 0); 0 means one per executor.", ParamValidators.gtEq(0))
+    "The number of partitions to merge into (>= 0); 0 means one per executor.", Validators.gtEq(0))
   setDefault(numPartitions -> 0)
   def getNumPartitions: Int = $(numPartitions)
   def setNumPartitions(value: Int): this.type = set(numPartitions, value)

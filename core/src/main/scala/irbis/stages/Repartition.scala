@@ -1,8 +1,8 @@
 package irbis.stages
 
-import irbis.core.{IrbisReadable, IrbisStage}
+import irbis.core.{IrbisReadable, IrbisStage, Validators}
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{BooleanParam, IntParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{BooleanParam, IntParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
@@ -13,7 +13,7 @@ class Repartition(override val uid: String) extends Transformer with IrbisStage 
   override def stageDoc: String =
     "Redistributes the rows into `n` partitions (a full shuffle), e.g. to spread a few large files over all cores."
 
-  final val n = new IntParam(this, "n", "The number of partitions (> 0).", ParamValidators.gt(0))
+  final val n = new IntParam(this, "n", "The number of partitions (> 0).", Validators.gt(0))
   def getN: Int = $(n)
   def setN(value: Int): this.type = set(n, value)
 

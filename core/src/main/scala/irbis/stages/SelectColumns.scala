@@ -1,6 +1,6 @@
 package irbis.stages
 
-import irbis.core.{ColumnRef, Columns, IrbisReadable, IrbisStage}
+import irbis.core.{ColumnRef, Columns, IrbisReadable, IrbisStage, Validators}
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.{ParamMap, StringArrayParam}
 import org.apache.spark.ml.util.Identifiable
@@ -13,7 +13,7 @@ class SelectColumns(override val uid: String) extends Transformer with IrbisStag
   override def stageDoc: String = "Keeps only the named columns, in the order given."
 
   final val cols = new StringArrayParam(this, "cols", "The columns to keep, in output order (at least one).",
-    (a: Array[String]) => a.nonEmpty)
+    Validators.nonEmpty)
   def getCols: Array[String] = $(cols)
   def setCols(value: Array[String]): this.type = set(cols, value)
 

@@ -4,7 +4,7 @@ import irbis.core._
 import irbis.stages.Resampling.Label
 import org.apache.spark.HashPartitioner
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{IntParam, LongParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{IntParam, LongParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.types.StructType
@@ -31,7 +31,7 @@ class StratifiedRepartition(override val uid: String) extends Transformer with I
   def setMode(value: String): this.type = set(mode, value)
 
   final val numPartitions = new IntParam(this, "numPartitions",
-    "The number of output partitions (>= 0); 0 keeps the input's number of partitions.", ParamValidators.gtEq(0))
+    "The number of output partitions (>= 0); 0 keeps the input's number of partitions.", Validators.gtEq(0))
   setDefault(numPartitions -> 0)
   def getNumPartitions: Int = $(numPartitions)
   def setNumPartitions(value: Int): this.type = set(numPartitions, value)

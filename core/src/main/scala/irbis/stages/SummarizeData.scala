@@ -49,7 +49,7 @@ class SummarizeData(override val uid: String) extends Transformer with IrbisStag
 
   final val errorThreshold = new DoubleParam(this, "errorThreshold",
     "The relative rank error allowed for percentiles, in [0, 1]; 0 computes them exactly.",
-    (d: Double) => d >= 0 && d <= 1)
+    Validators.inRange(0, 1))
   setDefault(errorThreshold -> 0.0)
   def getErrorThreshold: Double = $(errorThreshold)
   def setErrorThreshold(value: Double): this.type = set(errorThreshold, value)

@@ -1,8 +1,8 @@
 package irbis.stages
 
-import irbis.core.{IrbisReadable, IrbisStage}
+import irbis.core.{IrbisReadable, IrbisStage, Validators}
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param.{IntParam, LongParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{IntParam, LongParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
@@ -18,7 +18,7 @@ class TimeIntervalMiniBatchTransformer(override val uid: String) extends Transfo
       "becomes an array of the batch's values, as with FixedMiniBatchTransformer; FlattenBatch undoes it."
 
   final val millisToWait = new LongParam(this, "millisToWait",
-    "How long a batch collects rows after its first one, in milliseconds (>= 0).", ParamValidators.gtEq(0))
+    "How long a batch collects rows after its first one, in milliseconds (>= 0).", Validators.gtEq(0))
   def getMillisToWait: Long = $(millisToWait)
   def setMillisToWait(value: Long): this.type = set(millisToWait, value)
 

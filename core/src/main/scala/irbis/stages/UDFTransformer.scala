@@ -35,7 +35,10 @@ class UDFTransformer(override val uid: String) extends Transformer with IrbisSta
   def setInputCols(value: Array[String]): this.type = set(inputCols, value)
 
   final val udf = new BytesParam(this, "udf",
-    "The function, serialized: set it with setUDF (a Scala UserDefinedFunction, or a pyspark UDF from Python).")
+    "The function, serialized: set it with setUDF (a Scala UserDefinedFunction, or a pyspark UDF from Python). " +
+      "Bytes that setUDF did not write are refused before they are deserialized; a Scala function that captured " +
+      "an object of the user's own serializable class loads only if the JVM system property " +
+      "irbis.udf.allowedClasses names that class (or its package, ending in '.').")
   def getUdf: Array[Byte] = $(udf)
   def setUdf(value: Array[Byte]): this.type = set(udf, value)
 
@@ -125,17 +128,59 @@ final case class PythonUDF(name: String, command: Array[Byte], returnTypeJson: S
   }
 }
 
+/**
+ * The bytes of `udf`: the marker `IRBISUDF`, a format version, then a Java-serialized [[UDFPayload]]. Java
+ * deserialization runs code of whatever classes the bytes name, so nothing is deserialized before the marker is
+ * checked, and the stream is read through an allow-list ([[UDFPayload.Filter]]): the two payload classes at
+ * its root, then only classes that a Spark UDF is made of. Payloads saved before the marker existed (a bare
+ * stream whose root object is a ScalaUDF or PythonUDF) are read through the same filter.
+ */
 object UDFPayload {
+  private val Marker = "IRBISUDF".getBytes("US-ASCII")
+  private val Version: Byte = 1
+  private val Roots: Set[String] = Set(classOf[ScalaUDF].getName, classOf[PythonUDF].getName)
+
+  /** Classes or packages (ending in '.') that a user's functions capture, added to the allow-list. */
+  val AllowedClassesProperty = "irbis.udf.allowedClasses"
+
   def serialize(p: UDFPayload): Array[Byte] = {
     val bytes = new ByteArrayOutputStream()
+    bytes.write(Marker)
+    bytes.write(Version)
     val out = new ObjectOutputStream(bytes)
     try out.writeObject(p) finally out.close()
     bytes.toByteArray
   }
 
+  private def startsWith(bytes: Array[Byte], prefix: Array[Byte], at: Int = 0): Boolean =
+    bytes.length >= at + prefix.length && prefix.indices.forall(i => bytes(at + i) == prefix(i))
+
+  /**
+   * A bare stream as the code before the marker wrote it: the stream header, then an object (TC_OBJECT) of a
+   * new class descriptor (TC_CLASSDESC) named ScalaUDF or PythonUDF.
+   */
+  private def isUnmarkedPayload(bytes: Array[Byte]): Boolean = Roots.exists { root =>
+    val name = root.getBytes("UTF-8")
+    val head = Array[Byte](0xac.toByte, 0xed.toByte, 0, 5, 0x73, 0x72, (name.length >> 8).toByte, name.length.toByte)
+    startsWith(bytes, head) && startsWith(bytes, name, head.length)
+  }
+
+  private def describe(bytes: Array[Byte]): String =
+    s"${bytes.length} bytes starting ${bytes.take(12).map(b => f"${b & 0xff}%02x").mkString(" ")}"
+
   def deserialize(bytes: Array[Byte], stage: String): UDFPayload = {
+    val stream = if (startsWith(bytes, Marker)) {
+      val version = if (bytes.length > Marker.length) bytes(Marker.length).toInt else -1
+      if (version != Version) throw new IllegalArgumentException(s"$stage: udf holds a function of format version " +
+        s"$version; this Irbis reads version $Version (save the stage again with this Irbis)")
+      new ByteArrayInputStream(bytes, Marker.length + 1, bytes.length - Marker.length - 1)
+    } else if (isUnmarkedPayload(bytes)) new ByteArrayInputStream(bytes)
+    else throw new IllegalArgumentException(s"$stage: udf does not hold a function serialized by setUDF: " +
+      s"${describe(bytes)}, not the marker 'IRBISUDF'; it was not deserialized")
+    val filter = new Filter(stage, bytes.length)
     // Classes of user closures come from the application's jars: resolve them with the context class loader.
-    def open() = new ObjectInputStream(new ByteArrayInputStream(bytes)) {
+    def open() = new ObjectInputStream(stream) {
+      setObjectInputFilter(filter)
       override def resolveClass(desc: ObjectStreamClass): Class[_] =
         try Class.forName(desc.getName, false, Thread.currentThread().getContextClassLoader)
         catch { case _: ClassNotFoundException => super.resolveClass(desc) }
@@ -148,10 +193,74 @@ object UDFPayload {
           s"$stage: udf holds a ${other.getClass.getName}, not a function set by setUDF")
       } finally in.close()
     } catch {
+      case e: InvalidClassException if filter.refusal.isDefined =>
+        throw new IllegalArgumentException(filter.refusal.get, e)
       case e: ClassNotFoundException => throw new IllegalArgumentException(
         s"$stage: the saved function needs class ${e.getMessage}, which is not on the classpath (add the jar that defines it)", e)
       case e: IOException => throw new IllegalArgumentException(
         s"$stage: udf does not hold a function serialized by setUDF (${e.getMessage})", e)
     }
   }
+
+  /**
+   * The allow-list. The root object must be a payload class. Below it: Scala's library (functions, options,
+   * collections), the Spark SQL classes a UserDefinedFunction holds (encoders, expressions, types), boxed
+   * primitives, strings, and lambdas. Classes that are not Serializable can only appear as Class references (Java
+   * refuses to instantiate them), so the class a lambda was written in passes if it is not serializable itself (a
+   * Class reference and an instance cannot be told apart here). Anything else, such as an object of the user's
+   * own class captured by a closure, must be named in the system property `irbis.udf.allowedClasses` (class
+   * names, which bring their superclasses, or packages ending in '.'). Sizes are bounded by the payload's length,
+   * so no array is allocated larger than the bytes could fill.
+   */
+  private[stages] final class Filter(stage: String, length: Int) extends ObjectInputFilter {
+    @volatile var refusal: Option[String] = None
+    private val extra: Seq[String] =
+      sys.props.get(AllowedClassesProperty).toSeq.flatMap(_.split(",")).map(_.trim).filter(_.nonEmpty)
+
+    // A class named there brings its superclasses: the stream describes them as parts of it.
+    private lazy val extraClasses: Seq[Class[_]] = extra.filterNot(_.endsWith(".")).flatMap { name =>
+      try Some(Class.forName(name, false, Thread.currentThread().getContextClassLoader))
+      catch { case _: ClassNotFoundException => None }
+    }
+
+    private def named(c: Class[_]): Boolean = {
+      val n = c.getName
+      UDFPayload.Allowed.contains(n) || UDFPayload.AllowedPackages.exists(n.startsWith) ||
+        extra.exists(e => e.endsWith(".") && n.startsWith(e)) || extraClasses.exists(c.isAssignableFrom)
+    }
+
+    private def allowed(c: Class[_]): Boolean =
+      if (c.isArray) c.getComponentType.isPrimitive || allowed(c.getComponentType)
+      else if (java.lang.reflect.Proxy.isProxyClass(c)) false
+      // A lambda's class is hidden: no stream can name it; it is what an allowed SerializedLambda resolved to.
+      else if (c.isHidden) true
+      else !classOf[Serializable].isAssignableFrom(c) || named(c)
+
+    private def refuse(why: String): ObjectInputFilter.Status = {
+      if (refusal.isEmpty) refusal = Some(s"$stage: udf was refused before it was deserialized: $why")
+      ObjectInputFilter.Status.REJECTED
+    }
+
+    override def checkInput(info: ObjectInputFilter.FilterInfo): ObjectInputFilter.Status = {
+      val c = info.serialClass
+      if (info.arrayLength > length) refuse(s"it declares an array of ${info.arrayLength} elements in ${length} bytes")
+      else if (info.depth > MaxDepth) refuse(s"its objects nest deeper than $MaxDepth levels")
+      else if (info.references > length) refuse(s"it holds more references than bytes")
+      else if (c == null) ObjectInputFilter.Status.UNDECIDED
+      else if (info.depth == 1 && !Roots.contains(c.getName))
+        refuse(s"its root object is of class ${c.getName}, not a function set by setUDF (${Roots.mkString(" or ")})")
+      else if (!allowed(c)) refuse(s"it holds an object of class ${c.getName}, which a function set by setUDF " +
+        s"does not hold unless the function captured it. If it did and you trust this stage, add the class (or its " +
+        s"package, ending in '.') to the system property $AllowedClassesProperty")
+      else ObjectInputFilter.Status.ALLOWED
+    }
+  }
+
+  private val MaxDepth = 1000
+  private val AllowedPackages: Seq[String] = Seq("scala.", "org.apache.spark.sql.", "org.apache.spark.unsafe.types.")
+  private val Allowed: Set[String] = Roots ++ Seq(classOf[java.lang.invoke.SerializedLambda], classOf[String],
+    classOf[java.lang.Boolean], classOf[java.lang.Byte], classOf[java.lang.Short], classOf[java.lang.Character],
+    classOf[java.lang.Integer], classOf[java.lang.Long], classOf[java.lang.Float], classOf[java.lang.Double],
+    classOf[java.lang.Number], classOf[java.lang.Enum[_]], classOf[java.math.BigInteger],
+    classOf[java.math.BigDecimal]).map(_.getName)
 }

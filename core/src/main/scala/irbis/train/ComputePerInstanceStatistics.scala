@@ -3,7 +3,7 @@ package irbis.train
 import irbis.core._
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.{SQLDataTypes, Vector}
-import org.apache.spark.ml.param.{DoubleParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.param.{DoubleParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.functions._
@@ -22,7 +22,7 @@ class ComputePerInstanceStatistics(override val uid: String) extends Transformer
   final val epsilon = new DoubleParam(this, "epsilon",
     "Probabilities are clipped to [epsilon, 1 - epsilon] before the log, so that a wrong certain prediction " +
       "has a finite loss. The default is the double machine epsilon, as scikit-learn's log_loss uses.",
-    ParamValidators.inRange(0.0, 0.5, lowerInclusive = false, upperInclusive = false))
+    Validators.inRange(0.0, 0.5, lowerInclusive = false, upperInclusive = false))
   setDefault(epsilon -> Math.ulp(1.0))
   def getEpsilon: Double = $(epsilon)
   def setEpsilon(value: Double): this.type = set(epsilon, value)

@@ -18,7 +18,7 @@ class DataConversion(override val uid: String) extends Transformer with IrbisSta
       "the data being transformed; 'clearCategorical' maps such an index column back to its values."
 
   final val cols = new StringArrayParam(this, "cols", "The columns to convert (at least one).",
-    (a: Array[String]) => a.nonEmpty)
+    Validators.nonEmpty)
   def getCols: Array[String] = $(cols)
   def setCols(value: Array[String]): this.type = set(cols, value)
 

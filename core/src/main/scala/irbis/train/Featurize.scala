@@ -20,9 +20,9 @@ trait FeaturizeOptions extends Params {
       "false: one slot holding the level's index, marked categorical in the metadata (for tree learners).")
   final val maxCategoricalLevels = new IntParam(this, "maxCategoricalLevels",
     "A string column with at most this many distinct values is categorical; one with more is text, " +
-      "featurized by TextFeaturizer.", ParamValidators.gtEq(1))
+      "featurized by TextFeaturizer.", Validators.gtEq(1))
   final val numTextFeatures = new IntParam(this, "numTextFeatures",
-    "Hashed slots for each text column.", ParamValidators.gt(0))
+    "Hashed slots for each text column.", Validators.gt(0))
   final val imputeMode = new EnumParam(this, "imputeMode",
     "The replacement of a missing numeric value (null or NaN; also for booleans and date parts): the column's " +
       "mean or median over the fitted data.", Seq("Mean", "Median"))

@@ -12,8 +12,8 @@ import org.apache.spark.sql.types.{StringType, StructField, StructType}
 trait TextFeaturizerParams extends Params with HasInputCol with HasOutputCol {
   final val toLowercase = new BooleanParam(this, "toLowercase", "Lower-case the text before tokenizing.")
   final val tokenizerPattern = new StringParam(this, "tokenizerPattern",
-    "The regular expression that separates tokens (the text is split at its matches).", (s: String) => s != null && s.nonEmpty)
-  final val minTokenLength = new IntParam(this, "minTokenLength", "Shorter tokens are dropped.", ParamValidators.gtEq(1))
+    "The regular expression that separates tokens (the text is split at its matches).", Validators.nonEmpty)
+  final val minTokenLength = new IntParam(this, "minTokenLength", "Shorter tokens are dropped.", Validators.gtEq(1))
   final val removeStopWords = new BooleanParam(this, "removeStopWords",
     "Drop stop words (Spark's list for stopWordsLanguage) before forming n-grams.")
   final val stopWordsLanguage = new EnumParam(this, "stopWordsLanguage", "The language of the stop-word list.",
@@ -21,14 +21,14 @@ trait TextFeaturizerParams extends Params with HasInputCol with HasOutputCol {
       "portuguese", "russian", "spanish", "swedish", "turkish"))
   final val nGramLength = new IntParam(this, "nGramLength",
     "Terms are the tokens and every n-gram of 2 to nGramLength consecutive tokens (1: tokens only).",
-    ParamValidators.gtEq(1))
+    Validators.gtEq(1))
   final val numFeatures = new IntParam(this, "numFeatures",
-    "The number of hashed term-frequency slots (terms are hashed with Spark's HashingTF).", ParamValidators.gt(0))
+    "The number of hashed term-frequency slots (terms are hashed with Spark's HashingTF).", Validators.gt(0))
   final val binary = new BooleanParam(this, "binary", "Count each term at most once per text.")
   final val useIDF = new BooleanParam(this, "useIDF",
     "Scale the term frequencies by the inverse document frequency fitted on the data: log((n + 1) / (df + 1)).")
   final val minDocFreq = new IntParam(this, "minDocFreq",
-    "With useIDF, terms in fewer texts get weight 0.", ParamValidators.gtEq(0))
+    "With useIDF, terms in fewer texts get weight 0.", Validators.gtEq(0))
   setDefault(outputCol -> "features", toLowercase -> true, tokenizerPattern -> "\\W+", minTokenLength -> 1,
     removeStopWords -> true, stopWordsLanguage -> "english", nGramLength -> 1, numFeatures -> (1 << 18),
     binary -> false, useIDF -> true, minDocFreq -> 0)

@@ -9,9 +9,9 @@ import org.apache.spark.sql.types.{DoubleType, FloatType, StructType}
 
 /** What TrainClassifier and TrainRegressor share: the learner, the label, the inputs and their featurization. */
 trait TrainParams extends FeaturizeOptions with HasInputCols {
-  final val labelCol = new StringParam(this, "labelCol", "The column to learn.", (s: String) => s != null && s.nonEmpty)
+  final val labelCol = new StringParam(this, "labelCol", "The column to learn.", Validators.nonEmpty)
   final val featuresCol = new StringParam(this, "featuresCol",
-    "The name of the assembled feature vector, kept in the scored output.", (s: String) => s != null && s.nonEmpty)
+    "The name of the assembled feature vector, kept in the scored output.", Validators.nonEmpty)
   setDefault(labelCol -> "label", featuresCol -> "features")
   def getLabelCol: String = $(labelCol)
   def setLabelCol(value: String): this.type = set(labelCol, value)

@@ -180,18 +180,18 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
   def getSearchMode: String = $(searchMode)
   def setSearchMode(value: String): this.type = set(searchMode, value)
 
-  final val numRuns = new IntParam(this, "numRuns", "Random search: param maps drawn per model.", ParamValidators.gtEq(1))
+  final val numRuns = new IntParam(this, "numRuns", "Random search: param maps drawn per model.", Validators.gtEq(1))
   setDefault(numRuns -> 10)
   def getNumRuns: Int = $(numRuns)
   def setNumRuns(value: Int): this.type = set(numRuns, value)
 
-  final val numFolds = new IntParam(this, "numFolds", "Number of cross-validation folds.", ParamValidators.gtEq(2))
+  final val numFolds = new IntParam(this, "numFolds", "Number of cross-validation folds.", Validators.gtEq(2))
   setDefault(numFolds -> 3)
   def getNumFolds: Int = $(numFolds)
   def setNumFolds(value: Int): this.type = set(numFolds, value)
 
   final val parallelism = new IntParam(this, "parallelism",
-    "How many (candidate, fold) fits run at the same time, from driver threads.", ParamValidators.gtEq(1))
+    "How many (candidate, fold) fits run at the same time, from driver threads.", Validators.gtEq(1))
   setDefault(parallelism -> 1)
   def getParallelism: Int = $(parallelism)
   def setParallelism(value: Int): this.type = set(parallelism, value)

@@ -25,7 +25,7 @@ class ParamsBridgeSuite extends SparkSuite {
 
   test("invalid values name the stage, the param, the value and what is expected") {
     val e = intercept[IllegalArgumentException](ParamsBridge.setJson(new EnsembleByKey(), "strategy", "\"median\""))
-    assert(e.getMessage.contains("EnsembleByKey.strategy: invalid value \"median\"") && e.getMessage.contains("One of: mean"))
+    assert(e.getMessage == "EnsembleByKey.strategy: invalid value \"median\". Expected: one of mean, sum, min, max")
     val e2 = intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "anInt", "\"x\""))
     assert(e2.getMessage.contains("cannot read \"x\" as a int"))
     val e3 = intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "nope", "1"))
@@ -36,6 +36,27 @@ class ParamsBridgeSuite extends SparkSuite {
     intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "ints", "[1, -2147483649]"))
     intercept[IllegalArgumentException](ParamsBridge.setJson(new ParamKinds(), "aLong", "9223372036854775808"))
   }
+
+  test("declarative validators compare exactly and are written to the manifest with what they expect") {
+    val positive = Validators.gt(0)
+    assert(positive(1) && !positive(0) && positive(Long.MaxValue) && !positive(-0.0) && positive(Double.MinPositiveValue))
+    assert(!positive(Double.NaN) && positive(Double.PositiveInfinity) && !Validators.inRange(0, 1)(Double.PositiveInfinity))
+    // A long is not rounded to a double first: 2^53 + 1 is above 2^53.
+    assert(Validators.gt(9007199254740992.0)(9007199254740993L) && !Validators.gt(9007199254740992.0)(9007199254740992L))
+    assert(Validators.each(Validators.gtEq(0))(Array(0, 3)) && !Validators.each(Validators.gtEq(0))(Map("a" -> -1.0)))
+    val onnx = new irbis.onnx.ONNXModel()
+    assert(ParamKind.validation(onnx.miniBatchSize).map(compact) ==
+      Some("""{"rule":"range","min":0,"minInclusive":true,"expected":">= 0"}"""))
+    assert(ParamKind.validation(onnx.executionProvider).map(compact) ==
+      Some("""{"rule":"oneOf","options":["CPU","CUDA"],"expected":"one of CPU, CUDA"}"""))
+    val featurizer = new irbis.featurize.ImageFeaturizer()
+    assert(ParamKind.validation(featurizer.scale).map(compact) == Some("""{"rule":"jvm"}"""))
+    assert(ParamKind.validation(featurizer.headless).isEmpty && ParamKind.validation(featurizer.inputCol).isEmpty)
+    assert(intercept[IllegalArgumentException](ParamsBridge.pair(onnx, "miniBatchSize", "-1")).getMessage ==
+      "ONNXModel.miniBatchSize: invalid value -1. Expected: >= 0")
+  }
+
+  private def compact(v: org.json4s.JValue): String = org.json4s.jackson.JsonMethods.compact(org.json4s.jackson.JsonMethods.render(v))
 
   test("complex params move as raw values and are refused as JSON") {
     val t = new Timer()

@@ -221,4 +221,36 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
     val e = intercept[IllegalArgumentException](new ImageFeaturizer().setModel(schema(url("/model.onnx"))))
     assert(e.getMessage.contains(s"model 'Lite0' has uri ${url("/model.onnx")}: download it first"))
   }
+
+  test("a model file changed after its download is refused at use, naming the file and both digests") {
+    needModel()
+    val dir = tempDir()
+    val got = new ModelDownloader(spark, dir.getPath).downloadModel(schema(file.get.getPath))
+    assert(new ImageFeaturizer().setModel(got).getModelPayload.length == bytes.length)
+    val target = new File(dir, "Lite0.onnx")
+    val altered = bytes.clone()
+    altered(altered.length / 2) = (altered(altered.length / 2) ^ 1).toByte
+    Files.write(target.toPath, altered)
+    target.setLastModified(target.lastModified + 2000) // unmistakably another version of the file
+    val alteredSha = Seq("sha256sum", target.getPath).!!.trim.split("\\s+").head
+    val stage = new ImageFeaturizer()
+    val e = intercept[ModelDownloadException](stage.setModel(got))
+    assert(e.getMessage == s"model 'Lite0': ${got.uri} has SHA-256 $alteredSha, the catalogue says $sha256: it " +
+      "changed after it was downloaded; it is not used. Download it again (ModelDownloader.downloadByName replaces " +
+      "a file that does not verify)")
+    assert(!stage.isDefined(stage.modelPayload) && !stage.isSet(stage.modelLocation))
+    Files.write(target.toPath, bytes.take(100))
+    assert(intercept[ModelDownloadException](stage.setModel(got)).getMessage.startsWith(
+      s"model 'Lite0': ${got.uri} has 100 bytes, the catalogue says ${bytes.length}: it changed after it was downloaded"))
+
+    // Downloading again replaces it; the digest is then computed once per file state: bytes swapped under the
+    // same size and modification time are not hashed again (the cost the cache saves).
+    new ModelDownloader(spark, dir.getPath).downloadModel(schema(file.get.getPath))
+    assert(new ImageFeaturizer().setModel(got).getModelPayload.sameElements(bytes))
+    val stamp = target.lastModified
+    Files.write(target.toPath, altered)
+    target.setLastModified(stamp)
+    assert(new ImageFeaturizer().setModel(got).getModelPayload.sameElements(altered),
+      "the digest is cached by path, size and modification time")
+  }
 }

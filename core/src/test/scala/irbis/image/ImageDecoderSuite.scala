@@ -69,6 +69,56 @@ class ImageDecoderSuite extends SparkSuite {
     assert(out("mem:/grey.png").getAs[Row]("image") != null)
   }
 
+  test("every format this OpenCV encodes has its size read from the header, as OpenCV decodes it") {
+    OpenCV.ensureLoaded()
+    val colour = TestImages.mat(29, 41, 3)
+    val floats = new org.bytedeco.opencv.opencv_core.Mat()
+    colour.convertTo(floats, org.bytedeco.opencv.global.opencv_core.CV_32FC3, 1.0 / 255, 0)
+    val grey = TestImages.mat(29, 41, 1)
+    val formats = Seq(".png", ".jpg", ".bmp", ".gif", ".tiff", ".webp", ".ppm", ".pam", ".sr").map(_ -> colour) ++
+      Seq(".pgm", ".pbm").map(_ -> grey) ++ Seq(".pfm", ".hdr").map(_ -> floats)
+    formats.foreach { case (ext, m) =>
+      val bytes = TestImages.encode(m, ext)
+      val encoded = new org.bytedeco.opencv.opencv_core.Mat(1, bytes.length,
+        org.bytedeco.opencv.global.opencv_core.CV_8UC1, new org.bytedeco.javacpp.BytePointer(bytes: _*))
+      val decoded = org.bytedeco.opencv.global.opencv_imgcodecs.imdecode(encoded,
+        org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_UNCHANGED)
+      assert((decoded.cols(), decoded.rows()) == (41, 29), ext)
+      assert(ImageHeaders.dimensions(bytes).contains((41L, 29L)), s"$ext: ${ImageHeaders.format(bytes)}")
+    }
+  }
+
+  /** A little-endian TIFF whose one directory claims width x height of 8-bit grey, with no pixel data. */
+  private def tiffClaiming(width: Long, height: Long, big: Boolean): Array[Byte] = {
+    val b = java.nio.ByteBuffer.allocate(256).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+    b.put("II".getBytes)
+    if (big) { b.putShort(43); b.putShort(8); b.putShort(0); b.putLong(16) } else { b.putShort(42); b.putInt(8) }
+    if (big) b.position(16)
+    val entries = Seq((256, width), (257, height), (258, 8L), (259, 1L), (262, 1L), (273, 200L), (277, 1L),
+      (278, height), (279, width * height))
+    if (big) b.putLong(entries.size.toLong) else b.putShort(entries.size.toShort)
+    entries.foreach { case (tag, v) =>
+      b.putShort(tag.toShort)
+      if (big) { b.putShort(16); b.putLong(1); b.putLong(v) } else { b.putShort(4); b.putInt(1); b.putInt(v.toInt) }
+    }
+    java.util.Arrays.copyOf(b.array(), b.position() + 8)
+  }
+
+  test("a TIFF decompression bomb is refused from its header, never decoded; sizes past 2^63 do not wrap") {
+    val bomb = tiffClaiming(20000, 20000, big = false)
+    val bigTiff = tiffClaiming(1L << 32, 1L << 32, big = true)
+    val webp = "RIFF".getBytes ++ Array[Byte](22, 0, 0, 0) ++ "WEBPVP8X".getBytes ++ Array[Byte](10, 0, 0, 0, 0, 0, 0, 0) ++
+      Array(0x3e, 0x3f, 0, 0x3e, 0x3f, 0).map(_.toByte) // a 16191 x 16191 canvas
+    val files = TestImages.files(spark, Seq("mem:/bomb.tiff" -> bomb, "mem:/big.tiff" -> bigTiff, "mem:/x.webp" -> webp))
+    val out = decoded(new ImageDecoder(), files)
+    def error(p: String) = { assert(out(p).getAs[Row]("image") == null); out(p).getAs[String]("error") }
+    // Decoded first, the bomb would cost 1.2 GB and then fail on its missing strips ("cannot decode").
+    assert(error("mem:/bomb.tiff").contains(
+      "image 'mem:/bomb.tiff': the image is 20000x20000 = 400000000 pixels, more than maxPixels = 100000000"))
+    assert(error("mem:/big.tiff").contains("4294967296x4294967296 = 18446744073709551616 pixels, more than maxPixels"))
+    assert(error("mem:/x.webp").contains("16191x16191 = 262148481 pixels, more than maxPixels"))
+  }
+
   test("pathCol: a default that does not exist gives null origins; an explicit one must exist") {
     val bytesOnly = TestImages.mixedFiles(spark).select("content")
     val out = new ImageDecoder().transform(bytesOnly).where(col("image").isNotNull).head()

@@ -42,7 +42,7 @@ class ParamKinds(override val uid: String) extends Transformer with IrbisStage {
   final val payload = new BytesParam(this, "payload", "bytes")
   final val inner = new StageParam[PipelineStage](this, "inner", "stage")
   final val innerStages = new StageArrayParam(this, "innerStages", "stage[]")
-  final val positive = new IntParam(this, "positive", "an int that must be > 0", ParamValidators.gt(0))
+  final val positive = new IntParam(this, "positive", "an int that must be > 0", irbis.core.Validators.gt(0))
 
   setDefault(aBoolean -> true, anInt -> -7, aLong -> (1L << 40), aFloat -> 1.5f, aDouble -> Double.NaN,
     aString -> "snow leopard", anEnum -> "green", booleans -> Array(true, false), ints -> Array(1, -2),

@@ -75,7 +75,8 @@ object Manifest {
         "complex" -> JBool(complex),
         "hasDefault" -> JBool(default.isDefined),
         "default" -> json.getOrElse(JNull)) ++
-        ParamKind.options(p).map(o => "options" -> JArray(o.map(JString(_)).toList)).toList)
+        ParamKind.options(p).map(o => "options" -> JArray(o.map(JString(_)).toList)).toList ++
+        ParamKind.validation(p).map("validation" -> _).toList)
     }
     JObject(
       "className" -> JString(c.getName),
