@@ -359,17 +359,22 @@ def test_values_an_integer_input_cannot_hold_are_refused(spark, tmp_path):
         assert [getattr(r, f"{n}_double") for r in rows] == expected[f"{n}_double"].tolist(), n
     bad = {"u8": [300.0, -1.0, 2.7, float("nan")], "i8": [200.0, float("inf")], "i16": [40000.0],
            "i32": [3e9, -1e10], "i64": [2.0 ** 63, 0.5], "b": [2.0, -1.0]}
-    for column, values in bad.items():
-        for v in values:
-            row = list(good[0])
-            row[1 + inputs.index(column)] = v
-            df = spark.createDataFrame([tuple(good[1]), tuple(row)], schema).coalesce(1)
-            with pytest.raises(Exception, match=rf"column '{column}' row 1 .*holds {re.escape(shown(v))}, .*graph input '{column}'"):
-                stage.transform(df).collect()
-            out = sorted(onnx_stage(path, feedDict={n: n for n in inputs}, errorCol="error").transform(df).collect(),
-                         key=lambda r: r.id)
-            assert out[1].error is None and out[1].u8_double == expected["u8_double"][1]
-            assert f"holds {shown(v)}, " in out[0].error and out[0].u8_double is None
+    cases = [(column, v) for column, values in bad.items() for v in values]
+    rows_in = [tuple(good[1])]
+    for k, (column, v) in enumerate(cases):
+        row = [2 + k] + list(good[0][1:])
+        row[1 + inputs.index(column)] = v
+        rows_in.append(tuple(row))
+    df = spark.createDataFrame(rows_in, schema).coalesce(1)
+    with pytest.raises(Exception, match=rf"column 'u8' row 1 .*holds 300, which graph input 'u8' \(uint8\) cannot hold"):
+        stage.transform(df).collect()
+    out = sorted(onnx_stage(path, feedDict={n: n for n in inputs}, errorCol="error").transform(df).collect(),
+                 key=lambda r: r.id)
+    assert out[0].error is None and out[0].u8_double == expected["u8_double"][1]
+    for r, (column, v) in zip(out[1:], cases):
+        assert re.search(rf"column '{column}' row {r.id - 1} .*holds {re.escape(shown(v))}, .*graph input '{column}'",
+                         r.error), (column, v, r.error)
+        assert r.u8_double is None
     longs = spark.createDataFrame([(0, 256, 7)], "id long, u8 long, i32 long").selectExpr(
         "id", "u8", "0L as i8", "0L as i16", "i32", "0L as i64", "true as b")
     with pytest.raises(Exception, match=r"column 'u8' row 0 .*holds 256.*uint8"):
