@@ -136,6 +136,50 @@ def no_batch_output():
                   [_t("y", TensorProto.FLOAT, ["batch", 2]), _t("constant", TensorProto.FLOAT, [3])], inits)
 
 
+def recurrent_state():
+    """A recurrent cell's shapes: a state [2, batch, 4] (two layers, the batch on axis 1) beside an input [batch, 3].
+    out = x @ w + the layers' sum of the state; new_state = 2 * state."""
+    w = numpy_helper.from_array(np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32), "w")
+    inits = [w, numpy_helper.from_array(np.array([0], np.int64), "axis0"), numpy_helper.from_array(np.array(2.0, np.float32), "two")]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["xw"]),
+             helper.make_node("ReduceSum", ["state", "axis0"], ["layers"], keepdims=0),
+             helper.make_node("Add", ["xw", "layers"], ["out"]), helper.make_node("Mul", ["state", "two"], ["new_state"])]
+    return _model(nodes, [_t("state", TensorProto.FLOAT, [2, "batch", 4]), _t("x", TensorProto.FLOAT, ["batch", 3])],
+                  [_t("out", TensorProto.FLOAT, ["batch", 4]), _t("new_state", TensorProto.FLOAT, [2, "batch", 4])], inits)
+
+
+def integer_inputs():
+    """Inputs of uint8, int8, int16, int32, int64 and bool, each cast to double (which holds all their values)."""
+    names = [("u8", TensorProto.UINT8), ("i8", TensorProto.INT8), ("i16", TensorProto.INT16),
+             ("i32", TensorProto.INT32), ("i64", TensorProto.INT64), ("b", TensorProto.BOOL)]
+    nodes = [helper.make_node("Cast", [n], [f"{n}_double"], to=TensorProto.DOUBLE) for n, _ in names]
+    return _model(nodes, [_t(n, e, ["batch"]) for n, e in names],
+                  [_t(f"{n}_double", TensorProto.DOUBLE, ["batch"]) for n, _ in names])
+
+
+def unsigned_outputs():
+    """An int64 input cast to uint8, uint16, uint32 and uint64 outputs (ONNX casts wrap modulo 2^bits)."""
+    names = [("u8", TensorProto.UINT8), ("u16", TensorProto.UINT16), ("u32", TensorProto.UINT32), ("u64", TensorProto.UINT64)]
+    nodes = [helper.make_node("Cast", ["x"], [n], to=e) for n, e in names]
+    return _model(nodes, [_t("x", TensorProto.INT64, ["batch", 2])], [_t(n, e, ["batch", 2]) for n, e in names])
+
+
+def unsigned_inputs():
+    """Inputs of uint16, uint32 and uint64, each cast to double."""
+    names = [("u16", TensorProto.UINT16), ("u32", TensorProto.UINT32), ("u64", TensorProto.UINT64)]
+    nodes = [helper.make_node("Cast", [n], [f"{n}_double"], to=TensorProto.DOUBLE) for n, _ in names]
+    return _model(nodes, [_t(n, e, ["batch"]) for n, e in names],
+                  [_t(f"{n}_double", TensorProto.DOUBLE, ["batch"]) for n, _ in names])
+
+
+def unknown_rank():
+    """An input and an output declared without any shape (rank unknown): y = relu(x) * 2, and the sum of x."""
+    inits = [numpy_helper.from_array(np.array(2.0, np.float32), "two")]
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Mul", ["r", "two"], ["y"]),
+             helper.make_node("ReduceSum", ["x"], ["total"], keepdims=1)]
+    return _model(nodes, [_t("x", TensorProto.FLOAT, None)], [_t("y", TensorProto.FLOAT, None), _t("total", TensorProto.FLOAT, None)], inits)
+
+
 TINY_CNN_PREPROCESSING = {"inputSize": 8, "resizeShortSide": 10, "channelOrder": "RGB", "layout": "CHW",
                           "scale": 1 / 255, "mean": [0.5, 0.4, 0.3], "std": [0.25, 0.5, 1.0]}
 

@@ -1,4 +1,6 @@
 """ONNXModel against onnxruntime's own Python API on the same models and inputs."""
+import math
+import re
 
 import numpy as np
 import onnxruntime as ort
@@ -300,3 +302,129 @@ def test_model_folder_with_external_data(spark, tmp_path):
     loaded = ONNXModel.load(str(tmp_path / "saved"))
     again = np.array([r.logits for r in sorted(loaded.transform(df).collect(), key=lambda r: r.id)])
     assert np.array_equal(again, got)
+
+
+def test_inputs_that_disagree_about_the_batch_axis_are_refused_or_run_unbatched(spark, tmp_path):
+    """A recurrent state [2, batch, 4] beside an input [batch, 3]: stacking rows on axis 0 would read layer j of
+    row i as layer i of row j. Batched, it is refused naming both inputs; unbatched, each row is one whole call."""
+    model = onnx_models.recurrent_state()
+    path = save(tmp_path, "rnn", model)
+    rng = np.random.default_rng(13)
+    states = [rng.standard_normal((2, 1, 4)).astype(np.float32) for _ in range(4)]
+    xs = [rng.standard_normal((1, 3)).astype(np.float32) for _ in range(4)]
+    df = spark.createDataFrame([(i, states[i].tolist(), xs[i].tolist()) for i in range(4)], ["id", "state", "x"]).coalesce(1)
+    feeds = {"state": "state", "x": "x"}
+    with pytest.raises(Exception, match=r"inputs disagree about the batch axis.*'state' \[2, batch, 4\].*'x' \[batch, 3\]"
+                                        r".*unbatched"):
+        onnx_stage(path, feedDict=feeds).transform(df.selectExpr("id", "state[0] as state", "x[0] as x")).collect()
+    rows = sorted(onnx_stage(path, feedDict=feeds, unbatched=True).transform(df).collect(), key=lambda r: r.id)
+    for i, r in enumerate(rows):
+        expected = reference(model.SerializeToString(), {"state": states[i], "x": xs[i]})
+        assert np.array_equal(np.array(r.out, np.float32), expected["out"])
+        assert np.array_equal(np.array(r.new_state, np.float32), expected["new_state"])
+
+
+def shown(v):
+    """A double as Irbis's messages write it: whole numbers exactly, others as their shortest repr."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return str(int(v)) if v == int(v) else repr(v)
+
+
+def test_values_an_integer_input_cannot_hold_are_refused(spark, tmp_path):
+    """Double and long columns feed integer and bool inputs only where the value is exact: never wrapped,
+    saturated, truncated or NaN turned into 0."""
+    model = onnx_models.integer_inputs()
+    path = save(tmp_path, "ints", model)
+    inputs = ["u8", "i8", "i16", "i32", "i64", "b"]
+    good = [(0, 255.0, -128.0, 32767.0, -2.0 ** 31, 2.0 ** 62, 1.0), (1, 0.0, 127.0, -32768.0, 2.0 ** 31 - 1, -3.0, 0.0)]
+    schema = "id long, u8 double, i8 double, i16 double, i32 double, i64 double, b double"
+    expected = reference(model.SerializeToString(), {
+        "u8": np.array([r[1] for r in good], np.uint8), "i8": np.array([r[2] for r in good], np.int8),
+        "i16": np.array([r[3] for r in good], np.int16), "i32": np.array([r[4] for r in good], np.int32),
+        "i64": np.array([r[5] for r in good], np.int64), "b": np.array([r[6] for r in good], bool)})
+    stage = onnx_stage(path, feedDict={n: n for n in inputs})
+    rows = sorted(stage.transform(spark.createDataFrame(good, schema)).collect(), key=lambda r: r.id)
+    for n in inputs:
+        assert [getattr(r, f"{n}_double") for r in rows] == expected[f"{n}_double"].tolist(), n
+    bad = {"u8": [300.0, -1.0, 2.7, float("nan")], "i8": [200.0, float("inf")], "i16": [40000.0],
+           "i32": [3e9, -1e10], "i64": [2.0 ** 63, 0.5], "b": [2.0, -1.0]}
+    cases = [(column, v) for column, values in bad.items() for v in values]
+    rows_in = [tuple(good[1])]
+    for k, (column, v) in enumerate(cases):
+        row = [2 + k] + list(good[0][1:])
+        row[1 + inputs.index(column)] = v
+        rows_in.append(tuple(row))
+    df = spark.createDataFrame(rows_in, schema).coalesce(1)
+    with pytest.raises(Exception, match=r"column 'u8' row 1 .*holds 300, which graph input 'u8' \(uint8\) cannot hold"):
+        stage.transform(df).collect()
+    out = sorted(onnx_stage(path, feedDict={n: n for n in inputs}, errorCol="error").transform(df).collect(),
+                 key=lambda r: r.id)
+    assert out[0].error is None and out[0].u8_double == expected["u8_double"][1]
+    for r, (column, v) in zip(out[1:], cases):
+        assert re.search(rf"column '{column}' row {r.id - 1} .*holds {re.escape(shown(v))}, .*graph input '{column}'",
+                         r.error), (column, v, r.error)
+        assert r.u8_double is None
+    longs = spark.createDataFrame([(0, 256, 7)], "id long, u8 long, i32 long").selectExpr(
+        "id", "u8", "0L as i8", "0L as i16", "i32", "0L as i64", "true as b")
+    with pytest.raises(Exception, match=r"column 'u8' row 0 .*holds 256.*uint8"):
+        stage.transform(longs).collect()
+
+
+def test_unsigned_outputs_are_widened_not_wrapped(spark, tmp_path):
+    from decimal import Decimal
+    model = onnx_models.unsigned_outputs()
+    x = np.array([[40000, 3_000_000_000], [-1, 255], [2 ** 40 + 7, -(2 ** 63)]], np.int64)
+    expected = reference(model.SerializeToString(), {"x": x})
+    df = spark.createDataFrame([(i, row.tolist()) for i, row in enumerate(x)], ["id", "x"])
+    out = onnx_stage(save(tmp_path, "unsigned_out", model)).transform(df)
+    types = {f.name: f.dataType.simpleString() for f in out.schema.fields}
+    assert (types["u8"], types["u16"], types["u32"], types["u64"]) == \
+        ("array<smallint>", "array<int>", "array<bigint>", "array<decimal(20,0)>")
+    rows = sorted(out.collect(), key=lambda r: r.id)
+    for n in ("u8", "u16", "u32"):
+        assert [list(getattr(r, n)) for r in rows] == expected[n].tolist(), n
+    assert [list(r.u64) for r in rows] == [[Decimal(int(v)) for v in row] for row in expected["u64"]]
+
+
+def test_unsigned_inputs_are_refused_when_planned(spark, tmp_path):
+    path = save(tmp_path, "unsigned_in", onnx_models.unsigned_inputs())
+    df = spark.createDataFrame([(1, 2, 3)], "u16 long, u32 long, u64 long")
+    with pytest.raises(Exception, match=r"graph input 'u16' has element type uint16, which ONNX Runtime's Java API"):
+        onnx_stage(path, feedDict={"u16": "u16", "u32": "u32", "u64": "u64"}).transform(df)
+
+
+def test_inputs_and_outputs_of_unknown_rank(spark, tmp_path):
+    """Declared without a shape is not a scalar: each row runs with its own shape (one row per call, as nothing
+    says where a batch axis would be), and each output row carries the shape the tensor came back with."""
+    model = onnx_models.unknown_rank()
+    path = save(tmp_path, "unknown", model)
+    values = [np.array([1.5, -2.0, 3.0], np.float32), np.array([[1.0, -1.0], [0.5, 4.0]], np.float32), np.array([-7.0], np.float32)]
+    df = spark.createDataFrame([(0, values[0].tolist(), None), (1, None, values[1].tolist()), (2, values[2].tolist(), None)],
+                               "id long, flat array<float>, square array<array<float>>")
+    for column, ids in (("flat", (0, 2)), ("square", (1,))):
+        for unbatched in (False, True):
+            out = onnx_stage(path, feedDict={"x": column}, unbatched=unbatched).transform(df.where(f"{column} is not null"))
+            assert out.schema["y"].dataType.simpleString() == "struct<shape:array<bigint>,values:array<float>>"
+            rows = sorted(out.collect(), key=lambda r: r.id)
+            for r, i in zip(rows, ids):
+                feed = values[i] if unbatched else values[i][None]
+                expected = reference(model.SerializeToString(), {"x": feed})
+                for name in ("y", "total"):
+                    want = expected[name] if unbatched else expected[name][0]
+                    assert list(getattr(r, name).shape) == list(want.shape), (name, i, unbatched)
+                    assert np.array_equal(np.array(getattr(r, name)["values"], np.float32), want.ravel()), (name, i)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a model, just some text\n", "truncated"])
+def test_a_file_that_is_not_a_model_is_named(spark, tmp_path, content):
+    good = onnx_models.mlp().SerializeToString()
+    data = good[: len(good) // 3] if content == "truncated" else content
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    stage = onnx_stage(path)
+    with pytest.raises(Exception, match=rf"{stage.uid}: .*{re.escape(str(path))}.* is not a model ONNX Runtime can load: "
+                                        rf"{len(data)} bytes.*{data[:8].hex()}"):
+        stage.transform(spark.createDataFrame([([0.0] * 64,)], ["x"]))

@@ -9,7 +9,7 @@ import org.apache.hadoop.fs.Path
 import org.apache.spark.broadcast.Broadcast
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.linalg.SQLDataTypes
-import org.apache.spark.ml.param.{IntParam, ParamMap, StringArrayParam}
+import org.apache.spark.ml.param.{BooleanParam, IntParam, ParamMap, StringArrayParam}
 import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types._
@@ -21,8 +21,12 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     "Evaluates an ONNX model with ONNX Runtime on every executor, in minibatches. Graph inputs are fed from " +
       "columns (numbers, arrays, nested arrays, ML vectors, strings, booleans or image structs, converted to the " +
       "input's element type and shape); every fetched output becomes a column with one value per row, " +
-      "optionally with softmax and argmax columns. The model travels inside the stage (`modelPayload`), " +
-      "reaches each executor once, and each executor JVM keeps one session per model."
+      "optionally with softmax and argmax columns. Rows are stacked on axis 0 of every input, which must be the " +
+      "batch axis of the whole graph: a model whose tensors say otherwise is refused (see `unbatched`). Values " +
+      "are converted only where exact: a number that an integer input cannot hold is an error naming the row. " +
+      "Unsigned outputs are widened (uint16 to int, uint32 to long, uint64 to decimal(20,0)); an output whose rank " +
+      "ONNX Runtime cannot infer holds each row's shape and values. The model travels inside the stage " +
+      "(`modelPayload`), reaches each executor once, and each executor JVM keeps one session per model."
 
   final val feedDict = new StringStringMapParam(this, "feedDict",
     "Graph input name to the column that feeds it. Optional for a single-input model whose input name is a column.")
@@ -51,8 +55,14 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     "If set, a row that cannot be fed (wrong shape or type) gets null outputs and the reason in this column " +
       "instead of failing the job.")
 
+  final val unbatched = new BooleanParam(this, "unbatched",
+    "Run one row per call, each row holding the whole tensors of that call (the model's batch dimension, wherever " +
+      "it is, of size 1 in the row's value), and each output column the whole output tensor. For models whose " +
+      "inputs do not all have the batch on axis 0, e.g. a recurrent state [layers, batch, hidden]; by default " +
+      "rows are stacked on axis 0, and such a model is refused.")
+
   setDefault(miniBatchSize -> 0, intraOpNumThreads -> 0, optimizationLevel -> "ALL_OPT",
-    executionProvider -> "CPU", vectorOutputCols -> Array.empty[String])
+    executionProvider -> "CPU", vectorOutputCols -> Array.empty[String], unbatched -> false)
 
   def getFeedDict: Map[String, String] = if (isDefined(feedDict)) $(feedDict) else Map.empty
   def setFeedDict(value: Map[String, String]): this.type = set(feedDict, value)
@@ -76,6 +86,8 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
   def setOptimizationLevel(value: String): this.type = set(optimizationLevel, value)
   def getExecutionProvider: String = $(executionProvider)
   def setExecutionProvider(value: String): this.type = set(executionProvider, value)
+  def getUnbatched: Boolean = $(unbatched)
+  def setUnbatched(value: Boolean): this.type = set(unbatched, value)
   def getErrorCol: String = $(errorCol)
   def setErrorCol(value: String): this.type = set(errorCol, value)
 
@@ -114,10 +126,27 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     val s = settings
     folder match {
       case Some((f, fingerprint)) =>
-        OnnxSessions.get(s.key(fingerprint), s, OnnxSessions.fromPath(ModelFolder.localGraph(f.local(hadoopConf, fingerprint))))
-      case None => OnnxSessions.get(s.key(payloadHash), s, OnnxSessions.fromBytes(uid, payload))
+        OnnxSessions.get(s.key(fingerprint), s, OnnxSessions.fromPath(uid, ModelFolder.localGraph(f.local(hadoopConf, fingerprint))))
+      case None => OnnxSessions.get(s.key(payloadHash), s, OnnxSessions.fromBytes(uid, payload, payloadSource))
     }
   }
+
+  /** Where the payload came from, for messages about it. */
+  private def payloadSource: String =
+    if (isDefined(modelLocation)) s"the model read from modelLocation $getModelLocation" else "the modelPayload bytes"
+
+  /** Graph inputs and outputs declared without a shape: ONNX Runtime reports them as scalars. */
+  private def shapeless: Set[String] = {
+    val key = modelKey
+    lastShapeless match {
+      case Some((k, names)) if k == key => names
+      case _ =>
+        val names = OnnxGraphCut.shapeless(folder.map(_._1.graphBytes(hadoopConf)).getOrElse(payload))
+        lastShapeless = Some((key, names))
+        names
+    }
+  }
+  @transient private var lastShapeless: Option[(String, Set[String])] = None
 
   def modelInputs: Map[String, NodeInfo] = driverSession.getInputInfo.asScala.toMap
   def modelOutputs: Map[String, NodeInfo] = driverSession.getOutputInfo.asScala.toMap
@@ -141,23 +170,48 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     val infos = driverSession.getInputInfo.asScala
     feeds.toSeq.sortBy(_._1).map { case (input, column) =>
       val f = Columns.require(schema, uid, column)
-      val spec = FeedSpec(input, column, schema.fieldIndex(column), f.dataType)
       infos(input).getInfo match {
-        case t: TensorInfo => TensorFeeder.checkTypes(uid, spec, t)
+        case t: TensorInfo =>
+          if (OnnxTypes.unfeedable(t)) throw new IllegalArgumentException(
+            s"$uid: graph input '$input' has element type ${OnnxTypes.onnxName(t)}, which ONNX Runtime's Java API " +
+              s"(${OnnxSessions.env.getVersion}) cannot build input tensors of. Feed the model through an input " +
+              "of another type: export it with a Cast from, say, int64 to the unsigned type")
+          val rank = if (t.getShape.isEmpty && shapeless.contains(input)) -1 else t.getShape.length
+          val spec = FeedSpec(input, column, schema.fieldIndex(column), f.dataType, rank)
+          TensorFeeder.checkTypes(uid, spec, t)
+          if (getUnbatched && (f.dataType match { case st: StructType => ImageStruct.matches(st); case _ => false })) throw new IllegalArgumentException(
+            s"$uid: column '$column' holds images, which feed only stacked rows: leave unbatched false")
+          spec
         case other => throw new IllegalArgumentException(s"$uid: graph input '$input' is not a tensor ($other)")
       }
-      spec
     }
+  }
+
+  /** The output's rank, -1 when ONNX Runtime could not infer it (it then reports the empty shape of a scalar). */
+  private def outputRank(name: String, info: NodeInfo): Int = info.getInfo match {
+    case t: TensorInfo => if (t.getShape.isEmpty && shapeless.contains(name)) -1 else t.getShape.length
+    case _ => 0
   }
 
   private def outputType(name: String, info: NodeInfo, vector: Boolean): DataType = info.getInfo match {
     case t: TensorInfo =>
-      val depth = t.getShape.length - 1
-      require(depth >= 0, s"$uid: graph output '$name' is a scalar without a batch dimension")
-      if (vector) {
-        require(depth == 1, s"$uid: output '$name' has ${depth} dims per row; only 1-d outputs can be vectors")
-        SQLDataTypes.VectorType
-      } else OnnxTypes.nested(OnnxTypes.sparkType(t.`type`, s"graph output '$name'"), depth)
+      val element = OnnxTypes.sparkType(t, s"graph output '$name'")
+      val rank = outputRank(name, info)
+      if (rank < 0) {
+        // Its shape is known only once a call returns it, so each row carries its own.
+        require(!vector, s"$uid: output '$name' has no declared shape; only 1-d outputs can be vectors")
+        StructType(Seq(StructField("shape", ArrayType(LongType, containsNull = false), nullable = false),
+          StructField("values", ArrayType(element, containsNull = false), nullable = false)))
+      } else {
+        val depth = if (getUnbatched) rank else rank - 1
+        require(depth >= 0, s"$uid: graph output '$name' is a scalar without a batch dimension")
+        if (vector) {
+          require(depth == 1, s"$uid: output '$name' has ${depth} dims per row; only 1-d outputs can be vectors")
+          SQLDataTypes.VectorType
+        } else OnnxTypes.nested(element, depth)
+      }
+    case _: SequenceInfo if getUnbatched =>
+      throw new IllegalArgumentException(s"$uid: graph output '$name' is a sequence, which only stacked rows read: leave unbatched false")
     case s: SequenceInfo if s.sequenceOfMaps =>
       MapType(OnnxTypes.sparkType(s.mapInfo.keyType, s"keys of graph output '$name'"),
         OnnxTypes.sparkType(s.mapInfo.valueType, s"values of graph output '$name'"), valueContainsNull = false)
@@ -172,7 +226,18 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
       val info = outputs.getOrElse(output, throw new IllegalArgumentException(
         s"$uid: fetchDict names graph output '$output', which the model does not have (outputs: ${outputs.keys.toSeq.sorted.mkString(", ")})"))
       Columns.requireAbsent(schema, uid, column)
-      FetchSpec(output, column, outputType(output, info, getVectorOutputCols.contains(column)), getVectorOutputCols.contains(column))
+      FetchSpec(output, column, outputType(output, info, getVectorOutputCols.contains(column)),
+        getVectorOutputCols.contains(column), outputRank(output, info))
+    }
+    val batching = if (getUnbatched) Batching(stacked = false, fixed = None, oneRow = true) else {
+      def tensors(names: Seq[String], infos: collection.Map[String, NodeInfo]) = names.flatMap { n =>
+        infos(n).getInfo match {
+          case t: TensorInfo => Some(BatchAxis.Tensor(n, t, t.getShape.isEmpty && shapeless.contains(n)))
+          case _ => None
+        }
+      }
+      BatchAxis.decide(uid, tensors(feeds.map(_.input), driverSession.getInputInfo.asScala),
+        tensors(fetches.map(_.output).distinct, outputs))
     }
     getVectorOutputCols.foreach(c => require(fetches.exists(_.column == c),
       s"$uid: vectorOutputCols names '$c', which is not a fetched column (${fetches.map(_.column).mkString(", ")})"))
@@ -194,7 +259,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     val out = StructType(schema.fields ++ fetches.map(f => StructField(f.column, f.dataType, nullable = true)) ++
       extra.map(d => StructField(d.column, d.dataType, nullable = true)) ++
       (if (withErrors) Seq(StructField(getErrorCol, StringType, nullable = true)) else Nil))
-    (OnnxPlan(uid, feeds, fetches, extra, getMiniBatchSize, withErrors), out)
+    (OnnxPlan(uid, feeds, fetches, extra, getMiniBatchSize, withErrors, batching), out)
   }
 
   override def transformSchema(schema: StructType): StructType = plan(schema)._2
@@ -218,10 +283,11 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     val open: (OrtEnvironment, SessionOptions) => OrtSession = folder match {
       case Some((f, fingerprint)) =>
         val name = f.ship(spark.sparkContext, hadoopConf, fingerprint)
-        (env, o) => OnnxSessions.fromPath(ModelFolder.fetchedGraph(name))(env, o)
+        (env, o) => OnnxSessions.fromPath(stage, ModelFolder.fetchedGraph(name))(env, o)
       case None =>
         val payload = broadcastPayload(spark)
-        (env, o) => OnnxSessions.fromBytes(stage, payload.value)(env, o)
+        val source = payloadSource
+        (env, o) => OnnxSessions.fromBytes(stage, payload.value, source)(env, o)
     }
     InternalFrames.mapPartitions(dataset.toDF(), schema) { it =>
       new OnnxBatchRunner(OnnxSessions.get(key, s, open), p).run(it)

@@ -19,16 +19,16 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
   private val inputInfo = session.getInputInfo.asScala
   private val feeders = plan.feeds.map { f =>
     inputInfo(f.input).getInfo match {
-      case t: TensorInfo => new TensorFeeder(plan.stage, f, t)
+      case t: TensorInfo => new TensorFeeder(plan.stage, f, t, plan.batching.stacked)
       case other => throw new IllegalArgumentException(s"${plan.stage}: graph input '${f.input}' is not a tensor ($other)")
     }
   }
-  private val fixedBatch: Option[Int] = {
-    val sizes = feeders.flatMap(_.fixedBatch).distinct
-    require(sizes.size <= 1, s"${plan.stage}: graph inputs disagree on their fixed batch size (${sizes.mkString(", ")})")
-    sizes.headOption
-  }
-  private val readers = plan.fetches.map(new OutputReader(plan.stage, _))
+  private val fixedBatch: Option[Int] = plan.batching.fixed
+  private val oneRow = !plan.batching.stacked || plan.batching.oneRow
+  private val checked = feeders.filter(_.checksValues)
+  private val readers = plan.fetches.map(new OutputReader(plan.stage, _, plan.batching.stacked))
+  /** The position in the partition of the next row, for messages that name a row. */
+  private var rowNumber = 0L
   private val fetchNames = plan.fetches.map(_.output).toSet.asJava
   private val derivedSources = plan.derived.map(d => plan.fetches.indexWhere(_.column == d.source))
   private val width = plan.fetches.size + plan.derived.size + (if (plan.withErrors) 1 else 0)
@@ -39,7 +39,7 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
     val copied = rows.map(_.copy()).buffered
     // A continuous task's next row may be long in coming: each row is evaluated as it arrives.
     val size = fixedBatch.getOrElse(
-      if (InternalFrames.inContinuousTask) 1
+      if (InternalFrames.inContinuousTask || oneRow) 1
       else if (plan.batchSize > 0) plan.batchSize else if (copied.hasNext) autoBatch(copied.head) else 1)
     copied.grouped(size).flatMap(batch => process(batch))
   }
@@ -67,9 +67,12 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
     val groups = new java.util.LinkedHashMap[Seq[Seq[Long]], ArrayBuffer[Int]]()
     batch.indices.foreach { i =>
       val row = batch(i)
+      val number = rowNumber
+      rowNumber += 1
       if (!plan.feeds.exists(f => row.isNullAt(f.index))) {
         try {
           val dims = feeders.map(f => f.fit(f.valueShape(row)).toSeq)
+          checked.foreach(_.checkValues(row, number))
           groups.computeIfAbsent(dims, _ => new ArrayBuffer[Int]()) += i
         } catch {
           case e: FeedException if plan.withErrors => fail(outputs, i, e.detail)

@@ -147,6 +147,20 @@ object OnnxGraphCut {
   }
 
   /**
+   * The graph inputs and outputs whose tensor type declares no shape at all (rank unknown). ONNX Runtime reports
+   * them with the empty shape of a scalar, so only the model itself tells the two apart.
+   */
+  def shapeless(model: Array[Byte]): Set[String] = {
+    val gf = graphField(model)
+    def sub(f: Wire.Field, what: String) = Wire.fields(model, f.payloadStart, f.end, what)
+    Wire.fields(model, gf.payloadStart, gf.end, "GraphProto").filter(f => f.number == 11 || f.number == 12).flatMap { f =>
+      val vf = sub(f, "ValueInfoProto")
+      val tensor = vf.find(_.number == 2).flatMap(t => sub(t, "TypeProto").find(x => x.number == 1 && x.wireType == 2))
+      tensor.filterNot(tt => sub(tt, "TypeProto.Tensor").exists(_.number == 2)).flatMap(_ => Wire.string(model, vf, 1))
+    }.toSet
+  }
+
+  /**
    * Which nodes (by position) the tensor depends on. Nodes with subgraphs (If, Loop, Scan) may read outer
    * tensors that their inputs do not list, so a graph with any of them keeps every node.
    */

@@ -43,17 +43,45 @@ object OnnxSessions {
       s
     })
 
-  /** Opens a model held in memory; a model whose weights are in external files gets a message saying what to do. */
-  def fromBytes(stage: String, bytes: Array[Byte])(env: OrtEnvironment, o: SessionOptions): OrtSession =
+  /**
+   * Opens a model held in memory; a model whose weights are in external files gets a message saying what to do.
+   * `source` says where the bytes came from, for the message when they are not a model.
+   */
+  def fromBytes(stage: String, bytes: Array[Byte], source: String)(env: OrtEnvironment, o: SessionOptions): OrtSession =
     try env.createSession(bytes, o)
     catch {
       case e: OrtException if String.valueOf(e.getMessage).toLowerCase.contains("external") =>
         throw new IllegalArgumentException(s"$stage: this model keeps its weights in external data files, which a " +
           "model read into memory cannot reach: set modelLocation to the folder that holds the .onnx file and " +
           s"its data files (${e.getMessage})", e)
+      case e: OrtException => throw notAModel(stage, source, bytes.length.toLong, bytes.take(16), e)
     }
 
-  def fromPath(path: String)(env: OrtEnvironment, o: SessionOptions): OrtSession = env.createSession(path, o)
+  def fromPath(stage: String, path: String)(env: OrtEnvironment, o: SessionOptions): OrtSession =
+    try env.createSession(path, o)
+    catch {
+      case e: OrtException =>
+        val file = new java.io.File(path)
+        val head = try {
+          val in = new java.io.FileInputStream(file)
+          try in.readNBytes(16) finally in.close()
+        } catch { case _: java.io.IOException => Array.emptyByteArray }
+        throw notAModel(stage, s"the model file $path", file.length(), head, e)
+    }
+
+  /**
+   * ONNX Runtime's own message names neither the stage nor the file and tells nothing of what it found; a
+   * text file, an empty one or a truncated download are told apart by their size and first bytes.
+   */
+  private def notAModel(stage: String, source: String, size: Long, head: Array[Byte], e: OrtException) = {
+    val found = if (size == 0) "0 bytes (an empty file)" else {
+      val hex = head.map(b => f"$b%02x").mkString
+      val text = new String(head.map(b => if (b >= 32 && b < 127) b.toChar else '.'))
+      s"$size bytes, starting with $hex (\"$text\")"
+    }
+    new IllegalArgumentException(s"$stage: $source is not a model ONNX Runtime can load: $found. " +
+      s"ONNX Runtime says: ${e.getMessage}", e)
+  }
 
   def options(settings: SessionSettings): SessionOptions = {
     val o = new SessionOptions()

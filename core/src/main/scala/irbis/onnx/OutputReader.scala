@@ -4,9 +4,9 @@ import scala.jdk.CollectionConverters._
 
 import ai.onnxruntime._
 import org.apache.spark.ml.linalg.{SQLDataTypes, Vector, Vectors}
-import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData
+import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, UnsafeArrayData}
 import org.apache.spark.sql.catalyst.util.{ArrayBasedMapData, ArrayData, GenericArrayData}
-import org.apache.spark.sql.types.UserDefinedType
+import org.apache.spark.sql.types.{Decimal, UserDefinedType}
 import org.apache.spark.unsafe.types.UTF8String
 
 /** One batch's values of one output tensor, copied out of native memory in one bulk read. */
@@ -58,7 +58,27 @@ object Flat {
     def double(i: Int): Double = throw new IllegalArgumentException("a string output has no numeric value")
   }
 
-  def read(t: OnnxTensor, count: Int): Flat = t.getInfo.`type` match {
+  final case class Decimals(a: Array[Decimal]) extends Flat {
+    def scalar(i: Int): Any = a(i)
+    def slice(from: Int, len: Int): ArrayData = new GenericArrayData(java.util.Arrays.copyOfRange(a.asInstanceOf[Array[AnyRef]], from, from + len))
+    def double(i: Int): Double = a(i).toDouble
+  }
+
+  /** Unsigned values widened to the next larger Spark type (ONNX Runtime's Java API hands them over as signed). */
+  private def unsigned(t: OnnxTensor, count: Int): Option[Flat] = t.getInfo.onnxType match {
+    case TensorInfo.OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 =>
+      val a = new Array[Short](count); t.getShortBuffer.get(a); Some(Ints(a.map(_ & 0xffff)))
+    case TensorInfo.OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 =>
+      val a = new Array[Int](count); t.getIntBuffer.get(a); Some(Longs(a.map(_ & 0xffffffffL)))
+    case TensorInfo.OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64 =>
+      val a = new Array[Long](count); t.getLongBuffer.get(a)
+      Some(Decimals(a.map(x => Decimal(new java.math.BigDecimal(java.lang.Long.toUnsignedString(x)), 20, 0))))
+    case _ => None
+  }
+
+  def read(t: OnnxTensor, count: Int): Flat = unsigned(t, count).getOrElse(readSigned(t, count))
+
+  private def readSigned(t: OnnxTensor, count: Int): Flat = t.getInfo.`type` match {
     case OnnxJavaType.FLOAT | OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 =>
       val a = new Array[Float](count); t.getFloatBuffer.get(a); Floats(a)
     case OnnxJavaType.DOUBLE => val a = new Array[Double](count); t.getDoubleBuffer.get(a); Doubles(a)
@@ -82,8 +102,11 @@ object Flat {
   }
 }
 
-/** Turns one fetched output of a batch into per-row Catalyst values (and numbers for softmax/argmax). */
-final class OutputReader(stage: String, val spec: FetchSpec) {
+/**
+ * Turns one fetched output of a batch into per-row Catalyst values (and numbers for softmax/argmax).
+ * `stacked`: the output's axis 0 holds the rows (else the call had one row, and the whole tensor is its value).
+ */
+final class OutputReader(stage: String, val spec: FetchSpec, stacked: Boolean) {
   private val vectorUdt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
 
   private def requireBatch(what: String, sent: Int): Nothing = throw new IllegalArgumentException(
@@ -97,12 +120,18 @@ final class OutputReader(stage: String, val spec: FetchSpec) {
   def read(value: OnnxValue, rows: Int, sent: Int, numeric: Boolean): (Array[Any], Array[Array[Double]]) = value match {
     case t: OnnxTensor =>
       val shape = t.getInfo.getShape
-      if (shape.isEmpty || shape(0) != sent) requireBatch(s"a tensor of shape ${shape.mkString("[", ", ", "]")}", sent)
-      val dims = shape.tail.map(_.toInt)
+      if (stacked && (shape.isEmpty || shape(0) != sent)) requireBatch(s"a tensor of shape ${shape.mkString("[", ", ", "]")}", sent)
+      val dims = (if (stacked) shape.tail else shape).map(_.toInt)
+      val expectedRank = if (stacked) spec.rank - 1 else spec.rank
+      if (spec.rank >= 0 && dims.length != expectedRank) throw new IllegalArgumentException(
+        s"$stage: graph output '${spec.output}' came back with shape ${shape.mkString("[", ", ", "]")}, not of the rank " +
+          s"${spec.rank} that ONNX Runtime declared for it")
       val per = dims.product
       val flat = Flat.read(t, rows * per)
       val values = Array.tabulate[Any](rows) { r =>
         if (spec.vector) vectorUdt.serialize(Vectors.dense(Array.tabulate(per)(i => flat.double(r * per + i))))
+        else if (spec.rank < 0) new GenericInternalRow(Array[Any](
+          UnsafeArrayData.fromPrimitiveArray(dims.map(_.toLong)), flat.slice(r * per, per)))
         else nest(flat, r * per, dims)
       }
       val doubles = if (numeric) Array.tabulate(rows)(r => Array.tabulate(per)(i => flat.double(r * per + i))) else null

@@ -17,13 +17,14 @@ class FeedException(val stage: String, val detail: String) extends IllegalArgume
 /**
  * Turns one column of a batch of Catalyst rows into one input tensor. Values are written straight into a
  * direct, native-order buffer that is reused from batch to batch; ONNX Runtime wraps it without a copy.
+ * `stacked`: rows are stacked on a batch axis 0 (else the one row of a call is the whole tensor).
  */
-final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
-  private val modelShape: Array[Long] = info.getShape
-  require(modelShape.nonEmpty, s"$stage: graph input '${spec.input}' is a scalar; Irbis feeds inputs with a batch dimension")
-  val fixedBatch: Option[Int] = if (modelShape(0) > 0) Some(modelShape(0).toInt) else None
-  private val rowDims: Array[Long] = modelShape.tail
+final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacked: Boolean) {
+  /** What one row's value must look like; None for an input of unknown rank, which takes each row's own shape. */
+  private val rowDims: Option[Array[Long]] =
+    if (spec.rank < 0) None else Some(if (stacked) info.getShape.tail else info.getShape)
   private val elemType: OnnxJavaType = info.`type`
+  private val typeName = OnnxTypes.onnxName(info)
   private val vectorUdt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
   private val elemSize: Int = elemType match {
     case OnnxJavaType.FLOAT | OnnxJavaType.INT32 => 4
@@ -75,10 +76,13 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
       val bytes = Option(ImageStruct.data(img, s)).map(_.length.toLong).getOrElse(-1L)
       if (bytes != h * w * c) throw new FeedException(stage,
         s"column '${spec.column}' holds an image of ${h}x${w}x$c (height x width x channels) with $bytes bytes of data; ${h * w * c} expected")
-      if (rowDims.length == 3 && rowDims(0) == c && rowDims(2) != c) Array(c, h, w) else Array(h, w, c)
+      if (chw(c)) Array(c, h, w) else Array(h, w, c)
     case _: NumericType | BooleanType | StringType => Array.empty
     case other => throw new FeedException(stage, s"column '${spec.column}' has type ${other.simpleString}, which cannot feed a tensor")
   }
+
+  private def chw(channels: Long): Boolean =
+    rowDims.exists(d => d.length == 3 && d(0) == channels && d(2) != channels)
 
   private def nullInside() = new FeedException(stage, s"column '${spec.column}' holds a null inside an array")
 
@@ -86,9 +90,14 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
    * Checks a row's shape against the graph input. Returns the row dims to feed: its own shape (which binds
    * any symbolic dims), or the input's fixed shape for a value with the right number of elements.
    */
-  def fit(shape: Array[Long]): Array[Long] = {
+  def fit(shape: Array[Long]): Array[Long] = rowDims match {
+    case None => shape
+    case Some(expected) => fitTo(shape, expected)
+  }
+
+  private def fitTo(shape: Array[Long], rowDims: Array[Long]): Array[Long] = {
     def fail(why: String) = throw new FeedException(stage, s"column '${spec.column}' has a row of shape ${showDims(shape)}; graph input '${spec.input}' expects " +
-        s"${showDims(rowDims)} per row (batch dimension excluded)$why")
+        s"${showDims(rowDims)} per row (${if (stacked) "batch dimension excluded" else "the whole tensor"})$why")
     if (shape.length == rowDims.length) {
       shape.zip(rowDims).foreach { case (s, t) => if (t >= 0 && s != t) fail("") }
       shape
@@ -103,7 +112,8 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
   def tensor(env: OrtEnvironment, rows: Seq[InternalRow], dims: Array[Long], pad: Int): OnnxTensor = {
     val perRow = dims.product
     val n = rows.length + pad
-    val shape = n.toLong +: dims
+    require(stacked || n == 1, s"$stage: an unbatched call takes one row, not $n")
+    val shape = if (stacked) n.toLong +: dims else dims
     if (elemType == OnnxJavaType.STRING) {
       strings.clear()
       rows.foreach(r => write(r.get(spec.index, spec.dataType), spec.dataType))
@@ -150,8 +160,7 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
       val img = v.asInstanceOf[InternalRow]
       val (h, w, c) = (ImageStruct.height(img, s), ImageStruct.width(img, s), ImageStruct.channels(img, s))
       val data = ImageStruct.data(img, s)
-      val chw = rowDims.length == 3 && rowDims(0) == c && rowDims(2) != c
-      if (chw) for (ch <- 0 until c; y <- 0 until h; x <- 0 until w) putDouble((data((y * w + x) * c + ch) & 0xff).toDouble)
+      if (chw(c)) for (ch <- 0 until c; y <- 0 until h; x <- 0 until w) putDouble((data((y * w + x) * c + ch) & 0xff).toDouble)
       else data.foreach(b => putDouble((b & 0xff).toDouble))
     case FloatType => putDouble(v.asInstanceOf[Float].toDouble)
     case DoubleType => putDouble(v.asInstanceOf[Double])
@@ -161,8 +170,79 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
     case ByteType => putLong(v.asInstanceOf[Byte].toLong)
     case BooleanType => putLong(if (v.asInstanceOf[Boolean]) 1L else 0L)
     case StringType => strings += v.toString
-    case _: DecimalType => putDouble(v.asInstanceOf[Decimal].toDouble)
+    case _: DecimalType =>
+      val d = v.asInstanceOf[Decimal]
+      if (bounds.isDefined) putLong(d.toLong) else putDouble(d.toDouble)
     case other => throw new FeedException(stage, s"column '${spec.column}' has type ${other.simpleString}")
+  }
+
+  /** The whole numbers an integer or bool input holds; None for floating-point and string inputs. */
+  private val bounds: Option[(Long, Long)] = elemType match {
+    case OnnxJavaType.INT8 => Some((Byte.MinValue.toLong, Byte.MaxValue.toLong))
+    case OnnxJavaType.UINT8 => Some((0L, 255L))
+    case OnnxJavaType.INT16 => Some((Short.MinValue.toLong, Short.MaxValue.toLong))
+    case OnnxJavaType.INT32 => Some((Int.MinValue.toLong, Int.MaxValue.toLong))
+    case OnnxJavaType.INT64 => Some((Long.MinValue, Long.MaxValue))
+    case OnnxJavaType.BOOL => Some((0L, 1L))
+    case _ => None
+  }
+
+  private def covers(lo: Long, hi: Long): Boolean = bounds.forall { case (l, h) => l <= lo && h >= hi }
+
+  /** Whether every value the column's type can hold is one the input's type holds too. */
+  private def exact(t: DataType): Boolean = t match {
+    case ArrayType(et, _) => exact(et)
+    case BooleanType => true
+    case ByteType => covers(Byte.MinValue, Byte.MaxValue)
+    case ShortType => covers(Short.MinValue, Short.MaxValue)
+    case IntegerType => covers(Int.MinValue, Int.MaxValue)
+    case LongType => covers(Long.MinValue, Long.MaxValue)
+    case _: StructType => covers(0, 255)
+    case _ => bounds.isEmpty
+  }
+
+  /** Whether rows must be checked value by value before they are written (see [[checkValues]]). */
+  val checksValues: Boolean = bounds.isDefined && !exact(spec.dataType)
+
+  /**
+   * Refuses a value that the integer or bool input would not hold exactly (out of range, fractional, NaN,
+   * infinite): written as is, it would wrap, saturate or truncate into another number without a word.
+   * `row` is the row's position in its partition.
+   */
+  def checkValues(row: InternalRow, rowInPartition: Long): Unit = {
+    val (lo, hi) = bounds.get
+    def refuse(shown: String) = {
+      val partition = Option(org.apache.spark.TaskContext.get()).map(_.partitionId()).getOrElse(0)
+      throw new FeedException(stage, s"column '${spec.column}' row $rowInPartition (of partition $partition) holds " +
+        s"$shown, which graph input '${spec.input}' ($typeName) cannot hold exactly: it takes " +
+        (if (elemType == OnnxJavaType.BOOL) "0 and 1 (or booleans)" else s"whole numbers from $lo to $hi"))
+    }
+    def long(l: Long): Unit = if (l < lo || l > hi) refuse(l.toString)
+    def double(d: Double): Unit =
+      if (d.isNaN || d.isInfinite || d != math.rint(d) || d < lo.toDouble || d > hi.toDouble ||
+        (hi == Long.MaxValue && d >= 9.223372036854775807E18)) refuse(TensorFeeder.show(d))
+    def decimal(d: Decimal): Unit = {
+      val b = d.toJavaBigDecimal
+      if (b.signum != 0 && b.stripTrailingZeros.scale > 0 || b.compareTo(java.math.BigDecimal.valueOf(lo)) < 0 ||
+        b.compareTo(java.math.BigDecimal.valueOf(hi)) > 0) refuse(b.toPlainString)
+    }
+    def walk(v: Any, t: DataType): Unit = t match {
+      case ArrayType(et, _) =>
+        val a = v.asInstanceOf[ArrayData]
+        var i = 0
+        while (i < a.numElements()) { walk(a.get(i, et), et); i += 1 }
+      case _: UserDefinedType[_] => vectorUdt.deserialize(v).toArray.foreach(double)
+      case s: StructType => ImageStruct.data(v.asInstanceOf[InternalRow], s).foreach(b => long((b & 0xff).toLong))
+      case FloatType => double(v.asInstanceOf[Float].toDouble)
+      case DoubleType => double(v.asInstanceOf[Double])
+      case ByteType => long(v.asInstanceOf[Byte].toLong)
+      case ShortType => long(v.asInstanceOf[Short].toLong)
+      case IntegerType => long(v.asInstanceOf[Int].toLong)
+      case LongType => long(v.asInstanceOf[Long])
+      case _: DecimalType => decimal(v.asInstanceOf[Decimal])
+      case _ =>
+    }
+    walk(row.get(spec.index, spec.dataType), spec.dataType)
   }
 
   private def putDouble(d: Double): Unit = {
@@ -189,6 +269,12 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo) {
 }
 
 object TensorFeeder {
+  /** A double as messages write it: whole numbers exactly (not 9.223372036854776E18), others as Java prints them. */
+  def show(d: Double): String =
+    if (d.isNaN || d.isInfinite) d.toString
+    else if (d == math.rint(d)) new java.math.BigDecimal(d).toPlainString
+    else java.math.BigDecimal.valueOf(d).toPlainString
+
   private def leaf(t: DataType): DataType = t match {
     case ArrayType(et, _) => leaf(et)
     case other => other

@@ -159,4 +159,27 @@ class ONNXModelSuite extends SparkSuite {
       new ONNXModel().setModelPayload(TestModels.bytes("symbolic")).setExecutionProvider("CUDA").modelInputs)
     assert(e.getMessage.contains("executionProvider is CUDA") && e.getMessage.contains("onnxruntime_gpu"))
   }
+
+  test("the batch axis is decided from the whole graph: rows are stacked only where no tensor says otherwise") {
+    import BatchAxis.Tensor
+    def t(name: String, dims: Any*) = Tensor(name, Some(dims.map { case n: Int => n.toLong; case _ => -1L }.toArray),
+      dims.map { case s: String => s; case _ => "" }.toArray)
+    def refusal(inputs: Seq[Tensor], outputs: Seq[Tensor]) =
+      intercept[IllegalArgumentException](BatchAxis.decide("stage", inputs, outputs)).getMessage
+    assert(BatchAxis.decide("stage", Seq(t("a", "batch", 3), t("b", "N", 2)), Seq(t("y", "batch"))) ==
+      Batching(stacked = true, fixed = None, oneRow = false))
+    assert(BatchAxis.decide("stage", Seq(t("x", 4, 5)), Seq(t("y", 4, 2))).fixed.contains(4))
+    val state = refusal(Seq(t("state", 2, "batch", 128), t("x", "batch", 512)), Nil)
+    assert(state.contains("the graph inputs disagree about the batch axis: 'state' [2, batch, 128], 'x' [batch, 512]") &&
+      state.contains("Set unbatched to true"))
+    assert(refusal(Seq(t("state", "layers", "batch", 8), t("x", "batch", 4)), Nil).contains("'batch' is not on axis 0 of 'state'"))
+    assert(refusal(Seq(t("x", "seq", "batch", 4)), Nil).contains("'batch' is not on axis 0 of 'x'"))
+    assert(refusal(Seq(t("a", 2, 3), t("b", 3, 3)), Nil).contains("different sizes on axis 0"))
+    assert(refusal(Seq(t("x", "N", 3)), Seq(t("table", 3))).contains("graph output 'table' is a tensor of shape [3]"))
+    assert(refusal(Seq(t("x", "N", 3)), Seq(t("y", "seq", "N", 3))).contains("'N' is not on its axis 0"))
+    assert(refusal(Seq(Tensor("s", Some(Array.empty[Long]), Array.empty[String])), Nil).contains("graph input 's' [] is a scalar"))
+    val unknown = Tensor("u", None, Array.empty[String])
+    assert(BatchAxis.decide("stage", Seq(unknown), Seq(unknown)) == Batching(stacked = true, fixed = None, oneRow = true))
+    assert(refusal(Seq(t("x", 4, 5), unknown), Nil).contains("cannot be stacked into the model's fixed batch of 4"))
+  }
 }
