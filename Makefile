@@ -26,7 +26,7 @@ SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \(
              $(wildcard project/*.sbt) project/build.properties build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
-.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-shared test-python-own test-quick test-quick-scala test-quick-python test-wheel test-r demo bench clean publish-local
+.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-core test-python-areas test-python-own test-quick test-quick-scala test-quick-python test-wheel test-r demo bench clean publish-local
 
 build: $(WHEEL) $(RPKG)
 
@@ -81,16 +81,17 @@ publish-local:
 
 # The suites run side by side (each output printed whole when it ends): much of a Spark test's time is
 # latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another. The
-# Python suite is two processes: the tests on one shared session, and those that start Spark of their own
-# (marker own_spark: example applications, fresh processes, local-cluster). Every suite prints its wall time
-# (bin/timed) and `make test` ends with the list; pytest lists its 15 slowest tests.
+# Python suite is three processes: two with one shared session each (tests/python/core, which holds the generic
+# per-stage suite, and the other areas), and the tests that start Spark of their own (marker own_spark: example
+# applications, fresh processes, local-cluster). Every suite prints its wall time (bin/timed) and `make test` ends
+# with the list; pytest lists its 15 slowest tests.
 TIMES   := build/test-times.txt
 PYTEST  := $(PY) -m pytest -q -p no:cacheprovider --durations=15
 test: build
 	rm -f $(TIMES)
 	export IRBIS_TIMES=$(CURDIR)/$(TIMES)
 	status=0
-	$(MAKE) --no-print-directory -j4 -O test-scala test-python test-r || status=$$?
+	$(MAKE) --no-print-directory -j5 -O test-scala test-python test-r || status=$$?
 	$(MAKE) --no-print-directory test-wheel || status=$$?
 	echo "== suite wall times (side by side, then the wheel)"
 	cat $(TIMES)
@@ -100,10 +101,14 @@ test-scala:
 	bin/timed scala $(SBT) -Dsbt.batch=true core/test < /dev/null
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
-test-python: test-python-shared test-python-own
+test-python: test-python-core test-python-areas test-python-own
 
-test-python-shared: build
-	bin/timed python-shared $(PYTEST) --basetemp=build/pytest-shared -m "not own_spark" tests/python
+test-python-core: build
+	bin/timed python-core $(PYTEST) --basetemp=build/pytest-core -m "not own_spark" tests/python/core
+
+test-python-areas: build
+	bin/timed python-areas $(PYTEST) --basetemp=build/pytest-areas -m "not own_spark" tests/python \
+	  --ignore=tests/python/core
 
 test-python-own: build
 	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python

@@ -242,7 +242,14 @@ def assert_model_params_came_over(model) -> None:
 
 def test_python_stage_gives_scalas_output_and_saves_and_loads(example, example_name, tmp_path, fitted_pipelines):
     """Built in Python: the params reach the JVM; the stage, its model, a Pipeline holding it and the fitted
-    PipelineModel all save and load; everything fitted or loaded gives Scala's output. One fit."""
+    PipelineModel all save and load as the same classes with the same params; the stage built in Python and the
+    PipelineModel fitted from Python, saved and loaded, give Scala's output. One fit.
+
+    What a loaded stage or model computes is the JVM's: the JVM object that Scala's reader loads, with the params
+    that Python holds (compared here) pushed back into it. AllExamplesSuite compares what Scala's reader loads with
+    Scala's output (alone, in a Pipeline and in a PipelineModel), so here the output is compared where Python adds a
+    step of its own: the stage built through the generated setters, and the PipelineModel that pyspark fitted,
+    wrote and read (the fresh-process test loads that one again)."""
     stage = build_from_python(example)
     expected_json = json.loads(kit().Examples.setParamsJson(example.stage()))
     stage._transfer_params_to_java()
@@ -262,7 +269,6 @@ def test_python_stage_gives_scalas_output_and_saves_and_loads(example, example_n
     assert [type(s) for s in pipeline.getStages()] == [SQLTransformer, type(stage)]
     assert_same_params(pipeline.getStages()[1], stage)
     fitted = pipeline.fit(df)  # pyspark's Pipeline calls the stage's own fit
-    assert_like_scala(fitted.transform(df), example, "loaded stage in a loaded Pipeline, fitted from Python")
 
     if isinstance(stage, Estimator):
         model = fitted.stages[1]
@@ -274,12 +280,12 @@ def test_python_stage_gives_scalas_output_and_saves_and_loads(example, example_n
         loaded_model = type(model).load(str(tmp_path / "model"))
         assert type(loaded_model) is type(model)
         assert_same_params(loaded_model, model)
-        assert_like_scala(loaded_model.transform(df), example, "loaded model")
 
     saved = str(Path(fitted_pipelines["root"]) / example_name)
     fitted.save(saved)
     reloaded = PipelineModel.load(saved)
-    assert_like_scala(reloaded.transform(df), example, "loaded PipelineModel")
+    assert [type(s) for s in reloaded.stages] == [type(s) for s in fitted.stages]
+    assert_like_scala(reloaded.transform(df), example, "PipelineModel fitted from Python, saved and loaded")
     fitted_pipelines[example_name] = (saved, stage_names(fitted))
 
 

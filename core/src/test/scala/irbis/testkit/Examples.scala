@@ -2,6 +2,7 @@ package irbis.testkit
 
 import java.util.ServiceLoader
 
+import scala.collection.concurrent.TrieMap
 import scala.jdk.CollectionConverters._
 
 import irbis.core.{ParamKind, ParamsBridge}
@@ -16,8 +17,17 @@ object Examples {
     ServiceLoader.load(classOf[ExampleSource], Thread.currentThread().getContextClassLoader)
       .asScala.toSeq.sortBy(_.getClass.getName)
 
+  private val built = TrieMap.empty[(SparkSession, String), Seq[StageExample]]
+
+  /**
+   * A source's examples, built once per session: building some fits models (the explainers' examples explain a
+   * fitted model), and the Scala suites ask for them more than once (AllExamplesSuite, RegistrySuite).
+   */
+  def of(source: ExampleSource, spark: SparkSession): Seq[StageExample] =
+    built.getOrElseUpdate((spark, source.getClass.getName), source.examples(spark))
+
   def allSeq(spark: SparkSession): Seq[StageExample] = {
-    val all = sources().flatMap(_.examples(spark)).sortBy(_.name)
+    val all = sources().flatMap(of(_, spark)).sortBy(_.name)
     val dup = all.groupBy(_.name).collect { case (n, xs) if xs.size > 1 => n }
     require(dup.isEmpty, s"Example names must be unique; repeated: ${dup.mkString(", ")}")
     all
