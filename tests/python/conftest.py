@@ -152,6 +152,17 @@ def spark():
 
 
 @pytest.fixture(scope="session")
+def distinct_traps(spark):
+    """The camera-trap photographs that differ in kind (image_data.DISTINCT_CAMERA_TRAPS), as binaryFile-like rows
+    (path, content), cached once for the image and featurizer tests."""
+    from image_data import distinct_camera_trap_files, files_frame
+
+    df = files_frame(spark, distinct_camera_trap_files())
+    yield df
+    df.unpersist()
+
+
+@pytest.fixture(scope="session")
 def local_cluster(tmp_path_factory):
     """The one local-cluster application of the run (tests/python/cluster.py), started on first use."""
     require_build()

@@ -159,3 +159,12 @@ def test_validators_the_manifest_cannot_describe_are_asked_of_the_jvm_when_set(s
     with pytest.raises(ValueError, match=r"^ImageFeaturizer\.mean: invalid value \[1\.0,2\.0\]\. Expected: "):
         ImageFeaturizer().setMean([1.0, 2.0])
     assert ImageFeaturizer(scale=0.5, mean=[0.1]).getScale() == 0.5
+
+
+def test_a_stage_of_the_wrong_kind_is_refused_at_set_time_not_cast(spark):
+    """A transformer where an estimator is wanted reached the JVM's validator as a ClassCastException."""
+    from pyspark.ml.feature import SQLTransformer
+    from irbis.train import TrainClassifier
+
+    with pytest.raises(ValueError, match=r"^TrainClassifier\.model: invalid value .*SQLTransformer.*\. Expected: "):
+        TrainClassifier(model=SQLTransformer(statement="SELECT * FROM __THIS__"))

@@ -75,10 +75,8 @@ def reference():
 
 
 @pytest.fixture(scope="module")
-def files(spark):
-    df = files_frame(spark, distinct_camera_trap_files())
-    yield df
-    df.unpersist()
+def files(distinct_traps):
+    return distinct_traps
 
 
 def featurizer(**params):
@@ -159,7 +157,7 @@ def test_metadata_defaults_of_the_converted_model(spark, tmp_path, reference):
     converter = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(converter)
     model = converter.export(tmp_path / "efficientnet_lite0.onnx", outputs=("logits",))
-    paths = [p for p in camera_trap_files() if reference[str(p)] is not None][::6]
+    paths = [p for p in distinct_camera_trap_files() if reference[str(p)] is not None]
     got = features(files_frame(spark, paths), featurizer(model=model, inputCol="content"))
     worst = max(float(np.abs(got[str(p)][0] - reference[str(p)][0]).max()) for p in paths)
     print(f"max abs diff, metadata defaults on the converted model: {worst:.3g}")

@@ -30,10 +30,8 @@ def small_paths():
 
 
 @pytest.fixture(scope="module")
-def traps(spark):
-    df = files_frame(spark, distinct_camera_trap_files())
-    yield df
-    df.unpersist()
+def traps(distinct_traps):
+    return distinct_traps
 
 
 @pytest.fixture(scope="module")

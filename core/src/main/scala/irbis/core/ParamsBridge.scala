@@ -46,6 +46,9 @@ object ParamsBridge {
       // Validators that parse the value say what is wrong with it.
       case e: IllegalArgumentException => throw new IllegalArgumentException(
         s"${stage.getClass.getSimpleName}.${p.name}: invalid value $shown: ${e.getMessage}", e)
+      // A value of another type than the Param's (a transformer where an estimator is wanted) reaches the
+      // validator through the untyped bridge: it is invalid, not a crash.
+      case _: ClassCastException => false
     }
     if (!valid) throw new IllegalArgumentException(invalidValue(stage, p, shown))
     p.w(value)
