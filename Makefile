@@ -114,7 +114,8 @@ test-python-own: build
 	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python
 
 # The loop while working on one area: its Scala suites and the generic checks of its stages' examples, and its
-# Python tests (tests/python/<area>) with the generic per-stage checks of its stages, side by side. A few minutes:
+# Python tests (tests/python/<area>) with the generic per-stage checks of its stages, side by side, without the
+# tests that start Spark of their own (own_spark: example apps, memory, local cluster; `make test` runs them). A few minutes:
 # `make test-quick AREA=onnx`. Areas are the packages under core/src/main/scala/irbis.
 AREAS := $(sort $(notdir $(wildcard core/src/main/scala/irbis/*)))
 AREA_PACKAGES = irbis.$(AREA). $(if $(filter core,$(AREA)),irbis.testkit.)
@@ -127,8 +128,8 @@ test-quick-scala:
 	  "core/testOnly irbis.testkit.AllExamplesSuite -- $(foreach p,$(AREA_PACKAGES),-z $(p))" < /dev/null
 
 test-quick-python: generate
-	bin/timed python-$(AREA) $(PYTEST) --basetemp=build/pytest-quick --area $(AREA) tests/python/$(AREA) \
-	  tests/python/core/test_stages_generic.py
+	bin/timed python-$(AREA) $(PYTEST) --basetemp=build/pytest-quick --area $(AREA) -m "not own_spark" \
+	  tests/python/$(AREA) tests/python/core/test_stages_generic.py
 
 # The installed wheel, in a fresh venv, offline: session, stages, pipeline persistence.
 test-wheel: $(USER_VENV)/.installed
