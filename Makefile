@@ -128,7 +128,7 @@ test-quick-scala:
 	  "core/testOnly irbis.testkit.AllExamplesSuite -- $(foreach p,$(AREA_PACKAGES),-z $(p))" < /dev/null
 
 test-quick-python: generate
-	bin/timed python-$(AREA) $(PYTEST) --basetemp=build/pytest-quick --area $(AREA) -m "not own_spark" \
+	bin/timed python-$(AREA) $(PYTEST) --basetemp=build/pytest-quick --area=$(AREA) -m "not own_spark" \
 	  tests/python/$(AREA) tests/python/core/test_stages_generic.py
 
 # The installed wheel, in a fresh venv, offline: session, stages, pipeline persistence.
