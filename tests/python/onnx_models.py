@@ -97,12 +97,16 @@ def sklearn_logistic():
     return to_onnx(clf, x[:1].astype(np.float32), target_opset={"": 17, "ai.onnx.ml": 3}), x.astype(np.float32)
 
 
+def _cast_each(names, to, suffix):
+    """Per-row scalar inputs ((name, element type) pairs), each cast to `to` as the output `<name>_<suffix>`."""
+    nodes = [helper.make_node("Cast", [n], [f"{n}_{suffix}"], to=to) for n, _ in names]
+    return _model(nodes, [_t(n, e, ["batch"]) for n, e in names], [_t(f"{n}_{suffix}", to, ["batch"]) for n, _ in names])
+
+
 def scalar_inputs():
-    """Per-row scalars of three element types (float, int16, bool), each cast to float; and an int16 pair."""
-    names = [("s_f", TensorProto.FLOAT), ("s_i16", TensorProto.INT16), ("s_b", TensorProto.BOOL)]
-    nodes = [helper.make_node("Cast", [n], [f"{n}_float"], to=TensorProto.FLOAT) for n, _ in names]
-    return _model(nodes, [_t(n, e, ["batch"]) for n, e in names],
-                  [_t(f"{n}_float", TensorProto.FLOAT, ["batch"]) for n, _ in names])
+    """Per-row scalars of three element types (float, int16, bool), each cast to float."""
+    return _cast_each([("s_f", TensorProto.FLOAT), ("s_i16", TensorProto.INT16), ("s_b", TensorProto.BOOL)],
+                      TensorProto.FLOAT, "float")
 
 
 def image_chw():
@@ -166,10 +170,8 @@ def unsigned_outputs():
 
 def unsigned_inputs():
     """Inputs of uint16, uint32 and uint64, each cast to double."""
-    names = [("u16", TensorProto.UINT16), ("u32", TensorProto.UINT32), ("u64", TensorProto.UINT64)]
-    nodes = [helper.make_node("Cast", [n], [f"{n}_double"], to=TensorProto.DOUBLE) for n, _ in names]
-    return _model(nodes, [_t(n, e, ["batch"]) for n, e in names],
-                  [_t(f"{n}_double", TensorProto.DOUBLE, ["batch"]) for n, _ in names])
+    return _cast_each([("u16", TensorProto.UINT16), ("u32", TensorProto.UINT32), ("u64", TensorProto.UINT64)],
+                      TensorProto.DOUBLE, "double")
 
 
 def unknown_rank():
