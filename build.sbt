@@ -8,6 +8,9 @@ ThisBuild / homepage := Some(url("https://irbis-ml.github.io"))
 
 val sparkVersion = "4.1.0"
 val onnxruntimeVersion = "1.29.0"
+// LightGBM 3.3.5 through Microsoft's SWIG binding (JNI classes and the natives in one jar); the parity reference is
+// the lightgbm Python package of the same LightGBM version (requirements-dev.txt).
+val lightgbmlibVersion = "3.3.510"
 val javacppVersion = "1.5.13"
 val opencvVersion = s"4.13.0-$javacppVersion"
 val openblasVersion = s"0.3.31-$javacppVersion"
@@ -48,6 +51,7 @@ lazy val core = (project in file("core"))
       "org.apache.spark" %% "spark-sql" % sparkVersion % Provided,
       "org.apache.spark" %% "spark-mllib" % sparkVersion % Provided,
       "com.microsoft.onnxruntime" % "onnxruntime" % onnxruntimeVersion,
+      "com.microsoft.ml.lightgbm" % "lightgbmlib" % lightgbmlibVersion,
       "org.bytedeco" % "javacpp" % javacppVersion,
       "org.bytedeco" % "javacpp" % javacppVersion classifier nativePlatform,
       "org.bytedeco" % "opencv" % opencvVersion,
@@ -91,6 +95,7 @@ lazy val core = (project in file("core"))
     assembly / assemblyMergeStrategy := {
       case p if p.startsWith("ai/onnxruntime/native/") && !p.startsWith(s"ai/onnxruntime/native/linux-x64") => MergeStrategy.discard
       case p if p.startsWith("org/bytedeco/") && p.contains("/python/") => MergeStrategy.discard
+      case p if p.startsWith("com/microsoft/ml/lightgbm/") && (p.contains("/osx/") || p.contains("/windows/")) => MergeStrategy.discard
       case p if p.startsWith("META-INF/services/") => MergeStrategy.concat
       case p if p.endsWith("module-info.class") => MergeStrategy.discard
       case PathList("META-INF", xs @ _*) if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) => MergeStrategy.discard

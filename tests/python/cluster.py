@@ -62,7 +62,9 @@ class LocalCluster:
         env["SPARK_HOME"] = str(spark_home(folder))
         env["PYSPARK_PYTHON"] = sys.executable
         conf = {"spark.ui.enabled": "false", "spark.executor.memory": "1g", "spark.sql.shuffle.partitions": "2",
-                "spark.executor.extraJavaOptions": " ".join(JVM_OPTIONS)}
+                "spark.executor.extraJavaOptions": " ".join(JVM_OPTIONS),
+                # A barrier stage rerun after a lost executor waits for the slots of its replacement: look often.
+                "spark.scheduler.barrier.maxConcurrentTasksCheck.interval": "2s"}
         self.log = folder / "driver.log"
         self._log_file = open(self.log, "w")
         self._proc = subprocess.Popen([sys.executable, "-c", SERVER, str(TESTS_JAR), json.dumps(conf), MARK],

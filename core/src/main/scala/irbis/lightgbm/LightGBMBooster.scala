@@ -1,0 +1,109 @@
+package irbis.lightgbm
+
+import java.util.concurrent.ConcurrentHashMap
+
+import com.microsoft.ml.lightgbm.{lightgbmlib => lib, lightgbmlibConstants => C, SWIGTYPE_p_void}
+
+/**
+ * A trained LightGBM model in this JVM: its native booster, loaded from the model text once per JVM and shared
+ * by every task thread (LightGBM's predictions take a shared lock, so threads predict concurrently), freed when
+ * the JVM exits. Predictions go through LightGBM's own matrix calls a batch of rows at a time.
+ */
+final class LightGBMBooster private (val modelText: String, handle: SWIGTYPE_p_void) {
+  private def call(what: String)(f: => Int): Unit = LightGBMNative.check(f, what)
+  private var freed = false
+
+  /** Frees the native booster; only for boosters that are not in the JVM's cache (see [[LightGBMBooster.load]]). */
+  def free(): Unit = synchronized {
+    if (!freed) { freed = true; lib.LGBM_BoosterFree(handle) }
+  }
+
+  val numClasses: Int = intOut(p => lib.LGBM_BoosterGetNumClasses(handle, p), "LGBM_BoosterGetNumClasses")
+  val numFeatures: Int = intOut(p => lib.LGBM_BoosterGetNumFeature(handle, p), "LGBM_BoosterGetNumFeature")
+  val numIterations: Int = intOut(p => lib.LGBM_BoosterGetCurrentIteration(handle, p), "LGBM_BoosterGetCurrentIteration")
+  val numTrees: Int = intOut(p => lib.LGBM_BoosterNumberOfTotalModel(handle, p), "LGBM_BoosterNumberOfTotalModel")
+
+  /** The `objective=` line of the model text, e.g. `binary sigmoid:1` or `multiclass num_class:3`. */
+  val objective: String = modelText.linesIterator.find(_.startsWith("objective=")).map(_.stripPrefix("objective="))
+    .getOrElse("")
+  val objectiveName: String = objective.split(' ').headOption.getOrElse("")
+  val sigmoid: Double = objective.split(' ').collectFirst { case s if s.startsWith("sigmoid:") => s.stripPrefix("sigmoid:").toDouble }
+    .getOrElse(1.0)
+
+  private def intOut(f: com.microsoft.ml.lightgbm.SWIGTYPE_p_int => Int, what: String): Int = {
+    val p = lib.new_intp()
+    try { call(what)(f(p)); lib.intp_value(p) } finally lib.delete_intp(p)
+  }
+
+  /** LightGBM's feature importances: "split" (times a feature is used) or "gain" (total gain of its splits). */
+  def featureImportances(kind: String): Array[Double] = {
+    val t = kind match {
+      case "split" => C.C_API_FEATURE_IMPORTANCE_SPLIT
+      case "gain" => C.C_API_FEATURE_IMPORTANCE_GAIN
+      case other => throw new IllegalArgumentException(
+        s"importance type '$other'. Expected: split or gain")
+    }
+    val out = lib.new_doubleArray(math.max(numFeatures, 1).toLong)
+    try {
+      call("LGBM_BoosterFeatureImportance")(lib.LGBM_BoosterFeatureImportance(handle, -1, t, out))
+      LightGBMNative.readDoubles(out, numFeatures)
+    } finally lib.delete_doubleArray(out)
+  }
+
+  /** How many values one row gives for a kind of prediction. */
+  def widthOf(predictType: Int): Int = predictType match {
+    case C.C_API_PREDICT_CONTRIB => (numFeatures + 1) * numClasses
+    case C.C_API_PREDICT_LEAF_INDEX => numTrees
+    case _ => numClasses
+  }
+
+  /**
+   * Predicts `rows` dense rows (row-major in `values`, `numFeatures` each) with LightGBM's matrix call: `width`
+   * values per row, row after row.
+   */
+  def predict(values: Array[Double], rows: Int, predictType: Int, threads: Int): Array[Double] = {
+    val width = widthOf(predictType)
+    val data = LightGBMNative.doubles(Iterator((values, rows * numFeatures)), rows.toLong * numFeatures)
+    val out = lib.new_doubleArray(math.max(rows.toLong * width, 1L))
+    val len = lib.new_int64_tp()
+    try {
+      call("LGBM_BoosterPredictForMat")(lib.LGBM_BoosterPredictForMat(handle, LightGBMNative.voidOf(data),
+        C.C_API_DTYPE_FLOAT64, rows, numFeatures, 1, predictType, 0, -1, s"num_threads=$threads", len, out))
+      val n = lib.int64_tp_value(len)
+      if (n != rows.toLong * width) throw new LightGBMException(
+        s"LightGBM returned $n values for $rows rows; expected ${rows.toLong * width}")
+      LightGBMNative.readDoubles(out, rows * width)
+    } finally {
+      lib.delete_doubleArray(data)
+      lib.delete_doubleArray(out)
+      lib.delete_int64_tp(len)
+    }
+  }
+}
+
+object LightGBMBooster {
+  private val cache = new ConcurrentHashMap[String, LightGBMBooster]()
+
+  Runtime.getRuntime.addShutdownHook(new Thread(() => cache.values().forEach(_.free())))
+
+  /** The JVM's booster for the model text whose hash is `key`, loaded on first use. */
+  def of(key: String, modelText: => String): LightGBMBooster = cache.computeIfAbsent(key, _ => load(modelText))
+
+  /** Loads a model text into a booster that the caller frees (`free`); for checks that must not stay cached. */
+  def load(modelText: String): LightGBMBooster = {
+    LightGBMNative.ensureLoaded()
+    val iterations = lib.new_intp()
+    val out = lib.voidpp_handle()
+    try {
+      LightGBMNative.check(lib.LGBM_BoosterLoadModelFromString(modelText, iterations, out),
+        "This text is not a LightGBM model (LGBM_BoosterLoadModelFromString)")
+      new LightGBMBooster(modelText, lib.voidpp_value(out))
+    } finally {
+      lib.delete_intp(iterations)
+      lib.delete_voidpp(out)
+    }
+  }
+
+  /** How many boosters this JVM holds: tests use it to prove one per model. */
+  def cachedCount: Int = cache.size()
+}

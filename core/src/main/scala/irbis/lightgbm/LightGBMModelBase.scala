@@ -1,0 +1,171 @@
+package irbis.lightgbm
+
+import java.nio.charset.StandardCharsets.UTF_8
+
+import com.microsoft.ml.lightgbm.{lightgbmlibConstants => C}
+import irbis.core.{BytesParam, InternalFrames}
+import irbis.onnx.OnnxSessions
+import org.apache.hadoop.fs.Path
+import org.apache.spark.ml.linalg.{DenseVector, SQLDataTypes, SparseVector, Vector}
+import org.apache.spark.sql.{DataFrame, SparkSession}
+import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, JoinedRow}
+import org.apache.spark.sql.types.{StructField, StructType, UserDefinedType}
+
+/**
+ * What the three LightGBM models share: the model text (saved beside the Params, in LightGBM's own format, so
+ * that lightgbm in Python or any other binding loads it), its feature importances, and scoring in batches.
+ */
+trait LightGBMModelBase extends LightGBMParams {
+  final val nativeModelBytes = new BytesParam(this, "nativeModelBytes",
+    "The trained model in LightGBM's text format (UTF-8 bytes); getNativeModel() gives it as text.")
+
+  /** The model in LightGBM's text format, as lightgbm.Booster(model_str=...) reads it. */
+  def getNativeModel: String = new String($(nativeModelBytes), UTF_8)
+
+  /** Sets the model from LightGBM's text format (checked by loading it). */
+  def setNativeModel(text: String): this.type = {
+    LightGBMModelBase.check(uid, text)
+    set(nativeModelBytes, text.getBytes(UTF_8))
+  }
+
+  @transient private var cachedKey: (Array[Byte], String) = _
+  /** This JVM's booster of the model (one per model per JVM). */
+  def booster: LightGBMBooster = LightGBMBooster.of(modelKey, getNativeModel)
+
+  private[lightgbm] def modelKey: String = {
+    val bytes = $(nativeModelBytes)
+    if (cachedKey == null || (cachedKey._1 ne bytes)) cachedKey = (bytes, OnnxSessions.sha256(bytes))
+    cachedKey._2
+  }
+
+  /** LightGBM's feature importances: "split" (how often each feature is used) or "gain" (its splits' total gain). */
+  def getFeatureImportances(importanceType: String): Array[Double] = booster.featureImportances(importanceType)
+  def getFeatureImportances: Array[Double] = getFeatureImportances("split")
+
+  /** Writes the model text to `path` (any Hadoop path), as lightgbm's Booster.save_model does. */
+  def saveNativeModel(path: String, overwrite: Boolean): Unit = {
+    val p = new Path(path)
+    val fs = p.getFileSystem(SparkSession.active.sparkContext.hadoopConfiguration)
+    if (fs.exists(p) && !overwrite) throw new IllegalArgumentException(s"$uid: $path exists. Expected: a new path, or overwrite")
+    val out = fs.create(p, overwrite)
+    try out.write($(nativeModelBytes)) finally out.close()
+  }
+  def saveNativeModel(path: String): Unit = saveNativeModel(path, overwrite = true)
+
+  /** The SHAP and leaf columns, after the model's own outputs. */
+  protected def extraOutputs(schema: StructType): StructType = {
+    var s = schema
+    extraColumns.foreach { name =>
+      if (s.fieldNames.contains(name)) throw new IllegalArgumentException(
+        s"$uid: output column '$name' exists already. Expected: a new column name")
+      s = s.add(StructField(name, SQLDataTypes.VectorType, nullable = false))
+    }
+    s
+  }
+
+  protected def extraColumns: Seq[String] = Seq(getFeaturesShapCol, getLeafPredictionCol).filter(_.nonEmpty)
+
+  /** Prediction kinds of LightGBM for the SHAP and leaf columns, when asked for. */
+  protected def extraTypes: Seq[Int] =
+    (if (getFeaturesShapCol.nonEmpty) Seq(C.C_API_PREDICT_CONTRIB) else Nil) ++
+      (if (getLeafPredictionCol.nonEmpty) Seq(C.C_API_PREDICT_LEAF_INDEX) else Nil)
+
+  /**
+   * Scores with one number per row in `predictionCol` (LightGBM's predict: regression and ranking), and the SHAP
+   * and leaf columns when set; `schema` is the output schema.
+   */
+  protected def scoreOneNumber(dataset: org.apache.spark.sql.Dataset[_], schema: StructType, predictionCol: String,
+                               featuresCol: String): DataFrame = {
+    val withPrediction = predictionCol.nonEmpty
+    val types = (if (withPrediction) Seq(C.C_API_PREDICT_NORMAL) else Nil) ++ extraTypes
+    val produced = (if (withPrediction) Seq(predictionCol) else Nil) ++ extraColumns
+    score(dataset.toDF(), featuresCol, schema, types, produced, { results =>
+      (if (withPrediction) Array[Any](results(0)(0)) else Array.empty[Any]) ++
+        results.drop(if (withPrediction) 1 else 0).map(r => org.apache.spark.ml.linalg.Vectors.dense(r): Any)
+    })
+  }
+
+  protected def predictThreads: Int = math.max(1, getOrDefault(numThreads))
+
+  /**
+   * Scores `df` a batch of rows at a time: `types` are the LightGBM prediction kinds to compute, and `emit` turns
+   * one row's results (one array per kind, in order) into the values of the new columns, in `schema`'s order.
+   */
+  protected def score(df: DataFrame, featuresCol: String, schema: StructType, types: Seq[Int], produced: Seq[String],
+                      emit: Array[Array[Double]] => Array[Any]): DataFrame = {
+    // `emit` gives the new columns in the order of `produced`; the schema may order them otherwise.
+    val order = schema.fieldNames.drop(df.schema.length).map(produced.indexOf(_))
+    require(order.forall(_ >= 0) && order.length == produced.length,
+      s"$uid: new columns ${schema.fieldNames.drop(df.schema.length).mkString(", ")} vs ${produced.mkString(", ")}")
+    val spark = df.sparkSession
+    val text = spark.sparkContext.broadcast(getNativeModel)
+    val key = modelKey
+    val stage = uid
+    val index = df.schema.fieldIndex(featuresCol)
+    val expectedSize = booster.numFeatures
+    val threads = predictThreads
+    InternalFrames.mapPartitions(df, schema) { rows =>
+      val booster = LightGBMBooster.of(key, text.value)
+      val udt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
+      val perBatch = if (InternalFrames.inContinuousTask) 1 else math.max(1, math.min(4096, (1 << 20) / math.max(1, expectedSize)))
+      val partition = Option(org.apache.spark.TaskContext.get()).map(_.partitionId()).getOrElse(0)
+      var number = 0L
+      rows.map(_.copy()).grouped(perBatch).flatMap { batch =>
+        val n = batch.size
+        val values = new Array[Double](n * expectedSize)
+        var i = 0
+        while (i < n) {
+          val row = batch(i)
+          if (row.isNullAt(index)) throw new IllegalArgumentException(
+            s"$stage: featuresCol '$featuresCol' is null at row ${number + i} (of partition $partition). Expected: a feature vector")
+          val v = udt.deserialize(row.getStruct(index, 4))
+          if (v.size != expectedSize) throw new IllegalArgumentException(
+            s"$stage: featuresCol '$featuresCol' at row ${number + i} (of partition $partition) has size ${v.size}. " +
+              s"Expected: $expectedSize, the model's number of features")
+          v match {
+            case d: DenseVector => System.arraycopy(d.values, 0, values, i * expectedSize, expectedSize)
+            case s: SparseVector =>
+              var k = 0
+              while (k < s.indices.length) { values(i * expectedSize + s.indices(k)) = s.values(k); k += 1 }
+          }
+          i += 1
+        }
+        number += n
+        val results = types.map(t => (booster.predict(values, n, t, threads), booster.widthOf(t)))
+        (0 until n).iterator.map { r =>
+          val mine = results.map { case (all, w) => java.util.Arrays.copyOfRange(all, r * w, (r + 1) * w) }.toArray
+          val values = emit(mine)
+          new JoinedRow(batch(r), new GenericInternalRow(order.map(k => LightGBMModelBase.internal(values(k)))))
+        }
+      }
+    }
+  }
+}
+
+object LightGBMModelBase {
+  private val udt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
+
+  /** A value of an output column in Catalyst's form. */
+  def internal(v: Any): Any = v match {
+    case vec: Vector => udt.serialize(vec)
+    case other => other
+  }
+
+  /** Checks that `text` is a LightGBM model by loading it (and freeing it again); gives its number of classes. */
+  def check(uid: String, text: String): Int = {
+    val b = try LightGBMBooster.load(text) catch {
+      case e: LightGBMException => throw new IllegalArgumentException(
+        s"$uid: the text given is not a LightGBM model (${text.take(40).replace('\n', ' ')}...): ${e.getMessage}", e)
+    }
+    try b.numClasses finally b.free()
+  }
+
+  /** Reads a model text from any Hadoop path. */
+  def readText(path: String): String = {
+    val p = new Path(path)
+    val fs = p.getFileSystem(SparkSession.active.sparkContext.hadoopConfiguration)
+    if (!fs.exists(p)) throw new IllegalArgumentException(s"No LightGBM model file at $path")
+    val in = fs.open(p)
+    try new String(in.readAllBytes(), UTF_8) finally in.close()
+  }
+}

@@ -1,0 +1,253 @@
+package irbis.lightgbm
+
+import java.net.{InetAddress, ServerSocket}
+
+import scala.collection.mutable.ArrayBuffer
+
+import com.microsoft.ml.lightgbm.{lightgbmlib => lib, SWIGTYPE_p_void}
+import org.apache.spark.{BarrierTaskContext, SparkEnv, SparkException, TaskContext}
+import org.apache.spark.broadcast.Broadcast
+import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.functions.col
+
+/** What a fit needs besides the rows: LightGBM's parameters and how the workers run. */
+final case class TrainPlan(
+  stage: String,
+  columns: TrainColumns,
+  task: LearningTask,
+  parameters: Seq[(String, String)],
+  numIterations: Int,
+  earlyStoppingRound: Int,
+  numTasks: Int,
+  timeoutSeconds: Int)
+
+/**
+ * Distributed training: one LightGBM worker per Spark task, all started together by Spark's barrier execution
+ * mode. Each task reads its partition into LightGBM's dataset, binds a port on its executor's address, and the
+ * workers exchange their addresses through `BarrierTaskContext.allGather` (not through the driver), then connect
+ * through LightGBM's own network (`LGBM_NetworkInit`) and train together; worker 0 returns the model text. One
+ * worker trains without the network. A task that dies makes Spark rerun the whole barrier stage.
+ *
+ * Validation rows (for metrics and early stopping) are gathered once and given to every worker whole, so every
+ * worker computes the same metrics and all stop at the same iteration.
+ */
+object LightGBMTrainer {
+  /** The result of one worker: the model text (worker 0), or a bad row found before training. */
+  private final case class Outcome(model: Option[String], badRow: Option[String], bestIteration: Int)
+
+  def train(rows: DataFrame, validation: Option[Array[Row]], plan: TrainPlan): (String, Int) = {
+    val spark = rows.sparkSession
+    val sc = spark.sparkContext
+    val valid: Option[Broadcast[Array[Row]]] = validation.map(sc.broadcast(_))
+    try {
+      val outcomes = try run(rows, valid, plan)
+      catch {
+        case e: SparkException if String.valueOf(e.getMessage).contains("Barrier execution mode does not allow") =>
+          // The plan's RDD chain has a partition count change inside the stage: a shuffle ends that stage.
+          run(rows.repartition(plan.numTasks), valid, plan)
+      }
+      outcomes.flatMap(_.badRow).headOption.foreach(m => throw new IllegalArgumentException(m))
+      outcomes.find(_.model.isDefined) match {
+        case Some(o) => (o.model.get, o.bestIteration)
+        case None => throw new IllegalArgumentException(s"${plan.stage}: no training rows (every partition is empty)")
+      }
+    } finally valid.foreach(_.destroy())
+  }
+
+  // The workers' outcomes go through a shuffle: Spark reruns a failed barrier stage only when it is a map stage
+  // (a failed barrier result stage ends the job).
+  private def run(rows: DataFrame, valid: Option[Broadcast[Array[Row]]], plan: TrainPlan): Array[Outcome] =
+    rows.rdd.barrier().mapPartitions(it => Iterator(worker(it, valid, plan))).repartition(1).collect()
+
+  private def worker(rows: Iterator[Row], valid: Option[Broadcast[Array[Row]]], plan: TrainPlan): Outcome = {
+    val ctx = BarrierTaskContext.get()
+    val partition = ctx.partitionId()
+    LightGBMNative.ensureLoaded()
+    val data = new PartitionData(plan.columns, plan.task, partition)
+    val badRow = try { rows.foreach(data.add); None } catch { case e: BadRowException => Some(e.getMessage) }
+    // Every worker says how it is, so that all leave together when one has a bad row or no rows.
+    val (host, port) = if (badRow.isEmpty && data.rows > 0) freePort() else ("", 0)
+    val state = badRow.map(m => "bad\t" + m).getOrElse(s"ok\t$host:$port\t${data.rows}\t${data.numFeatures}")
+    val everyone = ctx.allGather(state)
+    val bad = everyone.find(_.startsWith("bad\t")).map(_.stripPrefix("bad\t"))
+    if (bad.isDefined) return Outcome(None, if (badRow.isDefined) badRow else None, 0)
+    val working = everyone.map(_.split('\t')).filter(_(2).toLong > 0)
+    if (data.rows == 0) return Outcome(None, None, 0)
+    val sizes = working.map(_(3).toInt).distinct
+    if (sizes.length > 1) return Outcome(None, Some(s"${plan.stage}: featuresCol '${plan.columns.name("features")}' " +
+      s"holds vectors of sizes ${sizes.mkString(" and ")} in different partitions. Expected: one size"), 0)
+    val machines = working.map(_(1))
+    val rank = machines.indexOf(s"$host:$port")
+    val network = machines.length > 1
+    // LightGBM's lower ranks connect to the higher ones, and a refused connection waits 10 s before trying
+    // again: the higher ranks start listening first.
+    if (network) Thread.sleep(150L * (machines.length - 1 - rank))
+    if (network) {
+      val watchdog = new InitWatchdog(ctx, host, port, rank)
+      try LightGBMNative.check(
+        lib.LGBM_NetworkInit(machines.mkString(","), port, math.max(1, plan.timeoutSeconds / 60), machines.length),
+        s"${plan.stage}: connecting LightGBM's workers ${machines.mkString(",")} (worker $rank)")
+      finally watchdog.finish()
+      checkInterrupted()
+    }
+    try {
+      val (text, best) = trainHere(data, valid.map(_.value), plan, partition)
+      Outcome(if (rank == 0) Some(text) else None, None, best)
+    } finally if (network) lib.LGBM_NetworkFree()
+  }
+
+  /**
+   * A free port on this executor's address. It is released before the addresses are exchanged: a port still
+   * listening would accept a peer's connection that LightGBM never sees, which then breaks at the first message.
+   */
+  private def freePort(): (String, Int) = {
+    val named = Option(SparkEnv.get).map(_.blockManager.blockManagerId.host).getOrElse("127.0.0.1")
+    val address = InetAddress.getByName(named)
+    // LightGBM finds its own rank by matching its interfaces' addresses against the list.
+    val ip = if (address.isLoopbackAddress) "127.0.0.1" else address.getHostAddress
+    val socket = new ServerSocket(0, 1, InetAddress.getByName(ip))
+    try (ip, socket.getLocalPort) finally socket.close()
+  }
+
+  private def parameterText(plan: TrainPlan, extra: (String, String)*): String =
+    LightGBMParams.parameterString(plan.parameters ++ extra)
+
+  private def trainHere(data: PartitionData, valid: Option[Array[Row]], plan: TrainPlan, partition: Int): (String, Int) = {
+    val params = parameterText(plan)
+    val handles = ArrayBuffer[SWIGTYPE_p_void]()
+    var booster: SWIGTYPE_p_void = null
+    try {
+      val train = data.toDataset(params, null)
+      handles += train
+      val validSet = valid.filter(_.nonEmpty).map { rows =>
+        val v = new PartitionData(plan.columns.copy(stage = s"${plan.stage} (validation rows)"), plan.task, partition)
+        rows.foreach(v.add)
+        val d = v.toDataset(params, train)
+        handles += d
+        d
+      }
+      val out = lib.voidpp_handle()
+      try {
+        LightGBMNative.check(lib.LGBM_BoosterCreate(train, params, out), s"${plan.stage}: creating the booster")
+        booster = lib.voidpp_value(out)
+      } finally lib.delete_voidpp(out)
+      validSet.foreach(v => LightGBMNative.check(lib.LGBM_BoosterAddValidData(booster, v),
+        s"${plan.stage}: adding the validation rows"))
+      val best = boost(booster, validSet.isDefined, plan)
+      (modelText(booster, if (best > 0) best else -1), best)
+    } finally {
+      if (booster != null) lib.LGBM_BoosterFree(booster)
+      handles.reverse.foreach(lib.LGBM_DatasetFree)
+    }
+  }
+
+  /**
+   * The boosting loop, with lightgbm.train's early stopping: every validation metric is watched, and training
+   * stops when one has not improved for earlyStoppingRound iterations; the best iteration (1-based) is returned,
+   * 0 when training ran to the end.
+   */
+  private def boost(booster: SWIGTYPE_p_void, hasValid: Boolean, plan: TrainPlan): Int = {
+    val finished = lib.new_intp()
+    val stopping = hasValid && plan.earlyStoppingRound > 0
+    val names = if (stopping) evalNames(booster) else Array.empty[String]
+    val higherBetter = names.map(n => Seq("auc", "ndcg@", "map@", "average_precision").exists(n.startsWith))
+    val bestScore = Array.fill(names.length)(Double.NaN)
+    val bestIter = Array.fill(names.length)(0)
+    val results = lib.new_doubleArray(math.max(names.length, 1).toLong)
+    val len = lib.new_intp()
+    try {
+      var i = 0
+      while (i < plan.numIterations) {
+        checkInterrupted()
+        LightGBMNative.check(lib.LGBM_BoosterUpdateOneIter(booster, finished), s"${plan.stage}: iteration ${i + 1}")
+        if (lib.intp_value(finished) == 1) return 0
+        if (stopping) {
+          LightGBMNative.check(lib.LGBM_BoosterGetEval(booster, 1, len, results), s"${plan.stage}: evaluating")
+          val scores = LightGBMNative.readDoubles(results, names.length)
+          var m = 0
+          while (m < names.length) {
+            val s = scores(m)
+            if (bestScore(m).isNaN || (if (higherBetter(m)) s > bestScore(m) else s < bestScore(m))) {
+              bestScore(m) = s
+              bestIter(m) = i
+            } else if (i - bestIter(m) >= plan.earlyStoppingRound) return bestIter(m) + 1
+            m += 1
+          }
+        }
+        i += 1
+      }
+      0
+    } finally {
+      lib.delete_intp(finished)
+      lib.delete_intp(len)
+      lib.delete_doubleArray(results)
+    }
+  }
+
+  private def checkInterrupted(): Unit =
+    Option(TaskContext.get()).filter(_.isInterrupted()).foreach { c =>
+      throw new InterruptedException(s"task ${c.taskAttemptId()} was killed")
+    }
+
+  private def evalNames(booster: SWIGTYPE_p_void): Array[String] = {
+    val handle = lib.LGBM_BoosterGetEvalNamesSWIG(booster)
+    if (handle == null) throw new LightGBMException(s"LGBM_BoosterGetEvalNames: ${lib.LGBM_GetLastError()}")
+    try lib.StringArrayHandle_get_strings(handle) finally lib.StringArrayHandle_free(handle)
+  }
+
+  /** The model text of the first `numIteration` iterations (-1: all). */
+  def modelText(booster: SWIGTYPE_p_void, numIteration: Int): String = {
+    val len = lib.new_int64_tp()
+    try {
+      var size = 1L << 20
+      var text = lib.LGBM_BoosterSaveModelToStringSWIG(booster, 0, numIteration, 0, size, len)
+      if (lib.int64_tp_value(len) > size) {
+        size = lib.int64_tp_value(len)
+        text = lib.LGBM_BoosterSaveModelToStringSWIG(booster, 0, numIteration, 0, size, len)
+      }
+      if (text == null) throw new LightGBMException(s"LGBM_BoosterSaveModelToString: ${lib.LGBM_GetLastError()}")
+      text
+    } finally lib.delete_int64_tp(len)
+  }
+
+  /** Task slots of the application: cores over spark.task.cpus. */
+  def slots(rows: DataFrame): Int = {
+    val sc = rows.sparkSession.sparkContext
+    val cpus = sc.getConf.getInt("spark.task.cpus", 1)
+    math.max(1, sc.defaultParallelism / cpus)
+  }
+
+  /**
+   * The rows arranged in `numTasks` partitions. A ranker's rows are always arranged by query (hashed to a
+   * partition, then sorted within it), since LightGBM needs each query's rows together on one worker.
+   */
+  def arrange(rows: DataFrame, numTasks: Int, groupCol: Option[String]): DataFrame = groupCol match {
+    case Some(g) => rows.repartition(numTasks, col(g)).sortWithinPartitions(col(g))
+    case None => if (rows.rdd.getNumPartitions == numTasks) rows else rows.repartition(numTasks)
+  }
+
+  /**
+   * LightGBM waits without end for its lower ranks to connect. When Spark kills the barrier stage (another worker
+   * failed), this thread unblocks that wait by connecting as those ranks, so the task ends and frees its slot
+   * instead of holding it until the JVM exits.
+   */
+  private final class InitWatchdog(ctx: TaskContext, host: String, port: Int, rank: Int) extends Thread("lightgbm-init-watchdog") {
+    @volatile private var done = false
+    setDaemon(true)
+    start()
+
+    def finish(): Unit = { done = true; interrupt() }
+
+    override def run(): Unit =
+      try {
+        while (!done && !ctx.isInterrupted()) Thread.sleep(200)
+        if (!done) (0 until rank).foreach { lower =>
+          val s = new java.net.Socket(host, port)
+          val rankBytes = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(lower).array()
+          s.getOutputStream.write(rankBytes)
+          s.getOutputStream.flush()
+          s.close()
+        }
+      } catch { case _: InterruptedException | _: java.io.IOException => }
+  }
+}
