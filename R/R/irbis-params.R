@@ -25,10 +25,15 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
   } else {
     invoke_new(sc, spec$class_name, irbis_scalar_string(uid, spec$fn, "uid"))
   }
+  values <- list()
   for (arg in names(spec$params)) {
     if (eval(call("missing", as.name(arg)), env)) next
     value <- get(arg, envir = env)
-    if (!is.null(value)) irbis_set_param(sc, jobj, spec$params[[arg]], value, spec$fn, arg, spec$class_name)
+    if (!is.null(value)) values[arg] <- list(value)
+  }
+  if (identical(spec$role, "learner")) values <- irbis_apply_formula(get("formula", envir = env), values, spec$fn)
+  for (arg in names(values)) {
+    irbis_set_param(sc, jobj, spec$params[[arg]], values[[arg]], spec$fn, arg, spec$class_name)
   }
   jobj
 }
@@ -83,6 +88,11 @@ irbis_as_float <- function(x) {
 
 # A stale jar on the classpath would silently disagree with the generated arguments and defaults.
 irbis_check_version <- function(sc) {
+  scala <- invoke_static(sc, "scala.util.Properties", "versionNumberString")
+  if (!startsWith(scala, "2.13.")) {
+    stop(sprintf("irbis %s needs Scala 2.13, but the Spark session runs Scala %s.", irbis_version, scala),
+         call. = FALSE)
+  }
   jvm <- invoke_static(sc, "irbis.core.Version", "value")
   if (!identical(jvm, irbis_version)) {
     stop(sprintf(
