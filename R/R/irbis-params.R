@@ -53,7 +53,7 @@ irbis_set_param <- function(sc, jobj, param, value, fn, arg, class_name = "") {
   tryCatch(
     invoke_static(sc, irbis_params_bridge, if (complex) "setRaw" else "setJson", jobj, param$name, value),
     error = function(e) {
-      stop(sprintf("%s(): `%s` was rejected by the JVM stage: %s", fn, arg, conditionMessage(e)), call. = FALSE)
+      stop(sprintf("%s(): `%s` was rejected by the JVM stage: %s", fn, arg, irbis_jvm_message(e)), call. = FALSE)
     }
   )
   invisible(jobj)
@@ -110,6 +110,19 @@ irbis_fit_transform_tbl <- function(stage, x) {
   df <- spark_dataframe(x)
   model <- invoke(spark_jobj(stage), "fit", df)
   sdf_register(invoke(model, "transform", df))
+}
+
+# A JVM exception's message as the JVM wrote it: sparklyr prefixes the exception class, wraps the text at about 80
+# columns and appends a hint about spark_last_error(); all three are taken off.
+irbis_jvm_message <- function(e) {
+  text <- sub("\n\nRun `sparklyr::spark_last_error\\(\\)`.*$", "", conditionMessage(e))
+  text <- gsub("[ ]*\n[ ]*", " ", text)
+  sub("^([A-Za-z_$][A-Za-z0-9_$]*[.])+[A-Za-z0-9_$]*(Exception|Error): ", "", text)
+}
+
+# Runs `expr` (JVM calls); a JVM exception becomes an error of `fn` with the JVM's message.
+irbis_jvm <- function(fn, expr) {
+  tryCatch(expr, error = function(e) stop(fn, "(): ", irbis_jvm_message(e), call. = FALSE))
 }
 
 irbis_bad_x <- function(fn, x) {

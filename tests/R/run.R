@@ -89,7 +89,10 @@ setup <- function() {
     config[["sparklyr.shell.driver-memory"]] <- "2g"
     # The JVM test kit (example objects, frame comparison, test-only stages) is test code, not part of the package.
     config[["sparklyr.jars.default"]] <- normalizePath(test_jar)
-    sc <- spark_connect(master = "local[2]", spark_home = spark_home(), app_name = "irbis-r-tests", config = config)
+    # With the UI off sparklyr warns that it cannot read the UI's address; nothing else is muffled.
+    sc <- withCallingHandlers(
+      spark_connect(master = "local[2]", spark_home = spark_home(), app_name = "irbis-r-tests", config = config),
+      warning = function(w) if (grepl("Spark UI URL", conditionMessage(w))) invokeRestart("muffleWarning"))
     invoke(spark_context(sc), "setLogLevel", "ERROR")
   }
 

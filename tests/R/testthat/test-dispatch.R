@@ -5,7 +5,7 @@ first_example <- function(type) {
   for (example in examples()) {
     stage <- invoke(example, "stage")
     spec <- spec_of_class(invoke(invoke(stage, "getClass"), "getName"))
-    if (!is.null(spec) && startsWith(spec$fn, "ml_") == (type == "estimator")) {
+    if (!is.null(spec) && (spec$role != "transformer") == (type == "estimator")) {
       return(list(example = example, spec = spec, fn = get(spec$fn, envir = generated),
                   args = r_args_of_stage(stage, spec), input = sdf_register(invoke(example, "input")),
                   expected = invoke_static(sc, "irbis.testkit.Examples", "expected", example)))

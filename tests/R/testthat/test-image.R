@@ -39,7 +39,7 @@ test_that("operations written in R reach the JVM exactly, as its fluent methods 
   }
   expect_identical(parse_json(canonical[[5]])$scale, 1 / 255)
 
-  # The JVM's fluent methods (all but normalize, whose Seq arguments the bridge cannot pass).
+  # The JVM's fluent methods (all but normalize, whose Seq[Double] arguments sparklyr's invoke() cannot build).
   fluent <- invoke_new(sc, "irbis.image.ImageTransformer")
   fluent <- invoke(fluent, "resizeShortSide", 256L, "area")
   fluent <- invoke(fluent, "centerCrop", 224L, 224L)
@@ -66,8 +66,8 @@ test_that("an ImageTransformer built in R survives ml_save and ml_load: same ope
 
   actual <- ml_transform(loaded, files)
   expect_null(compare_frames(actual, expected))
-  sizes <- collect_json(sdf_register(invoke(spark_dataframe(actual), "selectExpr",
-                                                   c("path", "size(tensor) AS n", "error"))))
+  # selectExpr(String...): sparklyr passes Java varargs as an R list.
+  sizes <- collect_json(invoke(spark_dataframe(actual), "selectExpr", list("path", "size(tensor) AS n", "error")))
   rows <- lapply(sizes, parse_json)
   expect_gte(length(rows), 4L)
   for (r in rows) {

@@ -48,7 +48,7 @@ test_that("declared validators refuse a value when the stage is built, with the 
         jvm <- tryCatch({
           invoke_static(sc, "irbis.core.ParamsBridge", "pair", invoke_new(sc, spec$class_name), param$name, json)
           NULL
-        }, error = function(e) conditionMessage(e))
+        }, error = function(e) irbis_jvm_message(e))
         got <- tryCatch({
           do.call(fn, stats::setNames(list(sc, value), c("x", arg)))
           NULL
