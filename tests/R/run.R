@@ -117,11 +117,13 @@ if (!nzchar(Sys.getenv("SPARK_SUBMIT_OPTS"))) {
   Sys.setenv(SPARK_SUBMIT_OPTS = paste(jvm_options, collapse = " "))
 }
 
+setup_start <- proc.time()[["elapsed"]]
 context <- tryCatch(setup(), error = function(e) {
   cat("R test setup failed: ", conditionMessage(e), "\n", sep = "")
   finish(0L, 1L, 0L)
 })
 
+cat(sprintf("R test setup (install the package, connect): %.1f s\n", proc.time()[["elapsed"]] - setup_start))
 options(testthat.summary.max_reports = 1000L)
 results <- testthat::test_dir(
   file.path(root, "tests", "R", "testthat"),
@@ -133,6 +135,9 @@ results <- testthat::test_dir(
 )
 if (!is.null(context$sc)) spark_disconnect(context$sc)
 df <- as.data.frame(results)
+# Where the minutes went, as pytest's --durations: the test files by wall time.
+by_file <- sort(tapply(df$real, df$file, sum), decreasing = TRUE)
+cat("R test files by wall time (s):", paste(sprintf("%s %.1f", names(by_file), by_file), collapse = ", "), "\n")
 failed <- df$failed > 0 | df$error
 skipped <- !failed & df$skipped
 finish(sum(!failed & !skipped), sum(failed), sum(skipped))
