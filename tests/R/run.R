@@ -138,6 +138,8 @@ df <- as.data.frame(results)
 # Where the minutes went, as pytest's --durations: the test files by wall time.
 by_file <- sort(tapply(df$real, df$file, sum), decreasing = TRUE)
 cat("R test files by wall time (s):", paste(sprintf("%s %.1f", names(by_file), by_file), collapse = ", "), "\n")
+slowest <- head(df[order(-df$real), c("real", "file", "test")], 8)
+cat("slowest R tests (s):\n", paste(sprintf("  %6.1f %s: %s\n", slowest$real, slowest$file, slowest$test), collapse = ""))
 failed <- df$failed > 0 | df$error
 skipped <- !failed & df$skipped
 finish(sum(!failed & !skipped), sum(failed), sum(skipped))

@@ -97,10 +97,17 @@ r_args_of_stage <- function(stage, spec) {
   args
 }
 
-examples <- function() {
-  all <- invoke_static(sc, "irbis.testkit.Examples", "all", spark_session(sc))
-  lapply(seq_len(invoke(all, "size")) - 1L, function(i) invoke(all, "get", i))
-}
+# The test kit's examples, built once per run (building them all is a Spark job per example input).
+examples <- local({
+  cached <- NULL
+  function() {
+    if (is.null(cached)) {
+      all <- invoke_static(sc, "irbis.testkit.Examples", "all", spark_session(sc))
+      cached <<- lapply(seq_len(invoke(all, "size")) - 1L, function(i) invoke(all, "get", i))
+    }
+    cached
+  }
+})
 
 compare_frames <- function(actual, expected) {
   invoke_static(sc, "irbis.testkit.Compare", "diff", spark_dataframe(actual), spark_dataframe(expected))
