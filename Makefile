@@ -135,7 +135,11 @@ test-quick-python: generate
 test-wheel: $(USER_VENV)/.installed
 	bin/timed wheel $(USER_VENV)/bin/python tests/wheel_smoke.py
 
+# The R suite on real sparklyr, from the private library that .ci/run fills (../shared/vendor/r/install.sh with
+# R_LIB=$(R_LIB)); tests/R/run.R installs dist's R package into a temporary library of its own.
+R_LIB   := $(HOME)/.cache/irbis/R-lib
 test-r: build
+	export R_LIBS="$(R_LIB)$${R_LIBS:+:$$R_LIBS}"
 	bin/timed r Rscript tests/R/run.R
 
 demo: $(USER_VENV)/.installed

@@ -15,12 +15,15 @@
 # The pipeline of model (4), fitted on all frames, is saved, loaded back and must predict identically.
 #
 # The model is the ONNX file written by the Python converter (python -m irbis.models.efficientnet_lite --out F),
-# which carries its preprocessing as metadata. Needs sparklyr, the irbis package
-# (install.packages("dist/irbis_0.1.0.tar.gz", repos = NULL)) and Spark 4.1 in SPARK_HOME. Usage:
+# which carries its preprocessing as metadata. Needs sparklyr (>= 1.9.0), the irbis package
+# (install.packages("dist/irbis_0.1.0.tar.gz", repos = NULL)) and Spark 4.1 in SPARK_HOME (the folder of a Spark
+# 4.1 download, or of the pyspark 4.1 package). Usage:
 #
 #   Rscript examples/camera_traps.R --data camera-traps --model efficientnet_lite0.onnx [--out DIR] [--folds K]
 #
 # Relational steps are Spark SQL over temporary views (sdf_register, sdf_sql); only small results are collected.
+# A Java varargs method (Dataset.select(String, String...)) takes its varargs from sparklyr's invoke() as an R list:
+# a character vector of several strings is not an array to sparklyr's serializer.
 
 suppressPackageStartupMessages({
   library(sparklyr)
@@ -163,7 +166,7 @@ lr <- function(sc, features_col) {
 # The test frames' P(snow leopard) under one model, as a data.frame.
 frame_predictions <- function(scored, model, fold, column = "probability") {
   split <- sdf_separate_column(scored, column, into = c("p_other", "p"))
-  rows <- sdf_collect(sdf_register(invoke(spark_dataframe(split), "select", "relpath", c("sequence", "label", "p"))))
+  rows <- sdf_collect(sdf_register(invoke(spark_dataframe(split), "select", "relpath", list("sequence", "label", "p"))))
   data.frame(rows, model = model, fold = fold, pred = as.numeric(rows$p >= 0.5), stringsAsFactors = FALSE)
 }
 
@@ -320,7 +323,7 @@ evaluate <- function(sc, data_dir, model_path, out, k) {
     scores <- function(scored) {
       split <- sdf_separate_column(scored, "probability", into = c("p0", "p1"))
       split <- sdf_separate_column(split, "sequenceProbability", into = c("s0", "p"))
-      rows <- sdf_collect(sdf_register(invoke(spark_dataframe(split), "select", "relpath", c("p0", "p1", "s0", "p"))))
+      rows <- sdf_collect(sdf_register(invoke(spark_dataframe(split), "select", "relpath", list("p0", "p1", "s0", "p"))))
       rows[order(rows$relpath, method = "radix"), ]
     }
     before <- scores(ml_transform(pipeline, test_files))

@@ -25,10 +25,15 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
   } else {
     invoke_new(sc, spec$class_name, irbis_scalar_string(uid, spec$fn, "uid"))
   }
+  values <- list()
   for (arg in names(spec$params)) {
     if (eval(call("missing", as.name(arg)), env)) next
     value <- get(arg, envir = env)
-    if (!is.null(value)) irbis_set_param(sc, jobj, spec$params[[arg]], value, spec$fn, arg, spec$class_name)
+    if (!is.null(value)) values[arg] <- list(value)
+  }
+  if (identical(spec$role, "learner")) values <- irbis_apply_formula(get("formula", envir = env), values, spec$fn)
+  for (arg in names(values)) {
+    irbis_set_param(sc, jobj, spec$params[[arg]], values[[arg]], spec$fn, arg, spec$class_name)
   }
   jobj
 }
@@ -48,7 +53,7 @@ irbis_set_param <- function(sc, jobj, param, value, fn, arg, class_name = "") {
   tryCatch(
     invoke_static(sc, irbis_params_bridge, if (complex) "setRaw" else "setJson", jobj, param$name, value),
     error = function(e) {
-      stop(sprintf("%s(): `%s` was rejected by the JVM stage: %s", fn, arg, conditionMessage(e)), call. = FALSE)
+      stop(sprintf("%s(): `%s` was rejected by the JVM stage: %s", fn, arg, irbis_jvm_message(e)), call. = FALSE)
     }
   )
   invisible(jobj)
@@ -83,6 +88,11 @@ irbis_as_float <- function(x) {
 
 # A stale jar on the classpath would silently disagree with the generated arguments and defaults.
 irbis_check_version <- function(sc) {
+  scala <- invoke_static(sc, "scala.util.Properties", "versionNumberString")
+  if (!startsWith(scala, "2.13.")) {
+    stop(sprintf("irbis %s needs Scala 2.13, but the Spark session runs Scala %s.", irbis_version, scala),
+         call. = FALSE)
+  }
   jvm <- invoke_static(sc, "irbis.core.Version", "value")
   if (!identical(jvm, irbis_version)) {
     stop(sprintf(
@@ -100,6 +110,19 @@ irbis_fit_transform_tbl <- function(stage, x) {
   df <- spark_dataframe(x)
   model <- invoke(spark_jobj(stage), "fit", df)
   sdf_register(invoke(model, "transform", df))
+}
+
+# A JVM exception's message as the JVM wrote it: sparklyr prefixes the exception class, wraps the text at about 80
+# columns and appends a hint about spark_last_error(); all three are taken off.
+irbis_jvm_message <- function(e) {
+  text <- sub("\n\nRun `sparklyr::spark_last_error\\(\\)`.*$", "", conditionMessage(e))
+  text <- gsub("[ ]*\n[ ]*", " ", text)
+  sub("^([A-Za-z_$][A-Za-z0-9_$]*[.])+[A-Za-z0-9_$]*(Exception|Error): ", "", text)
+}
+
+# Runs `expr` (JVM calls); a JVM exception becomes an error of `fn` with the JVM's message.
+irbis_jvm <- function(fn, expr) {
+  tryCatch(expr, error = function(e) stop(fn, "(): ", irbis_jvm_message(e), call. = FALSE))
 }
 
 irbis_bad_x <- function(fn, x) {

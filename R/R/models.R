@@ -36,7 +36,8 @@ ml_model_downloader <- function(sc, target_dir, catalogue = NULL) {
   if (!is.character(target_dir) || length(target_dir) != 1L || is.na(target_dir) || !nzchar(target_dir)) {
     stop("ml_model_downloader(): `target_dir` must be a single non-empty string.", call. = FALSE)
   }
-  jobj <- invoke_new(sc, "irbis.featurize.ModelDownloader", spark_session(sc), target_dir, irbis_catalogue(sc, catalogue))
+  jobj <- irbis_jvm("ml_model_downloader", invoke_new(sc, "irbis.featurize.ModelDownloader", spark_session(sc),
+                                                     target_dir, irbis_catalogue(sc, catalogue)))
   structure(list(target_dir = target_dir, .jobj = jobj), class = "irbis_model_downloader")
 }
 
@@ -64,7 +65,7 @@ ml_download_model <- function(downloader, name) {
   if (!is.character(name) || length(name) != 1L || is.na(name)) {
     stop("ml_download_model(): `name` must be a single string (see ml_list_models()).", call. = FALSE)
   }
-  irbis_schema_from_jobj(invoke(downloader$.jobj, "downloadByName", name))
+  irbis_schema_from_jobj(irbis_jvm("ml_download_model", invoke(downloader$.jobj, "downloadByName", name)))
 }
 
 #' Loads a downloaded catalogue model into an ImageFeaturizer (made by ft_image_featurizer(sc, ...)) and sets
@@ -76,8 +77,8 @@ image_featurizer_set_model <- function(x, schema) {
   jobj <- spark_jobj(x)
   irbis_check_class(jobj, "irbis.featurize.ImageFeaturizer", "image_featurizer_set_model")
   sc <- spark_connection(jobj)
-  tryCatch(invoke(jobj, "setModel", irbis_schema_to_jobj(sc, schema, "image_featurizer_set_model")),
-           error = function(e) stop("image_featurizer_set_model(): ", conditionMessage(e), call. = FALSE))
+  irbis_jvm("image_featurizer_set_model",
+            invoke(jobj, "setModel", irbis_schema_to_jobj(sc, schema, "image_featurizer_set_model")))
   ml_call_constructor(jobj)
 }
 

@@ -53,13 +53,15 @@ sdf_make_reply <- function(x, column, status = 200L) {
 #' @param name the server's name
 #' @param trigger_ms the micro-batch interval in milliseconds (a low-latency server's query keeps its continuous
 #'   trigger)
-#' @return the StreamingQuery (stop it with invoke(query, "stop"), which also stops the server)
+#' @return a sparklyr spark_stream: stream_stats(), stream_id() and stream_stop() work on it (stopping it also
+#'   stops the server)
 #' @export
 stream_write_server <- function(x, name = "api", trigger_ms = 50) {
   sc <- spark_connection(x)
   writer <- invoke(spark_dataframe(x), "writeStream")
   writer <- invoke_static(sc, irbis_serving(), "replyTo", writer, as.character(name), as.numeric(trigger_ms))
-  invoke(writer, "start")
+  query <- invoke(writer, "start")
+  stream_find(sc, invoke(invoke(query, "id"), "toString"))
 }
 
 #' The address the server `name` listens at, http://host:port/name.

@@ -49,6 +49,14 @@ def _r_formal(stage: Dict[str, Any], param: Dict[str, Any]) -> str:
     return f"{r_argument_name(param)} = {r_gen.r_default(stage, param)}"
 
 
+def _r_formals(stage: Dict[str, Any], params: List[Dict[str, Any]]) -> List[str]:
+    """The R function's formals in the R generator's order (sparklyr's: x, columns, the rest, uid)."""
+    r_gen = r_gen_module()
+    if r_gen is not None and hasattr(r_gen, "r_formals"):
+        return r_gen.r_formals(stage)
+    return ["x"] + [_r_formal(stage, p) for p in params] + ["uid = NULL", "..."]
+
+
 def _call(function: str, arguments: List[str], width: int = 100) -> str:
     """A signature on one line if it fits, else one argument per line."""
     one_line = f"{function}({', '.join(arguments)})"
@@ -76,7 +84,7 @@ def _stage_view(stage: Dict[str, Any], by_class: Dict[str, Dict[str, Any]]) -> D
         "scala_base": _SCALA_BASES[stage["type"]].format(name=stage["name"], model=model and model["name"]),
         "r_function": r_function_name(stage),
         "python_args": ["*"] * bool(params) + [f"{p['name']}: Optional[{python_hint(p)}] = None" for p in params],
-        "r_formals": ["x"] + [_r_formal(stage, p) for p in params] + ["uid = NULL", "..."],
+        "r_formals": _r_formals(stage, params),
         "params": [{
             "name": p["name"],
             "suffix": p["name"][0].upper() + p["name"][1:],

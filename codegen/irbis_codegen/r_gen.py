@@ -24,11 +24,15 @@ KINDS = frozenset([
 ])
 STAGE_TYPES = ("estimator", "model", "transformer")
 
-# Names a param may not take as an R argument: R's reserved words and the arguments every function has.
+# Names a param may not take as an R argument: R's reserved words and the arguments the functions add.
 RESERVED_ARGS = frozenset([
     "if", "else", "repeat", "while", "function", "for", "next", "break", "in", "TRUE", "FALSE", "NULL",
-    "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "x", "uid",
+    "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "x", "uid", "formula",
 ])
+
+# Arguments in sparklyr's order: x, the input and output columns, then the label, features and prediction columns,
+# then every other param by name, uid last.
+LEADING_PARAMS = ("inputCol", "inputCols", "outputCol", "outputCols", "labelCol", "featuresCol", "predictionCol")
 
 # R doubles hold integers exactly up to 2^53; larger longs are written as digit strings.
 MAX_EXACT_DOUBLE_INT = 2 ** 53
@@ -48,9 +52,42 @@ def snake_case(name: str) -> str:
     return s.lower()
 
 
+def r_role(stage: dict) -> str:
+    """What a stage is to a sparklyr user, from its params.
+
+    'learner': an estimator with a label and input columns; it takes a formula, and on a tbl_spark returns an
+    ml_model. 'tool': any other estimator that reads a label or a target (model selection, explainers); on a
+    tbl_spark it returns an ml_model too. 'feature': any other estimator, a fitted feature transformation (as
+    ft_string_indexer) that fits and transforms a tbl_spark. 'transformer': transformers and fitted models.
+    """
+    if stage.get("type") != "estimator":
+        return "transformer"
+    names = {p.get("name") for p in stage.get("params", [])}
+    if {"labelCol", "inputCols"} <= names:
+        return "learner"
+    if names & {"labelCol", "targetCol"}:
+        return "tool"
+    return "feature"
+
+
 def r_function_name(stage: dict) -> str:
-    prefix = "ml_" if stage["type"] == "estimator" else "ft_"
+    prefix = "ml_" if r_role(stage) in ("learner", "tool") else "ft_"
     return prefix + snake_case(stage["name"])
+
+
+def r_param_order(params: list) -> list:
+    """The params in argument order (LEADING_PARAMS first, then by name)."""
+    def key(p):
+        name = p["name"]
+        return (LEADING_PARAMS.index(name) if name in LEADING_PARAMS else len(LEADING_PARAMS), name)
+    return sorted(params, key=key)
+
+
+def r_formals(stage: dict) -> list:
+    """The function's formals as R source: x, formula (learners), the params with their defaults, uid, `...`."""
+    params = r_param_order(stage.get("params", []))
+    formula = ["formula = NULL"] if r_role(stage) == "learner" else []
+    return ["x"] + formula + [f"{snake_case(p['name'])} = {r_default(stage, p)}" for p in params] + ["uid = NULL", "..."]
 
 
 def r_class_tag(class_name: str) -> str:
@@ -226,12 +263,12 @@ def _param_view(stage: dict, param: dict) -> dict:
 def _stage_view(stage: dict) -> dict:
     if stage.get("type") not in STAGE_TYPES:
         raise RGenError(f"stage {stage.get('className')}: unknown type '{stage.get('type')}'")
-    params = [_param_view(stage, p) for p in sorted(stage.get("params", []), key=lambda p: p["name"])]
+    params = [_param_view(stage, p) for p in r_param_order(stage.get("params", []))]
     args = [p["arg"] for p in params]
     duplicated = sorted({a for a in args if args.count(a) > 1})
     if duplicated:
         raise RGenError(f"stage {stage['className']}: params map to the same R argument(s) {duplicated}")
-    formals = ["x"] + [f"{p['arg']} = {p['default']}" for p in params] + ["uid = NULL", "..."]
+    role = r_role(stage)
     tag = r_class_tag(stage["className"])
     return {
         "fn": r_function_name(stage),
@@ -239,13 +276,14 @@ def _stage_view(stage: dict) -> dict:
         "class_name": stage["className"],
         "package": stage["package"],
         "type": stage["type"],
+        "role": role,
         "doc": stage.get("doc") or "",
         "model_class_name": stage.get("modelClassName"),
         "tag": tag,
         "constructor": "new_" + tag,
         "wrapper": "new_ml_estimator" if stage["type"] == "estimator" else "new_ml_transformer",
         "params": params,
-        "formals": formals,
+        "formals": r_formals(stage),
     }
 
 
@@ -309,7 +347,8 @@ def render(manifest: dict, out_dir: Path) -> None:
     _copy_hand_written(out_dir)
     templating.write(out_dir / "DESCRIPTION", env.get_template("DESCRIPTION.j2").render(**view))
     templating.write(out_dir / "NAMESPACE",
-                     env.get_template("NAMESPACE.j2").render(exports=hand_written_exports(), **view))
+                     env.get_template("NAMESPACE.j2").render(exports=hand_written_exports(),
+                                                             s3methods=hand_written_s3methods(), **view))
     templating.write(out_dir / "R" / "irbis-version.R", env.get_template("version.R.j2").render(**view))
     package_template = env.get_template("package.R.j2")
     for pkg in view["packages"]:
@@ -332,6 +371,19 @@ def hand_written_exports() -> list:
             if tag.strip() == "#' @export" and m:
                 names.append(m.group(1))
     return sorted(names)
+
+
+def hand_written_s3methods() -> list:
+    """(generic, class) of the methods in R/R/*.R marked `#' @exportS3Method <generic>` before their definition."""
+    methods = []
+    for src in sorted((HAND_WRITTEN / "R").glob("*.R")):
+        lines = src.read_text(encoding="utf-8").splitlines()
+        for tag, definition in zip(lines, lines[1:]):
+            t = re.match(r"^#' @exportS3Method ([A-Za-z][A-Za-z0-9._]*)\s*$", tag.strip())
+            m = re.match(r"^([A-Za-z][A-Za-z0-9._]*)\s*<-\s*function\b", definition)
+            if t and m and m.group(1).startswith(t.group(1) + "."):
+                methods.append((t.group(1), m.group(1)[len(t.group(1)) + 1:]))
+    return sorted(methods)
 
 
 def _copy_hand_written(out_dir: Path) -> None:

@@ -1,5 +1,5 @@
-# Shared by the R tests. run.R puts `sc`, `generated` (the sourced package), `manifest` and `manifest_stages`
-# in the parent environment.
+# Shared by the R tests. run.R puts `sc` (the one sparklyr connection), `generated` (the test-only stages' wrappers
+# over the installed irbis namespace), `package_dirs`, `manifest` and `manifest_stages` in the parent environment.
 
 need_jvm <- function() {
   if (is.null(sc)) skip("IRBIS_R_NO_JVM=1: no Spark session")
@@ -56,12 +56,22 @@ as_param_json <- function(value, kind) {
   json_to_r(parse_json(irbis_param_json(value, kind, "test", "value")), kind)
 }
 
+# Every generated function's spec: the installed package's and the test-only stages'.
+all_specs <- function() {
+  envs <- list(asNamespace("irbis"), generated)
+  unlist(lapply(envs, function(env) {
+    lapply(ls(env, all.names = TRUE, pattern = "^[.]irbis_spec_"), get, envir = env)
+  }), recursive = FALSE)
+}
+
 spec_of_class <- function(class_name) {
-  for (name in ls(generated, all.names = TRUE, pattern = "^[.]irbis_spec_")) {
-    spec <- get(name, envir = generated)
-    if (identical(spec$class_name, class_name)) return(spec)
-  }
+  for (spec in all_specs()) if (identical(spec$class_name, class_name)) return(spec)
   NULL
+}
+
+# Rows of a Spark DataFrame (or tbl_spark) as JSON strings, through the JVM: exact values, nulls left out.
+collect_json <- function(x) {
+  unlist(invoke(invoke(spark_dataframe(x), "toJSON"), "collect"))
 }
 
 java_strings <- function(x) {
@@ -87,10 +97,17 @@ r_args_of_stage <- function(stage, spec) {
   args
 }
 
-examples <- function() {
-  all <- invoke_static(sc, "irbis.testkit.Examples", "all", sc$session)
-  lapply(seq_len(invoke(all, "size")) - 1L, function(i) invoke(all, "get", i))
-}
+# The test kit's examples, built once per run (building them all is a Spark job per example input).
+examples <- local({
+  cached <- NULL
+  function() {
+    if (is.null(cached)) {
+      all <- invoke_static(sc, "irbis.testkit.Examples", "all", spark_session(sc))
+      cached <<- lapply(seq_len(invoke(all, "size")) - 1L, function(i) invoke(all, "get", i))
+    }
+    cached
+  }
+})
 
 compare_frames <- function(actual, expected) {
   invoke_static(sc, "irbis.testkit.Compare", "diff", spark_dataframe(actual), spark_dataframe(expected))

@@ -38,7 +38,7 @@ test_that("rendering the same manifest twice gives the same files", {
   expect_identical(render_fixture(b)$status, 0L)
   expect_identical(read_tree(a), read_tree(b))
   expect_true(all(c("DESCRIPTION", "NAMESPACE", "R/irbis-params.R", "R/zzz.R", "R/irbis_stages.R",
-                    "man/ml_clean_missing_data.Rd", "inst/sparkml/class_mapping.json") %in% names(read_tree(a))))
+                    "man/ft_clean_missing_data.Rd", "inst/sparkml/class_mapping.json") %in% names(read_tree(a))))
 })
 
 test_that("an unknown kind or an unusable name is an error naming the stage and the param", {

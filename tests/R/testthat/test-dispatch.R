@@ -5,7 +5,7 @@ first_example <- function(type) {
   for (example in examples()) {
     stage <- invoke(example, "stage")
     spec <- spec_of_class(invoke(invoke(stage, "getClass"), "getName"))
-    if (!is.null(spec) && startsWith(spec$fn, "ml_") == (type == "estimator")) {
+    if (!is.null(spec) && (spec$role != "transformer") == (type == "estimator")) {
       return(list(example = example, spec = spec, fn = get(spec$fn, envir = generated),
                   args = r_args_of_stage(stage, spec), input = sdf_register(invoke(example, "input")),
                   expected = invoke_static(sc, "irbis.testkit.Examples", "expected", example)))
@@ -78,12 +78,12 @@ test_that("bad calls fail with a message naming the function and the argument", 
   expect_error(ex$fn(data.frame(a = 1)), paste0(ex$spec$fn, "\\(\\): `x` must be a spark_connection"))
   expect_error(ex$fn(sc, not_a_param = 1), paste0(ex$spec$fn, "\\(\\): unknown argument\\(s\\) not_a_param"))
   expect_error(ex$fn(sc, uid = 3), "`uid` must be a single string")
-  real_version <- get("irbis_version", envir = generated)
-  assign("irbis_version", "0.0.0-stale", envir = generated)
-  on.exit(assign("irbis_version", real_version, envir = generated))
+  real_version <- get("irbis_version", envir = asNamespace("irbis"))
+  utils::assignInNamespace("irbis_version", "0.0.0-stale", "irbis")
+  on.exit(utils::assignInNamespace("irbis_version", real_version, "irbis"))
   expect_error(ex$fn(sc), paste0("The irbis R package is version 0.0.0-stale but the Spark session runs the Irbis jar",
                                  " version ", real_version))
-  assign("irbis_version", real_version, envir = generated)
+  utils::assignInNamespace("irbis_version", real_version, "irbis")
   for (arg in names(ex$spec$params)) {
     if (ex$spec$params[[arg]]$kind %in% c("string", "string[]")) {
       call <- c(list(sc), stats::setNames(list(1), arg))

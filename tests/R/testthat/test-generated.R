@@ -2,16 +2,26 @@
 
 snake <- function(name) tolower(gsub("([a-z0-9])([A-Z])", "\\1_\\2", gsub("([A-Z]+)([A-Z][a-z])", "\\1_\\2", name)))
 
+# sparklyr's conventions: an estimator that reads a label or a target is a learner or model tool (ml_; with label
+# and input columns, a learner taking a formula), any other estimator a feature estimator (ft_, as
+# ft_string_indexer), transformers ft_. Arguments: x, (formula), input, output, label, features and prediction
+# columns, the other params by name, uid, `...`.
+leading <- c("inputCol", "inputCols", "outputCol", "outputCols", "labelCol", "featuresCol", "predictionCol")
+
 for (stage in manifest_stages) local({
   stage <- stage
-  fn_name <- paste0(if (stage$type == "estimator") "ml_" else "ft_", snake(stage$name))
+  names <- vapply(stage$params, `[[`, "", "name")
+  learner <- stage$type == "estimator" && all(c("labelCol", "inputCols") %in% names)
+  ml <- stage$type == "estimator" && any(c("labelCol", "targetCol") %in% names)
+  fn_name <- paste0(if (ml) "ml_" else "ft_", snake(stage$name))
 
   test_that(paste(fn_name, "has every param of", stage$className, "with the manifest's default"), {
     fn <- get0(fn_name, envir = generated, mode = "function")
     expect_false(is.null(fn), info = paste(fn_name, "is not defined"))
-    params <- stage$params[order(vapply(stage$params, `[[`, "", "name"), method = "radix")]
+    rank <- match(names, leading, nomatch = length(leading) + 1L)
+    params <- stage$params[order(rank, names, method = "radix")]
     args <- vapply(params, function(p) snake(p$name), "")
-    expect_identical(names(formals(fn)), c("x", args, "uid", "..."))
+    expect_identical(names(formals(fn)), c("x", if (learner) "formula", args, "uid", "..."))
     for (p in params) {
       arg <- snake(p$name)
       default <- eval(formals(fn)[[arg]], envir = generated)

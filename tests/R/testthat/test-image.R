@@ -17,7 +17,7 @@ imagenet_ops <- function() c(
 camera_trap_files <- function() {
   dir <- file.path(dirname(irbis_root), "shared", "data", "camera-traps", "other")
   if (!dir.exists(dir)) skip(paste("the camera-trap images are not at", dir))
-  reader <- invoke(invoke(invoke(sc$session, "read"), "format", "binaryFile"), "option", "pathGlobFilter",
+  reader <- invoke(invoke(invoke(spark_session(sc), "read"), "format", "binaryFile"), "option", "pathGlobFilter",
                    "african_elephants*.jpg")
   sdf_register(invoke(reader, "load", normalizePath(dir)))
 }
@@ -29,7 +29,7 @@ stage_operations <- function(stage) {
 test_that("operations written in R reach the JVM exactly, as its fluent methods would write them", {
   need_jvm()
   ops <- imagenet_ops()
-  stage <- generated$ft_image_transformer(sc, input_col = "content", operations = ops)
+  stage <- ft_image_transformer(sc, input_col = "content", operations = ops)
   expect_identical(unlist(stage_operations(stage)), ops)
   canonical <- vapply(ops, function(o) invoke_static(sc, "irbis.image.ImageTransformer", "canonicalOperation", o), "")
   for (i in seq_along(ops)) {
@@ -39,7 +39,7 @@ test_that("operations written in R reach the JVM exactly, as its fluent methods 
   }
   expect_identical(parse_json(canonical[[5]])$scale, 1 / 255)
 
-  # The JVM's fluent methods (all but normalize, whose Seq arguments the bridge cannot pass).
+  # The JVM's fluent methods (all but normalize, whose Seq[Double] arguments sparklyr's invoke() cannot build).
   fluent <- invoke_new(sc, "irbis.image.ImageTransformer")
   fluent <- invoke(fluent, "resizeShortSide", 256L, "area")
   fluent <- invoke(fluent, "centerCrop", 224L, 224L)
@@ -53,7 +53,7 @@ test_that("an ImageTransformer built in R survives ml_save and ml_load: same ope
   need_jvm()
   files <- camera_trap_files()
   ops <- imagenet_ops()
-  stage <- generated$ft_image_transformer(sc, input_col = "content", output_col = "tensor", operations = ops)
+  stage <- ft_image_transformer(sc, input_col = "content", output_col = "tensor", operations = ops)
   expected <- ml_transform(stage, files)
 
   path <- file.path(tempfile("irbis-r-"), "image-transformer")
@@ -66,8 +66,8 @@ test_that("an ImageTransformer built in R survives ml_save and ml_load: same ope
 
   actual <- ml_transform(loaded, files)
   expect_null(compare_frames(actual, expected))
-  sizes <- bridge_collect_json(sdf_register(invoke(spark_dataframe(actual), "selectExpr",
-                                                   c("path", "size(tensor) AS n", "error"))))
+  # selectExpr(String...): sparklyr passes Java varargs as an R list.
+  sizes <- collect_json(invoke(spark_dataframe(actual), "selectExpr", list("path", "size(tensor) AS n", "error")))
   rows <- lapply(sizes, parse_json)
   expect_gte(length(rows), 4L)
   for (r in rows) {

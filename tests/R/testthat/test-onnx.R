@@ -4,16 +4,16 @@
 test_that("an ONNX model built in R introspects, transforms and saves", {
   need_jvm()
   model_file <- normalizePath(file.path(irbis_root, "core/src/test/resources/irbis/onnx/multi_io.onnx"))
-  stage <- generated$ft_onnx_model(sc, model_location = model_file, feed_dict = list(a = "a", b = "b"),
+  stage <- ft_onnx_model(sc, model_location = model_file, feed_dict = list(a = "a", b = "b"),
                                    fetch_dict = list(scaled = "scaled", total = "total"))
-  inputs <- generated$onnx_model_inputs(stage)
+  inputs <- onnx_model_inputs(stage)
   expect_setequal(names(inputs), c("a", "b"))
   expect_identical(inputs$a$type, "FLOAT")
   expect_identical(unlist(inputs$a$shape), c(-1L, 3L))
-  expect_setequal(names(generated$onnx_model_outputs(stage)), c("scaled", "total", "positive", "as_double"))
+  expect_setequal(names(onnx_model_outputs(stage)), c("scaled", "total", "positive", "as_double"))
 
-  df <- sdf_register(invoke_static(sc, "irbis.onnx.TestModels", "multiIoInput", sc$session))
-  out <- spark_dataframe(generated$ft_onnx_model(df, model_location = model_file, feed_dict = list(a = "a", b = "b"),
+  df <- sdf_register(invoke_static(sc, "irbis.onnx.TestModels", "multiIoInput", spark_session(sc)))
+  out <- spark_dataframe(ft_onnx_model(df, model_location = model_file, feed_dict = list(a = "a", b = "b"),
                                                  fetch_dict = list(scaled = "scaled", total = "total")))
   rows <- jsonlite::fromJSON(paste0("[", paste(unlist(invoke(invoke(out, "toJSON"), "collect")), collapse = ","), "]"),
                              simplifyVector = FALSE)
@@ -29,9 +29,9 @@ test_that("an ONNX model survives ml_save and ml_load from R, payload included",
   model_file <- file.path(tempfile("onnx-"), "multi_io.onnx")
   dir.create(dirname(model_file))
   file.copy(file.path(irbis_root, "core/src/test/resources/irbis/onnx/multi_io.onnx"), model_file)
-  stage <- generated$ft_onnx_model(sc, model_location = model_file, feed_dict = list(a = "a", b = "b"),
+  stage <- ft_onnx_model(sc, model_location = model_file, feed_dict = list(a = "a", b = "b"),
                                    fetch_dict = list(total = "total"))
-  df <- sdf_register(invoke_static(sc, "irbis.onnx.TestModels", "multiIoInput", sc$session))
+  df <- sdf_register(invoke_static(sc, "irbis.onnx.TestModels", "multiIoInput", spark_session(sc)))
   expected <- ml_transform(stage, df)
   path <- file.path(tempfile("irbis-r-"), "onnx")
   ml_save(stage, path)

@@ -2,8 +2,8 @@
 # output column `params` reports the JSON of every value the JVM holds.
 
 param_kinds_report <- function(stage) {
-  input <- sdf_register(invoke(sc$session, "sql", "SELECT 1 AS id"))
-  row <- parse_json(bridge_collect_json(ml_transform(stage, input))[[1]])
+  input <- sdf_register(invoke(spark_session(sc), "sql", "SELECT 1 AS id"))
+  row <- parse_json(collect_json(ml_transform(stage, input))[[1]])
   parse_json(row$params)
 }
 

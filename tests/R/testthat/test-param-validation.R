@@ -36,8 +36,7 @@ validation_cases <- function(kind, rule) {
 test_that("declared validators refuse a value when the stage is built, with the JVM's message", {
   need_jvm()
   checked <- 0L
-  for (spec_name in ls(generated, all.names = TRUE, pattern = "^[.]irbis_spec_")) {
-    spec <- get(spec_name, envir = generated)
+  for (spec in all_specs()) {
     fn <- get(spec$fn, envir = generated)
     for (arg in names(spec$params)) {
       param <- spec$params[[arg]]
@@ -49,7 +48,7 @@ test_that("declared validators refuse a value when the stage is built, with the 
         jvm <- tryCatch({
           invoke_static(sc, "irbis.core.ParamsBridge", "pair", invoke_new(sc, spec$class_name), param$name, json)
           NULL
-        }, error = function(e) conditionMessage(e))
+        }, error = function(e) irbis_jvm_message(e))
         got <- tryCatch({
           do.call(fn, stats::setNames(list(sc, value), c("x", arg)))
           NULL

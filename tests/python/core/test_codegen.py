@@ -243,7 +243,8 @@ def test_api_reference_has_every_stage_in_three_languages(rendered, manifest):
         assert f"{stage['className']}(" in api
         for p in stage["params"]:
             assert f"| `{p['name']}` |" in api
-    assert "ml_clean_missing_data(" in api and "ft_clean_missing_data_model(" in api
+    # CleanMissingData fits a feature transformation: ft_, as sparklyr's ft_string_indexer (learners are ml_).
+    assert "ft_clean_missing_data(" in api and "ft_clean_missing_data_model(" in api
 
 
 class _FakeJavaException:

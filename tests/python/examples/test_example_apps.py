@@ -2,9 +2,9 @@
 
 - Scala: `spark-submit --class irbis.examples.CameraTraps --jars irbis-assembly.jar irbis-examples.jar ...`
   with pyspark's own spark-submit.
-- R: `Rscript examples/camera_traps.R ...` with the irbis package installed from `dist/` by `R CMD INSTALL`.
-  sparklyr cannot be installed here, so the same temporary library gets a stand-in package named sparklyr made
-  from tests/R/bridge.R (as tests/R/testthat/test-install.R does); the script itself is the one a user runs.
+- R: `Rscript examples/camera_traps.R ...` on real sparklyr (from ~/.cache/irbis/R-lib, where .ci/run installs it
+  with ../shared/vendor/r/install.sh, or any library on R_LIBS), with the irbis package installed from `dist/` by
+  `R CMD INSTALL` into a temporary library; the script itself is the one a user runs.
 
 Both evaluate with `--folds 2` (sequences never split between folds; fewer fits than the default 3, as the
 Python notebook test covers the full evaluation) on the model that the Python converter writes, and must print
@@ -13,7 +13,6 @@ predictions; their exit status covers the save/load and flip-bookkeeping checks.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -108,29 +107,27 @@ def test_scala_app_with_spark_submit(model, tmp_path):
     assert (out / "camera-traps-model4" / "metadata").is_dir()
 
 
-def install_r_packages(lib):
-    """The stand-in sparklyr (tests/R/bridge.R as a package) and the irbis package from dist/, into lib."""
-    stub = lib.parent / "stub" / "sparklyr"
-    (stub / "R").mkdir(parents=True)
-    (stub / "DESCRIPTION").write_text(
-        "Package: sparklyr\nVersion: 0.0.0.9000\nTitle: Irbis Test Stand-in for sparklyr\n"
-        "Description: The Irbis R test bridge, packaged so that the irbis package installs and runs.\n"
-        "License: Apache License (== 2)\nAuthor: Irbis tests\nMaintainer: Irbis tests <tests@example.invalid>\n"
-        "Imports: rJava, jsonlite\n")
-    (stub / "NAMESPACE").write_text('import(rJava)\nexportPattern("^[^.]")\n')
-    shutil.copy(ROOT / "tests" / "R" / "bridge.R", stub / "R" / "bridge.R")
-    for package in (stub, R_PACKAGE):
-        proc = subprocess.run(["R", "CMD", "INSTALL", "--no-test-load", f"--library={lib}", str(package)],
-                              capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+R_LIB = Path.home() / ".cache" / "irbis" / "R-lib"
+
+
+def r_libs():
+    """R_LIBS with the private library of sparklyr (.ci/run's) in front of the caller's."""
+    return os.pathsep.join(p for p in (str(R_LIB), os.environ.get("R_LIBS", "")) if p)
+
+
+def install_r_package(lib):
+    """The irbis package from dist/ into lib, as a user installs it (sparklyr comes from R_LIBS)."""
+    proc = subprocess.run(["R", "CMD", "INSTALL", "--no-test-load", f"--library={lib}", str(R_PACKAGE)],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, R_LIBS=r_libs()))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
 def test_r_script(model, tmp_path):
     assert R_PACKAGE.is_file(), f"missing {R_PACKAGE.relative_to(ROOT)}: run `make build` first"
     lib = tmp_path / "lib"
     lib.mkdir()
-    install_r_packages(lib)
-    env = dict(os.environ, SPARK_HOME=str(SPARK_HOME), R_LIBS=str(lib))
+    install_r_package(lib)
+    env = dict(os.environ, SPARK_HOME=str(SPARK_HOME), R_LIBS=os.pathsep.join((str(lib), r_libs())))
     out = tmp_path / "out"
     stdout = run(["Rscript", ROOT / "examples" / "camera_traps.R", "--data", DATA, "--model", model, "--out", out,
                   "--folds", FOLDS], env, "Rscript camera_traps.R")

@@ -153,3 +153,33 @@ def test_errors_say_what_to_do(spark, train):
         train.ComputeModelStatistics().transform(df.select("label"))
     with pytest.raises(IllegalArgumentException, match="column 'nope' does not exist"):
         train.ComputeModelStatistics(scoresCol="nope").transform(df)
+
+
+def test_metric_stages_read_the_label_a_trained_model_recorded(spark, train):
+    """TrainClassifier's and TrainRegressor's output records its label (`species`, `height`) in its metadata: the
+    metric stages use it unless labelCol is set; scikit-learn computes the references from the collected rows."""
+    rng = np.random.default_rng(5)
+    rows = [(float(a), float(b), ["cat", "dog", "fox"][int(a + b) % 3]) for a, b in rng.uniform(0, 6, (60, 2))]
+    animals = spark.createDataFrame(rows, ["a", "b", "species"])
+    classifier = train.TrainClassifier(labelCol="species").fit(animals)
+    scored = classifier.transform(animals)
+    assert scored.schema["prediction"].metadata["irbis_scored"] == {"labelCol": "species", "scoresCol": "probability"}
+    got = train.ComputeModelStatistics().transform(scored).first()
+    pdf = scored.select("species", "scored_labels", "probability").toPandas()
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(pdf["species"], pdf["scored_labels"]), **APPROX)
+    assert got["f1_macro"] == pytest.approx(skm.f1_score(pdf["species"], pdf["scored_labels"], average="macro",
+                                                         zero_division=0), **APPROX)
+    losses = train.ComputePerInstanceStatistics().transform(scored).select("log_loss").toPandas()["log_loss"]
+    probs = np.stack(pdf["probability"].map(lambda v: v.toArray()))
+    for i, label in enumerate(pdf["species"]):
+        assert losses[i] == pytest.approx(skm.log_loss([label], probs[i:i + 1], labels=["cat", "dog", "fox"]), **APPROX)
+    best = train.FindBestModel(models=[classifier]).fit(animals)
+    assert best.getAllModelMetrics().first()["accuracy"] == pytest.approx(got["accuracy"], **APPROX)
+
+    heights = spark.createDataFrame([(float(x), 2.0 * x + 0.1 * (x % 3)) for x in range(12)], ["x", "height"])
+    regressed = train.TrainRegressor(labelCol="height").fit(heights).transform(heights)
+    reg = train.ComputeModelStatistics().transform(regressed).first()
+    hp = regressed.select("height", "prediction").toPandas()
+    assert reg["mse"] == pytest.approx(skm.mean_squared_error(hp["height"], hp["prediction"]), **APPROX)
+    with pytest.raises(IllegalArgumentException, match="column 'label' does not exist"):
+        train.ComputeModelStatistics(labelCol="label").transform(regressed).first()

@@ -18,8 +18,10 @@ trait HasStatisticsKind extends Params {
 }
 
 trait HasScoredColumns extends Params {
-  final val labelCol = new StringParam(this, "labelCol", "The column of true labels (original values or class indices).")
-  setDefault(labelCol -> "label")
+  final val labelCol = new StringParam(this, "labelCol",
+    "The column of true labels (original values or class indices). Unset: the label column that the trained " +
+      "model recorded in the scored data's metadata (TrainClassifier's and TrainRegressor's models do), else 'label'.")
+  setDefault(labelCol -> Scored.DefaultLabel)
   def getLabelCol: String = $(labelCol)
   def setLabelCol(value: String): this.type = set(labelCol, value)
 
@@ -31,12 +33,13 @@ trait HasScoredColumns extends Params {
 
   final val scoresCol = new StringParam(this, "scoresCol",
     "The column of class scores: a vector with one score per class (index i is class level i), or a numeric " +
-      "score of the greater class for binary problems. Unset: 'probability' when present, else 'rawPrediction'.")
+      "score of the greater class for binary problems. Unset: the scores column the trained model recorded in the " +
+      "scored data's metadata, else 'probability' when present, else 'rawPrediction'.")
   def getScoresCol: String = $(scoresCol)
   def setScoresCol(value: String): this.type = set(scoresCol, value)
 
   protected def scored(schema: StructType, stage: String): Scored =
-    Scored.resolve(schema, stage, getLabelCol, get(scoredLabelsCol), get(scoresCol))
+    Scored.resolve(schema, stage, get(labelCol), get(scoredLabelsCol), get(scoresCol))
 
   /** Classification unless the data looks like regression output (numeric label, no class metadata or scores). */
   protected def isClassification(schema: StructType, mode: String, stage: String): Boolean = mode match {
@@ -44,7 +47,7 @@ trait HasScoredColumns extends Params {
     case "regression" => false
     case _ =>
       val s = scored(schema, stage)
-      s.metadataLevels.isDefined || s.scores.isDefined || !Columns.isNumeric(schema(getLabelCol).dataType)
+      s.metadataLevels.isDefined || s.scores.isDefined || !Columns.isNumeric(schema(s.label).dataType)
   }
 }
 

@@ -21,7 +21,7 @@ trait HasSelectionMetric extends HasScoredColumns {
 
   /** Every scalar metric of one model's scored output (classification or regression by the chosen metric). */
   protected def evaluate(scoredData: DataFrame): Seq[(String, Double)] = {
-    val s = Scored.resolve(scoredData.schema, uid, getLabelCol, get(scoredLabelsCol), get(scoresCol))
+    val s = scored(scoredData.schema, uid)
     if (isRegressionMetric) RegressionMetrics.compute(scoredData, uid, s.label, s.predicted)
     else {
       if (getEvaluationMetric == "AUC" && s.scores.isEmpty) throw new IllegalArgumentException(
@@ -85,7 +85,7 @@ class FindBestModel(override val uid: String) extends Estimator[BestModel] with 
     val bestIndex = ModelSelection.best(getEvaluationMetric, table.map(_(names.indexOf(getEvaluationMetric))).toSeq)
     val bestScored = scoredAll(bestIndex)._1
     val roc = if (isRegressionMetric) Array.empty[Array[Double]] else {
-      val s = Scored.resolve(bestScored.schema, uid, getLabelCol, get(scoredLabelsCol), get(scoresCol))
+      val s = scored(bestScored.schema, uid)
       val c = Classes.resolve(bestScored, s)
       s.scores.filter(_ => c.size == 2).map { sc =>
         RocAuc.curve(bestScored.select(Classes.scoreOf(bestScored.schema, sc, Classes.vectorIndex(c, 1)).as("score"),

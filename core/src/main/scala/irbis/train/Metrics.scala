@@ -16,6 +16,7 @@ private[train] case class Scored(stage: String, label: String, predicted: String
                                  metadataLevels: Option[Array[String]])
 
 private[train] object Scored {
+  val DefaultLabel = "label"
   val NotScored = "evaluates scored data: transform the data with the fitted model first (model.transform(df)) " +
     "and pass its output"
 
@@ -37,8 +38,36 @@ private[train] object Scored {
         s"(${schema.fieldNames.mkString(", ")}); $stage $NotScored, or set scoredLabelsCol")
   }
 
-  def resolve(schema: StructType, stage: String, label: String, named: Option[String],
+  /** The metadata key under which a trained model records, on its prediction columns, its label and scores. */
+  val RecordKey = "irbis_scored"
+
+  /** `base` plus the record of the label column and the scores column (if any) of a trained model's output. */
+  def record(base: Metadata, label: String, scores: Option[String]): Metadata = {
+    val r = new MetadataBuilder().putString("labelCol", label)
+    scores.foreach(r.putString("scoresCol", _))
+    new MetadataBuilder().withMetadata(base).putMetadata(RecordKey, r.build()).build()
+  }
+
+  /** The scores column of a trained model's output schema: `probability` when present, else `rawPrediction`. */
+  def scoresOf(schema: StructType): Option[String] =
+    Seq("probability", "rawPrediction").find(c =>
+      schema.fieldNames.contains(c) && schema(c).dataType == SQLDataTypes.VectorType)
+
+  /** The (label, scores) a trained model recorded on the scored-labels or `prediction` column, if any. */
+  private def recorded(schema: StructType, named: Option[String]): Option[(String, Option[String])] =
+    (named.toSeq ++ Seq("scored_labels", "prediction")).filter(schema.fieldNames.contains).map(schema(_).metadata)
+      .find(_.contains(RecordKey)).map(_.getMetadata(RecordKey)).map(r =>
+        (r.getString("labelCol"), if (r.contains("scoresCol")) Some(r.getString("scoresCol")) else None))
+
+  /**
+   * The columns of scored data. The label and scores columns are the ones set (`labelSet`, `scoresNamed`);
+   * unset, the ones the trained model recorded in the scored data's metadata (TrainClassifier's and
+   * TrainRegressor's models do), else `label` and the first of `probability`, `rawPrediction`.
+   */
+  def resolve(schema: StructType, stage: String, labelSet: Option[String], named: Option[String],
               scoresNamed: Option[String]): Scored = {
+    val record = recorded(schema, named)
+    val label = labelSet.orElse(record.map(_._1)).getOrElse(DefaultLabel)
     Columns.require(schema, stage, label)
     val predicted = predictedCol(schema, stage, named)
     if (!schema.fieldNames.contains(predicted)) throw new IllegalArgumentException(
@@ -49,8 +78,7 @@ private[train] object Scored {
         Columns.requireType(schema, stage, c, "a vector of class scores or a numeric score")(
           t => t == SQLDataTypes.VectorType || Columns.isNumeric(t))
         Some(c)
-      case None => Seq("probability", "rawPrediction").find(c =>
-        schema.fieldNames.contains(c) && schema(c).dataType == SQLDataTypes.VectorType)
+      case None => record.flatMap(_._2).filter(schema.fieldNames.contains).orElse(scoresOf(schema))
     }
     val levels = levelsOf(schema(predicted)).orElse(
       if (schema.fieldNames.contains("prediction")) levelsOf(schema("prediction")) else None)

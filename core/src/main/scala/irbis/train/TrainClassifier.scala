@@ -31,7 +31,8 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
     // The learner sees the indexed label, never the original column (which may hold strings).
     val indexLabel = Columns.internalPrefix("TrainClassifier") + "label"
     val learnerOut = configuredLearner(getFeaturesCol, indexLabel).transformSchema(featurized.add(indexLabel, DoubleType))
-    TrainedClassifierModel.scoredSchema(StructType(learnerOut.fields.filterNot(_.name == indexLabel)), label.dataType, uid)
+    TrainedClassifierModel.scoredSchema(StructType(learnerOut.fields.filterNot(_.name == indexLabel)), label.dataType, uid,
+      getLabelCol)
   }
 
   override def fit(dataset: Dataset[_]): TrainedClassifierModel = {
@@ -89,7 +90,7 @@ class TrainedClassifierModel(override val uid: String) extends Model[TrainedClas
 
   override def transformSchema(schema: StructType): StructType =
     TrainedClassifierModel.scoredSchema(getFittedLearner.transformSchema(getFeaturizer.transformSchema(schema)),
-      labelType, uid, Some(getLevels))
+      labelType, uid, getLabelCol, Some(getLevels))
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     val schema = transformSchema(dataset.schema, logging = true)
@@ -115,11 +116,16 @@ class TrainedClassifierModel(override val uid: String) extends Model[TrainedClas
 object TrainedClassifierModel extends IrbisReadable[TrainedClassifierModel] {
   val ScoredLabels = "scored_labels"
 
-  /** The learner's output plus scored_labels; with the levels known, both carry them as metadata. */
-  private[train] def scoredSchema(learnerOut: StructType, labelType: DataType, stage: String,
+  /**
+   * The learner's output plus scored_labels; with the levels known, both carry them as metadata. Both record the
+   * label and scores columns for the metric stages (Scored.record).
+   */
+  private[train] def scoredSchema(learnerOut: StructType, labelType: DataType, stage: String, label: String,
                                   levels: Option[Array[String]] = None): StructType = {
     Columns.requireAbsent(learnerOut, stage, ScoredLabels)
-    val meta = (name: String) => levels.map(Levels.metadata(name, _, labelType)).getOrElse(Metadata.empty)
+    val scores = Scored.scoresOf(learnerOut)
+    val meta = (name: String) =>
+      Scored.record(levels.map(Levels.metadata(name, _, labelType)).getOrElse(Metadata.empty), label, scores)
     Levels.put(learnerOut, StructField("prediction", DoubleType, nullable = false, meta("prediction")))
       .add(StructField(ScoredLabels, labelType, nullable = true, meta(ScoredLabels)))
   }

@@ -25,7 +25,8 @@ class TrainRegressor(override val uid: String) extends Estimator[TrainedRegresso
   override def transformSchema(schema: StructType): StructType = {
     val inputs = resolvedInputs(schema, uid)
     checkLabel(schema)
-    configuredLearner(getFeaturesCol, getLabelCol).transformSchema(featurizer(inputs, getFeaturesCol, uid).transformSchema(schema))
+    TrainedRegressorModel.recorded(configuredLearner(getFeaturesCol, getLabelCol)
+      .transformSchema(featurizer(inputs, getFeaturesCol, uid).transformSchema(schema)), getLabelCol)
   }
 
   override def fit(dataset: Dataset[_]): TrainedRegressorModel = {
@@ -62,14 +63,18 @@ class TrainedRegressorModel(override val uid: String) extends Model[TrainedRegre
   def setFittedLearner(value: Transformer): this.type = set(fittedLearner, value)
 
   override def transformSchema(schema: StructType): StructType =
-    getFittedLearner.transformSchema(getFeaturizer.transformSchema(schema))
+    TrainedRegressorModel.recorded(getFittedLearner.transformSchema(getFeaturizer.transformSchema(schema)), getLabelCol)
 
   override def transform(dataset: Dataset[_]): DataFrame = {
-    transformSchema(dataset.schema, logging = true)
-    getFittedLearner.transform(getFeaturizer.transform(dataset))
+    val schema = transformSchema(dataset.schema, logging = true)
+    getFittedLearner.transform(getFeaturizer.transform(dataset)).withMetadata("prediction", schema("prediction").metadata)
   }
 
   override def copy(extra: ParamMap): TrainedRegressorModel = withCopiedStages(copyValues(new TrainedRegressorModel(uid), extra).setParent(parent), extra)
 }
 
-object TrainedRegressorModel extends IrbisReadable[TrainedRegressorModel]
+object TrainedRegressorModel extends IrbisReadable[TrainedRegressorModel] {
+  /** The learner's output, whose `prediction` records the label column for the metric stages (Scored.record). */
+  private[train] def recorded(learnerOut: StructType, label: String): StructType =
+    Levels.put(learnerOut, learnerOut("prediction").copy(metadata = Scored.record(learnerOut("prediction").metadata, label, None)))
+}
