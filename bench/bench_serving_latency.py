@@ -26,7 +26,9 @@ above that would only measure a growing queue).
 import base64
 import json
 import re
+import selectors
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -39,21 +41,67 @@ WARMUP = 3
 OPEN_LOOP_DURATION = 8
 RATES = {"trivial": (1, 50, 1000), "featurizer": (1, 20)}
 BODY = {"x1": 0.8, "x2": 0.1}
+SLOW_CLIENTS = 50
 
 
-def wrk(url, body, connections, duration):
-    """(requests/s, p50 ms, p99 ms, non-2xx count) of a closed-loop wrk run posting the JSON `body` to url."""
+class SlowClients:
+    """A slow-client attack ("slowloris") on the server at `url`, while the ``with`` block runs: `n` connections
+    that each send a request line and one header, then nothing more; whenever the server closes one (a read
+    deadline), it is opened again at once, so `n` are always held open. `reopened` counts the closes seen."""
+
+    def __init__(self, url, n=SLOW_CLIENTS):
+        host_port, _, path = url.split("://", 1)[1].partition("/")
+        host, _, port = host_port.partition(":")
+        self.address, self.path, self.n, self.reopened = (host, int(port)), "/" + path, n, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _open(self, selector):
+        s = socket.create_connection(self.address, timeout=10)
+        s.sendall(f"POST {self.path} HTTP/1.1\r\nHost: {self.address[0]}\r\n".encode())
+        s.setblocking(False)
+        selector.register(s, selectors.EVENT_READ)
+
+    def _hold(self):
+        with selectors.DefaultSelector() as selector:
+            for _ in range(self.n):
+                self._open(selector)
+            while not self._stop.is_set():
+                for key, _ in selector.select(0.2):
+                    # readable: an answer (408) or a close; either way the server is done with this connection
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
+                    self.reopened += 1
+                    self._open(selector)
+            for key in list(selector.get_map().values()):
+                key.fileobj.close()
+
+    def __enter__(self):
+        self._thread.start()
+        time.sleep(0.5)   # all connections open and holding
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+
+
+def wrk(url, body, connections, duration, timeout=30):
+    """(requests/s, p50 ms, p99 ms, non-2xx count) of a closed-loop wrk run posting the JSON `body` to url;
+    requests not answered within `timeout` seconds count as failed."""
     with tempfile.TemporaryDirectory() as tmp:
         payload, script = Path(tmp) / "body.json", Path(tmp) / "post.lua"
         payload.write_text(json.dumps(body))
         script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                           f'local f = io.open("{payload}", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
         out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
-                              "--timeout", "30s", "--latency", "-s", str(script), url],
+                              "--timeout", f"{timeout}s", "--latency", "-s", str(script), url],
                              capture_output=True, text=True, check=True).stdout
 
     def millis(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if m is None:   # no request was answered
+            return float("nan")
         value, unit = float(m.group(1)), m.group(2)
         return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 

@@ -56,7 +56,7 @@ object Serving {
   }
 
   /** Whether server `name` runs in low-latency mode (its query then needs a continuous trigger). */
-  def isLowLatency(name: String): Boolean = ServingServer.find(name).exists(_.config.lowLatency)
+  def isLowLatency(name: String): Boolean = ServingRegistry.find(name).exists(_.config.lowLatency)
 
   /**
    * The sink's options for the replies to server `name` (Python's `replyTo` applies the same; a later `option`
@@ -108,7 +108,7 @@ object Serving {
   /** The servers whose requests `df` reads (to diagnose the rows that parseRequest drops). */
   private def servers(df: DataFrame): Seq[ServingServer] = df.queryExecution.analyzed.collect {
     case r: StreamingRelationV2 => r.table match {
-      case t: ServingTable => t.serverName.flatMap(ServingServer.find)
+      case t: ServingTable => t.serverName.flatMap(ServingRegistry.find)
       case _ => None
     }
   }.flatten
@@ -135,11 +135,15 @@ object Serving {
     if (isLowLatency(name)) replyTo(writer, name)
     else replyTo(writer, name).trigger(Trigger.ProcessingTime(triggerMs.toLong))
 
-  def status(name: String): String = ServingServer.get(name).statusJson
-  def url(name: String): String = ServingServer.get(name).url
+  def status(name: String): String = ServingRegistry.get(name).status.toJson
+  def url(name: String): String = ServingRegistry.get(name).url
 
   /** A low-latency server's partition servers, once its query has started them all (waits up to `timeoutMs`). */
   def partitionUrls(name: String, timeoutMs: Double): Array[String] =
-    ServingServer.get(name).partitionServers(timeoutMs.toLong).toArray
-  def stop(name: String): Unit = ServingServer.find(name).foreach(_.stop())
+    ServingRegistry.get(name) match {
+      case f: FrontRouter => f.partitionServers(timeoutMs.toLong).toArray
+      case other => throw new IllegalArgumentException(s"'$name' is not a low-latency server (option " +
+        s"mode=lowLatency): its one url is ${other.url}")
+    }
+  def stop(name: String): Unit = ServingRegistry.find(name).foreach(_.stop())
 }
