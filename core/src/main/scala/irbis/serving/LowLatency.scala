@@ -3,7 +3,7 @@ package irbis.serving
 import java.util.concurrent.ConcurrentHashMap
 
 import scala.jdk.CollectionConverters._
-import scala.util.chaining._
+import scala.collection.immutable.ListMap
 
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.connector.read.InputPartition
@@ -27,9 +27,9 @@ case class LowLatencyPartitionOffset(partition: Int, url: String, seq: Long) ext
 /** Every partition's [[LowLatencyPartitionOffset]]. It is a record, not a replay point: the requests live only in
  * their server's memory, so a restarted query serves new requests. */
 case class LowLatencyOffset(partitions: Map[Int, LowLatencyPartitionOffset]) extends Offset {
-  override def json(): String = partitions.toSeq.sortBy(_._1).map { case (p, o) =>
-    p.toString -> Map("url" -> o.url, "seq" -> o.seq)
-  }.pipe(ServingJson.write)
+  override def json(): String = ServingJson.write(ListMap(partitions.toSeq.sortBy(_._1).map { case (p, o) =>
+    p.toString -> ListMap("url" -> o.url, "seq" -> o.seq)
+  }: _*))
 }
 
 object LowLatencyOffset {

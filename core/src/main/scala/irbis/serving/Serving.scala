@@ -81,9 +81,9 @@ object Serving {
   }
 
   /**
-   * The id and the JSON body's fields, parsed with `schema`. A body that is not JSON, not an object, has a value
-   * of the wrong type, or lacks a field marked non-nullable in `schema` leaves the pipeline here; the sink then
-   * answers it 400 with the reason.
+   * The id and the JSON body's fields, parsed with `schema`. A body that is not valid UTF-8 (no silent U+FFFD
+   * replacement), not JSON, not an object, has a value of the wrong type, or lacks a field marked non-nullable in
+   * `schema` leaves the pipeline here; the server then answers it 400 with the reason.
    */
   def parseRequest(df: DataFrame, schema: StructType): DataFrame = {
     Seq("id", "body").foreach(c => require(df.columns.contains(c),
@@ -91,11 +91,13 @@ object Serving {
     require(!schema.fieldNames.contains("id"), "parseRequest: the schema must not have a field 'id' (the request id column)")
     require(!schema.fieldNames.contains(CorruptCol), s"parseRequest: the schema must not have a field '$CorruptCol'")
     servers(df).foreach(_.parsesWith(schema))
-    val parsed = from_json(col("body").cast(StringType), schema.add(CorruptCol, StringType),
+    val text = col("body").cast(StringType) // the bytes as they are; is_valid_utf8 checks them
+    val parsed = from_json(text, schema.add(CorruptCol, StringType),
       Map("mode" -> "PERMISSIVE", "columnNameOfCorruptRecord" -> CorruptCol))
     val required = schema.fields.filterNot(_.nullable).map(f => col(ParsedCol).getField(f.name).isNotNull)
-    val fits = (col(ParsedCol).isNotNull && col(ParsedCol).getField(CorruptCol).isNull) +: required
-    df.select(col("id"), parsed.as(ParsedCol))
+    val fits = (col("_irbis_utf8") && col(ParsedCol).isNotNull && col(ParsedCol).getField(CorruptCol).isNull) +:
+      required
+    df.select(col("id"), is_valid_utf8(text).as("_irbis_utf8"), parsed.as(ParsedCol))
       .where(fits.reduce(_ && _))
       .select(col("id") +: schema.fieldNames.toSeq.map(f => col(ParsedCol).getField(f).as(f)): _*)
   }
