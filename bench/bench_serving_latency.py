@@ -7,7 +7,10 @@ process, on the same SparkSession and JVM):
 
 The load comes from ``wrk`` (Debian's package: ``apt-get install wrk``), closed loop: 1 and 16 connections, each
 sending its next POST as soon as the previous one is answered, for ``DURATION`` seconds after a warm-up run.
-wrk reports throughput and the latency percentiles (``--latency``: 50th, 99th). Every answer is checked to be a 200
+wrk reports throughput and the latency percentiles (``--latency``: 50th, 99th). The trivial pipeline's low-latency and
+50 ms trigger servers get one more closed-loop row, one client under a slow-client attack: ``SLOW_CLIENTS``
+connections that send a request line and one header and then wait (reopened whenever the server closes one),
+reported as ratios of its p50 and p99 to the 1-client row of the same run (target: within 2x). Every answer is checked to be a 200
 (wrk counts non-2xx responses; a case with any is reported as failed, not timed).
 
 Irbis runs in micro-batch mode with the default trigger (the next micro-batch starts as soon as the previous one
@@ -186,7 +189,9 @@ def check(url, case):
     assert answer == case.expected, (case.name, answer, case.expected)
 
 
-def measure(url, case, label, rows):
+def measure(url, case, label, rows, attack=False):
+    """The closed-loop rows (1 and 16 clients), with `attack` one client again under a slow-client attack
+    (``SLOW_CLIENTS`` connections held open with partial headers, see SlowClients), then the open-loop rows."""
     check(url, case)
     wrk(url, case.body, 1, WARMUP)
     for connections in (1, 16):
@@ -194,6 +199,14 @@ def measure(url, case, label, rows):
         rows.append({"case": case.name, "server": label, "clients": connections, "rate": rate, "p50": p50,
                      "p99": p99, "failed": failed})
     capacity = rows[-1]["rate"]
+    if attack:
+        with SlowClients(url) as slow:
+            rate, p50, p99, failed = wrk(url, case.body, 1, DURATION)
+            reopened = slow.reopened
+        base = rows[-2]
+        rows.append({"case": case.name, "server": label, "clients": ATTACKED, "rate": rate, "p50": p50, "p99": p99,
+                     "failed": failed + (rate == 0), "p50_ratio": p50 / base["p50"], "p99_ratio": p99 / base["p99"],
+                     "reopened": reopened})
     for target in RATES[case.name]:
         if target <= capacity:
             rate, p50, p99, failed = h2load(url, case.body, target, OPEN_LOOP_DURATION)
@@ -208,6 +221,7 @@ def serve_irbis(spark, case, label, trigger_ms, rows, low_latency=False):
     reader = server(spark.readStream).address("127.0.0.1", 0, name).option("maxBodyBytes", 4 << 20)
     if low_latency:
         reader = reader.option("mode", "lowLatency").option("numPartitions", 1)
+    attack = case.name == "trivial" and (low_latency or trigger_ms == 50)
     replies = case.model.transform(case.prepare(parse_request(reader.load(), case.schema))) \
         .select("id", make_reply(F.struct(case.reply_col)))
     writer = server(replies.writeStream).replyTo(name)
@@ -215,7 +229,7 @@ def serve_irbis(spark, case, label, trigger_ms, rows, low_latency=False):
         writer = writer.trigger(processingTime=f"{trigger_ms} milliseconds")
     query = writer.start()
     try:
-        measure(partition_urls(name)[0] if low_latency else url(name), case, label, rows)
+        measure(partition_urls(name)[0] if low_latency else url(name), case, label, rows, attack)
     finally:
         query.stop()
 
@@ -250,6 +264,7 @@ def serve_fastapi(spark, case, rows):
 
 
 FASTAPI = "FastAPI + uvicorn, transform per request"
+ATTACKED = f"1+{SLOW_CLIENTS} slow"
 LOW_LATENCY = "Irbis, low-latency mode"
 
 
@@ -274,6 +289,10 @@ def run(spark):
         notes = [f"{r['failed']} failed answers"] if r["failed"] else []
         if r["case"] == "trivial" and r["server"].startswith("Irbis") and r["clients"] in (1, "1/s"):
             notes.append("p50 target < 5 ms " + ("met" if r["p50"] < 5 else "missed"))
+        if r["clients"] == ATTACKED:
+            notes.append(f"p50 {r['p50_ratio']:.2f}x, p99 {r['p99_ratio']:.2f}x the 1-client row of this run "
+                         f"(target <= 2x: {'met' if r['p50_ratio'] <= 2 and r['p99_ratio'] <= 2 else 'missed'}); "
+                         f"{r['reopened']} slow connections closed by the server (408) and opened again")
         print(f"{r['case']:<11} {r['server']:<42} {str(r['clients']):>7} {r['rate']:>9.1f} {r['p50']:>8.2f} "
               f"{r['p99']:>8.2f}  " + ", ".join(notes))
     print()
@@ -293,4 +312,10 @@ def run(spark):
                             "irbis": irbis_row["rate"], "baseline": base_row["rate"], "unit": "r/s",
                             "baseline_name": "FastAPI+uvicorn transform",
                             **({"target": 10.0} if clients == 16 else {})})
+    for mode, label in (("", "Irbis, 50 ms trigger"), ("low-lat. ", LOW_LATENCY)):
+        attacked, alone = pick("trivial", label, ATTACKED), pick("trivial", label, 1)
+        # one closed-loop client: its rate is 1 / its mean latency, so a rate ratio >= 0.5 is a latency within 2x
+        out.append({"benchmark": "serving_latency", "case": f"{mode}trivial, {SLOW_CLIENTS} slow",
+                    "irbis": attacked["rate"], "baseline": alone["rate"], "unit": "r/s",
+                    "baseline_name": "same, no slow clients", "target": 0.5})
     return out

@@ -14,6 +14,7 @@ import io.netty.buffer.{ByteBuf, Unpooled}
 import io.netty.channel.{Channel, ChannelFuture, ChannelHandlerContext, ChannelInboundHandlerAdapter,
   ChannelInitializer, ChannelOption, MultiThreadIoEventLoopGroup}
 import io.netty.channel.group.DefaultChannelGroup
+import io.netty.channel.epoll.{Epoll, EpollIoHandler, EpollServerSocketChannel}
 import io.netty.channel.nio.NioIoHandler
 import io.netty.channel.socket.SocketChannel
 import io.netty.channel.socket.nio.NioServerSocketChannel
@@ -39,14 +40,18 @@ import io.netty.util.concurrent.{DefaultThreadFactory, GlobalEventExecutor, Sche
 private[serving] final class HttpTransport(config: ServingConfig, counters: ServingCounters, server: ServingServer,
                                            controlToken: String) {
   private val base = "/" + config.name
+  // Linux's epoll through Netty's native transport where it loads (Spark ships it), else Java's NIO
+  private val epoll = Epoll.isAvailable
   private val group = new MultiThreadIoEventLoopGroup(config.handlerThreads,
-    new DefaultThreadFactory(s"irbis-serving-${config.name}", true), NioIoHandler.newFactory())
+    new DefaultThreadFactory(s"irbis-serving-${config.name}", true),
+    if (epoll) EpollIoHandler.newFactory() else NioIoHandler.newFactory())
   private val connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE)
   private val open = new AtomicInteger(0)
   private val bearer = config.token.map(digest)
   private val control = digest(controlToken)
 
-  private val channel: Channel = new ServerBootstrap().group(group).channel(classOf[NioServerSocketChannel])
+  private val channel: Channel = new ServerBootstrap().group(group)
+    .channel(if (epoll) classOf[EpollServerSocketChannel] else classOf[NioServerSocketChannel])
     .option(ChannelOption.SO_BACKLOG, Integer.valueOf(1024))
     .childOption(ChannelOption.TCP_NODELAY, java.lang.Boolean.TRUE)
     .childHandler(new ChannelInitializer[SocketChannel] {
