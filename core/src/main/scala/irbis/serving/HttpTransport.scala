@@ -115,9 +115,13 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
     private var deadline: ScheduledFuture[_] = _
     private var idle: ScheduledFuture[_] = _
 
-    private def schedule(ms: Long)(f: => Unit): ScheduledFuture[_] = ctx.executor().schedule((() => f): Runnable, ms, MILLISECONDS)
+    private def schedule(ms: Long)(f: => Unit): ScheduledFuture[_] =
+      ctx.executor().schedule((() => f): Runnable, ms, MILLISECONDS)
     private def cancel(f: ScheduledFuture[_]): Unit = if (f != null) f.cancel(false)
-    private def startIdle(): Unit = { cancel(idle); idle = schedule(config.idleTimeoutMs)(if (!started && !inFlight) ctx.close()) }
+    private def startIdle(): Unit = {
+      cancel(idle)
+      idle = schedule(config.idleTimeoutMs)(if (!started && !inFlight) ctx.close())
+    }
 
     override def channelActive(ctx: ChannelHandlerContext): Unit = {
       this.ctx = ctx
@@ -184,7 +188,8 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
         case _: TooLongFrameException => 431
         case _ => 400
       }, failure match {
-        case _: TooLongHttpHeaderException => s"the request headers are over ${config.maxHeaderBytes} bytes (maxHeaderBytes)"
+        case _: TooLongHttpHeaderException =>
+          s"the request headers are over ${config.maxHeaderBytes} bytes (maxHeaderBytes)"
         case _: TooLongHttpLineException => "the request line is over 8192 bytes"
         case e => s"not a valid HTTP/1.1 request: ${e.getMessage}"
       })
@@ -234,7 +239,12 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
       val keepAlive = HttpUtil.isKeepAlive(r)
       inFlight = true
       route match {
-        case Status => write(ServingReply.json(200, server.status.toJson), keepAlive)
+        case Status => // off the event loop: a front's status asks its partitions' servers
+          java.util.concurrent.CompletableFuture.runAsync { () =>
+            write(try ServingReply.json(200, server.status.toJson) catch {
+              case scala.util.control.NonFatal(e) => ServingReply.error(500, s"server error: $e")
+            }, keepAlive)
+          }
         case Control =>
           val reply =
             if (!matches(control, r.headers().get(ServingClient.TokenHeader)))

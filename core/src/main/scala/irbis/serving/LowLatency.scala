@@ -2,8 +2,8 @@ package irbis.serving
 
 import java.util.concurrent.ConcurrentHashMap
 
-import scala.jdk.CollectionConverters._
 import scala.collection.immutable.ListMap
+import scala.jdk.CollectionConverters._
 
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.connector.read.InputPartition
@@ -33,14 +33,15 @@ case class LowLatencyOffset(partitions: Map[Int, LowLatencyPartitionOffset]) ext
 }
 
 object LowLatencyOffset {
-  def parse(json: String): LowLatencyOffset = LowLatencyOffset(ServingJson.mapper.readTree(json).properties().asScala.map { e =>
-    val p = e.getKey.toInt
-    p -> LowLatencyPartitionOffset(p, e.getValue.get("url").asText, e.getValue.get("seq").asLong)
-  }.toMap)
+  def parse(json: String): LowLatencyOffset =
+    LowLatencyOffset(ServingJson.mapper.readTree(json).properties().asScala.map { e =>
+      val p = e.getKey.toInt
+      p -> LowLatencyPartitionOffset(p, e.getValue.get("url").asText, e.getValue.get("seq").asLong)
+    }.toMap)
 }
 
 /** What a partition's task needs to start its server and register it with the front. */
-case class LowLatencyPartition(config: ServingConfig, partition: Int, frontUrl: String, token: String,
+case class LowLatencyPartition(config: ServingConfig, partition: Int, frontUrl: String, controlToken: String,
                                schemaJson: Option[String]) extends InputPartition
 
 class ServingContinuousStream(front: FrontRouter, numPartitions: Int) extends ContinuousStream {
@@ -62,7 +63,8 @@ class ServingContinuousStream(front: FrontRouter, numPartitions: Int) extends Co
   /** The epoch is committed: every partition's writer has seen the rows of the requests up to its offset. */
   override def commit(end: Offset): Unit = end match {
     case LowLatencyOffset(parts) =>
-      parts.values.filter(_.seq > 0).foreach(o => ServingClient.sendControl(o.url, front.controlToken, s"settle ${o.seq}"))
+      parts.values.filter(_.seq > 0)
+        .foreach(o => ServingClient.sendControl(o.url, front.controlToken, s"settle ${o.seq}"))
     case _ =>
   }
 
@@ -99,12 +101,13 @@ object PartitionServers {
   def start(part: LowLatencyPartition): PartitionServer = {
     val key = (part.config.name, part.partition)
     Option(running.remove(key)).foreach(_.stop()) // an earlier task's server, so its port is free again
-    val server = new PartitionServer(part.config.forPartition(part.partition), part.partition, part.token)
+    val server = new PartitionServer(part.config.forPartition(part.partition), part.partition, part.controlToken)
     part.schemaJson.foreach(j => server.parsesWith(DataType.fromJson(j).asInstanceOf[StructType]))
     running.put(key, server)
-    if (!ServingClient.sendControl(part.frontUrl, part.token, s"register ${part.partition} ${server.url}")) {
+    if (!ServingClient.sendControl(part.frontUrl, part.controlToken, s"register ${part.partition} ${server.url}")) {
       stop(key._1, key._2, server)
-      throw new IllegalStateException(s"the low-latency server of '${part.config.name}', partition ${part.partition}, " +
+      throw new IllegalStateException(
+        s"the low-latency server of '${part.config.name}', partition ${part.partition}, " +
         s"could not register with the driver's server at ${part.frontUrl}")
     }
     server

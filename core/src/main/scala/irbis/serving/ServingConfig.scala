@@ -21,7 +21,8 @@ case class ServingConfig(name: String, host: String, port: Int, maxPending: Int,
 
   // the token never shows in messages or logs
   override def toString: String =
-    productIterator.map { case Some(_: String) => "token=<set>"; case v => v.toString }.mkString("ServingConfig(", ",", ")")
+    productIterator.map { case Some(_: String) => "token=<set>"; case v => v.toString }
+      .mkString("ServingConfig(", ",", ")")
 }
 
 object ServingConfig {

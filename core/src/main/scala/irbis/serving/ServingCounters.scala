@@ -26,6 +26,7 @@ private[serving] final class ServingCounters {
   def lost(): Unit = { replied.decrementAndGet(); abandoned.incrementAndGet() }
 
   def snapshot(name: String, url: String): ServingStatus =
-    ServingStatus(name, url, accepted.get(), replied.get(), rejected.asScala.map { case (k, v) => k.toInt -> v.get() }.toMap,
-      expired.get(), pending.get(), late.get(), abandoned.get())
+    ServingStatus(name, url, accepted.get(), replied.get(),
+      rejected.asScala.map { case (k, v) => k.toInt -> v.get() }.toMap, expired.get(), pending.get(), late.get(),
+      abandoned.get())
 }

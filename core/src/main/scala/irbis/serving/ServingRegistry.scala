@@ -24,7 +24,8 @@ object ServingRegistry {
   }
 
   /** The server running under this name, whatever its settings, or a new one bound now. */
-  def startUnlessRunning(config: ServingConfig): ServingServer = servers.computeIfAbsent(config.name, _ => start(config))
+  def startUnlessRunning(config: ServingConfig): ServingServer =
+    servers.computeIfAbsent(config.name, _ => start(config))
 
   def get(name: String): ServingServer = find(name).getOrElse(throw new IllegalArgumentException(
     s"no irbis.serving server named '$name' runs in this driver (running: ${names.mkString(", ")})"))

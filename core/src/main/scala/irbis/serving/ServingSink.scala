@@ -85,7 +85,8 @@ class ServingStreamingWrite(layout: ReplyLayout) extends StreamingWrite {
   }
 
   override def abort(epochId: Long, messages: Array[WriterCommitMessage]): Unit =
-    ServingRegistry.find(layout.server).collect { case d: DriverServer => d }.foreach(_.abortBatch(s"the pipeline failed on micro-batch $epochId"))
+    ServingRegistry.find(layout.server).collect { case d: DriverServer => d }
+      .foreach(_.abortBatch(s"the pipeline failed on micro-batch $epochId"))
 }
 
 case class ServingWriterFactory(layout: ReplyLayout) extends StreamingDataWriterFactory {

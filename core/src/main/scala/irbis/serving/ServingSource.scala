@@ -28,7 +28,8 @@ class ServingSourceProvider extends TableProvider with DataSourceRegister {
                         properties: util.Map[String, String]): Table = {
     val options = properties.asScala.map { case (k, v) => k.toLowerCase -> v }.toMap
     // A source starts its server when loaded, so the bound address is known before the query starts.
-    if (!options.contains("replyto") && options.contains("name")) ServingRegistry.startUnlessRunning(ServingConfig.from(options))
+    if (!options.contains("replyto") && options.contains("name"))
+      ServingRegistry.startUnlessRunning(ServingConfig.from(options))
     new ServingTable(options)
   }
   override def supportsExternalMetadata(): Boolean = false

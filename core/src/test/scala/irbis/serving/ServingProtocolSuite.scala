@@ -190,7 +190,8 @@ class ServingProtocolSuite extends SparkSuite {
     serve("guarded", lowLatency = true, Map("tokenFile" -> file.toString)) { url =>
       val body = """{"k":4}""".getBytes(UTF_8)
       val missing = post(url, body)
-      assert(missing.statusCode == 401 && missing.headers.firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"))
+      assert(missing.statusCode == 401 &&
+        missing.headers.firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"))
       assert(post(url, body, Some("s3cret-tokem")).statusCode == 401)
       assert(post(url, body, Some("s3cret-token")).body == "5")
       def get(u: String, token: Option[String]) = client.send(token.foldLeft(HttpRequest.newBuilder(URI.create(u)))(
@@ -217,7 +218,8 @@ class ServingProtocolSuite extends SparkSuite {
         assert(answers.map(a => (a._1, a._2)) == (0 until 2000).map(k => (200, (k + 1).toString)))
         val ms = answers.map(_._3).sorted
         def pct(q: Double) = ms(math.min(ms.size - 1, (q * ms.size).toInt))
-        info(f"$mode burst latency ms: p50 ${pct(0.5)}%.1f, p90 ${pct(0.9)}%.1f, p99 ${pct(0.99)}%.1f, max ${ms.last}%.1f")
+        info(f"$mode burst latency ms: p50 ${pct(0.5)}%.1f, p90 ${pct(0.9)}%.1f, p99 ${pct(0.99)}%.1f, " +
+          f"max ${ms.last}%.1f")
         val st = status(name)
         assert((st.accepted, st.replied, st.rejected, st.pending, st.abandoned) == (2000L, 2000L, Map.empty, 0, 0L), st)
       }
