@@ -187,6 +187,10 @@ class ServingProtocolSuite extends SparkSuite {
     val e = intercept[IllegalArgumentException](spark.readStream.server().address("127.0.0.1", 0, "t0")
       .option("token", "has space").load())
     assert(e.getMessage.contains("visible ASCII characters without spaces"), e.getMessage)
+    val both = intercept[IllegalArgumentException](ServingConfig.from(Map("name" -> "t1", "token" -> "a",
+      "tokenfile" -> file.toString)))
+    assert(both.getMessage.contains("'token' and 'tokenFile' are alternatives"), both.getMessage)
+    assert(!ServingConfig.from(Map("name" -> "t2", "token" -> "n0t-in-logs")).toString.contains("n0t-in-logs"))
     serve("guarded", lowLatency = true, Map("tokenFile" -> file.toString)) { url =>
       val body = """{"k":4}""".getBytes(UTF_8)
       val missing = post(url, body)
