@@ -1,6 +1,6 @@
 """The serving server's HTTP protocol from Python, on raw sockets on 127.0.0.1: the table of malformed requests
 that the Scala suite (ServingProtocolSuite) runs too, each answered once with the status a client must see and
-counted once; a slow client that gets 408 while others are served; the bearer token."""
+counted once; a slow client that gets 408 while others are served; pipelined requests; the bearer token."""
 
 import json
 import re
@@ -87,6 +87,15 @@ def test_each_malformed_request_gets_its_status_once_and_a_slow_client_408(spark
             if "header" in case:
                 assert headers.get(case["header"][0].lower()) == case["header"][1], (case["case"], headers)
         assert post(url, json.dumps({"k": 1}).encode()) == (200, "2")
+        # HTTP/1.1 pipelining: three requests in one write, answered in order on the kept-alive connection
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"".join(f'POST /py_protocol HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\n{{"k":{k}}}'
+                               .encode() for k in (4, 5, 6)))
+            s.settimeout(30)
+            data = b""
+            while data.count(b"HTTP/1.1 ") < 3 or not data.endswith(b"7"):
+                data += s.recv(65536)
+        assert [part.split(b"\r\n\r\n")[1][:1] for part in data.split(b"HTTP/1.1 ")[1:]] == [b"5", b"6", b"7"], data
         code, _, body, closed = read_answer(slow)
         assert code == 408 and closed and "readTimeoutMs" in body
         slow.close()
@@ -99,7 +108,7 @@ def test_each_malformed_request_gets_its_status_once_and_a_slow_client_408(spark
         expected["400"] += 1
         assert st["rejected"] == expected
         assert (st["accepted"], st["replied"], st["expired"], st["pending"], st["abandoned"]) == \
-            (len(TABLE["cases"]) + 3, 1, 0, 0, 0)
+            (len(TABLE["cases"]) + 6, 4, 0, 0, 0)
     finally:
         query.stop()
 
