@@ -10,8 +10,8 @@ sending its next POST as soon as the previous one is answered, for ``DURATION`` 
 wrk reports throughput and the latency percentiles (``--latency``: 50th, 99th). The trivial pipeline's low-latency and
 50 ms trigger servers get one more closed-loop row, one client under a slow-client attack: ``SLOW_CLIENTS``
 connections that send a request line and one header and then wait (reopened whenever the server closes one),
-reported as ratios of its p50 and p99 to the 1-client row of the same run (target: within 2x). Every answer is checked to be a 200
-(wrk counts non-2xx responses; a case with any is reported as failed, not timed).
+reported as ratios of its p50 and p99 to the 1-client row of the same run (target: within 2x). Every answer is
+checked to be a 200 (wrk counts non-2xx responses; a case with any is reported as failed, not timed).
 
 Irbis runs in micro-batch mode with the default trigger (the next micro-batch starts as soon as the previous one
 ends) and with the 50 ms trigger of the docs, and in low-latency mode (``mode=lowLatency``: one partition, whose
