@@ -52,7 +52,6 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
 
   private val channel: Channel = new ServerBootstrap().group(group)
     .channel(if (epoll) classOf[EpollServerSocketChannel] else classOf[NioServerSocketChannel])
-    .option(ChannelOption.SO_BACKLOG, Integer.valueOf(1024))
     .childOption(ChannelOption.TCP_NODELAY, java.lang.Boolean.TRUE)
     .childHandler(new ChannelInitializer[SocketChannel] {
       override def initChannel(ch: SocketChannel): Unit = {
