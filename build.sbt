@@ -7,6 +7,7 @@ ThisBuild / licenses := Seq("Apache-2.0" -> url("https://www.apache.org/licenses
 ThisBuild / homepage := Some(url("https://irbis-ml.github.io"))
 
 val sparkVersion = "4.1.0"
+val nettyVersion = "4.2.7.Final" // the version spark-core 4.1.0 depends on
 val onnxruntimeVersion = "1.29.0"
 // LightGBM 3.3.5 through Microsoft's SWIG binding (JNI classes and the natives in one jar); the parity reference is
 // the lightgbm Python package of the same LightGBM version (requirements-dev.txt).
@@ -50,6 +51,9 @@ lazy val core = (project in file("core"))
       "org.apache.spark" %% "spark-core" % sparkVersion % Provided,
       "org.apache.spark" %% "spark-sql" % sparkVersion % Provided,
       "org.apache.spark" %% "spark-mllib" % sparkVersion % Provided,
+      // Spark Serving's HTTP server: the Netty that Spark 4.1.0 itself ships, so provided (never in the assembly)
+      "io.netty" % "netty-codec-http" % nettyVersion % Provided,
+      "io.netty" % "netty-transport-classes-epoll" % nettyVersion % Provided,
       "com.microsoft.onnxruntime" % "onnxruntime" % onnxruntimeVersion,
       "com.microsoft.ml.lightgbm" % "lightgbmlib" % lightgbmlibVersion,
       "org.bytedeco" % "javacpp" % javacppVersion,

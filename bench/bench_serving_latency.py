@@ -7,8 +7,11 @@ process, on the same SparkSession and JVM):
 
 The load comes from ``wrk`` (Debian's package: ``apt-get install wrk``), closed loop: 1 and 16 connections, each
 sending its next POST as soon as the previous one is answered, for ``DURATION`` seconds after a warm-up run.
-wrk reports throughput and the latency percentiles (``--latency``: 50th, 99th). Every answer is checked to be a 200
-(wrk counts non-2xx responses; a case with any is reported as failed, not timed).
+wrk reports throughput and the latency percentiles (``--latency``: 50th, 99th). The trivial pipeline's low-latency and
+50 ms trigger servers get one more closed-loop row, one client under a slow-client attack: ``SLOW_CLIENTS``
+connections that send a request line and one header and then wait (reopened whenever the server closes one),
+reported as ratios of its p50 and p99 to the 1-client row of the same run (target: within 2x). Every answer is
+checked to be a 200 (wrk counts non-2xx responses; a case with any is reported as failed, not timed).
 
 Irbis runs in micro-batch mode with the default trigger (the next micro-batch starts as soon as the previous one
 ends) and with the 50 ms trigger of the docs, and in low-latency mode (``mode=lowLatency``: one partition, whose
@@ -26,7 +29,9 @@ above that would only measure a growing queue).
 import base64
 import json
 import re
+import selectors
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -39,21 +44,67 @@ WARMUP = 3
 OPEN_LOOP_DURATION = 8
 RATES = {"trivial": (1, 50, 1000), "featurizer": (1, 20)}
 BODY = {"x1": 0.8, "x2": 0.1}
+SLOW_CLIENTS = 50
 
 
-def wrk(url, body, connections, duration):
-    """(requests/s, p50 ms, p99 ms, non-2xx count) of a closed-loop wrk run posting the JSON `body` to url."""
+class SlowClients:
+    """A slow-client attack ("slowloris") on the server at `url`, while the ``with`` block runs: `n` connections
+    that each send a request line and one header, then nothing more; whenever the server closes one (a read
+    deadline), it is opened again at once, so `n` are always held open. `reopened` counts the closes seen."""
+
+    def __init__(self, url, n=SLOW_CLIENTS):
+        host_port, _, path = url.split("://", 1)[1].partition("/")
+        host, _, port = host_port.partition(":")
+        self.address, self.path, self.n, self.reopened = (host, int(port)), "/" + path, n, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _open(self, selector):
+        s = socket.create_connection(self.address, timeout=10)
+        s.sendall(f"POST {self.path} HTTP/1.1\r\nHost: {self.address[0]}\r\n".encode())
+        s.setblocking(False)
+        selector.register(s, selectors.EVENT_READ)
+
+    def _hold(self):
+        with selectors.DefaultSelector() as selector:
+            for _ in range(self.n):
+                self._open(selector)
+            while not self._stop.is_set():
+                for key, _ in selector.select(0.2):
+                    # readable: an answer (408) or a close; either way the server is done with this connection
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
+                    self.reopened += 1
+                    self._open(selector)
+            for key in list(selector.get_map().values()):
+                key.fileobj.close()
+
+    def __enter__(self):
+        self._thread.start()
+        time.sleep(0.5)   # all connections open and holding
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+
+
+def wrk(url, body, connections, duration, timeout=30):
+    """(requests/s, p50 ms, p99 ms, non-2xx count) of a closed-loop wrk run posting the JSON `body` to url;
+    requests not answered within `timeout` seconds count as failed."""
     with tempfile.TemporaryDirectory() as tmp:
         payload, script = Path(tmp) / "body.json", Path(tmp) / "post.lua"
         payload.write_text(json.dumps(body))
         script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                           f'local f = io.open("{payload}", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
         out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
-                              "--timeout", "30s", "--latency", "-s", str(script), url],
+                              "--timeout", f"{timeout}s", "--latency", "-s", str(script), url],
                              capture_output=True, text=True, check=True).stdout
 
     def millis(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if m is None:   # no request was answered
+            return float("nan")
         value, unit = float(m.group(1)), m.group(2)
         return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
@@ -138,7 +189,9 @@ def check(url, case):
     assert answer == case.expected, (case.name, answer, case.expected)
 
 
-def measure(url, case, label, rows):
+def measure(url, case, label, rows, attack=False):
+    """The closed-loop rows (1 and 16 clients), with `attack` one client again under a slow-client attack
+    (``SLOW_CLIENTS`` connections held open with partial headers, see SlowClients), then the open-loop rows."""
     check(url, case)
     wrk(url, case.body, 1, WARMUP)
     for connections in (1, 16):
@@ -146,6 +199,14 @@ def measure(url, case, label, rows):
         rows.append({"case": case.name, "server": label, "clients": connections, "rate": rate, "p50": p50,
                      "p99": p99, "failed": failed})
     capacity = rows[-1]["rate"]
+    if attack:
+        with SlowClients(url) as slow:
+            rate, p50, p99, failed = wrk(url, case.body, 1, DURATION)
+            reopened = slow.reopened
+        base = rows[-2]
+        rows.append({"case": case.name, "server": label, "clients": ATTACKED, "rate": rate, "p50": p50, "p99": p99,
+                     "failed": failed + (rate == 0), "p50_ratio": p50 / base["p50"], "p99_ratio": p99 / base["p99"],
+                     "reopened": reopened})
     for target in RATES[case.name]:
         if target <= capacity:
             rate, p50, p99, failed = h2load(url, case.body, target, OPEN_LOOP_DURATION)
@@ -160,6 +221,7 @@ def serve_irbis(spark, case, label, trigger_ms, rows, low_latency=False):
     reader = server(spark.readStream).address("127.0.0.1", 0, name).option("maxBodyBytes", 4 << 20)
     if low_latency:
         reader = reader.option("mode", "lowLatency").option("numPartitions", 1)
+    attack = case.name == "trivial" and (low_latency or trigger_ms == 50)
     replies = case.model.transform(case.prepare(parse_request(reader.load(), case.schema))) \
         .select("id", make_reply(F.struct(case.reply_col)))
     writer = server(replies.writeStream).replyTo(name)
@@ -167,7 +229,7 @@ def serve_irbis(spark, case, label, trigger_ms, rows, low_latency=False):
         writer = writer.trigger(processingTime=f"{trigger_ms} milliseconds")
     query = writer.start()
     try:
-        measure(partition_urls(name)[0] if low_latency else url(name), case, label, rows)
+        measure(partition_urls(name)[0] if low_latency else url(name), case, label, rows, attack)
     finally:
         query.stop()
 
@@ -202,6 +264,7 @@ def serve_fastapi(spark, case, rows):
 
 
 FASTAPI = "FastAPI + uvicorn, transform per request"
+ATTACKED = f"1+{SLOW_CLIENTS} slow"
 LOW_LATENCY = "Irbis, low-latency mode"
 
 
@@ -226,6 +289,10 @@ def run(spark):
         notes = [f"{r['failed']} failed answers"] if r["failed"] else []
         if r["case"] == "trivial" and r["server"].startswith("Irbis") and r["clients"] in (1, "1/s"):
             notes.append("p50 target < 5 ms " + ("met" if r["p50"] < 5 else "missed"))
+        if r["clients"] == ATTACKED:
+            notes.append(f"p50 {r['p50_ratio']:.2f}x, p99 {r['p99_ratio']:.2f}x the 1-client row of this run "
+                         f"(target <= 2x: {'met' if r['p50_ratio'] <= 2 and r['p99_ratio'] <= 2 else 'missed'}); "
+                         f"{r['reopened']} slow connections closed by the server (408) and opened again")
         print(f"{r['case']:<11} {r['server']:<42} {str(r['clients']):>7} {r['rate']:>9.1f} {r['p50']:>8.2f} "
               f"{r['p99']:>8.2f}  " + ", ".join(notes))
     print()
@@ -245,4 +312,10 @@ def run(spark):
                             "irbis": irbis_row["rate"], "baseline": base_row["rate"], "unit": "r/s",
                             "baseline_name": "FastAPI+uvicorn transform",
                             **({"target": 10.0} if clients == 16 else {})})
+    for mode, label in (("", "Irbis, 50 ms trigger"), ("low-lat. ", LOW_LATENCY)):
+        attacked, alone = pick("trivial", label, ATTACKED), pick("trivial", label, 1)
+        # one closed-loop client: its rate is 1 / its mean latency, so a rate ratio >= 0.5 is a latency within 2x
+        out.append({"benchmark": "serving_latency", "case": f"{mode}trivial, {SLOW_CLIENTS} slow",
+                    "irbis": attacked["rate"], "baseline": alone["rate"], "unit": "r/s",
+                    "baseline_name": "same, no slow clients", "target": 0.5})
     return out

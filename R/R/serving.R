@@ -8,7 +8,8 @@ irbis_serving <- function(sc) "irbis.serving.Serving"
 #' @param sc a spark_connection
 #' @param host,port where to listen; port 0 binds any free port (see ml_server_url())
 #' @param name the API name, also its URL path
-#' @param options more source options (maxPending, maxBodyBytes, requestTimeoutMs, retryAfterSeconds, ...)
+#' @param options more source options (maxPending, maxBodyBytes, requestTimeoutMs, retryAfterSeconds,
+#'   readTimeoutMs, idleTimeoutMs, maxConnections, maxHeaderBytes, token, tokenFile, ...; see docs/SERVING.md)
 #' @export
 stream_read_server <- function(sc, host = "127.0.0.1", port = 0L, name = "api", options = list()) {
   sc <- spark_connection(sc)
@@ -72,7 +73,7 @@ ml_server_url <- function(sc, name = "api") {
   invoke_static(spark_connection(sc), irbis_serving(), "url", as.character(name))
 }
 
-#' The server's counters: accepted = replied + sum(rejected) + expired + pending.
+#' The server's counters: accepted = replied + abandoned + sum(rejected) + expired + pending.
 #' @param sc a spark_connection
 #' @param name the server's name
 #' @export

@@ -49,7 +49,8 @@ class ServerReader:
 
     def option(self, key: str, value: Any) -> "ServerReader":
         """maxPending, maxBodyBytes, requestTimeoutMs, retryAfterSeconds, handlerThreads, numPartitions, mode
-        ("microBatch" or "lowLatency"), executorHost, executorPort (see docs/SERVING.md)."""
+        ("microBatch" or "lowLatency"), executorHost, executorPort, readTimeoutMs, idleTimeoutMs, maxConnections,
+        maxHeaderBytes, token or tokenFile (see docs/SERVING.md)."""
         self._reader = self._reader.option(key, value)
         return self
 
@@ -108,7 +109,7 @@ def make_reply(value: Union[Column, str], status: int = 200) -> Column:
 
 
 def status(name: str, spark: SparkSession = None) -> Dict[str, Any]:
-    """The server's counters: accepted == replied + sum(rejected.values()) + expired + pending."""
+    """The server's counters: accepted == replied + abandoned + sum(rejected.values()) + expired + pending."""
     spark = spark or SparkSession.active()
     return json.loads(_jvm_serving(spark).status(name))
 

@@ -4,6 +4,7 @@ the version stamps that tie the jar, the manifest and the pinned pyspark togethe
 import json
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +59,22 @@ def test_pom_spark_is_provided(dependencies):
 ])
 def test_pom_runtime_libraries_are_compile_scope(dependencies, group, artifact, classifier):
     assert dependencies.get((group, artifact, classifier)) == "compile", sorted(dependencies)
+
+
+def test_netty_is_sparks_own_provided_and_not_in_the_assembly(dependencies):
+    """Spark Serving's HTTP server is the Netty that pyspark's Spark ships: provided, the same version, and no
+    class of it in the assembly jar (two Nettys on one classpath would clash)."""
+    import pyspark
+
+    netty = {k: v for k, v in dependencies.items() if k[0] == "io.netty"}
+    assert netty and set(netty.values()) == {"provided"}, netty
+    pom_versions = {d.findtext("m:version", namespaces=NS) for d in ET.parse(POM).getroot()
+                    .findall("m:dependencies/m:dependency", NS) if d.findtext("m:groupId", namespaces=NS) == "io.netty"}
+    shipped = {jar.name for jar in (Path(pyspark.__file__).parent / "jars").glob("netty-codec-http-*.jar")}
+    assert {f"netty-codec-http-{v}.jar" for v in pom_versions} == shipped, (pom_versions, shipped)
+    _require(ASSEMBLY_JAR)
+    with zipfile.ZipFile(ASSEMBLY_JAR) as jar:
+        assert not [n for n in jar.namelist() if n.startswith("io/netty/")]
 
 
 def test_pom_test_libraries_stay_out_of_compile_scope(dependencies):

@@ -2,9 +2,9 @@ package irbis.serving
 
 import java.util.concurrent.ConcurrentHashMap
 
+import scala.collection.immutable.ListMap
 import scala.jdk.CollectionConverters._
 
-import com.fasterxml.jackson.databind.ObjectMapper
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.connector.read.InputPartition
 import org.apache.spark.sql.connector.read.streaming.{ContinuousPartitionReader, ContinuousPartitionReaderFactory,
@@ -27,24 +27,24 @@ case class LowLatencyPartitionOffset(partition: Int, url: String, seq: Long) ext
 /** Every partition's [[LowLatencyPartitionOffset]]. It is a record, not a replay point: the requests live only in
  * their server's memory, so a restarted query serves new requests. */
 case class LowLatencyOffset(partitions: Map[Int, LowLatencyPartitionOffset]) extends Offset {
-  override def json(): String = partitions.toSeq.sortBy(_._1).map { case (p, o) =>
-    s""""$p":{"url":${ServingReply.quote(o.url)},"seq":${o.seq}}"""
-  }.mkString("{", ",", "}")
+  override def json(): String = ServingJson.write(ListMap(partitions.toSeq.sortBy(_._1).map { case (p, o) =>
+    p.toString -> ListMap("url" -> o.url, "seq" -> o.seq)
+  }: _*))
 }
 
 object LowLatencyOffset {
-  private val mapper = new ObjectMapper()
-  def parse(json: String): LowLatencyOffset = LowLatencyOffset(mapper.readTree(json).properties().asScala.map { e =>
-    val p = e.getKey.toInt
-    p -> LowLatencyPartitionOffset(p, e.getValue.get("url").asText, e.getValue.get("seq").asLong)
-  }.toMap)
+  def parse(json: String): LowLatencyOffset =
+    LowLatencyOffset(ServingJson.mapper.readTree(json).properties().asScala.map { e =>
+      val p = e.getKey.toInt
+      p -> LowLatencyPartitionOffset(p, e.getValue.get("url").asText, e.getValue.get("seq").asLong)
+    }.toMap)
 }
 
 /** What a partition's task needs to start its server and register it with the front. */
-case class LowLatencyPartition(config: ServingConfig, partition: Int, frontUrl: String, token: String,
+case class LowLatencyPartition(config: ServingConfig, partition: Int, frontUrl: String, controlToken: String,
                                schemaJson: Option[String]) extends InputPartition
 
-class ServingContinuousStream(front: ServingServer, numPartitions: Int) extends ContinuousStream {
+class ServingContinuousStream(front: FrontRouter, numPartitions: Int) extends ContinuousStream {
   override def initialOffset(): Offset = LowLatencyOffset(Map.empty)
   override def deserializeOffset(json: String): Offset = LowLatencyOffset.parse(json)
 
@@ -52,7 +52,7 @@ class ServingContinuousStream(front: ServingServer, numPartitions: Int) extends 
     front.expectPartitions(numPartitions)
     val schema = front.parseSchema.map(_.json)
     Array.tabulate[InputPartition](numPartitions)(p =>
-      LowLatencyPartition(front.config, p, front.url, front.token, schema))
+      LowLatencyPartition(front.config, p, front.url, front.controlToken, schema))
   }
 
   override def createContinuousReaderFactory(): ContinuousPartitionReaderFactory = LowLatencyReaderFactory
@@ -63,7 +63,8 @@ class ServingContinuousStream(front: ServingServer, numPartitions: Int) extends 
   /** The epoch is committed: every partition's writer has seen the rows of the requests up to its offset. */
   override def commit(end: Offset): Unit = end match {
     case LowLatencyOffset(parts) =>
-      parts.values.filter(_.seq > 0).foreach(o => ServingServer.control(o.url, front.token, s"settle ${o.seq}"))
+      parts.values.filter(_.seq > 0)
+        .foreach(o => ServingClient.sendControl(o.url, front.controlToken, s"settle ${o.seq}"))
     case _ =>
   }
 
@@ -95,28 +96,29 @@ object LowLatencyReaderFactory extends ContinuousPartitionReaderFactory {
 
 /** The partition servers running in this JVM, found by the writer of the same task. */
 object PartitionServers {
-  private val running = new ConcurrentHashMap[(String, Int), ServingServer]()
+  private val running = new ConcurrentHashMap[(String, Int), PartitionServer]()
 
-  def start(part: LowLatencyPartition): ServingServer = {
+  def start(part: LowLatencyPartition): PartitionServer = {
     val key = (part.config.name, part.partition)
     Option(running.remove(key)).foreach(_.stop()) // an earlier task's server, so its port is free again
-    val server = new ServingServer(part.config.forPartition(part.partition), Some(part.partition), Some(part.token))
+    val server = new PartitionServer(part.config.forPartition(part.partition), part.partition, part.controlToken)
     part.schemaJson.foreach(j => server.parsesWith(DataType.fromJson(j).asInstanceOf[StructType]))
     running.put(key, server)
-    if (!ServingServer.control(part.frontUrl, part.token, s"register ${part.partition} ${server.url}")) {
+    if (!ServingClient.sendControl(part.frontUrl, part.controlToken, s"register ${part.partition} ${server.url}")) {
       stop(key._1, key._2, server)
-      throw new IllegalStateException(s"the low-latency server of '${part.config.name}', partition ${part.partition}, " +
+      throw new IllegalStateException(
+        s"the low-latency server of '${part.config.name}', partition ${part.partition}, " +
         s"could not register with the driver's server at ${part.frontUrl}")
     }
     server
   }
 
-  def get(name: String, partition: Int): ServingServer = Option(running.get((name, partition))).getOrElse(
+  def get(name: String, partition: Int): PartitionServer = Option(running.get((name, partition))).getOrElse(
     throw new IllegalStateException(s"no low-latency server of '$name' for partition $partition runs in this " +
       "executor: its replies must be written by the task that took their requests, which needs a continuous " +
       "trigger (replyTo sets one) and a plan without shuffles"))
 
-  def stop(name: String, partition: Int, server: ServingServer): Unit = {
+  def stop(name: String, partition: Int, server: PartitionServer): Unit = {
     running.remove((name, partition), server)
     server.stop()
   }

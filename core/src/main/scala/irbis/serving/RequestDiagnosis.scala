@@ -1,6 +1,8 @@
 package irbis.serving
 
 import scala.jdk.CollectionConverters._
+import java.nio.charset.CodingErrorAction
+
 import scala.util.{Failure, Success, Try}
 
 import com.fasterxml.jackson.databind.{JsonNode, ObjectMapper}
@@ -14,8 +16,15 @@ import org.apache.spark.sql.types._
 object RequestDiagnosis {
   private val mapper = new ObjectMapper()
 
-  def problem(body: Array[Byte], schema: StructType): Option[String] =
-    Try(mapper.readTree(body)) match {
+  private def utf8(body: Array[Byte]): Option[String] =
+    Try(java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+      .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+      .decode(java.nio.ByteBuffer.wrap(body)).toString).toOption
+
+  def problem(body: Array[Byte], schema: StructType): Option[String] = utf8(body) match {
+    case None => Some("the body is not valid UTF-8 (JSON bodies must be UTF-8)")
+    // parsed from the decoded text, so that Jackson's detection of UTF-16 and UTF-32 cannot accept what Spark rejects
+    case Some(text) => Try(mapper.readTree(text)) match {
       case Failure(e) => Some(s"the body is not valid JSON: ${e.getMessage.linesIterator.nextOption().getOrElse("")}")
       case Success(null) => Some("the body is empty; expected a JSON object")
       case Success(node) if node.isMissingNode => Some("the body is empty; expected a JSON object")
@@ -23,6 +32,7 @@ object RequestDiagnosis {
         Some(s"the body must be a JSON object with fields ${schema.fieldNames.mkString(", ")}; got a ${kind(node)}")
       case Success(node) => struct(node, schema, "")
     }
+  }
 
   private def kind(n: JsonNode): String = n.getNodeType.toString.toLowerCase
 

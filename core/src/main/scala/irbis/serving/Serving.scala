@@ -56,7 +56,7 @@ object Serving {
   }
 
   /** Whether server `name` runs in low-latency mode (its query then needs a continuous trigger). */
-  def isLowLatency(name: String): Boolean = ServingServer.find(name).exists(_.config.lowLatency)
+  def isLowLatency(name: String): Boolean = ServingRegistry.find(name).exists(_.config.lowLatency)
 
   /**
    * The sink's options for the replies to server `name` (Python's `replyTo` applies the same; a later `option`
@@ -81,9 +81,9 @@ object Serving {
   }
 
   /**
-   * The id and the JSON body's fields, parsed with `schema`. A body that is not JSON, not an object, has a value
-   * of the wrong type, or lacks a field marked non-nullable in `schema` leaves the pipeline here; the sink then
-   * answers it 400 with the reason.
+   * The id and the JSON body's fields, parsed with `schema`. A body that is not valid UTF-8 (no silent U+FFFD
+   * replacement), not JSON, not an object, has a value of the wrong type, or lacks a field marked non-nullable in
+   * `schema` leaves the pipeline here; the server then answers it 400 with the reason.
    */
   def parseRequest(df: DataFrame, schema: StructType): DataFrame = {
     Seq("id", "body").foreach(c => require(df.columns.contains(c),
@@ -91,11 +91,13 @@ object Serving {
     require(!schema.fieldNames.contains("id"), "parseRequest: the schema must not have a field 'id' (the request id column)")
     require(!schema.fieldNames.contains(CorruptCol), s"parseRequest: the schema must not have a field '$CorruptCol'")
     servers(df).foreach(_.parsesWith(schema))
-    val parsed = from_json(col("body").cast(StringType), schema.add(CorruptCol, StringType),
+    val text = col("body").cast(StringType) // the bytes as they are; is_valid_utf8 checks them
+    val parsed = from_json(text, schema.add(CorruptCol, StringType),
       Map("mode" -> "PERMISSIVE", "columnNameOfCorruptRecord" -> CorruptCol))
     val required = schema.fields.filterNot(_.nullable).map(f => col(ParsedCol).getField(f.name).isNotNull)
-    val fits = (col(ParsedCol).isNotNull && col(ParsedCol).getField(CorruptCol).isNull) +: required
-    df.select(col("id"), parsed.as(ParsedCol))
+    val fits = (col("_irbis_utf8") && col(ParsedCol).isNotNull && col(ParsedCol).getField(CorruptCol).isNull) +:
+      required
+    df.select(col("id"), is_valid_utf8(text).as("_irbis_utf8"), parsed.as(ParsedCol))
       .where(fits.reduce(_ && _))
       .select(col("id") +: schema.fieldNames.toSeq.map(f => col(ParsedCol).getField(f).as(f)): _*)
   }
@@ -108,7 +110,7 @@ object Serving {
   /** The servers whose requests `df` reads (to diagnose the rows that parseRequest drops). */
   private def servers(df: DataFrame): Seq[ServingServer] = df.queryExecution.analyzed.collect {
     case r: StreamingRelationV2 => r.table match {
-      case t: ServingTable => t.serverName.flatMap(ServingServer.find)
+      case t: ServingTable => t.serverName.flatMap(ServingRegistry.find)
       case _ => None
     }
   }.flatten
@@ -135,11 +137,15 @@ object Serving {
     if (isLowLatency(name)) replyTo(writer, name)
     else replyTo(writer, name).trigger(Trigger.ProcessingTime(triggerMs.toLong))
 
-  def status(name: String): String = ServingServer.get(name).statusJson
-  def url(name: String): String = ServingServer.get(name).url
+  def status(name: String): String = ServingRegistry.get(name).status.toJson
+  def url(name: String): String = ServingRegistry.get(name).url
 
   /** A low-latency server's partition servers, once its query has started them all (waits up to `timeoutMs`). */
   def partitionUrls(name: String, timeoutMs: Double): Array[String] =
-    ServingServer.get(name).partitionServers(timeoutMs.toLong).toArray
-  def stop(name: String): Unit = ServingServer.find(name).foreach(_.stop())
+    ServingRegistry.get(name) match {
+      case f: FrontRouter => f.partitionServers(timeoutMs.toLong).toArray
+      case other => throw new IllegalArgumentException(s"'$name' is not a low-latency server (option " +
+        s"mode=lowLatency): its one url is ${other.url}")
+    }
+  def stop(name: String): Unit = ServingRegistry.find(name).foreach(_.stop())
 }

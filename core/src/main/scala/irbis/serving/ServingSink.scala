@@ -73,7 +73,7 @@ class ServingStreamingWrite(layout: ReplyLayout) extends StreamingWrite {
     ServingWriterFactory(layout)
 
   override def commit(epochId: Long, messages: Array[WriterCommitMessage]): Unit = if (!layout.lowLatency) {
-    val server = ServingServer.get(layout.server)
+    val server = ServingRegistry.driverServer(layout.server)
     val nulls = Set.newBuilder[Long]
     messages.foreach {
       case ServingCommit(replies, nullReplies) =>
@@ -85,7 +85,8 @@ class ServingStreamingWrite(layout: ReplyLayout) extends StreamingWrite {
   }
 
   override def abort(epochId: Long, messages: Array[WriterCommitMessage]): Unit =
-    ServingServer.find(layout.server).foreach(_.abortBatch(s"the pipeline failed on micro-batch $epochId"))
+    ServingRegistry.find(layout.server).collect { case d: DriverServer => d }
+      .foreach(_.abortBatch(s"the pipeline failed on micro-batch $epochId"))
 }
 
 case class ServingWriterFactory(layout: ReplyLayout) extends StreamingDataWriterFactory {

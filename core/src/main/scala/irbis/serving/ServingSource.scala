@@ -28,7 +28,8 @@ class ServingSourceProvider extends TableProvider with DataSourceRegister {
                         properties: util.Map[String, String]): Table = {
     val options = properties.asScala.map { case (k, v) => k.toLowerCase -> v }.toMap
     // A source starts its server when loaded, so the bound address is known before the query starts.
-    if (!options.contains("replyto") && options.contains("name")) ServingServer.ensure(ServingConfig.from(options))
+    if (!options.contains("replyto") && options.contains("name"))
+      ServingRegistry.startUnlessRunning(ServingConfig.from(options))
     new ServingTable(options)
   }
   override def supportsExternalMetadata(): Boolean = false
@@ -53,22 +54,26 @@ class ServingTable(options: Map[String, String]) extends Table with SupportsRead
 
   override def newScanBuilder(o: CaseInsensitiveStringMap): ScanBuilder = {
     val all = options ++ o.asScala.map { case (k, v) => k.toLowerCase -> v }
-    val server = ServingServer.getOrCreate(ServingConfig.from(all))
+    val server = ServingRegistry.startOrReuse(ServingConfig.from(all))
     val partitions = all.get("numpartitions").map(v => v.toIntOption.filter(_ > 0).getOrElse(
       throw new IllegalArgumentException(s"irbis.serving option 'numPartitions' must be a positive integer, got '$v'")))
     () => new Scan {
       override def readSchema(): StructType = ServingTable.requestSchema
       override def description(): String = s"irbis.serving ${server.url}"
       override def toMicroBatchStream(checkpointLocation: String): MicroBatchStream = {
-        require(!server.config.lowLatency, s"the irbis.serving server '${server.config.name}' is in low-latency mode " +
-          "(option mode=lowLatency): its query needs a continuous trigger (replyTo sets one; a processing-time " +
-          "trigger set after replyTo replaces it)")
-        new ServingStream(server, partitions)
+        server match {
+          case d: DriverServer => new ServingStream(d, partitions)
+          case _ => throw new IllegalArgumentException(s"the irbis.serving server '${server.config.name}' is in " +
+            "low-latency mode (option mode=lowLatency): its query needs a continuous trigger (replyTo sets one; a " +
+            "processing-time trigger set after replyTo replaces it)")
+        }
       }
       override def toContinuousStream(checkpointLocation: String): ContinuousStream = {
-        require(server.config.lowLatency, s"the irbis.serving server '${server.config.name}' answers from " +
-          "micro-batches; a continuous trigger needs the source option mode=lowLatency")
-        new ServingContinuousStream(server, partitions.getOrElse(1))
+        server match {
+          case f: FrontRouter => new ServingContinuousStream(f, partitions.getOrElse(1))
+          case _ => throw new IllegalArgumentException(s"the irbis.serving server '${server.config.name}' answers " +
+            "from micro-batches; a continuous trigger needs the source option mode=lowLatency")
+        }
       }
     }
   }
@@ -95,7 +100,7 @@ object ServingOffset {
 /** The requests of one micro-batch partition travel inside it, so a retried task replays exactly them. */
 case class ServingPartition(requests: Array[ServingRequest]) extends InputPartition
 
-class ServingStream(server: ServingServer, numPartitions: Option[Int]) extends MicroBatchStream {
+class ServingStream(server: DriverServer, numPartitions: Option[Int]) extends MicroBatchStream {
   private def local(o: Offset): Long = o match {
     case ServingOffset(i, s) if i == server.instance => s
     case _ => 0L // an offset of an earlier server (restored from a checkpoint): its requests are gone
