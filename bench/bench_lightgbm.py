@@ -26,12 +26,15 @@ PARAMS = dict(numIterations=100, numLeaves=31)
 
 
 def frame(spark, X, partitions, y=None):
-    pdf = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    """`id` (the row's index, to put scored rows back in order), `features` and `label`, cached."""
+    names = [f"f{i}" for i in range(X.shape[1])]
+    pdf = pd.DataFrame(X, columns=names)
+    pdf["id"] = np.arange(len(X))
     if y is not None:
         pdf["label"] = y.astype(float)
     df = spark.createDataFrame(pdf).repartition(partitions)
-    df = VectorAssembler(inputCols=list(pdf.columns[:X.shape[1]]), outputCol="features").transform(df)
-    return df.select("features", *(["label"] if y is not None else [])).cache()
+    df = VectorAssembler(inputCols=names, outputCol="features").transform(df)
+    return df.select("id", "features", *(["label"] if y is not None else [])).cache()
 
 
 def timed(fn):
@@ -53,7 +56,8 @@ def run(spark):
                                               "verbose": -1}, lgb.Dataset(Xtr, ytr), 100))
     train.unpersist()
     held = frame(spark, Xte, 2)
-    ours = roc_auc_score(yte, [r[0][1] for r in model.transform(held).select("probability").collect()])
+    scored = model.transform(held).orderBy("id").select("probability").collect()
+    ours = roc_auc_score(yte, [r[0][1] for r in scored])
     theirs = roc_auc_score(yte, booster.predict(Xte, num_threads=2))
     held.unpersist()
 

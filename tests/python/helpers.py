@@ -66,3 +66,19 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     return type(a) is type(b) and a == b
+
+
+def native_floor_growth(printed: str, what: str):
+    """The growth per pass of the native memory floor, from a measuring subprocess's `RSS [...]` line (MiB after
+    each pass): the lowest reading of the second half less the lowest of the first half, over the passes between
+    them. Readings swing with no trend (freed memory the allocator keeps, or not), so only the floor shows a leak."""
+    import json
+
+    lines = [line for line in printed.splitlines() if line.startswith("RSS ")]
+    assert lines, printed[-3000:]
+    rss = json.loads(lines[0][4:])
+    half = len(rss) // 2
+    slope = (min(rss[half:]) - min(rss[:half])) / half
+    print(f"native RSS after each pass {what} (MiB): {[round(r) for r in rss]}; floor grows {slope:.1f} MiB/pass")
+    return slope, rss
+

@@ -3,11 +3,11 @@ is freed. Measured as tests/python/onnx/test_onnx_memory.py measures ONNXModel (
 heap, RSS less the heap after each pass; a leak raises the floor of the readings). A pass fits a model on 100,000
 rows (2 workers) and scores 1e6 rows with it: leaking the input copies of the predictions alone would add
 1e6 x 10 x 8 bytes, 76 MiB, per pass; leaking the fit's datasets about 8 MiB."""
-import json
 import subprocess
 import sys
 
 from conftest import subprocess_env
+from helpers import native_floor_growth
 
 import pytest
 
@@ -52,10 +52,5 @@ def test_native_memory_is_flat_over_repeated_fits_and_million_row_predictions():
     env = dict(subprocess_env(), MALLOC_ARENA_MAX="2")
     proc = subprocess.run([sys.executable, "-c", MEASURE, str(PASSES)], capture_output=True, text=True, timeout=900,
                           env=env)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RSS ")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    rss = json.loads(lines[0][4:])
-    half = PASSES // 2
-    slope = (min(rss[half:]) - min(rss[:half])) / half
-    print(f"native RSS after each pass (MiB): {[round(r) for r in rss]}; floor grows {slope:.1f} MiB/pass")
+    slope, rss = native_floor_growth(proc.stdout + proc.stderr[-3000:], "(a fit and 1e6 predictions)")
     assert slope < MAX_SLOPE_MB, f"native RSS grows {slope:.1f} MiB per pass: {rss}"

@@ -22,6 +22,7 @@ import pytest
 
 import onnx_models
 from conftest import subprocess_env
+from helpers import native_floor_growth
 
 pytestmark = pytest.mark.own_spark  # starts Spark of its own (conftest.py: own_spark)
 
@@ -58,13 +59,7 @@ def native_slope(tmp_path, model, rows, batch, make_input, softmax=None):
     env = dict(subprocess_env(), MALLOC_ARENA_MAX="2")
     proc = subprocess.run([sys.executable, "-c", MEASURE, str(path), str(rows), str(batch), make_input, str(PASSES),
                            json.dumps(softmax or {})], capture_output=True, text=True, timeout=900, env=env)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RSS ")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    rss = json.loads(lines[0][4:])
-    half = PASSES // 2
-    slope = (min(rss[half:]) - min(rss[:half])) / half
-    print(f"native RSS after each pass of {rows} rows (MiB): {[round(r) for r in rss]}; floor grows {slope:.1f} MiB/pass")
-    return slope, rss
+    return native_floor_growth(proc.stdout + proc.stderr[-3000:], f"of {rows} rows")
 
 
 def test_native_memory_has_no_trend_over_six_million_rows(tmp_path):

@@ -40,17 +40,28 @@ private[lightgbm] object LightGBMFit {
 
     val selected: Seq[(String, Column)] = Seq(
       "features" -> col(featuresCol), "label" -> col(labelCol).cast(DoubleType)) ++
-      weight.map(w => "weight" -> col(w).cast(DoubleType)) ++ initScore.map(s => "initScore" -> col(s)) ++
+      weight.map(w => "weight" -> col(w).cast(DoubleType)) ++ initScore.map(s => "initScore" -> (schema(s).dataType match {
+        case _: NumericType => col(s).cast(DoubleType)
+        case _: ArrayType => col(s).cast(ArrayType(DoubleType))
+        case _ => col(s)
+      })) ++
       groupCol.map(g => "group" -> col(g))
     val names = Map("features" -> featuresCol, "label" -> labelCol) ++ weight.map("weight" -> _) ++
       initScore.map("initScore" -> _) ++ groupCol.map("group" -> _)
     def position(role: String) = selected.indexWhere(_._1 == role)
-    val columns = TrainColumns(uid, names, position("weight"), position("initScore"), position("group"))
+    val initScoreType = initScore.map(s => schema(s).dataType match {
+      case _: NumericType => DoubleType
+      case _: ArrayType => ArrayType(DoubleType)
+      case other => other
+    }).getOrElse(DoubleType)
+    val columns = TrainColumns(uid, names, position("weight"), position("initScore"), position("group"),
+      initScoreType, groupCol.map(g => schema(g).dataType).getOrElse(DoubleType))
     val cols = selected.map { case (role, c) => c.as(role) }
     val (train, valid) = validation match {
       case Some(v) =>
         val flag = col(v)
-        (df.filter(!flag || flag.isNull).select(cols: _*), Some(df.filter(flag).select(cols: _*).collect()))
+        (df.filter(!flag || flag.isNull).select(cols: _*),
+          Some(df.filter(flag).select(cols: _*).queryExecution.toRdd.map(_.copy()).collect()))
       case None => (df.select(cols: _*), None)
     }
 

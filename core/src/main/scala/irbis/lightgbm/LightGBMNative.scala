@@ -2,6 +2,7 @@ package irbis.lightgbm
 
 import java.nio.file.{Files, StandardCopyOption}
 
+import scala.reflect.ClassTag
 import scala.util.control.NonFatal
 
 import com.microsoft.ml.lightgbm.{lightgbmlib => lib, SWIGTYPE_p_double, SWIGTYPE_p_float, SWIGTYPE_p_int, SWIGTYPE_p_void}
@@ -111,40 +112,28 @@ object LightGBMNative {
   }
 }
 
-/** Growable primitive columns in fixed-size chunks: a partition's values without boxing and without regrowth copies. */
-final class DoubleChunks(chunkSize: Int = 1 << 20) {
-  private val chunks = scala.collection.mutable.ArrayBuffer(new Array[Double](chunkSize))
+/**
+ * A growable primitive column in fixed-size chunks: a partition's values without boxing and without the copies of
+ * regrowing one array. `Chunks[Double]` and `Chunks[Int]` are specialized (plain double and int arrays).
+ */
+final class Chunks[@specialized(Int, Double) T: ClassTag](chunkSize: Int = 1 << 20) {
+  private val chunks = scala.collection.mutable.ArrayBuffer(new Array[T](chunkSize))
   private var used = 0
   var size = 0L
-  def add(v: Double): Unit = {
-    if (used == chunkSize) { chunks += new Array[Double](chunkSize); used = 0 }
+  def add(v: T): Unit = {
+    if (used == chunkSize) { chunks += new Array[T](chunkSize); used = 0 }
     chunks.last(used) = v
     used += 1
     size += 1
   }
-  def iterator: Iterator[(Array[Double], Int)] =
+  /** The chunks with how many values each holds. */
+  def iterator: Iterator[(Array[T], Int)] =
     chunks.iterator.zipWithIndex.map { case (a, i) => (a, if (i == chunks.size - 1) used else chunkSize) }
-  def toNative: SWIGTYPE_p_double = LightGBMNative.doubles(iterator, size)
-  def toArray: Array[Double] = {
+  def toArray: Array[T] = {
     require(size <= Int.MaxValue - 16, s"$size values do not fit one JVM array")
-    val out = new Array[Double](size.toInt)
+    val out = new Array[T](size.toInt)
     var at = 0
     iterator.foreach { case (a, n) => System.arraycopy(a, 0, out, at, n); at += n }
     out
   }
-}
-
-final class IntChunks(chunkSize: Int = 1 << 20) {
-  private val chunks = scala.collection.mutable.ArrayBuffer(new Array[Int](chunkSize))
-  private var used = 0
-  var size = 0L
-  def add(v: Int): Unit = {
-    if (used == chunkSize) { chunks += new Array[Int](chunkSize); used = 0 }
-    chunks.last(used) = v
-    used += 1
-    size += 1
-  }
-  def iterator: Iterator[(Array[Int], Int)] =
-    chunks.iterator.zipWithIndex.map { case (a, i) => (a, if (i == chunks.size - 1) used else chunkSize) }
-  def toNative: SWIGTYPE_p_int = LightGBMNative.ints(iterator, size)
 }

@@ -7,7 +7,8 @@ import scala.collection.mutable.ArrayBuffer
 import com.microsoft.ml.lightgbm.{lightgbmlib => lib, SWIGTYPE_p_void}
 import org.apache.spark.{BarrierTaskContext, SparkEnv, SparkException, TaskContext}
 import org.apache.spark.broadcast.Broadcast
-import org.apache.spark.sql.{DataFrame, Row}
+import org.apache.spark.sql.DataFrame
+import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.functions.col
 
 /** What a fit needs besides the rows: LightGBM's parameters and how the workers run. */
@@ -35,10 +36,10 @@ object LightGBMTrainer {
   /** The result of one worker: the model text (worker 0), or a bad row found before training. */
   private final case class Outcome(model: Option[String], badRow: Option[String], bestIteration: Int)
 
-  def train(rows: DataFrame, validation: Option[Array[Row]], plan: TrainPlan): (String, Int) = {
+  def train(rows: DataFrame, validation: Option[Array[InternalRow]], plan: TrainPlan): (String, Int) = {
     val spark = rows.sparkSession
     val sc = spark.sparkContext
-    val valid: Option[Broadcast[Array[Row]]] = validation.map(sc.broadcast(_))
+    val valid: Option[Broadcast[Array[InternalRow]]] = validation.map(sc.broadcast(_))
     try {
       val outcomes = try run(rows, valid, plan)
       catch {
@@ -56,10 +57,10 @@ object LightGBMTrainer {
 
   // The workers' outcomes go through a shuffle: Spark reruns a failed barrier stage only when it is a map stage
   // (a failed barrier result stage ends the job).
-  private def run(rows: DataFrame, valid: Option[Broadcast[Array[Row]]], plan: TrainPlan): Array[Outcome] =
-    rows.rdd.barrier().mapPartitions(it => Iterator(worker(it, valid, plan))).repartition(1).collect()
+  private def run(rows: DataFrame, valid: Option[Broadcast[Array[InternalRow]]], plan: TrainPlan): Array[Outcome] =
+    rows.queryExecution.toRdd.barrier().mapPartitions(it => Iterator(worker(it, valid, plan))).repartition(1).collect()
 
-  private def worker(rows: Iterator[Row], valid: Option[Broadcast[Array[Row]]], plan: TrainPlan): Outcome = {
+  private def worker(rows: Iterator[InternalRow], valid: Option[Broadcast[Array[InternalRow]]], plan: TrainPlan): Outcome = {
     val ctx = BarrierTaskContext.get()
     val partition = ctx.partitionId()
     LightGBMNative.ensureLoaded()
@@ -112,7 +113,7 @@ object LightGBMTrainer {
   private def parameterText(plan: TrainPlan, extra: (String, String)*): String =
     LightGBMParams.parameterString(plan.parameters ++ extra)
 
-  private def trainHere(data: PartitionData, valid: Option[Array[Row]], plan: TrainPlan, partition: Int): (String, Int) = {
+  private def trainHere(data: PartitionData, valid: Option[Array[InternalRow]], plan: TrainPlan, partition: Int): (String, Int) = {
     val params = parameterText(plan)
     val handles = ArrayBuffer[SWIGTYPE_p_void]()
     var booster: SWIGTYPE_p_void = null

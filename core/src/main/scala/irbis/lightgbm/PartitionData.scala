@@ -3,8 +3,10 @@ package irbis.lightgbm
 import scala.collection.mutable.ArrayBuffer
 
 import com.microsoft.ml.lightgbm.{lightgbmlib => lib, lightgbmlibConstants => C, SWIGTYPE_p_void}
-import org.apache.spark.ml.linalg.{DenseVector, SparseVector, Vector}
-import org.apache.spark.sql.Row
+import org.apache.spark.ml.linalg.{SQLDataTypes, Vector}
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.types.{ArrayType, DataType, DoubleType, UserDefinedType}
+import org.apache.spark.unsafe.types.UTF8String
 
 /** What kind of learning a fit does, which decides how labels are checked. */
 sealed trait LearningTask
@@ -16,7 +18,8 @@ case object Ranking extends LearningTask
  * The columns a worker reads, by position in its rows: features, label, then the optional ones (-1 when absent),
  * with the column names for messages.
  */
-final case class TrainColumns(stage: String, names: Map[String, String], weight: Int, initScore: Int, group: Int) {
+final case class TrainColumns(stage: String, names: Map[String, String], weight: Int, initScore: Int, group: Int,
+                              initScoreType: DataType = DoubleType, groupType: DataType = DoubleType) {
   def name(role: String): String = names(role)
 }
 
@@ -29,13 +32,13 @@ final class BadRowException(message: String) extends IllegalArgumentException(me
  * group sizes beside them. Every value is checked as it is read; a bad one names its column and row.
  */
 final class PartitionData(columns: TrainColumns, task: LearningTask, partition: Int) {
-  private val dense = new DoubleChunks()
-  private val csrIndptr = new IntChunks()
-  private val csrIndices = new IntChunks()
-  private val csrValues = new DoubleChunks()
-  private val labels = new DoubleChunks()
-  private val weights = new DoubleChunks()
-  private val initScores = new DoubleChunks()
+  private val dense = new Chunks[Double]()
+  private val csrIndptr = new Chunks[Int]()
+  private val csrIndices = new Chunks[Int]()
+  private val csrValues = new Chunks[Double]()
+  private val labels = new Chunks[Double]()
+  private val weights = new Chunks[Double]()
+  private val initScores = new Chunks[Double]()
   private val groupSizes = ArrayBuffer[Int]()
   private var lastGroup: Any = null
   private val seenGroups = new java.util.HashSet[Any]()
@@ -48,23 +51,42 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
   private def bad(role: String, k: Long, what: String) = new BadRowException(
     s"${columns.stage}: ${role}Col '${columns.name(role)}' at ${where(k)}: $what")
 
-  def add(row: Row): Unit = {
+  /** Adds one row, read straight from Catalyst's form (no Row or Vector object per row). */
+  def add(row: InternalRow): Unit = {
     val k = rows
     if (row.isNullAt(0)) throw bad("features", k, "null. Expected: a feature vector")
-    val v = row.getAs[Vector](0)
+    // Spark's vector struct: (type: 0 sparse / 1 dense, size, indices, values).
+    val v = row.getStruct(0, 4)
+    val isDense = v.getByte(0) == 1
+    val values = v.getArray(3)
+    val size = if (isDense) values.numElements() else v.getInt(1)
     if (numFeatures < 0) {
-      numFeatures = v.size
-      sparse = v.isInstanceOf[SparseVector]
+      numFeatures = size
+      sparse = !isDense
       if (sparse) csrIndptr.add(0)
-    } else if (v.size != numFeatures) throw bad("features", k,
-      s"a vector of size ${v.size}. Expected: size $numFeatures, as the partition's first row")
+    } else if (size != numFeatures) throw bad("features", k,
+      s"a vector of size $size. Expected: size $numFeatures, as the partition's first row")
+    val n = values.numElements()
     if (sparse) {
-      v.foreachActive { (i, x) => if (x != 0) { csrIndices.add(i); csrValues.add(x) } }
+      val indices = if (isDense) null else v.getArray(2)
+      var i = 0
+      while (i < n) {
+        val x = values.getDouble(i)
+        if (x != 0) { csrIndices.add(if (isDense) i else indices.getInt(i)); csrValues.add(x) }
+        i += 1
+      }
       if (csrValues.size > Int.MaxValue) throw bad("features", k, "more than 2^31 non-zero values in one partition")
       csrIndptr.add(csrValues.size.toInt)
-    } else v match {
-      case d: DenseVector => var i = 0; val a = d.values; while (i < a.length) { dense.add(a(i)); i += 1 }
-      case s: SparseVector => var i = 0; while (i < s.size) { dense.add(s(i)); i += 1 }
+    } else if (isDense) {
+      var i = 0
+      while (i < n) { dense.add(values.getDouble(i)); i += 1 }
+    } else {
+      val row = new Array[Double](size)
+      val indices = v.getArray(2)
+      var i = 0
+      while (i < n) { row(indices.getInt(i)) = values.getDouble(i); i += 1 }
+      i = 0
+      while (i < size) { dense.add(row(i)); i += 1 }
     }
     labels.add(label(row, k))
     if (columns.weight >= 0) {
@@ -78,7 +100,7 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     rows += 1
   }
 
-  private def label(row: Row, k: Long): Double = {
+  private def label(row: InternalRow, k: Long): Double = {
     if (row.isNullAt(1)) throw bad("label", k, "null. Expected: a number")
     val y = row.getDouble(1)
     task match {
@@ -91,13 +113,13 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     }
   }
 
-  private def addInitScore(row: Row, k: Long): Unit = {
+  private def addInitScore(row: InternalRow, k: Long): Unit = {
     if (row.isNullAt(columns.initScore)) throw bad("initScore", k, "null. Expected: a number, or one per class")
-    val scores: Array[Double] = row.get(columns.initScore) match {
-      case v: Vector => v.toArray
-      case s: scala.collection.Seq[_] => s.map(_.asInstanceOf[Number].doubleValue).toArray
-      case n: Number => Array(n.doubleValue)
-      case other => throw bad("initScore", k, s"a ${other.getClass.getSimpleName}. Expected: a number, vector or array")
+    // The fit casts a number to double and an array to array<double>; a vector stays Spark's vector struct.
+    val scores: Array[Double] = columns.initScoreType match {
+      case DoubleType => Array(row.getDouble(columns.initScore))
+      case _: ArrayType => row.getArray(columns.initScore).toDoubleArray()
+      case _ => PartitionData.vectorType.deserialize(row.getStruct(columns.initScore, 4)).toArray
     }
     if (initScoreWidth < 0) initScoreWidth = scores.length
     val expected = task match { case Classification(n) if n > 2 => n case _ => 1 }
@@ -106,9 +128,12 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     scores.foreach(initScores.add)
   }
 
-  private def addGroup(row: Row, k: Long): Unit = {
+  private def addGroup(row: InternalRow, k: Long): Unit = {
     if (row.isNullAt(columns.group)) throw bad("group", k, "null. Expected: a query id")
-    val g = row.get(columns.group)
+    val g = row.get(columns.group, columns.groupType) match {
+      case s: UTF8String => s.clone() // the row's buffer is reused for the next row
+      case other => other
+    }
     if (rows > 0 && g == lastGroup) groupSizes(groupSizes.size - 1) += 1
     else {
       if (!seenGroups.add(g)) throw bad("group", k, s"query '$g' again after other queries. Expected: the rows " +
@@ -128,15 +153,15 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     val out = lib.voidpp_handle()
     try {
       if (sparse) {
-        val indptr = csrIndptr.toNative
-        val indices = csrIndices.toNative
-        val values = csrValues.toNative
+        val indptr = LightGBMNative.ints(csrIndptr.iterator, csrIndptr.size)
+        val indices = LightGBMNative.ints(csrIndices.iterator, csrIndices.size)
+        val values = LightGBMNative.doubles(csrValues.iterator, csrValues.size)
         try LightGBMNative.check(lib.LGBM_DatasetCreateFromCSR(LightGBMNative.voidOf(indptr), C.C_API_DTYPE_INT32,
           indices, LightGBMNative.voidOf(values), C.C_API_DTYPE_FLOAT64, csrIndptr.size, csrValues.size, numFeatures,
           parameters, reference, out), s"${columns.stage}: building the LightGBM dataset (CSR) of partition $partition")
         finally { lib.delete_intArray(indptr); lib.delete_intArray(indices); lib.delete_doubleArray(values) }
       } else {
-        val values = dense.toNative
+        val values = LightGBMNative.doubles(dense.iterator, dense.size)
         try LightGBMNative.check(lib.LGBM_DatasetCreateFromMat(LightGBMNative.voidOf(values), C.C_API_DTYPE_FLOAT64,
           rows.toInt, numFeatures, 1, parameters, reference, out),
           s"${columns.stage}: building the LightGBM dataset of partition $partition")
@@ -150,7 +175,7 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
 
   private def setFields(dataset: SWIGTYPE_p_void): Unit = {
     val n = rows.toInt
-    def floats(name: String, c: DoubleChunks): Unit = {
+    def floats(name: String, c: Chunks[Double]): Unit = {
       val a = c.toArray.map(_.toFloat)
       val p = LightGBMNative.floats(a, n)
       try LightGBMNative.check(lib.LGBM_DatasetSetField(dataset, name, LightGBMNative.voidOf(p), n, C.C_API_DTYPE_FLOAT32),
@@ -178,3 +203,8 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     }
   }
 }
+
+object PartitionData {
+  private[lightgbm] val vectorType = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
+}
+
