@@ -52,7 +52,7 @@ def test_pom_spark_is_provided(dependencies):
 
 
 @pytest.mark.parametrize("group, artifact, classifier", [
-    ("com.microsoft.onnxruntime", "onnxruntime", None),
+    ("com.microsoft.onnxruntime", "onnxruntime", None), ("com.microsoft.ml.lightgbm", "lightgbmlib", None),
     ("org.bytedeco", "javacpp", None), ("org.bytedeco", "javacpp", NATIVE),
     ("org.bytedeco", "opencv", None), ("org.bytedeco", "opencv", NATIVE),
     ("org.bytedeco", "openblas", None), ("org.bytedeco", "openblas", NATIVE),
@@ -94,3 +94,12 @@ def test_versions_agree_between_jar_manifest_pyspark_and_version_file():
     manifest = json.loads((GENERATED / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["sparkVersion"] == pyspark.__version__
     assert manifest["irbisVersion"] == VERSION
+
+
+def test_assembly_carries_lightgbm_linux_natives_only():
+    names = zipfile.ZipFile(ASSEMBLY_JAR).namelist()
+    lightgbm = [n for n in names if n.startswith("com/microsoft/ml/lightgbm/") and not n.endswith(".class")
+                and not n.endswith("/")]
+    assert sorted(lightgbm) == ["com/microsoft/ml/lightgbm/linux/x86_64/lib_lightgbm.so",
+                                "com/microsoft/ml/lightgbm/linux/x86_64/lib_lightgbm_swig.so"]
+

@@ -167,3 +167,25 @@ def test_early_stopping_stops_where_lightgbm_stops(spark, cancer):
     assert lgb.Booster(model_str=model.getNativeModel()).current_iteration() == ref.best_iteration
     (prob,) = collect(model.transform(df), "probability")
     assert np.abs(prob[:, 1] - ref.predict(X)).max() < TOL
+
+
+def test_sparse_vectors_train_through_csr_as_lightgbm_does(spark):
+    """Sparse feature vectors go to LightGBM as CSR (the first row is sparse): the same model as lightgbm's on the
+    same matrix in scipy's CSR form; a dense row among them is taken as its non-zero entries."""
+    from scipy.sparse import csr_matrix
+
+    from irbis.lightgbm import LightGBMClassifier
+    from pyspark.ml.linalg import SparseVector
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = np.where(X > np.median(X, axis=0), X, 0.0)
+    rows = []
+    for i in range(len(y)):
+        nz = np.flatnonzero(X[i])
+        vec = Vectors.dense(X[i].tolist()) if i == 5 else SparseVector(X.shape[1], nz.tolist(), X[i, nz].tolist())
+        rows.append((i, vec, float(y[i])))
+    df = spark.createDataFrame(rows, ["id", "features", "label"]).repartition(1).sortWithinPartitions("id")
+    model = irbis_params(LightGBMClassifier(), numIterations=20).fit(df)
+    (prob,) = collect(model.transform(df), "probability")
+    ref = lgb.train({**BASE, "objective": "binary"}, lgb.Dataset(csr_matrix(X), y), 20)
+    assert np.abs(prob[:, 1] - ref.predict(csr_matrix(X))).max() < TOL
