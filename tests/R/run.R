@@ -87,6 +87,9 @@ setup <- function() {
     config[["spark.ui.enabled"]] <- "false"
     config[["spark.sql.shuffle.partitions"]] <- "2"
     config[["sparklyr.shell.driver-memory"]] <- "2g"
+    # The suites start side by side on two cores: spark-submit may take longer than sparklyr's default minute to
+    # open its gateway (a run saw the connection fail under that load).
+    config[["sparklyr.connect.timeout"]] <- 300
     # The JVM test kit (example objects, frame comparison, test-only stages) is test code, not part of the package.
     config[["sparklyr.jars.default"]] <- normalizePath(test_jar)
     # With the UI off sparklyr warns that it cannot read the UI's address; nothing else is muffled.
