@@ -365,6 +365,9 @@ main <- function(args) {
     config[["spark.sql.shuffle.partitions"]] <- "4"
     config[["spark.ui.showConsoleProgress"]] <- "false"
     config[["sparklyr.shell.driver-memory"]] <- "2g"
+    # No Hive metastore: sparklyr's default opens a Derby one in the working folder, which a second application
+    # started there (another R session, the R tests) cannot open at the same time.
+    config[["sparklyr.connect.enablehivesupport"]] <- FALSE
     connection <- spark_connect(master = "local", app_name = "irbis-camera-traps", config = config)
     invoke(spark_context(connection), "setLogLevel", "ERROR")
     connection

@@ -90,6 +90,9 @@ setup <- function() {
     # The suites start side by side on two cores: spark-submit may take longer than sparklyr's default minute to
     # open its gateway (a run saw the connection fail under that load).
     config[["sparklyr.connect.timeout"]] <- 300
+    # No Hive metastore (sparklyr's default): its Derby database in the working folder admits one application at a
+    # time, and the R example runs beside this suite.
+    config[["sparklyr.connect.enablehivesupport"]] <- FALSE
     # The JVM test kit (example objects, frame comparison, test-only stages) is test code, not part of the package.
     config[["sparklyr.jars.default"]] <- normalizePath(test_jar)
     # With the UI off sparklyr warns that it cannot read the UI's address; nothing else is muffled.
