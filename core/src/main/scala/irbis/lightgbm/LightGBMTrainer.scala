@@ -110,11 +110,8 @@ object LightGBMTrainer {
     try (ip, socket.getLocalPort) finally socket.close()
   }
 
-  private def parameterText(plan: TrainPlan, extra: (String, String)*): String =
-    LightGBMParams.parameterString(plan.parameters ++ extra)
-
   private def trainHere(data: PartitionData, valid: Option[Array[InternalRow]], plan: TrainPlan, partition: Int): (String, Int) = {
-    val params = parameterText(plan)
+    val params = LightGBMParams.parameterString(plan.parameters)
     val handles = ArrayBuffer[SWIGTYPE_p_void]()
     var booster: SWIGTYPE_p_void = null
     try {

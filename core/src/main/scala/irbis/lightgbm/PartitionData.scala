@@ -45,7 +45,6 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
   private var sparse = false
   var numFeatures: Int = -1
   var rows: Long = 0
-  private var initScoreWidth = -1
 
   private def where(k: Long) = s"row $k (of partition $partition)"
   private def bad(role: String, k: Long, what: String) = new BadRowException(
@@ -121,7 +120,6 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
       case _: ArrayType => row.getArray(columns.initScore).toDoubleArray()
       case _ => PartitionData.vectorType.deserialize(row.getStruct(columns.initScore, 4)).toArray
     }
-    if (initScoreWidth < 0) initScoreWidth = scores.length
     val expected = task match { case Classification(n) if n > 2 => n case _ => 1 }
     if (scores.length != expected) throw bad("initScore", k,
       s"${scores.length} values. Expected: $expected (${if (expected == 1) "one raw score" else "one per class"})")
