@@ -46,7 +46,14 @@ class RGenError(ValueError):
     """The manifest cannot be rendered as R; the message names the stage and the param."""
 
 
+# Names that are one word to their users, though their capitals would split them: LightGBM's R package and
+# SynapseML's R functions write `lightgbm`, so `LightGBMClassifier` is `ml_lightgbm_classifier`.
+WORDS = {"LightGBM": "Lightgbm", "xGBoost": "xgboost"}
+
+
 def snake_case(name: str) -> str:
+    for word, as_one in WORDS.items():
+        name = name.replace(word, as_one)
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     return s.lower()

@@ -1,7 +1,7 @@
 """Hand-written additions to the generated ``irbis.lightgbm`` models (picked up by the generator): the model in
 LightGBM's own text format, its feature importances, and models trained by LightGBM elsewhere."""
 
-from typing import Any, List
+from typing import Any, List, Sequence
 
 
 class _NativeModel:
@@ -19,6 +19,50 @@ class _NativeModel:
         """LightGBM's feature importances: ``"split"`` (times each feature is used) or ``"gain"``."""
         self._transfer_params_to_java()
         return list(self._java_obj.getFeatureImportances(importance_type))
+
+    def _call(self, name: str, *args: Any) -> Any:
+        self._transfer_params_to_java()
+        return getattr(self._java_obj, name)(*args)
+
+    # SynapseML's model methods.
+    def getFeatureShaps(self, vector: Any) -> List[float]:
+        """SHAP contributions of one feature vector: one per feature, then the expected value (per class)."""
+        from pyspark.ml.common import _py2java
+        from pyspark.sql import SparkSession
+
+        return list(self._call("getFeatureShaps", _py2java(SparkSession.active().sparkContext, vector)))
+
+    def getDenseFeatureShaps(self, values: Sequence[float]) -> List[float]:
+        """SHAP contributions of one row given as its dense values."""
+        from pyspark.ml.linalg import Vectors
+
+        return self.getFeatureShaps(Vectors.dense([float(v) for v in values]))
+
+    def getSparseFeatureShaps(self, size: int, indices: Sequence[int], values: Sequence[float]) -> List[float]:
+        """SHAP contributions of one row given as a sparse vector's size, indices and values."""
+        from pyspark.ml.linalg import Vectors
+
+        return self.getFeatureShaps(Vectors.sparse(int(size), [int(i) for i in indices], [float(v) for v in values]))
+
+    def getBoosterBestIteration(self) -> int:
+        """The iteration early stopping kept (1-based), -1 if training ran to the end."""
+        return int(self._call("getBoosterBestIteration"))
+
+    def getBoosterNumTotalIterations(self) -> int:
+        """The number of boosting iterations the model holds."""
+        return int(self._call("getBoosterNumTotalIterations"))
+
+    def getBoosterNumTotalModel(self) -> int:
+        """The number of trees the model holds."""
+        return int(self._call("getBoosterNumTotalModel"))
+
+    def getBoosterNumFeatures(self) -> int:
+        """The number of features the model was trained on."""
+        return int(self._call("getBoosterNumFeatures"))
+
+    def getBoosterNumClasses(self) -> int:
+        """LightGBM's number of classes (1 for binary, regression and ranking models)."""
+        return int(self._call("getBoosterNumClasses"))
 
     @property
     def numFeatures(self) -> int:
@@ -49,6 +93,10 @@ class LightGBMClassificationModelExt(_NativeModel):
         """The number of classes (2 for a binary model)."""
         self._transfer_params_to_java()
         return int(self._java_obj.numClasses())
+
+    def getActualNumClasses(self) -> int:
+        """SynapseML's name of numClasses."""
+        return self.numClasses
 
 
 class LightGBMRegressionModelExt(_NativeModel):

@@ -16,14 +16,13 @@ from pyspark.ml.linalg import Vectors  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from cluster import last_json  # noqa: E402
+from lightgbm_data import frame as ordered_frame  # noqa: E402
 
 SLACK = 0.005
 
 
 def frame(spark, X, y, partitions, **extra):
-    rows = [tuple([i, Vectors.dense(X[i].tolist()), float(y[i])] + [extra[k][i] for k in extra])
-            for i in range(len(y))]
-    return spark.createDataFrame(rows, ["id", "features", "label"] + list(extra)).repartition(partitions)
+    return ordered_frame(spark, X, y, partitions, ordered=False, **extra)
 
 
 def scores(model, spark, X, col="probability"):
@@ -130,7 +129,11 @@ def test_bad_input_is_refused_naming_column_row_or_param(spark):
     bad(spark, df, LightGBMRanker(), r"groupCol 'group' is not a column")
     bad(spark, df, LightGBMRegressor().setPassThroughArgs("max_cat_threshold=8 no_such_parameter=1"),
         r"passThroughArgs: unknown LightGBM parameter 'no_such_parameter'")
-    bad(spark, df, LightGBMRegressor().setPassThroughArgs("num_leaves=8"), r"'num_leaves' is set by a Param")
+    bad(spark, df, LightGBMRegressor().setNumLeaves(4).setPassThroughArgs("num_leaves=8"),
+        r"'num_leaves=8', but Param numLeaves is set to 4")
+    bad(spark, df, LightGBMRegressor().setPassThroughArgs("num_iterations=5"),
+        r"'num_iterations' \(LightGBM's num_iterations\) is set by Irbis\. Expected: numIterations")
+    bad(spark, df, LightGBMRegressor().setPassThroughArgs("num_leaves=8 num_leaf=9"), r"num_leaves given 2 times")
     bad(spark, df, LightGBMRegressor().setNumTasks(3), r"numTasks: 3 workers, but the cluster has 2 task slots")
     bad(spark, df, LightGBMRegressor().setEarlyStoppingRound(5), r"earlyStoppingRound: 5 needs validation rows")
     with pytest.raises(Exception, match=r"numLeaves.*Expected"):

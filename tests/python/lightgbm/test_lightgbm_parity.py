@@ -8,32 +8,9 @@ import pytest
 lgb = pytest.importorskip("lightgbm")
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris  # noqa: E402
 
-from pyspark.ml.linalg import DenseVector, Vectors  # noqa: E402
+from pyspark.ml.linalg import Vectors  # noqa: E402
 
-TOL = 1e-9
-BASE = {"num_threads": 1, "deterministic": True, "verbose": -1, "min_data_in_leaf": 5}
-
-
-def frame(spark, X, y, partitions=1, **extra):
-    """A DataFrame with an ``id``, ``features`` (dense vectors), ``label`` and any extra per-row columns."""
-    rows = []
-    for i in range(len(y)):
-        row = [i, Vectors.dense(X[i].tolist()), float(y[i])]
-        row += [extra[k][i] for k in extra]
-        rows.append(tuple(row))
-    cols = ["id", "features", "label"] + list(extra)
-    return spark.createDataFrame(rows, cols).repartition(partitions).sortWithinPartitions("id")
-
-
-def collect(df, *cols):
-    rows = df.orderBy("id").select(*cols).collect()
-    return [np.array([r[c].toArray() if isinstance(r[c], DenseVector) else r[c] for r in rows]) for c in cols]
-
-
-def irbis_params(stage, **params):
-    for k, v in params.items():
-        getattr(stage, "set" + k[0].upper() + k[1:])(v)
-    return stage.setNumThreads(1).setDeterministic(True).setMinDataInLeaf(5)
+from lightgbm_data import BASE, TOL, collect, frame, irbis_params  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -50,25 +50,33 @@ final class LightGBMBooster private (val modelText: String, handle: SWIGTYPE_p_v
     } finally lib.delete_doubleArray(out)
   }
 
-  /** How many values one row gives for a kind of prediction. */
-  def widthOf(predictType: Int): Int = predictType match {
+  /** How many values one row gives for a kind of prediction, with the trees of iterations `start` on (`count` of them, <= 0: all). */
+  def widthOf(predictType: Int, start: Int = 0, count: Int = -1): Int = predictType match {
     case C.C_API_PREDICT_CONTRIB => (numFeatures + 1) * numClasses
-    case C.C_API_PREDICT_LEAF_INDEX => numTrees
+    case C.C_API_PREDICT_LEAF_INDEX => iterationsUsed(start, count) * (numTrees / math.max(1, numIterations))
     case _ => numClasses
   }
 
+  private def iterationsUsed(start: Int, count: Int): Int = {
+    val rest = math.max(0, numIterations - start)
+    if (count <= 0) rest else math.min(count, rest)
+  }
+
   /**
-   * Predicts `rows` dense rows (row-major in `values`, `numFeatures` each) with LightGBM's matrix call: `width`
-   * values per row, row after row.
+   * Predicts `rows` dense rows (row-major in `values`, `numFeatures` each) with LightGBM's matrix call, with the
+   * trees of iterations `start` on (`count` of them; <= 0: all the rest): `width` values per row, row after row.
    */
-  def predict(values: Array[Double], rows: Int, predictType: Int, threads: Int): Array[Double] = {
-    val width = widthOf(predictType)
+  def predict(values: Array[Double], rows: Int, predictType: Int, threads: Int, start: Int = 0,
+              count: Int = -1): Array[Double] = {
+    if (start >= numIterations && numIterations > 0) throw new IllegalArgumentException(
+      s"startIteration $start, but the model holds $numIterations iterations. Expected: less than $numIterations")
+    val width = widthOf(predictType, start, count)
     val data = LightGBMNative.doubles(Iterator((values, rows * numFeatures)), rows.toLong * numFeatures)
     val out = lib.new_doubleArray(math.max(rows.toLong * width, 1L))
     val len = lib.new_int64_tp()
     try {
       call("LGBM_BoosterPredictForMat")(lib.LGBM_BoosterPredictForMat(handle, LightGBMNative.voidOf(data),
-        C.C_API_DTYPE_FLOAT64, rows, numFeatures, 1, predictType, 0, -1, s"num_threads=$threads", len, out))
+        C.C_API_DTYPE_FLOAT64, rows, numFeatures, 1, predictType, start, count, s"num_threads=$threads", len, out))
       val n = lib.int64_tp_value(len)
       if (n != rows.toLong * width) throw new LightGBMException(
         s"LightGBM returned $n values for $rows rows; expected ${rows.toLong * width}")

@@ -5,7 +5,7 @@ import irbis.core.{IrbisReadable, IrbisStage, Validators}
 import org.apache.spark.ml.attribute.{Attribute, BinaryAttribute, NominalAttribute}
 import org.apache.spark.ml.classification.{ProbabilisticClassificationModel, ProbabilisticClassifier}
 import org.apache.spark.ml.linalg.{DenseVector, Vector, Vectors}
-import org.apache.spark.ml.param.{BooleanParam, DoubleParam, ParamMap}
+import org.apache.spark.ml.param.{BooleanParam, DoubleParam, IntParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.functions.{col, isnan, max, when}
@@ -17,9 +17,16 @@ trait LightGBMClassifierParams extends LightGBMParams {
     "Binary: reweight the classes as if they were balanced."), "is_unbalance")
   final val scalePosWeight = native(new DoubleParam(this, "scalePosWeight",
     "Binary: weight of the positive class.", Validators.gt(0)), "scale_pos_weight")
-  setDefault(objective -> "binary", isUnbalance -> false, scalePosWeight -> 1.0)
+  final val maxNumClasses = new IntParam(this, "maxNumClasses",
+    "Most classes a fit accepts (the largest label plus one, or the label's metadata): a guard against a label " +
+      "column that is not class indexes.", Validators.gt(1))
+  setDefault(objective -> "binary", isUnbalance -> false, scalePosWeight -> 1.0, maxNumClasses -> 100)
   def setIsUnbalance(v: Boolean): this.type = set(isUnbalance, v)
   def setScalePosWeight(v: Double): this.type = set(scalePosWeight, v)
+  def setMaxNumClasses(v: Int): this.type = set(maxNumClasses, v)
+  def getIsUnbalance: Boolean = $(isUnbalance)
+  def getScalePosWeight: Double = $(scalePosWeight)
+  def getMaxNumClasses: Int = $(maxNumClasses)
 }
 
 class LightGBMClassifier(override val uid: String)
@@ -38,6 +45,9 @@ class LightGBMClassifier(override val uid: String)
 
   override protected def train(dataset: Dataset[_]): LightGBMClassificationModel = {
     val n = classCount(dataset)
+    if (n > getMaxNumClasses) throw new IllegalArgumentException(
+      s"$uid: labelCol '$getLabelCol' has $n classes (labels 0..${n - 1}). Expected: at most maxNumClasses " +
+        s"($getMaxNumClasses); raise it if the labels are class indexes")
     // The default objective follows the classes; one the user set is kept (and refused if it cannot learn them).
     val objectiveName = if (n > 2 && !isSet(objective)) "multiclass" else getObjective
     val multi = Set("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr").contains(objectiveName)
@@ -45,7 +55,7 @@ class LightGBMClassifier(override val uid: String)
       s"$uid.objective: '$objectiveName' learns two classes, but labelCol '$getLabelCol' has $n. Expected: multiclass or multiclassova")
     val derived = Seq("objective" -> objectiveName) ++ (if (multi) Seq("num_class" -> n.toString) else Nil)
     val result = LightGBMFit(this, dataset, getFeaturesCol, getLabelCol, Classification(if (multi) n else 2), derived, None)
-    copyValues(new LightGBMClassificationModel(uid).setNativeModel(result.modelText))
+    copyValues(new LightGBMClassificationModel(uid).setNativeModel(result.modelText).setBestIteration(result.bestIteration))
   }
 
   /** The classes: from the label's ML attribute metadata when it has them, else the largest label plus one. */
@@ -82,10 +92,12 @@ class LightGBMClassificationModel(override val uid: String)
       "trained by LightGBM anywhere (loadNativeModelFromFile/FromString)."
 
   override def numClasses: Int = math.max(2, booster.numClasses)
+  /** SynapseML's name of numClasses. */
+  def getActualNumClasses: Int = numClasses
   override def numFeatures: Int = booster.numFeatures
 
   override def predictRaw(features: Vector): Vector =
-    LightGBMClassificationModel.raw(booster.predict(features.toArray, 1, C.C_API_PREDICT_RAW_SCORE, 1), booster.numClasses)
+    LightGBMClassificationModel.raw(predictOne(features, C.C_API_PREDICT_RAW_SCORE), booster.numClasses)
 
   override protected def raw2probabilityInPlace(rawPrediction: Vector): Vector = rawPrediction match {
     case d: DenseVector =>

@@ -11,11 +11,13 @@ import org.apache.spark.sql.types._
  * choosing the workers, setting aside validation rows, and handing LightGBM the parameters.
  */
 private[lightgbm] object LightGBMFit {
+  /** The model text, and the iteration early stopping kept (-1: none). */
   final case class Result(modelText: String, bestIteration: Int)
 
   def apply(stage: LightGBMParams, dataset: Dataset[_], featuresCol: String, labelCol: String, task: LearningTask,
             derived: Seq[(String, String)], groupCol: Option[String]): Result = {
     val uid = stage.uid
+    stage.checkExecution()
     val df = dataset.toDF()
     val schema = df.schema
     def need(name: String, role: String, ok: DataType => Boolean, expected: String): Unit = {
@@ -83,9 +85,9 @@ private[lightgbm] object LightGBMFit {
       (if (categorical.nonEmpty) Seq("categorical_feature" -> categorical.mkString(",")) else Nil) ++ distributed
     val parameters = stage.nativeParameters.filterNot(p => fromFit.exists(_._1 == p._1)) ++ fromFit
     val plan = TrainPlan(uid, columns, task, parameters, stage.getNumIterations, stage.getEarlyStoppingRound, numTasks,
-      stage.getOrDefault(stage.timeout))
+      stage.getTimeout, stage.getImprovementTolerance, stage.getMatrixType, stage.getDefaultListenPort)
     val (text, best) = LightGBMTrainer.train(arranged, valid, plan)
-    Result(text, best)
+    Result(text, if (best > 0) best else -1)
   }
 
   /** categoricalSlotIndexes plus the slots that categoricalSlotNames names in the vector's attribute metadata. */

@@ -3,10 +3,11 @@ package irbis.lightgbm
 import java.nio.charset.StandardCharsets.UTF_8
 
 import com.microsoft.ml.lightgbm.{lightgbmlibConstants => C}
-import irbis.core.{BytesParam, InternalFrames}
+import irbis.core.{BytesParam, InternalFrames, Validators}
 import irbis.onnx.OnnxSessions
 import org.apache.hadoop.fs.Path
-import org.apache.spark.ml.linalg.{DenseVector, SQLDataTypes, SparseVector, Vector}
+import org.apache.spark.ml.linalg.{DenseVector, SQLDataTypes, SparseVector, Vector, Vectors}
+import org.apache.spark.ml.param.{BooleanParam, IntParam}
 import org.apache.spark.sql.{DataFrame, SparkSession}
 import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, JoinedRow}
 import org.apache.spark.sql.types.{StructField, StructType, UserDefinedType}
@@ -19,14 +20,55 @@ trait LightGBMModelBase extends LightGBMParams {
   final val nativeModelBytes = new BytesParam(this, "nativeModelBytes",
     "The trained model in LightGBM's text format (UTF-8 bytes); getNativeModel() gives it as text.")
 
+  final val startIteration = new IntParam(this, "startIteration",
+    "Predict with the trees from this iteration on (0: the first); numIterations of them (<= 0: all the rest).",
+    Validators.gtEq(0))
+  final val predictDisableShapeCheck = new BooleanParam(this, "predictDisableShapeCheck",
+    "Accept feature vectors of another size than the model's: extra slots are ignored and missing ones are 0, as " +
+      "LightGBM's predict_disable_shape_check does; false: such a row is an error.")
+  final val bestIteration = new IntParam(this, "bestIteration",
+    "The iteration early stopping kept (1-based; the model holds the trees up to it); -1: training ran to the end " +
+      "or the model was loaded from LightGBM's text.")
+  setDefault(startIteration -> 0, predictDisableShapeCheck -> false, bestIteration -> -1)
+  def setStartIteration(v: Int): this.type = set(startIteration, v)
+  def getStartIteration: Int = $(startIteration)
+  def setPredictDisableShapeCheck(v: Boolean): this.type = set(predictDisableShapeCheck, v)
+  def getPredictDisableShapeCheck: Boolean = $(predictDisableShapeCheck)
+  private[lightgbm] def setBestIteration(v: Int): this.type = set(bestIteration, v)
+
   /** The model in LightGBM's text format, as lightgbm.Booster(model_str=...) reads it. */
   def getNativeModel: String = new String($(nativeModelBytes), UTF_8)
 
-  /** Sets the model from LightGBM's text format (checked by loading it). */
+  /**
+   * Sets the model from LightGBM's text format (checked by loading it); numIterations becomes the model's number of
+   * iterations, so that it predicts with all of them.
+   */
   def setNativeModel(text: String): this.type = {
-    LightGBMModelBase.check(uid, text)
-    set(nativeModelBytes, text.getBytes(UTF_8))
+    val iterations = LightGBMModelBase.check(uid, text)
+    set(nativeModelBytes, text.getBytes(UTF_8)).set(numIterations, iterations)
   }
+
+  // SynapseML's model methods.
+  /** The iteration early stopping kept, -1 if none (see bestIteration). */
+  def getBoosterBestIteration: Int = $(bestIteration)
+  /** The number of boosting iterations the model holds. */
+  def getBoosterNumTotalIterations: Int = booster.numIterations
+  /** The number of trees the model holds (iterations times trees per iteration). */
+  def getBoosterNumTotalModel: Int = booster.numTrees
+  def getBoosterNumFeatures: Int = booster.numFeatures
+  def getBoosterNumClasses: Int = booster.numClasses
+  /** SHAP contributions of one row: one per feature then the expected value (per class for multiclass). */
+  def getFeatureShaps(features: Vector): Array[Double] = predictOne(features, C.C_API_PREDICT_CONTRIB)
+  def getDenseFeatureShaps(features: Array[Double]): Array[Double] = getFeatureShaps(Vectors.dense(features))
+  def getSparseFeatureShaps(size: Int, indices: Array[Int], values: Array[Double]): Array[Double] =
+    getFeatureShaps(Vectors.sparse(size, indices, values))
+  /** The leaf index of one row in each tree. */
+  def predictLeaf(features: Vector): Vector = Vectors.dense(predictOne(features, C.C_API_PREDICT_LEAF_INDEX))
+
+  /** One row's prediction of a kind, with the Params' iterations. */
+  protected def predictOne(features: Vector, predictType: Int): Array[Double] =
+    booster.predict(LightGBMModelBase.dense(features, booster.numFeatures, getPredictDisableShapeCheck, uid, "the row"),
+      1, predictType, 1, getStartIteration, getNumIterations)
 
   @transient private var cachedKey: (Array[Byte], String) = _
   /** This JVM's booster of the model (one per model per JVM). */
@@ -104,6 +146,7 @@ trait LightGBMModelBase extends LightGBMParams {
     val index = df.schema.fieldIndex(featuresCol)
     val expectedSize = booster.numFeatures
     val threads = predictThreads
+    val (start, count, anySize) = (getStartIteration, getNumIterations, getPredictDisableShapeCheck)
     InternalFrames.mapPartitions(df, schema) { rows =>
       val booster = LightGBMBooster.of(key, text.value)
       val udt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
@@ -119,19 +162,22 @@ trait LightGBMModelBase extends LightGBMParams {
           if (row.isNullAt(index)) throw new IllegalArgumentException(
             s"$stage: featuresCol '$featuresCol' is null at row ${number + i} (of partition $partition). Expected: a feature vector")
           val v = udt.deserialize(row.getStruct(index, 4))
-          if (v.size != expectedSize) throw new IllegalArgumentException(
+          if (v.size != expectedSize && !anySize) throw new IllegalArgumentException(
             s"$stage: featuresCol '$featuresCol' at row ${number + i} (of partition $partition) has size ${v.size}. " +
               s"Expected: $expectedSize, the model's number of features")
           v match {
-            case d: DenseVector => System.arraycopy(d.values, 0, values, i * expectedSize, expectedSize)
+            case d: DenseVector => System.arraycopy(d.values, 0, values, i * expectedSize, math.min(d.size, expectedSize))
             case s: SparseVector =>
               var k = 0
-              while (k < s.indices.length) { values(i * expectedSize + s.indices(k)) = s.values(k); k += 1 }
+              while (k < s.indices.length && s.indices(k) < expectedSize) {
+                values(i * expectedSize + s.indices(k)) = s.values(k)
+                k += 1
+              }
           }
           i += 1
         }
         number += n
-        val results = types.map(t => (booster.predict(values, n, t, threads), booster.widthOf(t)))
+        val results = types.map(t => (booster.predict(values, n, t, threads, start, count), booster.widthOf(t, start, count)))
         (0 until n).iterator.map { r =>
           val mine = results.map { case (all, w) => java.util.Arrays.copyOfRange(all, r * w, (r + 1) * w) }.toArray
           val values = emit(mine)
@@ -151,14 +197,27 @@ object LightGBMModelBase {
     case other => other
   }
 
-  /** Checks that `text` is a LightGBM model by loading it (and freeing it again); gives its number of classes. */
+  /** Checks that `text` is a LightGBM model by loading it (and freeing it again); gives its number of iterations. */
   def check(uid: String, text: String): Int = {
     val b = try LightGBMBooster.load(text) catch {
       case e: LightGBMException => throw new IllegalArgumentException(
         s"$uid: the text given is not a LightGBM model (${text.take(40).replace('\n', ' ')}...): ${e.getMessage}", e)
     }
-    try b.numClasses finally b.free()
+    try b.numIterations finally b.free()
   }
+
+  /**
+   * One row's values for a model of `size` features: its own when sizes agree; with `anySize` (LightGBM's
+   * predict_disable_shape_check) extra slots dropped and missing ones 0, as LightGBM reads them; else an error.
+   */
+  def dense(v: Vector, size: Int, anySize: Boolean, uid: String, what: String): Array[Double] =
+    if (v.size == size) v.toArray
+    else if (anySize) {
+      val out = new Array[Double](size)
+      v.foreachActive((i, x) => if (i < size) out(i) = x)
+      out
+    } else throw new IllegalArgumentException(s"$uid: $what has ${v.size} features. Expected: $size, the model's " +
+      "number of features (or predictDisableShapeCheck=true)")
 
   /** Reads a model text from any Hadoop path. */
   def readText(path: String): String = {

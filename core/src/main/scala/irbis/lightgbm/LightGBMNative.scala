@@ -104,10 +104,17 @@ object LightGBMNative {
   def voidOf(p: SWIGTYPE_p_float): SWIGTYPE_p_void = lib.float_to_voidp_ptr(p)
   def voidOf(p: SWIGTYPE_p_int): SWIGTYPE_p_void = lib.int_to_voidp_ptr(p)
 
-  /** Every parameter name and alias LightGBM knows, for checking passThroughArgs (see the resource's header). */
-  lazy val knownParameters: Set[String] = {
+  /**
+   * Every parameter name and alias LightGBM knows, each with its LightGBM name (a name maps to itself), for checking
+   * passThroughArgs (see the resource's header).
+   */
+  lazy val parameterNames: Map[String, String] = {
     val in = getClass.getResourceAsStream("/irbis/lightgbm/parameters.txt")
-    try scala.io.Source.fromInputStream(in, "UTF-8").getLines().map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#")).toSet
+    try scala.io.Source.fromInputStream(in, "UTF-8").getLines().map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#"))
+      .flatMap { line =>
+        val names = line.split("\\s+")
+        names.map(_ -> names.head)
+      }.toMap
     finally in.close()
   }
 }

@@ -10,9 +10,12 @@ import org.apache.spark.ml.param._
  * defaults and ranges. Each Param that LightGBM reads is registered with its LightGBM name, so the parameter
  * text handed to LightGBM is built from the table, not by hand.
  */
-trait LightGBMParams extends Params {
+trait LightGBMParams extends Params with LightGBMExecutionParams {
   private val nativeNames = mutable.LinkedHashMap[Param[_], String]()
   protected def native[P <: Param[_]](p: P, lightgbmName: String): P = { nativeNames(p) = lightgbmName; p }
+  private val aliases = mutable.LinkedHashMap[Param[_], Param[_]]()
+  /** `synapse` is SynapseML's name of `target`: setting either sets LightGBM's parameter (both set: they must agree). */
+  protected def alias[P <: Param[_]](synapse: P, target: P): P = { aliases(synapse) = target; synapse }
 
   final val objective = native(new StringParam(this, "objective",
     "LightGBM's objective: binary, multiclass, multiclassova, cross_entropy (classifier); regression, " +
@@ -87,6 +90,63 @@ trait LightGBMParams extends Params {
   final val catL2 = native(new DoubleParam(this, "catL2", "L2 regularization of categorical splits.",
     Validators.gtEq(0)), "cat_l2")
 
+  final val maxCatThreshold = native(new IntParam(this, "maxCatThreshold",
+    "Most split points considered for one categorical feature.", Validators.gt(0)), "max_cat_threshold")
+  final val minDataPerGroup = native(new IntParam(this, "minDataPerGroup",
+    "Minimal number of rows per categorical group.", Validators.gt(0)), "min_data_per_group")
+  final val posBaggingFraction = native(new DoubleParam(this, "posBaggingFraction",
+    "binary: fraction of positive rows sampled for each bagging round (with baggingFreq > 0).",
+    Validators.inRange(0, 1, lowerInclusive = false)), "pos_bagging_fraction")
+  final val negBaggingFraction = native(new DoubleParam(this, "negBaggingFraction",
+    "binary: fraction of negative rows sampled for each bagging round (with baggingFreq > 0).",
+    Validators.inRange(0, 1, lowerInclusive = false)), "neg_bagging_fraction")
+  final val featureFractionByNode = native(new DoubleParam(this, "featureFractionByNode",
+    "Fraction of features sampled at each tree node.", Validators.inRange(0, 1, lowerInclusive = false)),
+    "feature_fraction_bynode")
+  final val xGBoostDartMode = native(new BooleanParam(this, "xGBoostDartMode",
+    "dart: xgboost's dart mode (LightGBM's xgboost_dart_mode)."), "xgboost_dart_mode")
+  final val uniformDrop = native(new BooleanParam(this, "uniformDrop", "dart: drop trees uniformly."), "uniform_drop")
+  final val maxDeltaStep = native(new DoubleParam(this, "maxDeltaStep",
+    "Limit of a leaf's output; <= 0: no limit."), "max_delta_step")
+  final val maxBinByFeature = native(new IntArrayParam(this, "maxBinByFeature",
+    "maxBin for each feature, in slot order; empty: maxBin for all.", Validators.each(Validators.gt(1))),
+    "max_bin_by_feature")
+  final val monotoneConstraints = native(new IntArrayParam(this, "monotoneConstraints",
+    "Per feature, in slot order: 1 increasing, -1 decreasing, 0 no constraint; empty: none.",
+    Validators.each(Validators.inRange(-1, 1))), "monotone_constraints")
+  final val monotoneConstraintsMethod = native(new EnumParam(this, "monotoneConstraintsMethod",
+    "How monotoneConstraints are enforced: basic, intermediate, advanced.", Seq("basic", "intermediate", "advanced")),
+    "monotone_constraints_method")
+  final val monotonePenalty = native(new DoubleParam(this, "monotonePenalty",
+    "Penalty on splits of monotone features near the root.", Validators.gtEq(0)), "monotone_penalty")
+  final val featureFractionSeed = native(new IntParam(this, "featureFractionSeed",
+    "Random seed of featureFraction; unset: derived from seed, else LightGBM's default (2)."), "feature_fraction_seed")
+  final val extraSeed = native(new IntParam(this, "extraSeed",
+    "Random seed of extra trees; unset: derived from seed, else LightGBM's default (6)."), "extra_seed")
+  final val dropSeed = native(new IntParam(this, "dropSeed",
+    "dart: random seed of dropping; unset: derived from seed, else LightGBM's default (4)."), "drop_seed")
+  final val dataRandomSeed = native(new IntParam(this, "dataRandomSeed",
+    "Random seed of sampling rows for bin boundaries; unset: derived from seed, else LightGBM's default (1)."),
+    "data_random_seed")
+  final val objectiveSeed = native(new IntParam(this, "objectiveSeed",
+    "Random seed of objectives that sample (rank_xendcg); unset: derived from seed, else LightGBM's default (5)."),
+    "objective_seed")
+  final val isProvideTrainingMetric = native(new BooleanParam(this, "isProvideTrainingMetric",
+    "Evaluate the metrics on the training rows too (printed by LightGBM at verbosity >= 1)."),
+    "is_provide_training_metric")
+  final val useMissing = native(new BooleanParam(this, "useMissing",
+    "Treat missing values (NaN) specially; false: as numbers."), "use_missing")
+  final val zeroAsMissing = native(new BooleanParam(this, "zeroAsMissing",
+    "Treat zeros (and absent sparse values) as missing."), "zero_as_missing")
+  final val isEnableSparse = native(new BooleanParam(this, "isEnableSparse",
+    "Let LightGBM store sparse features sparsely."), "is_enable_sparse")
+  final val catl2 = alias(new DoubleParam(this, "catl2", "SynapseML's name of catL2.", Validators.gtEq(0)), catL2)
+  final val minDataPerBin = alias(new IntParam(this, "minDataPerBin", "SynapseML's name of minDataInBin.",
+    Validators.gt(0)), minDataInBin)
+  final val improvementTolerance = new DoubleParam(this, "improvementTolerance",
+    "earlyStoppingRound: a validation metric counts as improved only when it gets better by more than this.",
+    Validators.gtEq(0))
+
   final val earlyStoppingRound = new IntParam(this, "earlyStoppingRound",
     "Stop when no validation metric improved in this many iterations (needs validationIndicatorCol); the model " +
       "keeps the best iteration, as lightgbm.train does. 0 disables.", Validators.gtEq(0))
@@ -107,7 +167,9 @@ trait LightGBMParams extends Params {
     Validators.gt(0))
   final val passThroughArgs = new StringParam(this, "passThroughArgs",
     "Any other LightGBM parameter, as space-separated key=value text (e.g. 'extra_trees=true max_cat_threshold=16'); " +
-      "keys are checked against LightGBM's own list, and a key that a Param above sets is refused.")
+      "keys (or their aliases) are checked against LightGBM's own list. A key wins over a Param left at its default, " +
+      "as in SynapseML; a key whose Param is set must agree with it; keys Irbis sets (objective, num_iterations, " +
+      "num_threads, tree_learner, ...) are refused, naming the Param to set instead.")
 
   final val weightCol = new StringParam(this, "weightCol", "Column of non-negative row weights; empty: all 1.")
   final val initScoreCol = new StringParam(this, "initScoreCol",
@@ -129,7 +191,12 @@ trait LightGBMParams extends Params {
     categoricalSlotIndexes -> Array.emptyIntArray, categoricalSlotNames -> Array.empty[String], maxCatToOnehot -> 4,
     catSmooth -> 10.0, catL2 -> 10.0, earlyStoppingRound -> 0, numThreads -> 0, parallelism -> "data_parallel",
     topK -> 20, numTasks -> 0, timeout -> 120, passThroughArgs -> "", weightCol -> "", initScoreCol -> "",
-    validationIndicatorCol -> "", featuresShapCol -> "", leafPredictionCol -> "")
+    validationIndicatorCol -> "", featuresShapCol -> "", leafPredictionCol -> "", maxCatThreshold -> 32,
+    minDataPerGroup -> 100, posBaggingFraction -> 1.0, negBaggingFraction -> 1.0, featureFractionByNode -> 1.0,
+    xGBoostDartMode -> false, uniformDrop -> false, maxDeltaStep -> 0.0, maxBinByFeature -> Array.emptyIntArray,
+    monotoneConstraints -> Array.emptyIntArray, monotoneConstraintsMethod -> "basic", monotonePenalty -> 0.0,
+    isProvideTrainingMetric -> false, useMissing -> true, zeroAsMissing -> false, isEnableSparse -> true,
+    catl2 -> 10.0, minDataPerBin -> 3, improvementTolerance -> 0.0)
 
   def setObjective(v: String): this.type = set(objective, v)
   def setBoostingType(v: String): this.type = set(boostingType, v)
@@ -139,21 +206,59 @@ trait LightGBMParams extends Params {
   def setMaxDepth(v: Int): this.type = set(maxDepth, v)
   def setMinDataInLeaf(v: Int): this.type = set(minDataInLeaf, v)
   def setMinSumHessianInLeaf(v: Double): this.type = set(minSumHessianInLeaf, v)
+  def setMinGainToSplit(v: Double): this.type = set(minGainToSplit, v)
   def setFeatureFraction(v: Double): this.type = set(featureFraction, v)
   def setBaggingFraction(v: Double): this.type = set(baggingFraction, v)
   def setBaggingFreq(v: Int): this.type = set(baggingFreq, v)
+  def setBaggingSeed(v: Int): this.type = set(baggingSeed, v)
   def setLambdaL1(v: Double): this.type = set(lambdaL1, v)
   def setLambdaL2(v: Double): this.type = set(lambdaL2, v)
   def setMaxBin(v: Int): this.type = set(maxBin, v)
+  def setMinDataInBin(v: Int): this.type = set(minDataInBin, v)
+  def setBinSampleCount(v: Int): this.type = set(binSampleCount, v)
+  def setDropRate(v: Double): this.type = set(dropRate, v)
+  def setMaxDrop(v: Int): this.type = set(maxDrop, v)
+  def setSkipDrop(v: Double): this.type = set(skipDrop, v)
+  def setTopRate(v: Double): this.type = set(topRate, v)
+  def setOtherRate(v: Double): this.type = set(otherRate, v)
+  def setBoostFromAverage(v: Boolean): this.type = set(boostFromAverage, v)
   def setMetric(v: String): this.type = set(metric, v)
   def setSeed(v: Int): this.type = set(seed, v)
   def setDeterministic(v: Boolean): this.type = set(deterministic, v)
   def setVerbosity(v: Int): this.type = set(verbosity, v)
   def setCategoricalSlotIndexes(v: Array[Int]): this.type = set(categoricalSlotIndexes, v)
   def setCategoricalSlotNames(v: Array[String]): this.type = set(categoricalSlotNames, v)
+  def setMaxCatToOnehot(v: Int): this.type = set(maxCatToOnehot, v)
+  def setCatSmooth(v: Double): this.type = set(catSmooth, v)
+  def setCatL2(v: Double): this.type = set(catL2, v)
+  def setMaxCatThreshold(v: Int): this.type = set(maxCatThreshold, v)
+  def setMinDataPerGroup(v: Int): this.type = set(minDataPerGroup, v)
+  def setPosBaggingFraction(v: Double): this.type = set(posBaggingFraction, v)
+  def setNegBaggingFraction(v: Double): this.type = set(negBaggingFraction, v)
+  def setFeatureFractionByNode(v: Double): this.type = set(featureFractionByNode, v)
+  def setXGBoostDartMode(v: Boolean): this.type = set(xGBoostDartMode, v)
+  def setUniformDrop(v: Boolean): this.type = set(uniformDrop, v)
+  def setMaxDeltaStep(v: Double): this.type = set(maxDeltaStep, v)
+  def setMaxBinByFeature(v: Array[Int]): this.type = set(maxBinByFeature, v)
+  def setMonotoneConstraints(v: Array[Int]): this.type = set(monotoneConstraints, v)
+  def setMonotoneConstraintsMethod(v: String): this.type = set(monotoneConstraintsMethod, v)
+  def setMonotonePenalty(v: Double): this.type = set(monotonePenalty, v)
+  def setFeatureFractionSeed(v: Int): this.type = set(featureFractionSeed, v)
+  def setExtraSeed(v: Int): this.type = set(extraSeed, v)
+  def setDropSeed(v: Int): this.type = set(dropSeed, v)
+  def setDataRandomSeed(v: Int): this.type = set(dataRandomSeed, v)
+  def setObjectiveSeed(v: Int): this.type = set(objectiveSeed, v)
+  def setIsProvideTrainingMetric(v: Boolean): this.type = set(isProvideTrainingMetric, v)
+  def setUseMissing(v: Boolean): this.type = set(useMissing, v)
+  def setZeroAsMissing(v: Boolean): this.type = set(zeroAsMissing, v)
+  def setIsEnableSparse(v: Boolean): this.type = set(isEnableSparse, v)
+  def setCatl2(v: Double): this.type = set(catl2, v)
+  def setMinDataPerBin(v: Int): this.type = set(minDataPerBin, v)
+  def setImprovementTolerance(v: Double): this.type = set(improvementTolerance, v)
   def setEarlyStoppingRound(v: Int): this.type = set(earlyStoppingRound, v)
   def setNumThreads(v: Int): this.type = set(numThreads, v)
   def setParallelism(v: String): this.type = set(parallelism, v)
+  def setTopK(v: Int): this.type = set(topK, v)
   def setNumTasks(v: Int): this.type = set(numTasks, v)
   def setTimeout(v: Int): this.type = set(timeout, v)
   def setPassThroughArgs(v: String): this.type = set(passThroughArgs, v)
@@ -163,44 +268,142 @@ trait LightGBMParams extends Params {
   def setFeaturesShapCol(v: String): this.type = set(featuresShapCol, v)
   def setLeafPredictionCol(v: String): this.type = set(leafPredictionCol, v)
   def getObjective: String = $(objective)
+  def getBoostingType: String = $(boostingType)
   def getNumIterations: Int = $(numIterations)
+  def getLearningRate: Double = $(learningRate)
+  def getNumLeaves: Int = $(numLeaves)
+  def getMaxDepth: Int = $(maxDepth)
+  def getMinDataInLeaf: Int = $(minDataInLeaf)
+  def getMinSumHessianInLeaf: Double = $(minSumHessianInLeaf)
+  def getMinGainToSplit: Double = $(minGainToSplit)
+  def getFeatureFraction: Double = $(featureFraction)
+  def getBaggingFraction: Double = $(baggingFraction)
+  def getBaggingFreq: Int = $(baggingFreq)
+  def getBaggingSeed: Int = $(baggingSeed)
+  def getLambdaL1: Double = $(lambdaL1)
+  def getLambdaL2: Double = $(lambdaL2)
+  def getMaxBin: Int = $(maxBin)
+  def getMinDataInBin: Int = effective(minDataInBin).getOrElse($(minDataInBin))
+  def getBinSampleCount: Int = $(binSampleCount)
+  def getDropRate: Double = $(dropRate)
+  def getMaxDrop: Int = $(maxDrop)
+  def getSkipDrop: Double = $(skipDrop)
+  def getTopRate: Double = $(topRate)
+  def getOtherRate: Double = $(otherRate)
+  def getBoostFromAverage: Boolean = $(boostFromAverage)
+  def getMetric: String = $(metric)
+  def getSeed: Int = $(seed)
+  def getDeterministic: Boolean = $(deterministic)
+  def getVerbosity: Int = $(verbosity)
+  def getCategoricalSlotIndexes: Array[Int] = $(categoricalSlotIndexes)
+  def getCategoricalSlotNames: Array[String] = $(categoricalSlotNames)
+  def getMaxCatToOnehot: Int = $(maxCatToOnehot)
+  def getCatSmooth: Double = $(catSmooth)
+  def getCatL2: Double = effective(catL2).getOrElse($(catL2))
+  def getMaxCatThreshold: Int = $(maxCatThreshold)
+  def getMinDataPerGroup: Int = $(minDataPerGroup)
+  def getPosBaggingFraction: Double = $(posBaggingFraction)
+  def getNegBaggingFraction: Double = $(negBaggingFraction)
+  def getFeatureFractionByNode: Double = $(featureFractionByNode)
+  def getXGBoostDartMode: Boolean = $(xGBoostDartMode)
+  def getUniformDrop: Boolean = $(uniformDrop)
+  def getMaxDeltaStep: Double = $(maxDeltaStep)
+  def getMaxBinByFeature: Array[Int] = $(maxBinByFeature)
+  def getMonotoneConstraints: Array[Int] = $(monotoneConstraints)
+  def getMonotoneConstraintsMethod: String = $(monotoneConstraintsMethod)
+  def getMonotonePenalty: Double = $(monotonePenalty)
+  def getFeatureFractionSeed: Int = $(featureFractionSeed)
+  def getExtraSeed: Int = $(extraSeed)
+  def getDropSeed: Int = $(dropSeed)
+  def getDataRandomSeed: Int = $(dataRandomSeed)
+  def getObjectiveSeed: Int = $(objectiveSeed)
+  def getIsProvideTrainingMetric: Boolean = $(isProvideTrainingMetric)
+  def getUseMissing: Boolean = $(useMissing)
+  def getZeroAsMissing: Boolean = $(zeroAsMissing)
+  def getIsEnableSparse: Boolean = $(isEnableSparse)
+  def getCatl2: Double = effective(catL2).getOrElse($(catL2))
+  def getMinDataPerBin: Int = effective(minDataInBin).getOrElse($(minDataInBin))
+  def getImprovementTolerance: Double = $(improvementTolerance)
   def getEarlyStoppingRound: Int = $(earlyStoppingRound)
+  def getNumThreads: Int = $(numThreads)
+  def getParallelism: String = $(parallelism)
+  def getTopK: Int = $(topK)
   def getNumTasks: Int = $(numTasks)
+  def getTimeout: Int = $(timeout)
+  def getPassThroughArgs: String = $(passThroughArgs)
   def getWeightCol: String = $(weightCol)
   def getInitScoreCol: String = $(initScoreCol)
   def getValidationIndicatorCol: String = $(validationIndicatorCol)
   def getFeaturesShapCol: String = $(featuresShapCol)
   def getLeafPredictionCol: String = $(leafPredictionCol)
-  def getPassThroughArgs: String = $(passThroughArgs)
 
-  /** passThroughArgs as pairs, each key checked against LightGBM's list and against the Params' own names. */
+  /** The Params whose value a fit hands LightGBM even when left at their default (which differs from LightGBM's). */
+  private def passedByDefault: Set[Param[_]] = Set(verbosity, objective)
+
+  /** A Param's value, also when set through its SynapseML alias (see [[alias]]); set both ways, they must agree. */
+  private[lightgbm] def effective[T](p: Param[T]): Option[T] = {
+    val viaAlias = aliases.collect { case (a, target) if target eq p => a.asInstanceOf[Param[T]] }.flatMap(get(_))
+    (get(p).toSeq ++ viaAlias).distinct match {
+      case Seq() => None
+      case Seq(v) => Some(v)
+      case values => throw new IllegalArgumentException(s"$uid.${p.name}: set to ${values.mkString(" and ")} " +
+        s"(through ${(Seq[Param[_]](p) ++ aliases.collect { case (a, t) if t eq p => a }).map(_.name).mkString(" and ")}). " +
+        "Expected: one value")
+    }
+  }
+
+  /**
+   * passThroughArgs as pairs, each key checked against LightGBM's list and resolved to its LightGBM name. A key wins
+   * over a Param left at its default (as in SynapseML); a key whose Param is also set must agree with it; keys that
+   * Irbis sets from other Params or derives during the fit are refused, naming what to set instead.
+   */
   private[lightgbm] def passThrough: Seq[(String, String)] = {
-    val own = nativeNames.values.toSet ++ Set("tree_learner", "num_threads", "num_class", "categorical_feature",
-      "early_stopping_round", "num_machines", "machines", "local_listen_port")
-    $(passThroughArgs).trim.split("\\s+").filter(_.nonEmpty).toSeq.map { kv =>
+    val pairs = $(passThroughArgs).trim.split("\\s+").filter(_.nonEmpty).toSeq.map { kv =>
       val i = kv.indexOf('=')
       if (i <= 0 || i == kv.length - 1) throw new IllegalArgumentException(
         s"$uid.passThroughArgs: invalid entry '$kv'. Expected: key=value pairs separated by spaces")
       val (k, v) = (kv.substring(0, i), kv.substring(i + 1))
-      if (!LightGBMNative.knownParameters.contains(k)) throw new IllegalArgumentException(
+      val name = LightGBMNative.parameterNames.getOrElse(k, throw new IllegalArgumentException(
         s"$uid.passThroughArgs: unknown LightGBM parameter '$k'. Expected: a parameter of LightGBM " +
-          s"${LightGBMNative.Version} (https://lightgbm.readthedocs.io/en/v3.3.5/Parameters.html)")
-      if (own.contains(k)) throw new IllegalArgumentException(
-        s"$uid.passThroughArgs: '$k' is set by a Param of this stage (or by Irbis). Expected: set it through the Param")
-      k -> v
+          s"${LightGBMNative.Version} (https://lightgbm.readthedocs.io/en/v3.3.5/Parameters.html)"))
+      LightGBMParams.setByIrbis.get(name).foreach { instead => throw new IllegalArgumentException(
+        s"$uid.passThroughArgs: '$k' (LightGBM's $name) is set by Irbis. Expected: $instead") }
+      nativeNames.collectFirst { case (p, n) if n == name => p }.foreach { p =>
+        effective(p.asInstanceOf[Param[Any]]).map(LightGBMParams.text).filter(_ != v).foreach { set =>
+          throw new IllegalArgumentException(s"$uid.passThroughArgs: '$k=$v', but Param ${p.name} is set to $set. " +
+            s"Expected: one of the two (passThroughArgs wins over a Param left at its default)")
+        }
+      }
+      name -> v
     }
+    pairs.groupBy(_._1).collectFirst { case (n, kvs) if kvs.length > 1 => throw new IllegalArgumentException(
+      s"$uid.passThroughArgs: LightGBM's $n given ${kvs.length} times. Expected: once") }
+    pairs
   }
 
-  /** Every LightGBM parameter this stage sets, in LightGBM's names, before the fit adds what it derives. */
-  private[lightgbm] def nativeParameters: Seq[(String, String)] =
-    nativeNames.toSeq.flatMap { case (p, name) =>
-      get(p).orElse(getDefault(p)).map(v => name -> LightGBMParams.text(v)).filterNot { case (n, t) =>
-        (n == "metric" || n == "objective") && t.isEmpty
-      }
-    } ++ passThrough
+  /**
+   * Every LightGBM parameter this stage sets, in LightGBM's names, before the fit adds what it derives: the Params
+   * that are set (or whose default differs from LightGBM's), then passThroughArgs. A Param left at LightGBM's default
+   * is not passed, so that LightGBM's own rules apply (e.g. `seed` derives the other seeds only when they are unset).
+   */
+  private[lightgbm] def nativeParameters: Seq[(String, String)] = {
+    val extra = passThrough
+    nativeNames.toSeq.filterNot { case (_, name) => extra.exists(_._1 == name) }.flatMap { case (p, name) =>
+      val value = effective(p.asInstanceOf[Param[Any]]).orElse(if (passedByDefault(p)) getDefault(p) else None)
+      value.map(v => name -> LightGBMParams.text(v)).filterNot(_._2.isEmpty)
+    } ++ extra
+  }
 }
 
 object LightGBMParams {
+  /** LightGBM parameters Irbis sets itself, with what to set instead. */
+  private val setByIrbis: Map[String, String] = Map(
+    "objective" -> "the objective Param", "num_iterations" -> "numIterations",
+    "num_class" -> "nothing: the classes come from labelCol", "tree_learner" -> "parallelism",
+    "num_threads" -> "numThreads", "categorical_feature" -> "categoricalSlotIndexes or categoricalSlotNames",
+    "early_stopping_round" -> "earlyStoppingRound", "num_machines" -> "numTasks", "machines" -> "numTasks",
+    "machine_list_filename" -> "numTasks", "local_listen_port" -> "defaultListenPort", "time_out" -> "timeout")
+
   def text(v: Any): String = v match {
     case a: Array[_] => a.map(text).mkString(",")
     case d: Double => if (d.isWhole && math.abs(d) < 1e15) d.toLong.toString else d.toString

@@ -27,6 +27,9 @@ trait LightGBMRankerParams extends LightGBMParams {
   def setEvalAt(v: Array[Int]): this.type = set(evalAt, v)
   def setLabelGain(v: Array[Double]): this.type = set(labelGain, v)
   def setMaxPosition(v: Int): this.type = set(maxPosition, v)
+  def getEvalAt: Array[Int] = $(evalAt)
+  def getLabelGain: Array[Double] = $(labelGain)
+  def getMaxPosition: Int = $(maxPosition)
 }
 
 class LightGBMRanker(override val uid: String)
@@ -44,7 +47,7 @@ class LightGBMRanker(override val uid: String)
 
   override protected def train(dataset: Dataset[_]): LightGBMRankerModel = {
     val result = LightGBMFit(this, dataset, getFeaturesCol, getLabelCol, Ranking, Nil, Some(getGroupCol))
-    copyValues(new LightGBMRankerModel(uid).setNativeModel(result.modelText))
+    copyValues(new LightGBMRankerModel(uid).setNativeModel(result.modelText).setBestIteration(result.bestIteration))
   }
 
   override def copy(extra: ParamMap): LightGBMRanker = defaultCopy(extra)
@@ -64,7 +67,7 @@ class LightGBMRankerModel(override val uid: String)
 
   override def numFeatures: Int = booster.numFeatures
 
-  override def predict(features: Vector): Double = booster.predict(features.toArray, 1, C.C_API_PREDICT_NORMAL, 1)(0)
+  override def predict(features: Vector): Double = predictOne(features, C.C_API_PREDICT_NORMAL)(0)
 
   override def transformSchema(schema: StructType): StructType = extraOutputs(super.transformSchema(schema))
 

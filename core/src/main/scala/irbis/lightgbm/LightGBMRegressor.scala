@@ -19,6 +19,8 @@ trait LightGBMRegressorParams extends LightGBMParams {
   setDefault(objective -> "regression", alpha -> 0.9, tweedieVariancePower -> 1.5)
   def setAlpha(v: Double): this.type = set(alpha, v)
   def setTweedieVariancePower(v: Double): this.type = set(tweedieVariancePower, v)
+  def getAlpha: Double = $(alpha)
+  def getTweedieVariancePower: Double = $(tweedieVariancePower)
 }
 
 class LightGBMRegressor(override val uid: String)
@@ -37,7 +39,7 @@ class LightGBMRegressor(override val uid: String)
 
   override protected def train(dataset: Dataset[_]): LightGBMRegressionModel = {
     val result = LightGBMFit(this, dataset, getFeaturesCol, getLabelCol, Regression, Nil, None)
-    copyValues(new LightGBMRegressionModel(uid).setNativeModel(result.modelText))
+    copyValues(new LightGBMRegressionModel(uid).setNativeModel(result.modelText).setBestIteration(result.bestIteration))
   }
 
   override def copy(extra: ParamMap): LightGBMRegressor = defaultCopy(extra)
@@ -57,7 +59,7 @@ class LightGBMRegressionModel(override val uid: String)
 
   override def numFeatures: Int = booster.numFeatures
 
-  override def predict(features: Vector): Double = booster.predict(features.toArray, 1, C.C_API_PREDICT_NORMAL, 1)(0)
+  override def predict(features: Vector): Double = predictOne(features, C.C_API_PREDICT_NORMAL)(0)
 
   override def transformSchema(schema: StructType): StructType = extraOutputs(super.transformSchema(schema))
 

@@ -20,7 +20,10 @@ final case class TrainPlan(
   numIterations: Int,
   earlyStoppingRound: Int,
   numTasks: Int,
-  timeoutSeconds: Int)
+  timeoutSeconds: Int,
+  improvementTolerance: Double = 0.0,
+  matrixType: String = "auto",
+  listenPort: Int = 0)
 
 /**
  * Distributed training: one LightGBM worker per Spark task, all started together by Spark's barrier execution
@@ -64,10 +67,10 @@ object LightGBMTrainer {
     val ctx = BarrierTaskContext.get()
     val partition = ctx.partitionId()
     LightGBMNative.ensureLoaded()
-    val data = new PartitionData(plan.columns, plan.task, partition)
+    val data = new PartitionData(plan.columns, plan.task, partition, plan.matrixType)
     val badRow = try { rows.foreach(data.add); None } catch { case e: BadRowException => Some(e.getMessage) }
     // Every worker says how it is, so that all leave together when one has a bad row or no rows.
-    val (host, port) = if (badRow.isEmpty && data.rows > 0) freePort() else ("", 0)
+    val (host, port) = if (badRow.isEmpty && data.rows > 0) freePort(plan.listenPort, partition, plan.numTasks) else ("", 0)
     val state = badRow.map(m => "bad\t" + m).getOrElse(s"ok\t$host:$port\t${data.rows}\t${data.numFeatures}")
     val everyone = ctx.allGather(state)
     val bad = everyone.find(_.startsWith("bad\t")).map(_.stripPrefix("bad\t"))
@@ -98,16 +101,25 @@ object LightGBMTrainer {
   }
 
   /**
-   * A free port on this executor's address. It is released before the addresses are exchanged: a port still
-   * listening would accept a peer's connection that LightGBM never sees, which then breaks at the first message.
+   * A free port on this executor's address: any when `first` is 0, else the first free one of `first + partition`,
+   * then steps of `workers` (so workers on one executor never pick the same port). It is
+   * released before the addresses are exchanged: a port still listening would accept a peer's connection that
+   * LightGBM never sees, which then breaks at the first message.
    */
-  private def freePort(): (String, Int) = {
+  private def freePort(first: Int, partition: Int, workers: Int): (String, Int) = {
     val named = Option(SparkEnv.get).map(_.blockManager.blockManagerId.host).getOrElse("127.0.0.1")
     val address = InetAddress.getByName(named)
     // LightGBM finds its own rank by matching its interfaces' addresses against the list.
     val ip = if (address.isLoopbackAddress) "127.0.0.1" else address.getHostAddress
-    val socket = new ServerSocket(0, 1, InetAddress.getByName(ip))
-    try (ip, socket.getLocalPort) finally socket.close()
+    def bind(port: Int): Option[Int] =
+      try {
+        val socket = new ServerSocket(port, 1, InetAddress.getByName(ip))
+        try Some(socket.getLocalPort) finally socket.close()
+      } catch { case _: java.io.IOException if port != 0 => None }
+    val candidates = Iterator.iterate(first + partition)(_ + math.max(1, workers)).takeWhile(_ <= 65535).take(1000)
+    val port = if (first == 0) bind(0) else candidates.flatMap(bind).nextOption()
+    (ip, port.getOrElse(throw new LightGBMException(
+      s"worker $partition: no free port on $ip from defaultListenPort $first + $partition in steps of $workers")))
   }
 
   private def trainHere(data: PartitionData, valid: Option[Array[InternalRow]], plan: TrainPlan, partition: Int): (String, Int) = {
@@ -118,7 +130,8 @@ object LightGBMTrainer {
       val train = data.toDataset(params, null)
       handles += train
       val validSet = valid.filter(_.nonEmpty).map { rows =>
-        val v = new PartitionData(plan.columns.copy(stage = s"${plan.stage} (validation rows)"), plan.task, partition)
+        val v = new PartitionData(plan.columns.copy(stage = s"${plan.stage} (validation rows)"), plan.task, partition,
+          plan.matrixType)
         rows.foreach(v.add)
         val d = v.toDataset(params, train)
         handles += d
@@ -141,7 +154,8 @@ object LightGBMTrainer {
 
   /**
    * The boosting loop, with lightgbm.train's early stopping: every validation metric is watched, and training
-   * stops when one has not improved for earlyStoppingRound iterations; the best iteration (1-based) is returned,
+   * stops when one has not improved (by more than improvementTolerance) for earlyStoppingRound iterations; the best
+   * iteration (1-based) is returned,
    * 0 when training ran to the end.
    */
   private def boost(booster: SWIGTYPE_p_void, hasValid: Boolean, plan: TrainPlan): Int = {
@@ -165,7 +179,8 @@ object LightGBMTrainer {
           var m = 0
           while (m < names.length) {
             val s = scores(m)
-            if (bestScore(m).isNaN || (if (higherBetter(m)) s > bestScore(m) else s < bestScore(m))) {
+            val tolerance = plan.improvementTolerance
+            if (bestScore(m).isNaN || (if (higherBetter(m)) s > bestScore(m) + tolerance else s < bestScore(m) - tolerance)) {
               bestScore(m) = s
               bestIter(m) = i
             } else if (i - bestIter(m) >= plan.earlyStoppingRound) return bestIter(m) + 1

@@ -28,10 +28,10 @@ final class BadRowException(message: String) extends IllegalArgumentException(me
 
 /**
  * One worker's rows in LightGBM's layouts, read a row at a time into primitive chunks (never the partition's rows
- * as objects): dense row-major values, or CSR when the first row is sparse; labels, weights, initial scores and
+ * as objects): dense row-major values, or CSR when the first row is sparse (or as matrixType says); labels, weights, initial scores and
  * group sizes beside them. Every value is checked as it is read; a bad one names its column and row.
  */
-final class PartitionData(columns: TrainColumns, task: LearningTask, partition: Int) {
+final class PartitionData(columns: TrainColumns, task: LearningTask, partition: Int, matrixType: String = "auto") {
   private val dense = new Chunks[Double]()
   private val csrIndptr = new Chunks[Int]()
   private val csrIndices = new Chunks[Int]()
@@ -61,7 +61,7 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     val size = if (isDense) values.numElements() else v.getInt(1)
     if (numFeatures < 0) {
       numFeatures = size
-      sparse = !isDense
+      sparse = matrixType match { case "dense" => false case "sparse" => true case _ => !isDense }
       if (sparse) csrIndptr.add(0)
     } else if (size != numFeatures) throw bad("features", k,
       s"a vector of size $size. Expected: size $numFeatures, as the partition's first row")

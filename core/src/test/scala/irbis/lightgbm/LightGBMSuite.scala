@@ -60,4 +60,31 @@ class LightGBMSuite extends SparkSuite {
     val e2 = intercept[IllegalArgumentException](new LightGBMClassifier().setObjective("binary").fit(df))
     assert(e2.getMessage.contains("Expected: a class index"), e2.getMessage)
   }
+
+  test("LightGBM gets the Params that are set (aliases resolved) and passThroughArgs, which win over defaults") {
+    val c = new LightGBMClassifier()
+    // Defaults that equal LightGBM's are left to LightGBM (so that `seed` derives the other seeds); verbosity and
+    // objective differ from LightGBM's and are always passed.
+    assert(c.nativeParameters.toMap == Map("verbosity" -> "-1", "objective" -> "binary"))
+    c.setSeed(7).setCatl2(5.0).setMinDataPerBin(4).setPassThroughArgs("num_leaf=9 force_row_wise=true")
+    val passed = c.nativeParameters.toMap
+    assert(passed("seed") == "7" && passed("cat_l2") == "5" && passed("min_data_in_bin") == "4", passed)
+    assert(passed("num_leaves") == "9" && passed("force_row_wise") == "true" && !passed.contains("bagging_seed"), passed)
+    assert(c.getCatL2 == 5.0 && c.getCatl2 == 5.0)
+    def refused(stage: LightGBMClassifier, expected: String): Unit = {
+      val e = intercept[IllegalArgumentException](stage.nativeParameters)
+      assert(e.getMessage.contains(expected), e.getMessage)
+    }
+    refused(new LightGBMClassifier().setNumLeaves(4).setPassThroughArgs("num_leaves=8"),
+      "'num_leaves=8', but Param numLeaves is set to 4")
+    refused(new LightGBMClassifier().setPassThroughArgs("num_trees=5"),
+      "'num_trees' (LightGBM's num_iterations) is set by Irbis. Expected: numIterations")
+    refused(new LightGBMClassifier().setPassThroughArgs("no_such_key=1"), "unknown LightGBM parameter 'no_such_key'")
+    refused(new LightGBMClassifier().setCatL2(6.0).setCatl2(5.0),
+      "catL2: set to 6.0 and 5.0 (through catL2 and catl2)")
+    // An alias of a Param that is set, with the same value, agrees; a key of an unset Param wins over its default.
+    val agreed = new LightGBMClassifier().setBoostingType("dart").setPassThroughArgs("boost=dart lambda=0.5")
+      .nativeParameters.toMap
+    assert(agreed("boosting") == "dart" && agreed("lambda_l2") == "0.5", agreed)
+  }
 }
