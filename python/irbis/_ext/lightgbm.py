@@ -105,3 +105,28 @@ class LightGBMRegressionModelExt(_NativeModel):
 
 class LightGBMRankerModelExt(_NativeModel):
     pass
+
+
+class _FitsAllTrees:
+    """A fit's model predicts with all its trees: pyspark copies the estimator's numIterations (and modelString) onto
+    the Python model, but a model that went on from modelString holds more iterations than the estimator trained, so
+    the Java model's own numIterations is kept and modelString (whose trees the model holds) cleared."""
+
+    def _fit(self, dataset: Any) -> Any:
+        model = super()._fit(dataset)  # type: ignore[misc]
+        model._set(numIterations=int(model._java_obj.getNumIterations()))
+        model.clear(model.modelString)
+        return model
+
+
+class LightGBMClassifierExt(_FitsAllTrees):
+    pass
+
+
+class LightGBMRegressorExt(_FitsAllTrees):
+    pass
+
+
+class LightGBMRankerExt(_FitsAllTrees):
+    pass
+

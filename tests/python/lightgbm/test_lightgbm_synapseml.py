@@ -194,6 +194,26 @@ def test_synapseml_model_methods_match_lightgbm(spark, cancer):
     assert stopped.getBoosterBestIteration() == sref.best_iteration > 0
 
 
+def test_model_string_continues_training_as_lightgbm_init_model(spark, cancer):
+    """modelString: training goes on from a model, as lightgbm.train(init_model=...) does (its trees first, the rows'
+    initial scores its raw scores), also with early stopping on validation rows."""
+    from irbis.lightgbm import LightGBMClassifier
+
+    X, y, df = cancer
+    first = irbis_params(LightGBMClassifier(), numIterations=8).fit(df)
+    ref_first = lgb.train({**BASE, "objective": "binary"}, lgb.Dataset(X, y), 8)
+    more = irbis_params(LightGBMClassifier(), numIterations=6, learningRate=0.2).setModelString(
+        first.getNativeModel()).fit(df)
+    ref = lgb.train({**BASE, "objective": "binary", "learning_rate": 0.2}, lgb.Dataset(X, y), 6, init_model=ref_first)
+    assert more.getBoosterNumTotalIterations() == ref.current_iteration() == 14
+    (prob,) = collect(more.transform(df), "probability")
+    assert np.abs(prob[:, 1] - ref.predict(X)).max() < TOL
+    with pytest.raises(Exception, match=r"modelString and initScoreCol are both set"):
+        LightGBMClassifier(modelString=first.getNativeModel(), initScoreCol="label").fit(df)
+    with pytest.raises(Exception, match=r"not a LightGBM model"):
+        LightGBMClassifier(modelString="tree\nnonsense").fit(df)
+
+
 def test_improvement_tolerance_stops_where_the_recorded_metric_says(spark, cancer):
     """improvementTolerance: the stop that lightgbm's recorded validation metric gives when an improvement must
     exceed the tolerance (lightgbm 3.3.5 has no tolerance, so the expected stop is computed from its history)."""

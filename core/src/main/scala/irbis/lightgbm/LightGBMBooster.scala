@@ -50,6 +50,9 @@ final class LightGBMBooster private (val modelText: String, handle: SWIGTYPE_p_v
     } finally lib.delete_doubleArray(out)
   }
 
+  /** Adds this model's trees before those of `other` (a booster being trained), as LGBM_BoosterMerge does. */
+  private[lightgbm] def mergeInto(other: SWIGTYPE_p_void): Int = lib.LGBM_BoosterMerge(other, handle)
+
   /** How many values one row gives for a kind of prediction, with the trees of iterations `start` on (`count` of them, <= 0: all). */
   def widthOf(predictType: Int, start: Int = 0, count: Int = -1): Int = predictType match {
     case C.C_API_PREDICT_CONTRIB => (numFeatures + 1) * numClasses

@@ -41,7 +41,7 @@ class LightGBMClassifier(override val uid: String)
       "prediction, optionally SHAP contributions and leaf indexes, and predicts as LightGBM itself does."
 
   // Declared with the model's own type: code generation reads the model class off fit's return type.
-  override def fit(dataset: Dataset[_]): LightGBMClassificationModel = super.fit(dataset)
+  override def fit(dataset: Dataset[_]): LightGBMClassificationModel = super.fit(dataset).predictingWithAllTrees()
 
   override protected def train(dataset: Dataset[_]): LightGBMClassificationModel = {
     val n = classCount(dataset)

@@ -88,7 +88,8 @@ trait LightGBMExecutionParams extends Params {
   /** The settings a fit cannot honour, refused with what to do instead. */
   private[lightgbm] def checkExecution(): Unit = {
     if ($(numBatches) > 0) throw new IllegalArgumentException(
-      s"$uid.numBatches: ${$(numBatches)}, but Irbis trains on all rows at once. Expected: 0")
+      s"$uid.numBatches: ${$(numBatches)}, but Irbis trains on all rows at once. Expected: 0 (to " +
+        "train on batches one after another, fit each with the previous model's getNativeModel() as modelString)")
     if ($(deviceType) != "cpu") throw new IllegalArgumentException(
       s"$uid.deviceType: '${$(deviceType)}', but the LightGBM natives Irbis ships run on CPUs only. Expected: cpu")
   }

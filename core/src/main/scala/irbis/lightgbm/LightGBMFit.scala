@@ -11,6 +11,9 @@ import org.apache.spark.sql.types._
  * choosing the workers, setting aside validation rows, and handing LightGBM the parameters.
  */
 private[lightgbm] object LightGBMFit {
+  /** The column of modelString's raw scores during a fit. */
+  private val InitScores = "__irbis_lightgbm_init_score"
+
   /** The model text, and the iteration early stopping kept (-1: none). */
   final case class Result(modelText: String, bestIteration: Int)
 
@@ -18,7 +21,21 @@ private[lightgbm] object LightGBMFit {
             derived: Seq[(String, String)], groupCol: Option[String]): Result = {
     val uid = stage.uid
     stage.checkExecution()
-    val df = dataset.toDF()
+    def optional(p: org.apache.spark.ml.param.Param[String]): Option[String] = Option(stage.getOrDefault(p)).filter(_.nonEmpty)
+    // modelString: the rows start from that model's raw scores, as lightgbm.train's init_model does.
+    val initModel = Option(stage.getModelString).filter(_.nonEmpty)
+    val (df, initScore) = initModel match {
+      case None => (dataset.toDF(), optional(stage.initScoreCol))
+      case Some(text) =>
+        if (optional(stage.initScoreCol).isDefined) throw new IllegalArgumentException(
+          s"$uid: modelString and initScoreCol are both set. Expected: one of them (modelString's model gives the " +
+            "initial scores)")
+        val init = new LightGBMRegressionModel(s"$uid.modelString").setNativeModel(text)
+        val classes = task match { case Classification(n) if n > 2 => n case _ => 1 }
+        if (init.getBoosterNumClasses != classes) throw new IllegalArgumentException(
+          s"$uid.modelString: a model with ${init.getBoosterNumClasses} score(s) per row. Expected: $classes, as this fit learns")
+        (init.rawScores(dataset.toDF(), featuresCol, LightGBMFit.InitScores), Some(LightGBMFit.InitScores))
+    }
     val schema = df.schema
     def need(name: String, role: String, ok: DataType => Boolean, expected: String): Unit = {
       if (!schema.fieldNames.contains(name)) throw new IllegalArgumentException(
@@ -28,9 +45,7 @@ private[lightgbm] object LightGBMFit {
     }
     need(featuresCol, "featuresCol", _ == SQLDataTypes.VectorType, "a vector column (e.g. from VectorAssembler)")
     need(labelCol, "labelCol", _.isInstanceOf[NumericType], "a numeric column")
-    def optional(p: org.apache.spark.ml.param.Param[String]): Option[String] = Option(stage.getOrDefault(p)).filter(_.nonEmpty)
     val weight = optional(stage.weightCol)
-    val initScore = optional(stage.initScoreCol)
     val validation = optional(stage.validationIndicatorCol)
     weight.foreach(need(_, "weightCol", _.isInstanceOf[NumericType], "a numeric column"))
     initScore.foreach(need(_, "initScoreCol", t => t.isInstanceOf[NumericType] || t == SQLDataTypes.VectorType ||
@@ -85,7 +100,8 @@ private[lightgbm] object LightGBMFit {
       (if (categorical.nonEmpty) Seq("categorical_feature" -> categorical.mkString(",")) else Nil) ++ distributed
     val parameters = stage.nativeParameters.filterNot(p => fromFit.exists(_._1 == p._1)) ++ fromFit
     val plan = TrainPlan(uid, columns, task, parameters, stage.getNumIterations, stage.getEarlyStoppingRound, numTasks,
-      stage.getTimeout, stage.getImprovementTolerance, stage.getMatrixType, stage.getDefaultListenPort)
+      stage.getTimeout, stage.getImprovementTolerance, stage.getMatrixType, stage.getDefaultListenPort,
+      initModel.getOrElse(""))
     val (text, best) = LightGBMTrainer.train(arranged, valid, plan)
     Result(text, if (best > 0) best else -1)
   }

@@ -48,6 +48,13 @@ trait LightGBMModelBase extends LightGBMParams {
     set(nativeModelBytes, text.getBytes(UTF_8)).set(numIterations, iterations)
   }
 
+  /**
+   * numIterations becomes the number of iterations the model holds: a fit copies the estimator's numIterations,
+   * which counts only the new trees when training went on from modelString (whose trees the model now holds, so
+   * its text is not kept a second time).
+   */
+  private[lightgbm] def predictingWithAllTrees(): this.type = clear(modelString).set(numIterations, booster.numIterations)
+
   // SynapseML's model methods.
   /** The iteration early stopping kept, -1 if none (see bestIteration). */
   def getBoosterBestIteration: Int = $(bestIteration)
@@ -64,6 +71,15 @@ trait LightGBMModelBase extends LightGBMParams {
     getFeatureShaps(Vectors.sparse(size, indices, values))
   /** The leaf index of one row in each tree. */
   def predictLeaf(features: Vector): Vector = Vectors.dense(predictOne(features, C.C_API_PREDICT_LEAF_INDEX))
+
+  /** `df` with LightGBM's raw scores of each row in `outCol`: a number, or a vector of one per class. */
+  private[lightgbm] def rawScores(df: DataFrame, featuresCol: String, outCol: String): DataFrame = {
+    val perClass = booster.numClasses > 1
+    val schema = df.schema.add(StructField(outCol, if (perClass) SQLDataTypes.VectorType else
+      org.apache.spark.sql.types.DoubleType, nullable = false))
+    score(df, featuresCol, schema, Seq(C.C_API_PREDICT_RAW_SCORE), Seq(outCol),
+      r => Array[Any](if (perClass) Vectors.dense(r(0)) else r(0)(0)))
+  }
 
   /** One row's prediction of a kind, with the Params' iterations. */
   protected def predictOne(features: Vector, predictType: Int): Array[Double] =

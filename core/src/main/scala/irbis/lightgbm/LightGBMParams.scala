@@ -143,6 +143,9 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
   final val catl2 = alias(new DoubleParam(this, "catl2", "SynapseML's name of catL2.", Validators.gtEq(0)), catL2)
   final val minDataPerBin = alias(new IntParam(this, "minDataPerBin", "SynapseML's name of minDataInBin.",
     Validators.gt(0)), minDataInBin)
+  final val modelString = new StringParam(this, "modelString",
+    "A LightGBM model text to continue training from, as lightgbm.train's init_model: the rows start from its raw " +
+      "scores and the new model holds its trees, then the new ones; empty: train from scratch.")
   final val improvementTolerance = new DoubleParam(this, "improvementTolerance",
     "earlyStoppingRound: a validation metric counts as improved only when it gets better by more than this.",
     Validators.gtEq(0))
@@ -196,7 +199,7 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
     xGBoostDartMode -> false, uniformDrop -> false, maxDeltaStep -> 0.0, maxBinByFeature -> Array.emptyIntArray,
     monotoneConstraints -> Array.emptyIntArray, monotoneConstraintsMethod -> "basic", monotonePenalty -> 0.0,
     isProvideTrainingMetric -> false, useMissing -> true, zeroAsMissing -> false, isEnableSparse -> true,
-    catl2 -> 10.0, minDataPerBin -> 3, improvementTolerance -> 0.0)
+    catl2 -> 10.0, minDataPerBin -> 3, improvementTolerance -> 0.0, modelString -> "")
 
   def setObjective(v: String): this.type = set(objective, v)
   def setBoostingType(v: String): this.type = set(boostingType, v)
@@ -254,6 +257,8 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
   def setIsEnableSparse(v: Boolean): this.type = set(isEnableSparse, v)
   def setCatl2(v: Double): this.type = set(catl2, v)
   def setMinDataPerBin(v: Int): this.type = set(minDataPerBin, v)
+  def setModelString(v: String): this.type = set(modelString, v)
+  def getModelString: String = $(modelString)
   def setImprovementTolerance(v: Double): this.type = set(improvementTolerance, v)
   def setEarlyStoppingRound(v: Int): this.type = set(earlyStoppingRound, v)
   def setNumThreads(v: Int): this.type = set(numThreads, v)
@@ -402,7 +407,8 @@ object LightGBMParams {
     "num_class" -> "nothing: the classes come from labelCol", "tree_learner" -> "parallelism",
     "num_threads" -> "numThreads", "categorical_feature" -> "categoricalSlotIndexes or categoricalSlotNames",
     "early_stopping_round" -> "earlyStoppingRound", "num_machines" -> "numTasks", "machines" -> "numTasks",
-    "machine_list_filename" -> "numTasks", "local_listen_port" -> "defaultListenPort", "time_out" -> "timeout")
+    "machine_list_filename" -> "numTasks", "local_listen_port" -> "defaultListenPort", "time_out" -> "timeout",
+    "input_model" -> "modelString")
 
   def text(v: Any): String = v match {
     case a: Array[_] => a.map(text).mkString(",")

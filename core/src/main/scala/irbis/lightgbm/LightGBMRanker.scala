@@ -43,7 +43,7 @@ class LightGBMRanker(override val uid: String)
       "to one query. The model adds prediction, the ranking score, as LightGBM's predict gives it."
 
   // Declared with the model's own type: code generation reads the model class off fit's return type.
-  override def fit(dataset: Dataset[_]): LightGBMRankerModel = super.fit(dataset)
+  override def fit(dataset: Dataset[_]): LightGBMRankerModel = super.fit(dataset).predictingWithAllTrees()
 
   override protected def train(dataset: Dataset[_]): LightGBMRankerModel = {
     val result = LightGBMFit(this, dataset, getFeaturesCol, getLabelCol, Ranking, Nil, Some(getGroupCol))

@@ -35,7 +35,7 @@ class LightGBMRegressor(override val uid: String)
       "contributions and leaf indexes."
 
   // Declared with the model's own type: code generation reads the model class off fit's return type.
-  override def fit(dataset: Dataset[_]): LightGBMRegressionModel = super.fit(dataset)
+  override def fit(dataset: Dataset[_]): LightGBMRegressionModel = super.fit(dataset).predictingWithAllTrees()
 
   override protected def train(dataset: Dataset[_]): LightGBMRegressionModel = {
     val result = LightGBMFit(this, dataset, getFeaturesCol, getLabelCol, Regression, Nil, None)

@@ -23,7 +23,8 @@ final case class TrainPlan(
   timeoutSeconds: Int,
   improvementTolerance: Double = 0.0,
   matrixType: String = "auto",
-  listenPort: Int = 0)
+  listenPort: Int = 0,
+  initModel: String = "")
 
 /**
  * Distributed training: one LightGBM worker per Spark task, all started together by Spark's barrier execution
@@ -144,8 +145,17 @@ object LightGBMTrainer {
       } finally lib.delete_voidpp(out)
       validSet.foreach(v => LightGBMNative.check(lib.LGBM_BoosterAddValidData(booster, v),
         s"${plan.stage}: adding the validation rows"))
+      // modelString: its trees come first (the rows' initial scores are its raw scores), as lightgbm.train does.
+      val initIterations = if (plan.initModel.isEmpty) 0 else {
+        val init = LightGBMBooster.load(plan.initModel)
+        try {
+          LightGBMNative.check(init.mergeInto(booster), s"${plan.stage}: adding modelString's trees")
+          init.numIterations
+        } finally init.free()
+      }
       val best = boost(booster, validSet.isDefined, plan)
-      (modelText(booster, if (best > 0) best else -1), best)
+      val kept = if (best > 0) best + initIterations else 0
+      (modelText(booster, if (kept > 0) kept else -1), kept)
     } finally {
       if (booster != null) lib.LGBM_BoosterFree(booster)
       handles.reverse.foreach(lib.LGBM_DatasetFree)
