@@ -295,13 +295,21 @@ def confusion_png(preds, path, title, positive="positive"):
     for t, p in zip(preds.label.astype(int), preds.pred.astype(int)):
         cm[t, p] += 1
     names = ["other", positive]
-    cell, left, top = 150, 190, 110
+    cell, left, top = 150, 190, 125
     img = np.full((top + 2 * cell + 60, left + 2 * cell + 30, 3), 255, dtype=np.uint8)
 
     def text(s, x, y, scale=0.5, color=(0, 0, 0), thickness=1):
         cv2.putText(img, s, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
 
-    text(title, 10, 25, 0.55)
+    lines, width = [""], img.shape[1] - 20  # the title wrapped at spaces to the picture's width, two lines at most
+    for word in title.split(" "):
+        candidate = f"{lines[-1]} {word}".strip()
+        if lines[-1] and cv2.getTextSize(candidate, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)[0][0] > width and len(lines) < 2:
+            lines.append(word)
+        else:
+            lines[-1] = candidate
+    for i, line in enumerate(lines):
+        text(line, 10, 22 + 20 * i, 0.5)
     text("predicted class (columns)", left, top - 45)
     text("true class (rows)", 10, top - 10)
     for p in range(2):
