@@ -175,13 +175,27 @@ def runs(tmp_path_factory):
     return outcomes
 
 
-def test_every_block_is_runnable_or_says_why_not():
-    """Extraction itself: languages known, skips explained (doc_blocks raises on an unknown language)."""
-    total = sum(len(b) for b in BLOCKS.values())
-    assert total > 0
-    for blocks in BLOCKS.values():
-        for b in blocks:
-            assert b.language in ("python", "shell", "scala", "r") or b.skip, b.where
+def test_blocks_are_found_with_their_lines_and_skipped_only_by_their_markers(tmp_path):
+    (tmp_path / "docs").mkdir()
+    doc = tmp_path / "docs" / "X.md"
+    doc.write_text("text\n```python\nx = 1\n```\n<!-- not run by the docs test: waits for a terminal -->\n"
+                   "```bash\nspark-shell\n```\n```r\nsc <- 1   # needs: cluster\n```\n```scala\n// needs: gpu\nval a = 1\n```\n"
+                   "```json\n{}\n```\n")
+    blocks = extract(doc, tmp_path)
+    assert [(b.number, b.line, b.language, b.skip) for b in blocks] == [
+        (1, 3, "python", None), (2, 7, "shell", "not run: waits for a terminal"), (3, 10, "r", "needs cluster"),
+        (4, 13, "scala", "needs gpu"), (5, 17, "json", "json: shown, not run")]
+    assert blocks[0].text == "x = 1\n" and blocks[0].where == "docs/X.md block 1 (line 3)"
+    for bad, message in [("```\nx\n```\n", "names no language"), ("```py\nx\n```\n", "is in 'py'"),
+                         ("```python\nx\n", "never closed")]:
+        doc.write_text(bad)
+        with pytest.raises(ValueError, match=message):
+            extract(doc, tmp_path)
+
+
+def test_the_docs_have_runnable_blocks_in_every_language_the_test_runs():
+    runs = {b.language for blocks in BLOCKS.values() for b in blocks if not b.skip}
+    assert runs == {"python", "shell", "scala", "r"}, runs
 
 
 @pytest.mark.parametrize("file", sorted(f for f in REL if any(b.language in ("python", "shell") for b in BLOCKS[REL[f]])))
@@ -223,3 +237,21 @@ def test_scala_blocks(runs, file):
 @pytest.mark.skipif(not HAVE_R, reason="R is not installed (Rscript not on PATH): the README's R blocks are not run")
 def test_r_blocks(runs, file):
     _check_jvm_log(file, "R", runs[(file, "r")], r"^DOCS-FAIL .*$")
+
+
+def test_the_docs_install_lines_install_what_the_user_venv_holds():
+    """build/user-venv (the wheel and requirements-user.txt) is where the blocks run: the docs' pip lines must install
+    exactly that, with the same pins, or a reader's venv would differ from the tested one."""
+    pinned = {}
+    for line in (ROOT / "requirements-user.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[name.strip().lower()] = version.strip()
+    installs = [line.split("#")[0].split()[2:] for blocks in BLOCKS.values() for b in blocks if b.language == "shell"
+                for line in b.text.splitlines() if line.strip().startswith("pip install")]
+    assert any("requirements-user.txt" in args and any(a.startswith("dist/irbis-") for a in args) for args in installs), installs
+    for args in installs:
+        for arg in args:
+            if "==" in arg:
+                name, version = arg.split("==")
+                assert pinned.get(name.lower()) == version, f"pip install {arg}: requirements-user.txt has {pinned.get(name.lower())}"
