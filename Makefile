@@ -65,8 +65,11 @@ generate: $(GEN)/.built
 $(GEN)/.built: $(JARS)/.built $(BUILD_VENV)/.installed $(GEN_SRC)
 	echo "== generate the Python and R wrappers and the API docs ($(GEN))"
 	rm -rf $(GEN) $(GEN_TEST)
-	$(BUILD_PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar --include irbis. --exclude irbis.testkit. --out $(GEN)
-	$(BUILD_PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar:$(JARS)/irbis-tests.jar --include irbis.testkit. --exclude '' --out $(GEN_TEST)
+	mkdir -p build
+	# The generator's JVM logs (Spark's start-up warnings) go to build/generate.log, shown only if it fails.
+	{ $(BUILD_PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar --include irbis. --exclude irbis.testkit. --out $(GEN) && \
+	  $(BUILD_PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar:$(JARS)/irbis-tests.jar --include irbis.testkit. \
+	    --exclude '' --out $(GEN_TEST); } 2> build/generate.log || { cat build/generate.log >&2; exit 1; }
 	touch $@
 
 wheel: $(WHEEL)
