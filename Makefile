@@ -3,6 +3,10 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
+# Recipes are not echoed: each step prints one line saying what it does (`make V=1` shows the commands too).
+ifndef V
+.SILENT:
+endif
 
 VERSION   := $(shell cat VERSION)
 VENV      := .venv
@@ -15,6 +19,10 @@ GEN_TEST  := build/generated-test
 WHEEL     := dist/irbis-$(VERSION)-py3-none-any.whl
 RPKG      := dist/irbis_$(VERSION).tar.gz
 USER_VENV := build/user-venv
+# The code generator and the wheel builder need pyspark and jinja2 only: `make demo` builds this small venv, not
+# the development one (.venv, the test suites' tools), which only the test targets need.
+BUILD_VENV := build/build-venv
+BUILD_PY  := $(BUILD_VENV)/bin/python
 # `make demo`: real photographs from a pinned Debian package (examples/sample_data.py), 5 folds by sequence.
 # `make demo DATA=../shared/data/camera-traps FOLDS=` runs on a labelled folder, leave-one-sequence-out.
 SAMPLE_DATA := $(HOME)/.cache/irbis/sample-data/animal-or-not
@@ -32,6 +40,7 @@ build: $(WHEEL) $(RPKG)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
+	echo "== development venv $(VENV) (requirements-dev.txt)"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
@@ -41,6 +50,7 @@ $(VENV)/.installed: requirements-dev.txt
 # jar (examples/*.scala; spark-submit it with --jars irbis-assembly.jar).
 jars: $(JARS)/.built
 $(JARS)/.built: $(SCALA_SRC)
+	echo "== jars: compile and package with sbt (the first run downloads sbt and the dependencies)"
 	$(SBT) -Dsbt.batch=true core/package core/assembly core/Test/package core/makePom examples/package < /dev/null
 	mkdir -p $(JARS)
 	cp $(SCALA_OUT)/irbis-assembly-$(VERSION).jar $(JARS)/irbis-assembly.jar
@@ -52,31 +62,52 @@ $(JARS)/.built: $(SCALA_SRC)
 
 # Python and R wrappers, API docs and the manifest, from the built jar (generated code is never committed).
 generate: $(GEN)/.built
-$(GEN)/.built: $(JARS)/.built $(VENV)/.installed $(GEN_SRC)
+$(GEN)/.built: $(JARS)/.built $(BUILD_VENV)/.installed $(GEN_SRC)
+	echo "== generate the Python and R wrappers and the API docs ($(GEN))"
 	rm -rf $(GEN) $(GEN_TEST)
-	$(PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar --include irbis. --exclude irbis.testkit. --out $(GEN)
-	$(PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar:$(JARS)/irbis-tests.jar --include irbis.testkit. --exclude '' --out $(GEN_TEST)
+	mkdir -p build
+	# The generator's JVM logs (Spark's start-up warnings) go to build/generate.log, shown only if it fails.
+	{ $(BUILD_PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar --include irbis. --exclude irbis.testkit. --out $(GEN) && \
+	  $(BUILD_PY) codegen/generate.py --jars $(JARS)/irbis-assembly.jar:$(JARS)/irbis-tests.jar --include irbis.testkit. \
+	    --exclude '' --out $(GEN_TEST); } 2> build/generate.log || { cat build/generate.log >&2; exit 1; }
 	touch $@
 
 wheel: $(WHEEL)
 $(WHEEL): $(GEN)/.built
-	$(PY) python/build_wheel.py --generated $(GEN)/python --jar $(JARS)/irbis-assembly.jar --out dist
+	echo "== wheel $(WHEEL)"
+	$(BUILD_PY) python/build_wheel.py --generated $(GEN)/python --jar $(JARS)/irbis-assembly.jar --out dist
 
 # A fresh virtual environment with only the wheel and what the demo and benchmarks use, as a user has it.
 user-venv: $(USER_VENV)/.installed
 $(USER_VENV)/.installed: $(WHEEL) requirements-user.txt
+	echo "== user venv $(USER_VENV): the wheel and requirements-user.txt"
 	rm -rf $(USER_VENV)
 	python3 -m venv $(USER_VENV)
 	$(USER_VENV)/bin/pip install -q $(WHEEL) -r requirements-user.txt
 	touch $@
 
+.PHONY: build-venv
+build-venv: $(BUILD_VENV)/.installed
+$(BUILD_VENV)/.installed: requirements-build.txt
+	echo "== build venv $(BUILD_VENV) (requirements-build.txt: the code generator's and the wheel's tools)"
+	python3 -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/pip install -q -r requirements-build.txt
+	touch $@
+
+# Without R the R package is skipped with a message (make build and make demo need no R; make test does).
 rpkg: $(RPKG)
 $(RPKG): $(GEN)/.built
+	if ! command -v R >/dev/null; then
+	  echo "== R package: skipped, R is not installed (only the R package and make test's R suite need it)"
+	  exit 0
+	fi
+	echo "== R package $(RPKG)"
 	mkdir -p $(GEN)/R/irbis/inst/java dist
 	cp $(JARS)/irbis-assembly.jar $(GEN)/R/irbis/inst/java/irbis-assembly.jar
-	cd dist && R CMD build --no-build-vignettes ../$(GEN)/R/irbis
+	cd dist && R CMD build --no-build-vignettes ../$(GEN)/R/irbis >/dev/null
 
 publish-local:
+	echo "== publish the thin jar and its POM to ~/.m2 and ~/.ivy2/local"
 	$(SBT) -Dsbt.batch=true core/publishM2 core/publishLocal < /dev/null
 
 # The suites run side by side (each output printed whole when it ends): much of a Spark test's time is
@@ -103,14 +134,15 @@ test-scala:
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
 test-python: test-python-core test-python-areas test-python-own
 
-test-python-core: build
+test-python-core: build $(VENV)/.installed
 	bin/timed python-core $(PYTEST) --basetemp=build/pytest-core -m "not own_spark" tests/python/core
 
-test-python-areas: build
+test-python-areas: build $(VENV)/.installed
 	bin/timed python-areas $(PYTEST) --basetemp=build/pytest-areas -m "not own_spark" tests/python \
 	  --ignore=tests/python/core
 
-test-python-own: build
+# The own-Spark tests include tests/python/docs, which runs the README's and docs/'s blocks in the user venv.
+test-python-own: build $(VENV)/.installed $(USER_VENV)/.installed
 	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python
 
 # The loop while working on one area: its Scala suites and the generic checks of its stages' examples, and its
@@ -127,7 +159,7 @@ test-quick-scala:
 	bin/timed scala-$(AREA) $(SBT) -Dsbt.batch=true "core/testOnly irbis.$(AREA).*" \
 	  "core/testOnly irbis.testkit.AllExamplesSuite -- $(foreach p,$(AREA_PACKAGES),-z $(p))" < /dev/null
 
-test-quick-python: generate
+test-quick-python: generate $(VENV)/.installed
 	bin/timed python-$(AREA) $(PYTEST) --basetemp=build/pytest-quick --area=$(AREA) -m "not own_spark" \
 	  tests/python/$(AREA) tests/python/core/test_stages_generic.py
 
@@ -138,20 +170,27 @@ test-wheel: $(USER_VENV)/.installed
 # The R suite on real sparklyr, from the private library that .ci/run fills (../shared/vendor/r/install.sh with
 # R_LIB=$(R_LIB)); tests/R/run.R installs dist's R package into a temporary library of its own.
 R_LIB   := $(HOME)/.cache/irbis/R-lib
-test-r: build
+test-r: build $(VENV)/.installed
+	command -v Rscript >/dev/null || { echo "make test-r needs R (Debian: apt-get install r-base) and sparklyr in $(R_LIB)" >&2; exit 1; }
 	export R_LIBS="$(R_LIB)$${R_LIBS:+:$$R_LIBS}"
 	bin/timed r Rscript tests/R/run.R
 
 demo: $(USER_VENV)/.installed
 	data="$(DATA)"
-	if [ -z "$$data" ]; then data="$(SAMPLE_DATA)"; $(USER_VENV)/bin/python examples/sample_data.py --out "$$data"; fi
+	if [ -z "$$data" ]; then
+	  echo "== the demo's photographs: $(SAMPLE_DATA) (examples/sample_data.py)"
+	  data="$(SAMPLE_DATA)"; $(USER_VENV)/bin/python examples/sample_data.py --out "$$data"
+	fi
+	echo "== the camera-trap example on $$data (examples/camera_traps.py; outputs in build/demo)"
 	$(USER_VENV)/bin/python examples/camera_traps.py --data "$$data" --out build/demo $(if $(FOLDS),--folds $(FOLDS))
 
 bench: $(USER_VENV)/.installed $(USER_VENV)/.bench
+	echo "== benchmarks (bench/run.py)"
 	$(USER_VENV)/bin/python bench/run.py
 
 # serving_latency's load tools (wrk and h2load, from Debian) and its FastAPI baseline.
 $(USER_VENV)/.bench: requirements-bench.txt $(USER_VENV)/.installed
+	echo "== benchmark tools (wrk, h2load, requirements-bench.txt)"
 	command -v wrk >/dev/null || apt-get install -y -qq --no-install-recommends wrk=4.1.0-3+b2 || \
 	  { echo "serving_latency needs wrk: apt-get install wrk=4.1.0-3+b2 (as root)"; exit 1; }
 	command -v h2load >/dev/null || apt-get install -y -qq --no-install-recommends nghttp2-client=1.52.0-1+deb12u3 || \
@@ -160,4 +199,5 @@ $(USER_VENV)/.bench: requirements-bench.txt $(USER_VENV)/.installed
 	touch $@
 
 clean:
+	echo "== remove the build outputs"
 	rm -rf build dist core/target examples/target target project/target

@@ -285,75 +285,49 @@ def format_table(table):
     return table.to_string(index=False, float_format=lambda x: f"{x:.3f}")
 
 
-DIGITS = ["111101101101111", "010110010010111", "111001111100111", "111001111001111", "101101111001001",
-          "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111"]
-
-
-def write_png(path, rgb):
-    """A minimal PNG encoder (8-bit RGB, no filtering), for when Pillow is not installed."""
-    import struct
-    import zlib
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[y].astype(np.uint8).tobytes() for y in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-
-
-def confusion_png_plain(cm, path, cell=150, scale=8):
-    """The 2x2 matrix as shaded cells (rows true other/positive, columns predicted) with the counts drawn in
-    a 3x5 bitmap font; no other text."""
-    img = np.full((2 * cell + 2, 2 * cell + 2, 3), 255, dtype=np.uint8)
-    for t in range(2):
-        for p in range(2):
-            shade = int(255 - 200 * cm[t, p] / max(cm.max(), 1))
-            y0, x0 = t * cell + 1, p * cell + 1
-            img[y0:y0 + cell, x0:x0 + cell] = (shade, shade, 255)
-            img[y0 - 1, x0 - 1:x0 + cell + 1] = img[y0 + cell, x0 - 1:x0 + cell + 1] = 0
-            img[y0 - 1:y0 + cell + 1, x0 - 1] = img[y0 - 1:y0 + cell + 1, x0 + cell] = 0
-            text = str(cm[t, p])
-            ty, tx = y0 + (cell - 5 * scale) // 2, x0 + (cell - (4 * len(text) - 1) * scale) // 2
-            for i, ch in enumerate(text):
-                for bit, on in enumerate(DIGITS[int(ch)]):
-                    if on == "1":
-                        yy, xx = ty + (bit // 3) * scale, tx + (4 * i + bit % 3) * scale
-                        img[yy:yy + scale, xx:xx + scale] = 0 if shade > 128 else 255
-    write_png(path, img)
-
-
 def confusion_png(preds, path, title, positive="positive"):
-    """The confusion matrix of per-frame predictions as a PNG (Pillow if installed); returns the matrix."""
+    """The confusion matrix of per-frame predictions as a PNG with a title and named axes (rows: the true class,
+    columns: the predicted one; darker cells hold more frames), drawn with OpenCV's built-in font (opencv-python is
+    in requirements-user.txt, so no system fonts are needed); returns the matrix."""
+    import cv2
+
     cm = np.zeros((2, 2), dtype=int)
     for t, p in zip(preds.label.astype(int), preds.pred.astype(int)):
         cm[t, p] += 1
-    try:
-        from PIL import Image, ImageDraw, ImageFont
-    except ImportError:  # e.g. the `make demo` virtual environment (requirements-user.txt has no Pillow)
-        confusion_png_plain(cm, path)
-        return cm
-    try:
-        font, small = ImageFont.load_default(size=28), ImageFont.load_default(size=16)
-    except TypeError:  # Pillow < 10.1 or no FreeType: the bitmap font
-        font = small = ImageFont.load_default()
-    cell, left, top = 150, 170, 90
-    img = Image.new("RGB", (left + 2 * cell + 20, top + 2 * cell + 60), "white")
-    d = ImageDraw.Draw(img)
-    d.text((10, 10), title, fill="black", font=small)
-    d.text((left, top - 45), "predicted:  other", fill="black", font=small)
-    d.text((left + cell + 20, top - 45), positive, fill="black", font=small)
-    for t, name in enumerate(["true: other", f"true: {positive}"]):
-        d.text((10, top + t * cell + cell // 2 - 8), name, fill="black", font=small)
+    names = ["other", positive]
+    cell, left, top = 150, 190, 125
+    img = np.full((top + 2 * cell + 60, left + 2 * cell + 30, 3), 255, dtype=np.uint8)
+
+    def text(s, x, y, scale=0.5, color=(0, 0, 0), thickness=1):
+        cv2.putText(img, s, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
+
+    lines, width = [""], img.shape[1] - 20  # the title wrapped at spaces to the picture's width, two lines at most
+    for word in title.split(" "):
+        candidate = f"{lines[-1]} {word}".strip()
+        if lines[-1] and cv2.getTextSize(candidate, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)[0][0] > width and len(lines) < 2:
+            lines.append(word)
+        else:
+            lines[-1] = candidate
+    for i, line in enumerate(lines):
+        text(line, 10, 22 + 20 * i, 0.5)
+    text("predicted class (columns)", left, top - 45)
+    text("true class (rows)", 10, top - 10)
+    for p in range(2):
+        text(names[p], left + p * cell + 10, top - 12)
+    for t in range(2):
+        text(f"true {names[t]}", 10, top + t * cell + cell // 2 + 5)
         for p in range(2):
             shade = int(255 - 200 * cm[t, p] / max(cm.max(), 1))
-            box = [left + p * cell, top + t * cell, left + (p + 1) * cell, top + (t + 1) * cell]
-            d.rectangle(box, fill=(shade, shade, 255), outline="black")
-            d.text((box[0] + cell // 2 - 16, box[1] + cell // 2 - 16), str(cm[t, p]),
-                   fill="black" if shade > 128 else "white", font=font)
-    d.text((10, top + 2 * cell + 20), f"{len(preds)} frames, per-frame predictions", fill="black", font=small)
-    img.save(path)
+            x0, y0 = left + p * cell, top + t * cell
+            cv2.rectangle(img, (x0, y0), (x0 + cell, y0 + cell), (255, shade, shade), cv2.FILLED)  # BGR: blue
+            cv2.rectangle(img, (x0, y0), (x0 + cell, y0 + cell), (0, 0, 0), 1)
+            count = str(cm[t, p])
+            (w, h), _ = cv2.getTextSize(count, cv2.FONT_HERSHEY_SIMPLEX, 1.2, 2)
+            text(count, x0 + (cell - w) // 2, y0 + (cell + h) // 2, 1.2,
+                 (0, 0, 0) if shade > 128 else (255, 255, 255), 2)
+    text(f"{len(preds)} frames, per-frame predictions; correct on the diagonal", 10, top + 2 * cell + 35, 0.45)
+    if not cv2.imwrite(path, img):
+        raise OSError(f"could not write {path}")
     return cm
 
 
@@ -418,6 +392,10 @@ def run(spark, data_dir, out, k=None, label=None):
     print(format_table(table))
     print("per-sequence accuracy: majority of the frames' predictions (tie: mean probability); for model 4 every "
           "frame already carries its sequence's mean probability")
+    acc = dict(zip(table["model"], table["frame acc"]))
+    if acc[MODELS[1]] == acc[MODELS[2]] == acc[MODELS[3]]:
+        print("flips (3) and EnsembleByKey (4) change nothing here: the frames of a sequence are near duplicates that "
+              "model 2 already gets right or wrong together; they help where frames differ (real bursts)")
     print(f"model 4 confusion matrix (rows true other/{labels.positive}, columns predicted): {cm.tolist()} -> {png}")
     print(f"saved pipeline {check.saved} (ImageFeaturizer, LogisticRegression, EnsembleByKey; fitted on all "
           f"{prepared.n} frames and their flips): reloaded predicts identically: {check.identical}")

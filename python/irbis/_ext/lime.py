@@ -1,8 +1,8 @@
 """Hand-written additions to the generated ``irbis.lime`` stages (picked up by the generator).
 
 ``ImageLIME.overlay`` draws an image explanation: the ``top_k`` superpixels with the largest positive
-weights keep their colours and get a green outline, the rest of the image is dimmed. It needs numpy only
-(the PNG is written with zlib), so it works in a plain user environment.
+weights keep their colours and get a green outline, the rest of the image is dimmed. It needs numpy
+(the PNG is written with zlib), and OpenCV only to decode encoded image bytes.
 """
 
 import struct
@@ -11,14 +11,35 @@ from typing import Any, Optional, Sequence
 
 
 def _image_array(image: Any) -> Any:
+    """An image struct Row (Spark's image schema, BGR/BGRA/grey), an encoded image file's bytes (what a binaryFile
+    ``content`` column holds; decoded as the JVM decodes it, OpenCV's IMREAD_COLOR) or an HxWxC BGR array, as
+    HxWx3 RGB uint8."""
     import numpy as np
 
-    """An image struct Row (Spark's image schema, BGR/BGRA/grey) or an HxWxC BGR array, as HxWx3 RGB uint8."""
-    if isinstance(image, np.ndarray):
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        try:
+            import cv2
+        except ImportError as e:
+            raise ImportError("overlay: drawing on encoded image bytes needs OpenCV (pip install "
+                              "opencv-python-headless); or pass the image struct or a BGR numpy array") from e
+        arr = cv2.imdecode(np.frombuffer(bytes(image), dtype=np.uint8), cv2.IMREAD_COLOR)
+        if arr is None:
+            raise ValueError(f"overlay: the {len(image)} bytes given as the image are not an image file OpenCV can decode")
+    elif isinstance(image, np.ndarray):
         arr = image if image.ndim == 3 else image[:, :, None]
+    elif image is None:
+        raise ValueError("overlay: the image is None (the row's explanation failed? see its error column)")
+    elif hasattr(image, "__getitem__") and not isinstance(image, str):
+        try:
+            h, w, c = int(image["height"]), int(image["width"]), int(image["nChannels"])
+            data = image["data"]
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"overlay: expected an image struct (height, width, nChannels, data), encoded image "
+                             f"bytes or a numpy array, got {type(image).__name__}") from e
+        arr = np.frombuffer(bytes(data), dtype=np.uint8).reshape(h, w, c)
     else:
-        h, w, c = int(image["height"]), int(image["width"]), int(image["nChannels"])
-        arr = np.frombuffer(bytes(image["data"]), dtype=np.uint8).reshape(h, w, c)
+        raise ValueError(f"overlay: expected an image struct (height, width, nChannels, data), encoded image bytes "
+                         f"or a numpy array, got {type(image).__name__}")
     if arr.shape[2] == 1:
         arr = np.repeat(arr, 3, axis=2)
     return np.ascontiguousarray(arr[:, :, 2::-1] if arr.shape[2] >= 3 else arr).astype(np.uint8)
@@ -27,6 +48,8 @@ def _image_array(image: Any) -> Any:
 def _labels(superpixels: Any) -> Any:
     import numpy as np
 
+    if superpixels is None:
+        raise ValueError("overlay: the superpixels are None (the row was not explained: see its error column)")
     return np.asarray(superpixels["labels"], dtype=np.int64).reshape(int(superpixels["height"]), int(superpixels["width"]))
 
 
@@ -58,7 +81,8 @@ def overlay(image: Any, superpixels: Any, explanation: Sequence[Any], top_k: int
             path: Optional[str] = None, target_class: Optional[int] = None, dim: float = 0.3) -> Any:
     """The explanation drawn on the image, as an HxWx3 RGB uint8 array (also written as PNG to ``path``).
 
-    ``image``: the explained image struct Row (or a BGR numpy array); ``superpixels``: the row's superpixel
+    ``image``: the explained column's value: an image struct Row or an encoded image file's bytes (or a BGR numpy
+    array); ``superpixels``: the row's superpixel
     struct (ImageLIME's ``superpixelCol``); ``explanation``: the row's explanation column (the first entry, or
     the one for ``target_class``) or a plain weight array. The ``top_k`` superpixels with the largest
     positive weights are shown as they are with a green outline; everything else is dimmed to ``dim``.

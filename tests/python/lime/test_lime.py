@@ -333,3 +333,28 @@ def test_overlay_keeps_top_superpixels_and_dims_the_rest(tmp_path):
     assert tuple(out[0, 3]) == (60, 60, 3)
     assert tuple(out[0, 5]) == (60, 60, 3)
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "o.png"))[:, :, ::-1], out)
+
+
+def test_overlay_takes_encoded_bytes_and_image_structs_as_the_explained_column_holds_them(spark):
+    """A binaryFile column's bytes, decoded as the JVM decodes them, and the image struct the JVM decoded give the
+    same picture as the BGR array itself; anything else is a clear error."""
+    from irbis.image import ImageDecoder
+    from irbis.lime import ImageLIME
+
+    rng = np.random.default_rng(3)
+    bgr = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    png = cv2.imencode(".png", bgr)[1].tobytes()  # lossless: the reference is the array itself
+    seg = {"height": 6, "width": 8, "count": 2, "labels": ([0] * 4 + [1] * 4) * 6}
+    weights = np.array([1.0, -1.0])
+    expected = ImageLIME.overlay(bgr, seg, weights, top_k=1)
+    np.testing.assert_array_equal(ImageLIME.overlay(png, seg, weights, top_k=1), expected)
+    np.testing.assert_array_equal(ImageLIME.overlay(bytearray(png), seg, weights, top_k=1), expected)
+    df = spark.createDataFrame([Row(path="mem:/x.png", content=bytearray(png))])
+    struct = ImageDecoder(inputCol="content", outputCol="image").transform(df).first()["image"]
+    np.testing.assert_array_equal(ImageLIME.overlay(struct, seg, weights, top_k=1), expected)
+    with pytest.raises(ValueError, match="the 3 bytes given as the image are not an image file"):
+        ImageLIME.overlay(b"abc", seg, weights)
+    with pytest.raises(ValueError, match="expected an image struct .* got str"):
+        ImageLIME.overlay("x.png", seg, weights)
+    with pytest.raises(ValueError, match="the superpixels are None"):
+        ImageLIME.overlay(bgr, None, weights)

@@ -41,7 +41,8 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
       "perturbed images as image structs in a column named inputCol, all samples of all rows in one distributed " +
       "pass. A sample's distance is the cosine distance of its keep-mask from the all-ones mask; the local model " +
       "is a kernel-weighted ridge regression of the target score on the keep-mask. Outputs per row: for each " +
-      "target class, one weight per superpixel, the intercept and R^2; and the superpixels. Input: an image " +
+      "target class, one weight per superpixel, the intercept and R^2; and the superpixels. An image with at least " +
+      "as many superpixels as numSamples is not explained (its error says so): such a fit explains nothing. Input: an image " +
       "struct or encoded image bytes (decoded as colour). An image that cannot be decoded or segmented, or does " +
       "not fit its superpixels, gives a null explanation and the reason in errorCol; the other rows are explained."
 
@@ -62,7 +63,7 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
     transformSchema(dataset.schema)
     requireModel(uid)
     val (column, segCol) = (getInputCol, getSuperpixelCol)
-    val segments = LIMEImages.segmentUdf(getCellSize, getModifier, getClass.getSimpleName, column)
+    val segments = LIMEImages.segmentUdf(getCellSize, getModifier, getClass.getSimpleName, column, getNumSamples)
     val existing = if (dataset.schema.fieldNames.contains(segCol)) ColumnRef(segCol) else lit(null).cast(LIMEImages.SegmentationType)
     val withSegments = ImageRows.attach(dataset.toDF(), segments(ColumnRef(column), existing), "superpixels", segCol, getErrorCol)
     val (n, seed0, keep, mean) = (getNumSamples, getSeed, getSamplingFraction, getHideColor == "mean")

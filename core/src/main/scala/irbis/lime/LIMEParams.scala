@@ -167,6 +167,11 @@ private[lime] object LIMEEngine {
       if (c >= width0) throw new IllegalArgumentException(
         s"$uid: targetClasses holds $c but '$targetCol' has only $width0 score(s) (classes 0 to ${width0 - 1})")
     }
+    val features = if (states.isEmpty) 0 else states(0).length
+    if (features >= states.length) throw new IllegalArgumentException(
+      s"$uid: $features features for ${states.length} samples: a local model with at least as many weights as " +
+        "samples fits any scores (R^2 near 1) and explains nothing; raise numSamples (10 times the features is a " +
+        "good start) or explain fewer features")
     val weights = distances.map(LocalModel.kernel(_, width))
     val explanations = classes.toSeq.map { c =>
       val f = LocalModel.fit(states, scores.map(_(c)), weights, alpha)

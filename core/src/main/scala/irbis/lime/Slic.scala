@@ -45,7 +45,15 @@ object Slic {
     (lab.rows(), lab.cols(), SparkImage.floats(lab))
   }
 
-  def segmentLab(h: Int, w: Int, lab: Array[Float], cellSize: Double, modifier: Double, iterations: Int): Segmentation = {
+  /** Superpixels per image when cellSize is 0 (the default): far fewer than LIME's samples, whatever the image size. */
+  val AutoSegments = 40
+
+  /** The cell side for an H x W image: cellSize itself, or for 0 the side that gives about AutoSegments cells. */
+  def cellSide(h: Int, w: Int, cellSize: Double): Double =
+    if (cellSize > 0) cellSize else math.max(1.0, math.sqrt(h.toDouble * w / AutoSegments))
+
+  def segmentLab(h: Int, w: Int, lab: Array[Float], cellSize0: Double, modifier: Double, iterations: Int): Segmentation = {
+    val cellSize = cellSide(h, w, cellSize0)
     val ny = math.max(1, math.round(h / cellSize).toInt)
     val nx = math.max(1, math.round(w / cellSize).toInt)
     val stepY = h.toDouble / ny

@@ -16,11 +16,13 @@ import org.apache.spark.sql.types._
 trait SuperpixelParams extends Params {
   final val cellSize = new DoubleParam(this, "cellSize",
     "Side in pixels of the grid cells that seed the superpixels: an H x W image gets about " +
-      "round(H / cellSize) * round(W / cellSize) segments.", Validators.gt(0))
+      "round(H / cellSize) * round(W / cellSize) segments. 0 (the default): derived from each image, " +
+      s"sqrt(H * W / ${Slic.AutoSegments}), so that every image gets about ${Slic.AutoSegments} superpixels " +
+      "whatever its size.", Validators.gtEq(0))
   final val modifier = new DoubleParam(this, "modifier",
     "SLIC's compactness m: larger values make squarer segments, smaller ones follow colour edges more closely " +
       "(colour distance in CIELAB units, position distance in grid steps times m).", Validators.gt(0))
-  setDefault(cellSize -> 16.0, modifier -> 10.0)
+  setDefault(cellSize -> 0.0, modifier -> 10.0)
   def getCellSize: Double = $(cellSize)
   def setCellSize(value: Double): this.type = set(cellSize, value)
   def getModifier: Double = $(modifier)
@@ -52,21 +54,37 @@ private[lime] object LIMEImages {
    * An image that cannot be decoded or segmented, or does not fit its superpixels, gives null superpixels and
    * the reason (naming stage, column and image) instead of failing the job. A null image keeps `existing`.
    */
-  def segmentResult(value: Any, existing: Row, cellSize: Double, modifier: Double, stage: String, column: String): Row = {
+  def segmentResult(value: Any, existing: Row, cellSize: Double, modifier: Double, stage: String, column: String,
+                    samples: Int = Int.MaxValue): Row = {
     val origin = value match { case r: Row => SparkImage.origin(r); case _ => null }
     val (segments, error) = ImageRows.guarded[Row](stage, column, origin) {
       val image = imageRow(value)
-      if (image == null) existing
-      else if (existing != null) { requireFits(SparkImage.record(image), fromRow(existing)); existing }
-      else segmentationRow(Slic.segment(image, cellSize, modifier))
+      val segments =
+        if (image == null) existing
+        else if (existing != null) { requireFits(SparkImage.record(image), fromRow(existing)); existing }
+        else segmentationRow(Slic.segment(image, cellSize, modifier))
+      if (segments != null) requireFewerThan(segments.getInt(2), samples, cellSize)
+      segments
     }
     Row(segments, error)
   }
 
-  /** A non-deterministic UDF (see ImageRows.attach) of (image, existing superpixels or null). */
-  def segmentUdf(cellSize: Double, modifier: Double, stage: String, column: String): UserDefinedFunction =
+  /**
+   * A local model with at least as many weights (superpixels) as samples fits any scores exactly (R^2 near 1)
+   * and explains nothing: such an image is refused, with the numbers and the way out.
+   */
+  def requireFewerThan(superpixels: Int, samples: Int, cellSize: Double): Unit =
+    if (superpixels >= samples) throw new IllegalArgumentException(
+      s"$superpixels superpixels for $samples samples: the local model would have at least as many weights as " +
+        "samples, fit any scores and explain nothing; raise numSamples (10 times the superpixels is a good start) " +
+        (if (cellSize > 0) s"or cellSize ($cellSize; 0 gives about ${Slic.AutoSegments} superpixels per image)"
+         else "or cellSize"))
+
+  /** A non-deterministic UDF (see ImageRows.attach) of (image, existing superpixels or null); `samples`: see requireFewerThan. */
+  def segmentUdf(cellSize: Double, modifier: Double, stage: String, column: String,
+                 samples: Int = Int.MaxValue): UserDefinedFunction =
     udf(new UDF2[Object, Row, Row] {
-      def call(v: Object, existing: Row): Row = segmentResult(v, existing, cellSize, modifier, stage, column)
+      def call(v: Object, existing: Row): Row = segmentResult(v, existing, cellSize, modifier, stage, column, samples)
     }, SegmentResultType).asNondeterministic()
 
   def requireFits(rec: ImageRecord, seg: Segmentation): Unit = {
@@ -91,7 +109,7 @@ class SuperpixelTransformer(override val uid: String) extends Transformer with I
 
   override def stageDoc: String =
     "Splits each image into superpixels with SLIC: CIELAB colour, cluster centres seeded on a grid of cellSize " +
-      "pixels (moved to the lowest gradient of their 3x3 neighbourhood), ten rounds of local k-means within one " +
+      "pixels (by default derived from the image size for about " + Slic.AutoSegments + " superpixels; moved to the lowest gradient of their 3x3 neighbourhood), ten rounds of local k-means within one " +
       "grid step, distance^2 = colour^2 + (position / grid step)^2 * modifier^2, then connectivity enforced (every " +
       "segment 4-connected; pieces under a quarter cell join a neighbour). Deterministic. The output struct holds " +
       "height, width, count and labels (row-major, one segment index in 0 until count per pixel), which ImageLIME " +

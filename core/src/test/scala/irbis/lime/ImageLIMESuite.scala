@@ -67,10 +67,12 @@ class ImageLIMESuite extends SparkSuite {
     val mat = new org.bytedeco.opencv.opencv_core.Mat(Side, Side, rec.mode, new org.bytedeco.javacpp.BytePointer(rec.data: _*))
     val files = TestImages.files(spark, Seq("mem:/good.png" -> TestImages.encode(mat, ".png"),
       "mem:/bad.png" -> "not an image".getBytes("UTF-8"))).withColumnRenamed("content", "image")
-    val lime = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setCellSize(8).setNumSamples(30)
+    // More samples than the 32x32 image's superpixels (SLIC keeps each 4-connected piece): a fit with at least as
+    // many superpixels as samples is refused (the next test).
+    val lime = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setCellSize(8).setNumSamples(60)
     val byPath = lime.transform(files).collect().map(r => r.getAs[String]("path") -> r).toMap
     assert(byPath.size == 2)
-    assert(byPath("mem:/good.png").isNullAt(byPath("mem:/good.png").fieldIndex("error")))
+    assert(byPath("mem:/good.png").isNullAt(byPath("mem:/good.png").fieldIndex("error")), String.valueOf(byPath("mem:/good.png").getAs[String]("error")))
     assert(LIMEFixtures.weights(byPath("mem:/good.png")).nonEmpty)
     val bad = byPath("mem:/bad.png")
     assert(bad.isNullAt(bad.fieldIndex("explanation")) && bad.isNullAt(bad.fieldIndex("superpixels")))
@@ -93,6 +95,25 @@ class ImageLIMESuite extends SparkSuite {
     // An error column written by an earlier stage keeps its messages.
     val earlier = files.withColumn("error", org.apache.spark.sql.functions.lit("decoder: earlier"))
     assert(lime.transform(earlier).collect().forall(_.getAs[String]("error") == "decoder: earlier"))
+  }
+
+  test("an image with at least as many superpixels as samples is not explained: the error gives both numbers") {
+    val rng = new Random(35)
+    val input = LIMEFixtures.images(spark, Seq(LIMEFixtures.regionImage(rng, 200, "many")), Seq(1.0))
+    val segmented = new SuperpixelTransformer().setCellSize(4).transform(input)
+    val count = LIMEImages.fromRow(segmented.head().getAs[Row]("superpixels")).count
+    assert(count >= 40, s"$count superpixels")
+    val refused = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setCellSize(4).setNumSamples(count).transform(input).head()
+    assert(refused.isNullAt(refused.fieldIndex("explanation")) && refused.isNullAt(refused.fieldIndex("superpixels")))
+    assert(refused.getAs[String]("error") == s"ImageLIME: column 'image', image 'many': $count superpixels for $count samples: " +
+      "the local model would have at least as many weights as samples, fit any scores and explain nothing; raise " +
+      "numSamples (10 times the superpixels is a good start) or cellSize (4.0; 0 gives about 40 superpixels per image)",
+      refused.getAs[String]("error"))
+    // Existing superpixels are held to the same rule; one sample more is explained.
+    val fromExisting = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setNumSamples(count).transform(segmented).head()
+    assert(fromExisting.getAs[String]("error").contains(s"$count superpixels for $count samples"))
+    val explained = new ImageLIME().setModel(LIMEFixtures.regionModel(spark)).setNumSamples(count + 1).transform(segmented).head()
+    assert(explained.isNullAt(explained.fieldIndex("error")) && LIMEFixtures.weights(explained).length == count)
   }
 
   test("100 images x 500 samples in one pass") {

@@ -66,6 +66,20 @@ class SuperpixelTransformerSuite extends SparkSuite {
     }
   }
 
+  test("the default cellSize scales with the image: about 40 superpixels for a thumbnail and a full-size photo alike") {
+    for ((h, w) <- Seq((64, 64), (480, 640), (706, 942), (1200, 1600))) {
+      val df = TestImages.images(spark, Seq(Some(blocks(h, w, 7))))
+      val s = LIMEImages.fromRow(new SuperpixelTransformer().transform(df).head().getAs[Row]("superpixels"))
+      SuperpixelChecks.check(s)
+      // The grid seeds round(H / c) * round(W / c) cells with c = sqrt(H * W / 40); connectivity may add a few pieces.
+      val c = math.sqrt(h.toDouble * w / 40)
+      val seeds = math.round(h / c) * math.round(w / c)
+      assert(seeds >= 30 && seeds <= 50, s"${h}x$w: $seeds seeds")
+      assert(s.count >= 0.5 * seeds && s.count <= 1.5 * seeds, s"${h}x$w: ${s.count} superpixels from $seeds seeds")
+    }
+    assert(Slic.cellSide(706, 942, 0.0) == math.sqrt(706.0 * 942 / 40) && Slic.cellSide(706, 942, 16.0) == 16.0)
+  }
+
   test("segments follow colour edges: a two-colour image is split along its edge") {
     val (h, w) = (40, 40)
     val data = Array.tabulate(h * w * 3)(i => (if ((i / 3) % w < 23) 20 else 230).toByte)

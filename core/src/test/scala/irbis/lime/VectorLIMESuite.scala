@@ -57,6 +57,17 @@ class VectorLIMESuite extends SparkSuite {
     assert(samples.tail.forall(_.getAs[Double]("distance") > 0))
   }
 
+  test("a fit with at least as many features as samples is refused, naming both; one sample more is fitted") {
+    val model = explainer.fit(background)
+    val e = intercept[Exception](model.copy(org.apache.spark.ml.param.ParamMap.empty).setNumSamples(3)
+      .transform(LIMEFixtures.vectorData(spark, 1, 14)).collect())
+    assert(e.toString.contains(s"${model.uid}: 3 features for 3 samples: a local model with at least as many weights as " +
+      "samples fits any scores (R^2 near 1) and explains nothing; raise numSamples"), e.toString)
+    val fitted = model.copy(org.apache.spark.ml.param.ParamMap.empty).setNumSamples(4)
+      .transform(LIMEFixtures.vectorData(spark, 1, 14)).head()
+    assert(LIMEFixtures.weights(fitted).length == 3)
+  }
+
   test("bad input: wrong vector size, out-of-range class, missing model, null vectors") {
     val model = explainer.fit(background)
     val schema = StructType(Seq(StructField("features", VectorType)))
