@@ -150,13 +150,9 @@ demo: $(USER_VENV)/.installed
 bench: $(USER_VENV)/.installed $(USER_VENV)/.bench
 	$(USER_VENV)/bin/python bench/run.py
 
-# serving_latency's load tools (wrk and h2load, from Debian) and its FastAPI baseline.
-$(USER_VENV)/.bench: requirements-bench.txt $(USER_VENV)/.installed
-	command -v wrk >/dev/null || apt-get install -y -qq --no-install-recommends wrk=4.1.0-3+b2 || \
-	  { echo "serving_latency needs wrk: apt-get install wrk=4.1.0-3+b2 (as root)"; exit 1; }
-	command -v h2load >/dev/null || apt-get install -y -qq --no-install-recommends nghttp2-client=1.52.0-1+deb12u3 || \
-	  { echo "serving_latency needs h2load: apt-get install nghttp2-client=1.52.0-1+deb12u3 (as root)"; exit 1; }
-	$(USER_VENV)/bin/pip install -q -r requirements-bench.txt
+# serving_latency's load tools (wrk and h2load, from Debian) and its FastAPI baseline: bench/setup.sh.
+$(USER_VENV)/.bench: bench/setup.sh requirements-bench.txt $(USER_VENV)/.installed
+	bench/setup.sh $(USER_VENV)
 	touch $@
 
 clean:
