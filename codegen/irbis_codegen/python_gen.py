@@ -169,9 +169,14 @@ def _imports(views: List[Dict[str, Any]]) -> List[str]:
         raise mf.ManifestError(f"kinds.KINDS names imports from {sorted(kind_names)}, which python_gen does not place")
     lines = [f"from typing import {', '.join(sorted(typing, key=lambda n: (n != 'TYPE_CHECKING', n)))}", ""]
     lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in pyspark if names]
-    lines += ["", "from irbis._runtime import kinds as _kinds" if params else None,
+    exts = sorted(s["ext"] for s in views if s["ext"])
+    if exts:
+        line = f"from irbis._ext.{views[0]['area']} import {', '.join(exts)}"
+        # as the import sorter (ruff's isort) wraps a line longer than 120 columns
+        lines += ["", line] if len(line) <= 120 else \
+            ["", f"from irbis._ext.{views[0]['area']} import ("] + [f"    {e}," for e in exts] + [")"]
+    lines += [None if exts else "", "from irbis._runtime import kinds as _kinds" if params else None,
               "from irbis._runtime.wrapper import IrbisWrapper"]
-    lines += [f"from irbis._ext.{s['area']} import {s['ext']}" for s in views if s["ext"]]
     if java_object:
         lines += ["", "if TYPE_CHECKING:", "    from py4j.java_gateway import JavaObject"]
     return [line for line in lines if line is not None]
