@@ -16,7 +16,7 @@ import org.apache.spark.sql.types.{BinaryType, StringType, StructType}
 import org.json4s.JNull
 
 class ImageFeaturizer(override val uid: String) extends Transformer with IrbisStage
-  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams with HasModelFolder {
+  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams with HasModelFolder with HasMiniBatchSize {
   import FeaturizerGraph.{OnnxErrorCol, ProbabilityCol, RawCol, TensorCol}
   import ImageFeaturizer._
 
@@ -72,7 +72,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     "Tensor layout of the model input: CHW ([batch, 3, height, width]) or HWC ([batch, height, width, 3]). auto: " +
       "the model metadata's, else read from the input's shape (3 channels on axis 3 and not on axis 1: HWC; " +
       "otherwise CHW).", Seq("auto", "CHW", "HWC"))
-  final val miniBatchSize = new IntParam(this, "miniBatchSize", "Images per ONNX Runtime call.", Validators.gt(0))
+  override protected def miniBatchSizeDoc: String = "Images per ONNX Runtime call."
+  override protected def miniBatchSizeIsValid: Int => Boolean = Validators.gt(0)
   final val classNames = new StringArrayParam(this, "classNames",
     "Names of the model's output classes in index order, for headless = false: they name the probability " +
       "vector's slots (ML attribute metadata) and fill predictedClassCol; as many as the model has outputs. " +
@@ -109,8 +110,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   def setResizeInterpolation(value: String): this.type = set(resizeInterpolation, value)
   def getLayout: String = $(layout)
   def setLayout(value: String): this.type = set(layout, value)
-  def getMiniBatchSize: Int = $(miniBatchSize)
-  def setMiniBatchSize(value: Int): this.type = set(miniBatchSize, value)
   def getClassNames: Array[String] = $(classNames)
   def setClassNames(value: Array[String]): this.type = set(classNames, value)
   def getPredictedClassCol: String = $(predictedClassCol)
