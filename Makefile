@@ -155,5 +155,24 @@ $(USER_VENV)/.bench: bench/setup.sh requirements-bench.txt $(USER_VENV)/.install
 	bench/setup.sh $(USER_VENV)
 	touch $@
 
+# Lint: scalafmt (version and settings in .scalafmt.conf, through sbt-scalafmt), ruff (pinned in
+# requirements-dev.txt, settings in ruff.toml) over the hand-written Python and the generated wrappers, and R CMD
+# check of the generated R package (bin/lint-r; sparklyr from the private library of test-r). `make fmt` applies
+# scalafmt and ruff's fixes (import order, unused imports); what it cannot fix, lint names.
+.PHONY: lint fmt
+RUFF    := $(VENV)/bin/ruff
+PY_LINT := python codegen tests examples bench
+lint: $(GEN)/.built
+	export R_LIBS="$(R_LIB)$${R_LIBS:+:$$R_LIBS}"
+	status=0
+	bin/timed lint-scala $(SBT) -Dsbt.batch=true scalafmtCheckAll scalafmtSbtCheck < /dev/null || status=1
+	bin/timed lint-python $(RUFF) check $(PY_LINT) $(GEN)/python $(GEN_TEST)/python || status=1
+	bin/timed lint-r bin/lint-r $(GEN)/R/irbis || status=1
+	exit $$status
+
+fmt: $(VENV)/.installed
+	$(SBT) -Dsbt.batch=true scalafmtAll scalafmtSbt < /dev/null
+	$(RUFF) check --fix-only --quiet $(PY_LINT)
+
 clean:
 	rm -rf build dist core/target examples/target target project/target

@@ -3,7 +3,6 @@ this test reads each and fails, naming the place and the difference, when one dr
 
 import importlib.util
 import re
-from pathlib import Path
 from typing import Set
 
 import pytest
