@@ -188,15 +188,30 @@ bench: $(USER_VENV)/.installed $(USER_VENV)/.bench
 	echo "== benchmarks (bench/run.py)"
 	$(USER_VENV)/bin/python bench/run.py
 
-# serving_latency's load tools (wrk and h2load, from Debian) and its FastAPI baseline.
-$(USER_VENV)/.bench: requirements-bench.txt $(USER_VENV)/.installed
-	echo "== benchmark tools (wrk, h2load, requirements-bench.txt)"
-	command -v wrk >/dev/null || apt-get install -y -qq --no-install-recommends wrk=4.1.0-3+b2 || \
-	  { echo "serving_latency needs wrk: apt-get install wrk=4.1.0-3+b2 (as root)"; exit 1; }
-	command -v h2load >/dev/null || apt-get install -y -qq --no-install-recommends nghttp2-client=1.52.0-1+deb12u3 || \
-	  { echo "serving_latency needs h2load: apt-get install nghttp2-client=1.52.0-1+deb12u3 (as root)"; exit 1; }
-	$(USER_VENV)/bin/pip install -q -r requirements-bench.txt
+# serving_latency's load tools (wrk and h2load, from Debian) and its FastAPI baseline: bench/setup.sh.
+$(USER_VENV)/.bench: bench/setup.sh requirements-bench.txt $(USER_VENV)/.installed
+	echo "== benchmark tools (bench/setup.sh: wrk, h2load, requirements-bench.txt)"
+	bench/setup.sh $(USER_VENV)
 	touch $@
+
+# Lint: scalafmt (version and settings in .scalafmt.conf, through sbt-scalafmt), ruff (pinned in
+# requirements-dev.txt, settings in ruff.toml) over the hand-written Python and the generated wrappers, and R CMD
+# check of the generated R package (bin/lint-r; sparklyr from the private library of test-r). `make fmt` applies
+# scalafmt and ruff's fixes (import order, unused imports); what it cannot fix, lint names.
+.PHONY: lint fmt
+RUFF    := $(VENV)/bin/ruff
+PY_LINT := python codegen tests examples bench
+lint: $(GEN)/.built
+	export R_LIBS="$(R_LIB)$${R_LIBS:+:$$R_LIBS}"
+	status=0
+	bin/timed lint-scala $(SBT) -Dsbt.batch=true scalafmtCheckAll scalafmtSbtCheck < /dev/null || status=1
+	bin/timed lint-python $(RUFF) check $(PY_LINT) $(GEN)/python $(GEN_TEST)/python || status=1
+	bin/timed lint-r bin/lint-r $(GEN)/R/irbis || status=1
+	exit $$status
+
+fmt: $(VENV)/.installed
+	$(SBT) -Dsbt.batch=true scalafmtAll scalafmtSbt < /dev/null
+	$(RUFF) check --fix-only --quiet $(PY_LINT)
 
 clean:
 	echo "== remove the build outputs"

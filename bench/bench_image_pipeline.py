@@ -5,7 +5,8 @@ float tensor, over the camera-trap JPEGs (snow_leopard/ and other/, mostly 2048x
 Both sides start from the encoded bytes already in memory (Spark: a broadcast DataFrame cross-joined with
 one partition per copy, so that both cores stay busy to the end; Python: each worker of a spawned pool reads
 the files once when it starts, so no bytes are pickled, and indices are handed out in chunks of 8; spawned,
-not forked: a fork of this process, whose ONNX Runtime and OpenCV thread pools hold locks, can deadlock) and throw the tensors away (Spark: path, tensor and error to the noop sink; Python: workers return only the tensor's
+not forked: a fork of this process, whose ONNX Runtime and OpenCV thread pools hold locks, can deadlock) and
+throw the tensors away (Spark: path, tensor and error to the noop sink; Python: workers return only the tensor's
 size). Each side's best of three timed runs counts, after one warm-up run (JIT, native loading, page cache);
 the two sides' runs alternate, so that a busy moment on the machine does not fall on one side only. Irbis runs the one-pass
 stage on the bytes (ImageTransformer decodes binary input itself). With IRBIS_BENCH_TWO_STAGES=1 it also

@@ -34,7 +34,7 @@ def raw_ort(model_bytes, name, x, batch_sizes):
     best = 0.0
     for b in batch_sizes:
         session.run(None, {name: x[:b]})
-        seconds = timed(lambda: [session.run(None, {name: x[i:i + b]}) for i in range(0, len(x), b)])
+        seconds = timed(lambda b=b: [session.run(None, {name: x[i:i + b]}) for i in range(0, len(x), b)])
         best = max(best, len(x) / seconds)
     return best
 

@@ -22,10 +22,13 @@ from irbis_codegen import docs_gen, jvm, python_gen  # noqa: E402
 from irbis_codegen import manifest as mf  # noqa: E402
 from irbis_codegen.templating import write  # noqa: E402
 
-DEFAULT_EXT_DIR = Path(__file__).resolve().parent.parent / "python" / "irbis" / "_ext"
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_EXT_DIR = REPO / "python" / "irbis" / "_ext"
+DEFAULT_R_DIR = REPO / "R"
 
 
-def generate(manifest: Dict[str, Any], out: Path, ext_dir: Optional[Path] = DEFAULT_EXT_DIR) -> List[Path]:
+def generate(manifest: Dict[str, Any], out: Path, ext_dir: Optional[Path] = DEFAULT_EXT_DIR,
+             r_dir: Path = DEFAULT_R_DIR) -> List[Path]:
     mf.validate(manifest)
     written = [write(out / "manifest.json", mf.dumps(manifest))]
     # Start from scratch so that the modules of removed stages do not linger.
@@ -34,7 +37,7 @@ def generate(manifest: Dict[str, Any], out: Path, ext_dir: Optional[Path] = DEFA
     written += docs_gen.render(manifest, out / "docs")
     r_gen = docs_gen.r_gen_module()
     if r_gen is not None:
-        r_gen.render(manifest, out / "R" / "irbis")
+        r_gen.render(manifest, out / "R" / "irbis", r_dir)
     return written
 
 
@@ -48,6 +51,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder, e.g. build/generated")
     parser.add_argument("--ext-dir", type=Path, default=DEFAULT_EXT_DIR,
                         help="hand-written <StageName>Ext classes (default: python/irbis/_ext)")
+    parser.add_argument("--r-dir", type=Path, default=DEFAULT_R_DIR,
+                        help="hand-written R support, laid out as the package: R/, man/ (default: R)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
@@ -55,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             manifest = mf.parse(jvm.fetch_manifest(args.jars.split(":"), args.include, args.exclude))
         else:
             manifest = mf.load(args.manifest)
-        generate(manifest, args.out, args.ext_dir)
+        generate(manifest, args.out, args.ext_dir, args.r_dir)
     except (ValueError, OSError) as e:  # manifest and generation errors name the stage and param
         print(f"generate.py: error: {e}", file=sys.stderr)
         return 1

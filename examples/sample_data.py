@@ -16,8 +16,9 @@ JPEG. In a real burst the camera is still and the animal moves; here the frame m
 are therefore near duplicates, and the accuracy of any model on them says little about camera traps: the
 data is for running the example end to end, offline, on real images.
 
-The package is fetched from the Debian archive's pool over HTTP (or, failing that, with ``apt-get download``) into ``~/.cache/irbis/debs``, checked against its pinned sha256 and unpacked here in
-Python (ar, tar.xz and the Qt resource files that hold the pictures); nothing is written into the repository.
+The package is fetched from the Debian archive's pool over HTTP (or, failing that, with ``apt-get download``)
+into ``~/.cache/irbis/debs``, checked against its pinned sha256 and unpacked here in Python (ar, tar.xz and the
+Qt resource files that hold the pictures); nothing is written into the repository.
 Usage::
 
     python examples/sample_data.py [--out DIR] [--frames 3] [--deb gcompris-qt-data_3.1-2_all.deb]

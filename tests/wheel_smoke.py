@@ -80,7 +80,8 @@ def pipeline_loads_in_fresh_process():
         from pyspark.ml import PipelineModel
         spark = irbis.session()
         m = PipelineModel.load({str(tmp / 'model')!r})
-        print(type(m.stages[0]).__module__, sorted(r.y for r in m.transform(spark.createDataFrame([(1.0,), (None,), (3.0,)], "x double")).collect()))
+        df = spark.createDataFrame([(1.0,), (None,), (3.0,)], "x double")
+        print(type(m.stages[0]).__module__, sorted(r.y for r in m.transform(df).collect()))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1:] == ["irbis.stages [2.0, 4.0, 6.0]"], out.stdout + out.stderr[-2000:]

@@ -134,6 +134,7 @@ irbis_bad_x <- function(fn, x) {
 
 # ---- R value -> Param JSON -------------------------------------------------------------------------------
 
+# One branch per non-complex kind of codegen/irbis_codegen/kinds.py (tests/python/core/test_kind_tables.py checks).
 irbis_param_json <- function(value, kind, fn, arg, options = NULL) {
   switch(kind,
     "boolean" = irbis_json_bool(irbis_scalar(value, fn, arg, kind), fn, arg),

@@ -4,7 +4,6 @@ import ast
 import base64
 import functools
 import math
-import re
 from itertools import groupby
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Set
@@ -95,9 +94,15 @@ def _param_view(stage: Dict[str, Any], param: Dict[str, Any]) -> Dict[str, Any]:
             raise mf.ManifestError(
                 f"stage {stage['className']}, param '{param['name']}': default "
                 f"{param['default']!r} is not a valid {param['kind']} ({e})") from e
+    info = KINDS[param["kind"]]
+    # An enumerated param's hint is a Literal of its options instead of its kind's hint.
+    imports = {("typing", "Literal")} if param.get("options") else set(info.hint_imports)
+    if default is not None:
+        imports |= info.default_imports
     return {
         "name": name,
         "suffix": suffix,
+        "imports": imports,
         "kind": param["kind"],
         "doc": param["doc"],
         "hint": python_hint(param),
@@ -142,25 +147,36 @@ def _stage_view(stage: Dict[str, Any], by_class: Dict[str, Dict[str, Any]], ext:
 
 
 def _imports(views: List[Dict[str, Any]]) -> List[str]:
-    """Exactly the imports a module uses, so that the generated code is lint-clean."""
+    """Exactly the imports a module uses, so that the generated code is lint-clean: what the kinds of its params
+    name (kinds.KINDS), what every wrapper uses, and what estimators and models use."""
     params = [p for s in views for p in s["params"]]
-    code = " ".join([p["hint"] for p in params] + [p["default"] or "" for p in params])
-    typing = {"Dict"} | {n for n in ("List", "Literal") if n + "[" in code}
+    kind_names: Dict[str, Set[str]] = {}
+    for module, name in set().union(*(p["imports"] for p in params)):
+        kind_names.setdefault(module, set()).add(name)
+    typing = {"Dict"} | kind_names.pop("typing", set())
     if params or any(s["type"] == "model" for s in views):
         typing.add("Optional")
     java_object = any(s["type"] in ("estimator", "model") for s in views)
     if java_object:
         typing.add("TYPE_CHECKING")
-    pyspark = [("pyspark", ["keyword_only"] if any(s["type"] != "model" for s in views) else []),
-               ("pyspark.ml.linalg", sorted(n for n in ("Vector", "Vectors") if re.search(rf"\b{n}\b", code))),
-               ("pyspark.ml.param", ["Param", "Params"] if params else []),
-               ("pyspark.ml.util", ["JavaMLReadable", "JavaMLWritable"]),
-               ("pyspark.ml.wrapper", sorted({s["base"] for s in views}))]
+    pyspark = [("pyspark", {"keyword_only"} if any(s["type"] != "model" for s in views) else set()),
+               ("pyspark.ml.linalg", set()),
+               ("pyspark.ml.param", {"Param", "Params"} if params else set()),
+               ("pyspark.ml.util", {"JavaMLReadable", "JavaMLWritable"}),
+               ("pyspark.ml.wrapper", {s["base"] for s in views})]
+    pyspark = [(module, names | kind_names.pop(module, set())) for module, names in pyspark]
+    if kind_names:
+        raise mf.ManifestError(f"kinds.KINDS names imports from {sorted(kind_names)}, which python_gen does not place")
     lines = [f"from typing import {', '.join(sorted(typing, key=lambda n: (n != 'TYPE_CHECKING', n)))}", ""]
-    lines += [f"from {module} import {', '.join(names)}" for module, names in pyspark if names]
-    lines += ["", "from irbis._runtime import kinds as _kinds" if params else None,
+    lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in pyspark if names]
+    exts = sorted(s["ext"] for s in views if s["ext"])
+    if exts:
+        line = f"from irbis._ext.{views[0]['area']} import {', '.join(exts)}"
+        # as the import sorter (ruff's isort) wraps a line longer than 120 columns
+        lines += ["", line] if len(line) <= 120 else \
+            ["", f"from irbis._ext.{views[0]['area']} import ("] + [f"    {e}," for e in exts] + [")"]
+    lines += [None if exts else "", "from irbis._runtime import kinds as _kinds" if params else None,
               "from irbis._runtime.wrapper import IrbisWrapper"]
-    lines += [f"from irbis._ext.{s['area']} import {s['ext']}" for s in views if s["ext"]]
     if java_object:
         lines += ["", "if TYPE_CHECKING:", "    from py4j.java_gateway import JavaObject"]
     return [line for line in lines if line is not None]

@@ -2,13 +2,13 @@
 
 The output is a source package: DESCRIPTION, NAMESPACE, one R file per Scala package (one function per
 stage), Rd pages rendered directly (no roxygen run, so the output depends on nothing but the manifest),
-the hand-written support from the repo's top-level R/ folder, and sparklyr's extension tables in
+the hand-written support (a folder laid out as the package: R/*.R, man/*.Rd; the repository's top-level R/
+folder, which codegen/generate.py passes), and sparklyr's extension tables in
 inst/sparkml/. inst/java/ is left for the build to put the jar into.
 """
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 from pathlib import Path
@@ -16,12 +16,9 @@ from pathlib import Path
 import jinja2
 
 from irbis_codegen import templating
+from irbis_codegen.kinds import KINDS
+from irbis_codegen.r_literals import RGenError, fail, r_default, r_literal, r_string
 
-KINDS = frozenset([
-    "boolean", "int", "long", "float", "double", "string",
-    "boolean[]", "int[]", "long[]", "float[]", "double[]", "string[]", "double[][]",
-    "map<string,string>", "map<string,int>", "map<string,double>", "vector", "bytes", "stage", "stage[]",
-])
 STAGE_TYPES = ("estimator", "model", "transformer")
 
 # Names a param may not take as an R argument: R's reserved words and the arguments the functions add.
@@ -34,16 +31,7 @@ RESERVED_ARGS = frozenset([
 # then every other param by name, uid last.
 LEADING_PARAMS = ("inputCol", "inputCols", "outputCol", "outputCols", "labelCol", "featuresCol", "predictionCol")
 
-# R doubles hold integers exactly up to 2^53; larger longs are written as digit strings.
-MAX_EXACT_DOUBLE_INT = 2 ** 53
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HAND_WRITTEN = REPO_ROOT / "R"
 GENERATED_PARTS = ("DESCRIPTION", "NAMESPACE", "R", "man", "inst/sparkml")
-
-
-class RGenError(ValueError):
-    """The manifest cannot be rendered as R; the message names the stage and the param."""
 
 
 # Names that are one word to their users, though their capitals would split them: LightGBM's R package and
@@ -102,30 +90,6 @@ def r_class_tag(class_name: str) -> str:
     return "ml_" + snake_case(class_name.rsplit(".", 1)[-1])
 
 
-def r_string(s: str) -> str:
-    """An R string literal in plain ASCII, so that the package needs no encoding declaration for code."""
-    out = []
-    for ch in s:
-        code = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif code < 0x20 or code == 0x7F:
-            out.append("\\x%02x" % code)
-        elif code < 0x80:
-            out.append(ch)
-        elif code <= 0xFFFF:
-            out.append("\\u%04x" % code)
-        else:
-            out.append("\\U%08x" % code)
-    return '"' + "".join(out) + '"'
-
-
 def rd_escape(text: str) -> str:
     return re.sub(r"([\\%{}])", r"\\\1", text)
 
@@ -135,124 +99,15 @@ def rd_usage_escape(code: str) -> str:
     return code.replace("\\", "\\\\").replace("%", "\\%")
 
 
-# ---- defaults: manifest JSON (what the Param's jsonEncode wrote) -> R literal ---------------------------
-
-def _fail(stage: dict, param: dict, what: str) -> RGenError:
-    return RGenError(f"stage {stage.get('className', '?')}, param {param.get('name', '?')}: {what}")
-
-
-def _r_bool(v, stage, param) -> str:
-    if not isinstance(v, bool):
-        raise _fail(stage, param, f"default {v!r} is not a boolean")
-    return "TRUE" if v else "FALSE"
-
-
-def _r_int(v, stage, param) -> str:
-    if isinstance(v, bool) or not isinstance(v, int) or not -2**31 <= v < 2**31:
-        raise _fail(stage, param, f"default {v!r} is not a 32-bit integer")
-    return f"{v}L" if v != -2**31 else str(v)  # R's integers stop one short of Int.MinValue
-
-
-def _r_long(v, stage, param) -> str:
-    if isinstance(v, bool) or not isinstance(v, int) or not -2**63 <= v < 2**63:
-        raise _fail(stage, param, f"default {v!r} is not a 64-bit integer")
-    return str(v) if abs(v) <= MAX_EXACT_DOUBLE_INT else r_string(str(v))
-
-
-def _r_double(v, stage, param) -> str:
-    specials = {"NaN": "NaN", "Inf": "Inf", "-Inf": "-Inf"}
-    if isinstance(v, str) and v in specials:
-        return specials[v]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _fail(stage, param, f"default {v!r} is not a number")
-    return repr(float(v))
-
-
-def _r_str(v, stage, param) -> str:
-    if not isinstance(v, str):
-        raise _fail(stage, param, f"default {v!r} is not a string")
-    return r_string(v)
-
-
-_SCALAR = {"boolean": _r_bool, "int": _r_int, "long": _r_long, "float": _r_double, "double": _r_double,
-           "string": _r_str}
-_EMPTY = {"boolean": "logical(0)", "int": "integer(0)", "long": "numeric(0)", "float": "numeric(0)",
-          "double": "numeric(0)", "string": "character(0)"}
-
-
-def _r_vector(values, elem: str, stage, param) -> str:
-    if not isinstance(values, list):
-        raise _fail(stage, param, f"default {values!r} is not a JSON array")
-    if not values:
-        return _EMPTY[elem]
-    items = [_SCALAR[elem](v, stage, param) for v in values]
-    if elem == "long" and any(item.startswith('"') for item in items):
-        items = [item if item.startswith('"') else r_string(item) for item in items]  # c() would mix types
-    return "c(" + ", ".join(items) + ")"
-
-
-def r_default(stage: dict, param: dict) -> str:
-    kind, value = param["kind"], param.get("default")
-    if not param.get("hasDefault") or value is None:
-        return "NULL"
-    if kind in _SCALAR:
-        return _SCALAR[kind](value, stage, param)
-    if kind.endswith("[]") and kind[:-2] in _SCALAR:
-        return _r_vector(value, kind[:-2], stage, param)
-    if kind == "double[][]":
-        if not isinstance(value, list):
-            raise _fail(stage, param, f"default {value!r} is not a JSON array of arrays")
-        return "list(" + ", ".join(_r_vector(row, "double", stage, param) for row in value) + ")"
-    if kind.startswith("map<string,"):
-        if not isinstance(value, dict):
-            raise _fail(stage, param, f"default {value!r} is not a JSON object")
-        elem = kind[len("map<string,"):-1]
-        items = [f"{r_string(k)} = {_SCALAR[elem](v, stage, param)}" for k, v in sorted(value.items())]
-        return "c(" + ", ".join(items) + ")" if items else "list()"
-    if kind == "vector":
-        return _r_spark_vector(value, stage, param)
-    if kind == "bytes":
-        if not isinstance(value, str):
-            raise _fail(stage, param, f"default {value!r} is not base64 text")
-        return f"jsonlite::base64_dec({r_string(value)})"
-    raise _fail(stage, param, f"a default value is not supported for kind '{kind}'")
-
-
-def _r_spark_vector(value, stage, param) -> str:
-    if isinstance(value, dict) and value.get("type") == 1:
-        return _r_vector(value.get("values"), "double", stage, param)
-    if isinstance(value, dict) and value.get("type") == 0:
-        size = _r_int(value.get("size"), stage, param)
-        indices = _r_vector(value.get("indices"), "int", stage, param)
-        values = _r_vector(value.get("values"), "double", stage, param)
-        return f"list(size = {size}, indices = {indices}, values = {values})"
-    raise _fail(stage, param, f"default {value!r} is not Spark's vector JSON")
-
-
-def r_literal(value) -> str:
-    """An R value of a manifest JSON value: objects become named lists, arrays of scalars vectors."""
-    if isinstance(value, dict):
-        return "list(" + ", ".join(f"{k} = {r_literal(v)}" for k, v in value.items()) + ")"
-    if isinstance(value, list):
-        return "c(" + ", ".join(r_literal(v) for v in value) + ")" if value else "character(0)"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(float(value))
-    if isinstance(value, str):
-        return r_string(value)
-    raise TypeError(f"{value!r} has no R form")
-
-
 # ---- model of the package --------------------------------------------------------------------------------
 
 def _param_view(stage: dict, param: dict) -> dict:
     kind = param.get("kind")
     if kind not in KINDS:
-        raise _fail(stage, param, f"unknown kind '{kind}' (known kinds: {', '.join(sorted(KINDS))})")
+        raise fail(stage, param, f"unknown kind '{kind}' (known kinds: {', '.join(sorted(KINDS))})")
     arg = snake_case(param["name"])
     if arg in RESERVED_ARGS or not re.fullmatch(r"[a-z][a-z0-9_]*", arg):
-        raise _fail(stage, param, f"its R argument name '{arg}' is reserved or not a valid R name")
+        raise fail(stage, param, f"its R argument name '{arg}' is reserved or not a valid R name")
     options = param.get("options")
     return {
         "name": param["name"],
@@ -341,8 +196,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render(manifest: dict, out_dir: Path) -> None:
-    out_dir = Path(out_dir)
+def render(manifest: dict, out_dir: Path, hand_written: Path) -> None:
+    """Writes the source package into `out_dir`, with the hand-written files of the folder `hand_written`."""
+    out_dir, hand_written = Path(out_dir), Path(hand_written)
+    if not (hand_written / "R").is_dir():
+        raise RGenError(f"{hand_written} has no R/ folder: pass the hand-written R's folder (the repository's R/)")
     view = _package_view(manifest)
     env = _environment()
     for part in GENERATED_PARTS:
@@ -351,11 +209,11 @@ def render(manifest: dict, out_dir: Path) -> None:
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    _copy_hand_written(out_dir)
+    _copy_hand_written(hand_written, out_dir)
     templating.write(out_dir / "DESCRIPTION", env.get_template("DESCRIPTION.j2").render(**view))
     templating.write(out_dir / "NAMESPACE",
-                     env.get_template("NAMESPACE.j2").render(exports=hand_written_exports(),
-                                                             s3methods=hand_written_s3methods(), **view))
+                     env.get_template("NAMESPACE.j2").render(exports=hand_written_exports(hand_written),
+                                                             s3methods=hand_written_s3methods(hand_written), **view))
     templating.write(out_dir / "R" / "irbis-version.R", env.get_template("version.R.j2").render(**view))
     package_template = env.get_template("package.R.j2")
     for pkg in view["packages"]:
@@ -368,10 +226,10 @@ def render(manifest: dict, out_dir: Path) -> None:
     (out_dir / "inst" / "java").mkdir(parents=True, exist_ok=True)
 
 
-def hand_written_exports() -> list:
+def hand_written_exports(hand_written: Path) -> list:
     """Functions in the hand-written R/R/*.R marked `#' @export` on the line before their definition."""
     names = []
-    for src in sorted((HAND_WRITTEN / "R").glob("*.R")):
+    for src in sorted((hand_written / "R").glob("*.R")):
         lines = src.read_text(encoding="utf-8").splitlines()
         for tag, definition in zip(lines, lines[1:]):
             m = re.match(r"^([A-Za-z][A-Za-z0-9._]*)\s*<-\s*function\b", definition)
@@ -380,10 +238,10 @@ def hand_written_exports() -> list:
     return sorted(names)
 
 
-def hand_written_s3methods() -> list:
+def hand_written_s3methods(hand_written: Path) -> list:
     """(generic, class) of the methods in R/R/*.R marked `#' @exportS3Method <generic>` before their definition."""
     methods = []
-    for src in sorted((HAND_WRITTEN / "R").glob("*.R")):
+    for src in sorted((hand_written / "R").glob("*.R")):
         lines = src.read_text(encoding="utf-8").splitlines()
         for tag, definition in zip(lines, lines[1:]):
             t = re.match(r"^#' @exportS3Method ([A-Za-z][A-Za-z0-9._]*)\s*$", tag.strip())
@@ -393,10 +251,10 @@ def hand_written_s3methods() -> list:
     return sorted(methods)
 
 
-def _copy_hand_written(out_dir: Path) -> None:
-    for src in sorted(HAND_WRITTEN.rglob("*")):
+def _copy_hand_written(hand_written: Path, out_dir: Path) -> None:
+    for src in sorted(hand_written.rglob("*")):
         if src.is_file():
-            dest = out_dir / src.relative_to(HAND_WRITTEN)
+            dest = out_dir / src.relative_to(hand_written)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
 

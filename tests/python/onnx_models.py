@@ -179,7 +179,8 @@ def unknown_rank():
     inits = [numpy_helper.from_array(np.array(2.0, np.float32), "two")]
     nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Mul", ["r", "two"], ["y"]),
              helper.make_node("ReduceSum", ["x"], ["total"], keepdims=1)]
-    return _model(nodes, [_t("x", TensorProto.FLOAT, None)], [_t("y", TensorProto.FLOAT, None), _t("total", TensorProto.FLOAT, None)], inits)
+    return _model(nodes, [_t("x", TensorProto.FLOAT, None)],
+                  [_t("y", TensorProto.FLOAT, None), _t("total", TensorProto.FLOAT, None)], inits)
 
 
 TINY_CNN_PREPROCESSING = {"inputSize": 8, "resizeShortSide": 10, "channelOrder": "RGB", "layout": "CHW",

@@ -1,6 +1,8 @@
 """Python values of every Param kind and their JSON, the text that each Param's own JVM codec reads and
 writes (irbis.core.ParamsBridge). One table of kinds serves the type converters, the JSON codec and the
-raw (complex) values, so a new kind is added in one place on the Python side.
+raw (complex) values, so a new kind is added in one place on the Python side. The list is the generators' table's
+(codegen/irbis_codegen/kinds.py, not shipped in the wheel); tests/python/core/test_kind_tables.py fails when they
+drift.
 
 Kinds: scalars (boolean int long float double string), `<scalar>[]`, `double[][]`, `map<string,V>`,
 `vector`, and the complex kinds `bytes`, `stage` and `stage[]`, which move between languages as raw values.

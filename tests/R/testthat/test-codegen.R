@@ -14,12 +14,12 @@ render_fixture <- function(out, edit = "pass") {
     "m = json.load(open(sys.argv[2]))",
     edit,
     "try:",
-    "    r_gen.render(m, pathlib.Path(sys.argv[3]))",
+    "    r_gen.render(m, pathlib.Path(sys.argv[3]), pathlib.Path(sys.argv[4]))",
     "except r_gen.RGenError as e:",
     "    print(e)",
     "    sys.exit(3)",
     sep = "\n")
-  args <- c("-c", shQuote(script), file.path(irbis_root, "codegen"), fixture, out)
+  args <- c("-c", shQuote(script), file.path(irbis_root, "codegen"), fixture, out, file.path(irbis_root, "R"))
   output <- suppressWarnings(system2(python, args, stdout = TRUE, stderr = TRUE))
   list(status = attr(output, "status") %||% 0L, output = paste(output, collapse = "\n"))
 }

@@ -30,5 +30,5 @@ def test_spark_shell_uses_ensemble_by_key(tmp_path):
     proc = subprocess.run([str(shell), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
                            "--jars", str(ASSEMBLY), "-I", str(script)],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, env=env)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("IRBIS_RESULT")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("IRBIS_RESULT")]
     assert lines == ["IRBIS_RESULT a=2.0,b=5.5"], proc.stdout[-2000:] + proc.stderr[-2000:]

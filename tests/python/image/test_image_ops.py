@@ -288,7 +288,7 @@ def test_convert_color_of_grey_and_alpha_images_equals_opencv_python(unchanged_f
 
 
 @pytest.mark.parametrize("normalize", [False, True], ids=["raw", "normalize"])
-@pytest.mark.parametrize("layout,order", [(l, o) for l in ("CHW", "HWC") for o in ("RGB", "BGR")])
+@pytest.mark.parametrize("layout,order", [(la, o) for la in ("CHW", "HWC") for o in ("RGB", "BGR")])
 @pytest.mark.parametrize("name", UNCHANGED)
 def test_tensor_of_grey_and_alpha_images_equals_numpy(unchanged_files, name, layout, order, normalize):
     img = unchanged_reference(name)

@@ -102,7 +102,7 @@ def test_tabular_lime_equals_lime_base_and_ranks_the_used_features(spark):
     age = rng.normal(40, 12, size=n)
     noise = rng.normal(size=n)
     label = ((colour == "red") * 4.0 - 2 + 0.1 * (age - 40) + 0.3 * rng.normal(size=n) > 0).astype(float)
-    df = spark.createDataFrame([(float(a), str(c), float(z), float(l)) for a, c, z, l in zip(age, colour, noise, label)],
+    df = spark.createDataFrame([(float(a), str(c), float(z), float(y)) for a, c, z, y in zip(age, colour, noise, label)],
                                ["age", "colour", "noise", "label"])
     model = Pipeline(stages=[
         StringIndexer(inputCol="colour", outputCol="ci"), OneHotEncoder(inputCol="ci", outputCol="cv"),

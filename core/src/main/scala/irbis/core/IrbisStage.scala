@@ -1,7 +1,7 @@
 package irbis.core
 
 import org.apache.spark.ml.PipelineStage
-import org.apache.spark.ml.param.{Param, ParamMap}
+import org.apache.spark.ml.param.{Param, ParamMap, Params}
 import org.apache.spark.ml.util.{MLReadable, MLReader, MLWritable, MLWriter}
 
 /**
@@ -19,11 +19,21 @@ trait IrbisStage extends PipelineStage with MLWritable {
   override def write: MLWriter = new IrbisWriter(this)
 
   /**
-   * `copied` (this stage's `defaultCopy` or `copyValues` result) with every nested stage ([[StageParam]], [[StageArrayParam]]) copied
-   * with `extra` too, so that the copy shares no stage with the original. Stages with nested stages write
-   * `override def copy(extra: ParamMap): X = withCopiedStages(defaultCopy(extra), extra)`.
+   * Spark's copy of the Param values (what `defaultCopy` and a Model's `copy` call), then every nested stage
+   * ([[StageParam]], [[StageArrayParam]]) of an Irbis copy copied with `extra` too, so that a copy shares no stage
+   * with the original: done here once, for every stage.
    */
-  protected def withCopiedStages[T <: IrbisStage](copied: T, extra: ParamMap): T = {
+  override protected def copyValues[T <: Params](to: T, extra: ParamMap): T = {
+    val copied = super.copyValues(to, extra)
+    copied match {
+      case stage: IrbisStage => stage.copyNestedStages(extra)
+      case _ =>
+    }
+    copied
+  }
+
+  private def copyNestedStages(extra: ParamMap): Unit = {
+    val copied = this
     copied.params.foreach {
       case p: StageParam[_] if copied.isDefined(p) =>
         val nested = p.asInstanceOf[Param[PipelineStage]]
@@ -32,7 +42,6 @@ trait IrbisStage extends PipelineStage with MLWritable {
         copied.set(p, copied.getOrDefault(p).map(_.copy(extra)))
       case _ =>
     }
-    copied
   }
 }
 

@@ -6,7 +6,8 @@ import org.json4s.{JObject, JString}
 
 /**
  * The closed list of Param kinds that the language wrappers know how to convert. A Param whose kind is not
- * known is an error naming the stage and the Param, never silently skipped.
+ * known is an error naming the stage and the Param, never silently skipped. The list is the one of
+ * `codegen/irbis_codegen/kinds.py` (the generators' table); tests/python/core/test_kind_tables.py fails when they drift.
  */
 object ParamKind {
   val Complex: Set[String] = Set("bytes", "stage", "stage[]")

@@ -2,7 +2,7 @@ package irbis.featurize
 
 import irbis.core._
 import irbis.image._
-import irbis.onnx.{HasModelFolder, ModelFolder, ONNXModel, OnnxGraphCut}
+import irbis.onnx.HasModelFolder
 import ai.onnxruntime.TensorInfo
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.attribute.{Attribute, AttributeGroup, NumericAttribute}
@@ -13,38 +13,11 @@ import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.functions.{coalesce, concat, lit, udf}
 import org.apache.spark.sql.types.{BinaryType, StringType, StructType}
-import org.json4s._
-import org.json4s.jackson.JsonMethods.{compact, parse, render}
-
-/** The image preparation a model expects, as the featurizer applies it. */
-case class Preprocessing(inputSize: Int, resizeShortSide: Int, channelOrder: String, scale: Double,
-                         mean: Seq[Double], std: Seq[Double], interpolation: String = "bilinear",
-                         layout: String = "CHW") {
-  /** resize (short side, or straight to the input size), centre crop, channels, normalize, tensor. */
-  def operations: Seq[ImageOp] = {
-    val interp = Preprocessing.openCvInterpolation(interpolation)
-    val size = if (resizeShortSide > 0) Seq(ResizeShortSide(resizeShortSide, interp), CenterCrop(inputSize, inputSize))
-      else Seq(Resize(inputSize, inputSize, interp))
-    size ++ Seq(ConvertColor(channelOrder), Normalize(mean, std, scale), ToTensor(layout, channelOrder))
-  }
-
-  /** One image's tensor shape (no batch dimension). */
-  def tensorShape: Seq[Long] =
-    if (layout == "HWC") Seq(inputSize.toLong, inputSize.toLong, 3L) else Seq(3L, inputSize.toLong, inputSize.toLong)
-}
-
-object Preprocessing {
-  /** The names converters write (PIL's and torchvision's), each one OpenCV interpolation. */
-  val Interpolations: Seq[String] = Seq("nearest", "bilinear", "bicubic", "area", "lanczos4")
-  def openCvInterpolation(name: String): String = name match {
-    case "bilinear" => "linear"
-    case "bicubic" => "cubic"
-    case other => other
-  }
-}
+import org.json4s.JNull
 
 class ImageFeaturizer(override val uid: String) extends Transformer with IrbisStage
-  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams with HasModelFolder {
+  with HasInputCol with HasOutputCol with HasErrorCol with DecodeParams with HasModelFolder with HasMiniBatchSize {
+  import FeaturizerGraph.{OnnxErrorCol, ProbabilityCol, RawCol, TensorCol}
   import ImageFeaturizer._
 
   def this() = this(Identifiable.randomUID("ImageFeaturizer"))
@@ -99,7 +72,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     "Tensor layout of the model input: CHW ([batch, 3, height, width]) or HWC ([batch, height, width, 3]). auto: " +
       "the model metadata's, else read from the input's shape (3 channels on axis 3 and not on axis 1: HWC; " +
       "otherwise CHW).", Seq("auto", "CHW", "HWC"))
-  final val miniBatchSize = new IntParam(this, "miniBatchSize", "Images per ONNX Runtime call.", Validators.gt(0))
+  override protected def miniBatchSizeDoc: String = "Images per ONNX Runtime call."
+  override protected def miniBatchSizeIsValid: Int => Boolean = Validators.gt(0)
   final val classNames = new StringArrayParam(this, "classNames",
     "Names of the model's output classes in index order, for headless = false: they name the probability " +
       "vector's slots (ML attribute metadata) and fill predictedClassCol; as many as the model has outputs. " +
@@ -136,8 +110,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   def setResizeInterpolation(value: String): this.type = set(resizeInterpolation, value)
   def getLayout: String = $(layout)
   def setLayout(value: String): this.type = set(layout, value)
-  def getMiniBatchSize: Int = $(miniBatchSize)
-  def setMiniBatchSize(value: Int): this.type = set(miniBatchSize, value)
   def getClassNames: Array[String] = $(classNames)
   def setClassNames(value: Array[String]): this.type = set(classNames, value)
   def getPredictedClassCol: String = $(predictedClassCol)
@@ -150,91 +122,14 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 
   override def write: MLWriter = writerWithFolder
 
-  /** What one model and cut give: computed once, not per transform. */
-  private case class Prepared(metadata: Map[String, JValue], input: String, bytes: Array[Byte], onnx: ONNXModel,
-                              folder: Option[(ModelFolder, String)], metadataClassNames: Option[Seq[String]],
-                              output: String) {
-    /** The graph input's declared shape (-1 for a symbolic dim). */
-    lazy val inputShape: Seq[Long] = onnx.modelInputs(input).getInfo match {
-      case t: TensorInfo => t.getShape.toSeq
-      case other => throw new IllegalArgumentException(s"$uid: the model's input '$input' is not a tensor ($other)")
-    }
-  }
-  @transient private var prepared: Option[((Array[Byte], Option[String], Int, Boolean), Prepared)] = None
-  /** The model with a symbolic height and width made fixed, per prepared model and tensor shape. */
-  @transient private var fixed: Option[((Prepared, Seq[Long]), ONNXModel)] = None
+  /** The model graph cut as the Params say, and the caches of cutting it. */
+  @transient private lazy val graph = new FeaturizerGraph(uid)
 
-  /** The graph of a model folder, read once per content. */
-  @transient private var folderGraph: Option[(String, Array[Byte])] = None
-
-  private def prepare(): Prepared = {
-    val folder = modelFolder
-    val bytes = folder match {
-      case None => payload
-      case Some((f, fingerprint)) => folderGraph match {
-        case Some((fp, b)) if fp == fingerprint => b
-        case _ =>
-          val b = f.graphBytes(hadoopConf)
-          folderGraph = Some((fingerprint, b))
-          b
-      }
-    }
-    val key = (bytes, get(outputNode), getCutOutputLayers, getHeadless)
-    prepared match {
-      case Some(((b, n, c, h), p)) if (b eq bytes) && (n, c, h) == (key._2, key._3, key._4) => p
-      case _ =>
-        val p = cut(bytes, folder)
-        prepared = Some((key, p))
-        p
-    }
-  }
-
-  /** ONNXModel on the graph `bytes`: as its payload, or, for a model folder, as a folder with the same weights. */
-  private def withGraph(m: ONNXModel, bytes: Array[Byte], folder: Option[(ModelFolder, String)]): ONNXModel =
-    folder match {
-      case Some((f, fingerprint)) => m.setModelLocation(f.withGraph(hadoopConf, fingerprint, bytes).getPath)
-      case None => m.setModelPayload(bytes)
-    }
-
-  private def cut(bytes: Array[Byte], folder: Option[(ModelFolder, String)]): Prepared = {
-    def innerModel(b: Array[Byte]) = withGraph(
-      new ONNXModel(s"${uid}__onnx").setErrorCol(OnnxErrorCol).setVectorOutputCols(Array(RawCol)), b, folder)
-    val graph = OnnxGraphCut.graph(bytes)
-    val (fed, onnx) = if (getHeadless) {
-      val tensor = get(outputNode).getOrElse(OnnxGraphCut.tensorBack(graph, getCutOutputLayers, uid))
-      val b = OnnxGraphCut.expose(bytes, tensor, uid)
-      (b, innerModel(b).setFetchDict(RawCol, OnnxGraphCut.Output))
-    } else {
-      require(graph.outputs.size == 1, s"$uid: headless = false returns the model's output, but the graph has " +
-        s"${graph.outputs.size} (${graph.outputs.mkString(", ")}); choose one with outputNode and headless = true")
-      (bytes, innerModel(bytes).setFetchDict(RawCol, graph.outputs.head).setSoftMaxDict(RawCol, ProbabilityCol))
-    }
-    // Read by ONNX Runtime from the session that will run the model (the cut keeps the metadata).
-    val metadata = onnx.modelMetadata.get("preprocessing").map(readMetadata).getOrElse(Map.empty)
-    val input = metadata.get("input").collect { case JString(s) => s }.getOrElse {
-      require(graph.feeds.size == 1, s"$uid: the model has ${graph.feeds.size} inputs (${graph.feeds.mkString(", ")}); " +
-        "ImageFeaturizer feeds models with a single image input")
-      graph.feeds.head
-    }
-    require(graph.feeds.contains(input), s"$uid: the model's preprocessing metadata names input '$input', which the " +
-      s"graph does not have (inputs: ${graph.feeds.mkString(", ")})")
-    val names = onnx.modelMetadata.get("class_names").map(readClassNames)
-    Prepared(metadata, input, fed, onnx.setFeedDict(Map(input -> TensorCol)), folder, names,
-      graph.outputs.headOption.getOrElse(""))
-  }
-
-  private def readClassNames(json: String): Seq[String] = (try parse(json) catch {
-    case e: Exception => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not JSON: " +
-      e.getMessage)
-  }) match {
-    case JArray(items) if items.nonEmpty && items.forall(_.isInstanceOf[JString]) =>
-      items.collect { case JString(n) => n }
-    case _ => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not a non-empty JSON " +
-      s"list of strings: ${json.take(200)}")
-  }
+  private def prepare(): CutModel =
+    graph.prepare(payload, modelFolder, get(outputNode), getCutOutputLayers, getHeadless, hadoopConf)
 
   /** With headless = false: the class names (explicit, else the model's), checked against the output's size. */
-  private def knownClassNames(p: Prepared): Option[Seq[String]] = {
+  private def knownClassNames(p: CutModel): Option[Seq[String]] = {
     val names = get(classNames).map(_.toSeq).orElse(p.metadataClassNames)
     names.foreach { n =>
       val classes = p.onnx.modelOutputs.get(p.output).map(_.getInfo) match {
@@ -248,26 +143,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     names
   }
 
-  private def readMetadata(json: String): Map[String, JValue] = (try parse(json) catch {
-    case e: Exception => throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not JSON: " +
-      s"${e.getMessage}")
-  }) match {
-    case JObject(fields) => fields.toMap
-    case _ => throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not a JSON object: $json")
-  }
-
   private def preprocessingParams: Seq[Param[_]] =
     Seq(inputSize, resizeShortSide, channelOrder, scale, mean, std, resizeInterpolation, layout)
-
-  /** A preprocessing value (from model metadata or a catalogue) decoded and validated by the Param's own codec. */
-  private def decodeMetadata[T](p: Param[T], v: JValue, origin: String): T = {
-    val value = try p.jsonDecode(compact(render(v))) catch {
-      case e: Exception => throw new IllegalArgumentException(
-        s"$uid: $origin has ${p.name} = ${compact(render(v))}: ${e.getMessage}")
-    }
-    require(p.isValid(value), s"$uid: $origin has ${p.name} = ${compact(render(v))}, which is not valid: ${p.doc}")
-    value
-  }
 
   /**
    * Loads a catalogue model (as `ModelDownloader.downloadByName` returns it, `uri` at the verified copy) and
@@ -279,8 +156,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
       s"$uid: model '${schema.name}' has uri ${schema.uri}: download it first (ModelDownloader.downloadByName) and " +
         "pass the schema it returns")
     val origin = s"the catalogue entry of model '${schema.name}'"
-    val values = preprocessingParams.flatMap(p => schema.preprocessing.get(p.name).filter(_ != JNull)
-      .map(v => ParamPair(p.asInstanceOf[Param[Any]], decodeMetadata(p.asInstanceOf[Param[Any]], v, origin))))
+    val values = preprocessingParams.map(_.asInstanceOf[Param[Any]]).flatMap(p =>
+      schema.preprocessing.get(p.name).filter(_ != JNull).map(v => ParamPair(p, Preprocessing.decode(p, v, origin, uid))))
     val verified = ModelDownloader.verifyAtUse(schema, hadoopConf)
     clear(modelPayload)
     forgetPayloadSource()
@@ -299,8 +176,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     this
   }
 
-  private def showShape(shape: Seq[Long]): String = shape.map(d => if (d < 0) "?" else d.toString).mkString("[", ", ", "]")
-
   /**
    * Explicitly set Params win over the model's metadata, which wins over the Params' defaults; the input size
    * and layout not given either way come from the model input's shape.
@@ -310,25 +185,16 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     val meta = prep.metadata
     def explicitOrMeta[T](p: Param[T]): Option[T] =
       if (isSet(p)) Some($(p))
-      else meta.get(p.name).filter(_ != JNull).map(v => decodeMetadata(p, v, "the model's preprocessing metadata"))
+      else meta.get(p.name).filter(_ != JNull)
+        .map(v => Preprocessing.decode(p, v, "the model's preprocessing metadata", uid))
     def pick[T](p: Param[T]): T = explicitOrMeta(p).getOrElse($(p))
     val shape = prep.inputShape
     val layoutName = pick(layout) match {
-      case "auto" => if (shape.length == 4 && shape(3) == 3 && shape(1) != 3) "HWC" else "CHW"
+      case "auto" => Preprocessing.layoutOf(shape)
       case l => l
     }
-    val size = explicitOrMeta(inputSize).getOrElse {
-      val (h, w) = if (layoutName == "HWC") (1, 2) else (2, 3)
-      if (shape.length != 4) $(inputSize) // not an image input: checkInputShape says so
-      else if (shape(h) > 0 && shape(w) > 0) {
-        require(shape(h) == shape(w), s"$uid: the model's input '${prep.input}' has shape ${showShape(shape)}, " +
-          s"${shape(h)} x ${shape(w)} (height x width) in layout $layoutName; ImageFeaturizer makes square inputs (check layout)")
-        require(shape(h) <= Int.MaxValue, s"$uid: the model's input '${prep.input}' has shape ${showShape(shape)}")
-        shape(h).toInt
-      } else throw new IllegalArgumentException(s"$uid: the model's input '${prep.input}' has shape " +
-        s"${showShape(shape)}, a symbolic height or width, and neither inputSize nor the model's preprocessing " +
-        "metadata gives the size to feed: set inputSize")
-    }
+    val size =
+      explicitOrMeta(inputSize).getOrElse(Preprocessing.sizeOf(shape, layoutName, prep.input, $(inputSize), uid))
     val p = Preprocessing(size, pick(resizeShortSide), pick(channelOrder), pick(scale), pick(mean).toSeq,
       pick(std).toSeq, pick(resizeInterpolation), layoutName)
     require(p.resizeShortSide == 0 || p.resizeShortSide >= p.inputSize, s"$uid: resizeShortSide ${p.resizeShortSide} " +
@@ -336,33 +202,13 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     p
   }
 
-  /**
-   * The model that runs: the prepared one, or, when its input's height or width is symbolic, a copy whose
-   * input declares the preprocessing's shape (ONNXModel reshapes the flat tensors to the declared shape).
-   */
-  private def runnable(prep: Prepared, pre: Preprocessing): ONNXModel = {
-    val shape = prep.inputShape
-    if (shape.length != 4 || shape.tail.forall(_ > 0)) prep.onnx
-    else {
-      val dims = -1L +: pre.tensorShape
-      fixed match {
-        case Some(((p, d), m)) if (p eq prep) && d == dims => m
-        case _ =>
-          val m = withGraph(prep.onnx.copy(ParamMap.empty), OnnxGraphCut.fixInputShape(prep.bytes, prep.input, dims),
-            prep.folder)
-          fixed = Some(((prep, dims), m))
-          m
-      }
-    }
-  }
-
-  private def checkInputShape(p: Prepared, pre: Preprocessing): Unit = {
+  private def checkInputShape(p: CutModel, pre: Preprocessing): Unit = {
     val shape = p.inputShape
     val expected = pre.tensorShape
     val made = (Seq("batch") ++ expected.map(_.toString)).mkString("[", ", ", "]")
     require(shape.length == 4 && shape.tail.zip(expected).forall { case (d, e) => d < 0 || d == e },
-      s"$uid: the model's input '${p.input}' has shape ${showShape(shape)}; the preprocessing makes $made " +
-        s"(layout ${pre.layout}; check inputSize and layout)")
+      s"$uid: the model's input '${p.input}' has shape ${Preprocessing.showShape(shape)}; the preprocessing makes " +
+        s"$made (layout ${pre.layout}; check inputSize and layout)")
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -385,7 +231,7 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
   override def transform(dataset: Dataset[_]): DataFrame = {
     val schema = transformSchema(dataset.schema, logging = true)
     val pre = preprocessing
-    val onnx = runnable(prepare(), pre)
+    val onnx = graph.runnable(prepare(), pre.tensorShape, hadoopConf)
     val pipeline = new ImagePipeline(pre.operations)
     val column = getInputCol
     val stage = getClass.getSimpleName
@@ -414,11 +260,6 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
 
 object ImageFeaturizer extends IrbisReadable[ImageFeaturizer] {
   override def read: MLReader[ImageFeaturizer] = HasModelFolder.reader[ImageFeaturizer]
-
-  private val TensorCol = "__irbis_featurizer_tensor"
-  private val RawCol = "__irbis_featurizer_raw"
-  private val ProbabilityCol = "__irbis_featurizer_probability"
-  private val OnnxErrorCol = "__irbis_featurizer_onnx_error"
 
   private def validChannels(v: Array[Double], zeroOk: Boolean): Boolean =
     v != null && (v.length == 1 || v.length == 3) && v.forall(d => !d.isNaN && !d.isInfinite && (zeroOk || d != 0))

@@ -15,7 +15,7 @@ import org.apache.spark.sql.functions._
 import org.apache.spark.sql.types._
 
 class SimpleHTTPTransformer(override val uid: String) extends Transformer with IrbisStage
-  with HasInputCol with HasInputCols with HasOutputCol with HTTPClientParams {
+  with HasInputCol with HasInputCols with HasOutputCol with HasErrorColParam with HTTPClientParams {
   def this() = this(Identifiable.randomUID("SimpleHTTPTransformer"))
 
   override def stageDoc: String =
@@ -38,8 +38,8 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
       case _: StructType | _: ArrayType | _: MapType => true
       case _ => false
     })
-  final val errorCol = new StringParam(this, "errorCol",
-    "The output column of failures: a struct {status, reason}, null for rows that succeeded.")
+  override protected def errorColDoc: String =
+    "The output column of failures: a struct {status, reason}, null for rows that succeeded."
   final val miniBatcher = new StageParam[Transformer](this, "miniBatcher",
     "Optional: a transformer that groups rows into batches by turning every column into an array " +
       "(e.g. FixedMiniBatchTransformer); each batch is one request.")
@@ -52,8 +52,6 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
   def setMethod(value: String): this.type = set(method, value)
   def getOutputSchema: String = $(outputSchema)
   def setOutputSchema(value: String): this.type = set(outputSchema, value)
-  def getErrorCol: String = $(errorCol)
-  def setErrorCol(value: String): this.type = set(errorCol, value)
   def getMiniBatcher: Transformer = $(miniBatcher)
   def setMiniBatcher(value: Transformer): this.type = set(miniBatcher, value)
 
@@ -172,7 +170,7 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
     rows.select((schema.fieldNames ++ Seq(getOutputCol, getErrorCol)).toIndexedSeq.map(ColumnRef(_)): _*)
   }
 
-  override def copy(extra: ParamMap): SimpleHTTPTransformer = withCopiedStages(defaultCopy[SimpleHTTPTransformer](extra), extra)
+  override def copy(extra: ParamMap): SimpleHTTPTransformer = defaultCopy[SimpleHTTPTransformer](extra)
 }
 
 object SimpleHTTPTransformer extends IrbisReadable[SimpleHTTPTransformer] {

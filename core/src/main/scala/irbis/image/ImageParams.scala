@@ -2,7 +2,7 @@ package irbis.image
 
 import scala.util.control.NonFatal
 
-import irbis.core.{ColumnRef, Columns, EnumParam, StringParam, Validators}
+import irbis.core.{ColumnRef, Columns, EnumParam, HasErrorColParam, StringParam, Validators}
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.ml.param.{LongParam, Params}
 import org.apache.spark.sql.{Column, DataFrame, Dataset, Row}
@@ -16,15 +16,14 @@ import org.bytedeco.javacpp.PointerScope
 case class TensorResult(tensor: Array[Float], error: String)
 case class VectorResult(vector: Vector, error: String)
 
-trait HasErrorCol extends Params {
-  final val errorCol = new StringParam(this, "errorCol",
+trait HasErrorCol extends HasErrorColParam {
+  override protected def errorColDoc: String =
     "Column for each row's error message (null when the row is fine): a row whose image cannot be read or " +
       "processed gets a null result and the reason here instead of failing the job. If the column already " +
       "exists (e.g. written by an earlier image stage), earlier messages are kept and new ones fill the rows " +
-      "that had none.", Validators.nonEmpty)
+      "that had none."
+  override protected def errorColIsValid: String => Boolean = Validators.nonEmpty
   setDefault(errorCol -> "error")
-  final def getErrorCol: String = $(errorCol)
-  def setErrorCol(value: String): this.type = set(errorCol, value)
 }
 
 /** Params of the stages that decode encoded image files (bytes such as `binaryFile`'s `content`). */

@@ -10,27 +10,23 @@ import org.apache.spark.sql.functions.lit
 import org.apache.spark.sql.types._
 
 class ImageLIME(override val uid: String) extends Transformer with IrbisStage
-  with LIMEParams with HasInputCol with HasErrorCol with SuperpixelParams {
+  with LIMEParams with HasInputCol with HasErrorCol with SuperpixelParams with HasSamplingFraction {
   def this() = this(Identifiable.randomUID("ImageLIME"))
 
   final val superpixelCol = new StringParam(this, "superpixelCol",
     "Column of the superpixels explained. If it exists (SuperpixelTransformer's output) it is used; otherwise it " +
       "is computed with cellSize and modifier and added, so the explanation can be drawn.",
     Validators.nonEmpty)
-  final val samplingFraction = new DoubleParam(this, "samplingFraction",
-    "Probability that a superpixel is kept in a perturbed sample (each one drawn independently).",
-    Validators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
+  override protected def sampledPart: String = "superpixel"
   final val hideColor = new EnumParam(this, "hideColor",
     "What a hidden superpixel becomes: black (all channels 0, alpha kept) or mean (the superpixel's mean colour).",
     Seq("black", "mean"))
 
-  setDefault(inputCol -> "image", superpixelCol -> "superpixels", samplingFraction -> 0.7, hideColor -> "mean",
+  setDefault(inputCol -> "image", superpixelCol -> "superpixels", hideColor -> "mean",
     kernelWidth -> 0.25)
 
   def getSuperpixelCol: String = $(superpixelCol)
   def setSuperpixelCol(value: String): this.type = set(superpixelCol, value)
-  def getSamplingFraction: Double = $(samplingFraction)
-  def setSamplingFraction(value: Double): this.type = set(samplingFraction, value)
   def getHideColor: String = $(hideColor)
   def setHideColor(value: String): this.type = set(hideColor, value)
 
@@ -75,7 +71,7 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
     })
   }
 
-  override def copy(extra: ParamMap): ImageLIME = withCopiedStages(defaultCopy[ImageLIME](extra), extra)
+  override def copy(extra: ParamMap): ImageLIME = defaultCopy[ImageLIME](extra)
 }
 
 object ImageLIME extends IrbisReadable[ImageLIME] {

@@ -15,6 +15,17 @@ final case class LIMEExplanation(targetClass: Int, weights: Vector, intercept: D
 /** What the local models were fitted on, when `samplesCol` asks for it: one entry per perturbed sample. */
 final case class LIMESample(state: Vector, distance: Double, scores: Vector)
 
+/** The sampling of the LIME stages that hide parts of the input: the stage names the part (token, superpixel). */
+trait HasSamplingFraction extends Params {
+  protected def sampledPart: String
+  final val samplingFraction = new DoubleParam(this, "samplingFraction",
+    s"Probability that a $sampledPart is kept in a perturbed sample (each one drawn independently).",
+    Validators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
+  setDefault(samplingFraction -> 0.7)
+  def getSamplingFraction: Double = $(samplingFraction)
+  def setSamplingFraction(value: Double): this.type = set(samplingFraction, value)
+}
+
 /** Params shared by every LIME stage: the model, what is explained, the sampling and the local model. */
 trait LIMEParams extends Params with HasOutputCol {
   final val model = new StageParam[Transformer](this, "model",

@@ -75,7 +75,7 @@ class TabularLIME(override val uid: String) extends Estimator[TabularLIMEModel] 
     copyValues(new TabularLIMEModel(uid).setStatistics(stats).setParent(this))
   }
 
-  override def copy(extra: ParamMap): TabularLIME = withCopiedStages(defaultCopy[TabularLIME](extra), extra)
+  override def copy(extra: ParamMap): TabularLIME = defaultCopy[TabularLIME](extra)
 }
 
 object TabularLIME extends IrbisReadable[TabularLIME]
@@ -137,7 +137,7 @@ class TabularLIMEModel(override val uid: String) extends Model[TabularLIMEModel]
     })
   }
 
-  override def copy(extra: ParamMap): TabularLIMEModel = withCopiedStages(copyValues(new TabularLIMEModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): TabularLIMEModel = copyValues(new TabularLIMEModel(uid), extra).setParent(parent)
 }
 
 object TabularLIMEModel extends IrbisReadable[TabularLIMEModel] {

@@ -7,19 +7,16 @@ import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.types._
 
-class TextLIME(override val uid: String) extends Transformer with IrbisStage with LIMEParams with HasInputCol {
+class TextLIME(override val uid: String) extends Transformer with IrbisStage with LIMEParams with HasInputCol
+  with HasSamplingFraction {
   def this() = this(Identifiable.randomUID("TextLIME"))
 
-  final val samplingFraction = new DoubleParam(this, "samplingFraction",
-    "Probability that a token is kept in a perturbed sample (each one drawn independently).",
-    Validators.inRange(0, 1, lowerInclusive = false, upperInclusive = false))
+  override protected def sampledPart: String = "token"
   final val bagOfWords = new BooleanParam(this, "bagOfWords",
     "true: explain distinct tokens (weight i belongs to the i-th distinct token in order of first occurrence; " +
       "hiding a token hides all its occurrences), as the lime package's default bow=True. false: explain token " +
       "positions (weight i belongs to token i), as lime's bow=False.")
-  setDefault(inputCol -> "tokens", samplingFraction -> 0.7, kernelWidth -> 0.25, bagOfWords -> true)
-  def getSamplingFraction: Double = $(samplingFraction)
-  def setSamplingFraction(value: Double): this.type = set(samplingFraction, value)
+  setDefault(inputCol -> "tokens", kernelWidth -> 0.25, bagOfWords -> true)
   def getBagOfWords: Boolean = $(bagOfWords)
   def setBagOfWords(value: Boolean): this.type = set(bagOfWords, value)
 
@@ -56,7 +53,7 @@ class TextLIME(override val uid: String) extends Transformer with IrbisStage wit
     })
   }
 
-  override def copy(extra: ParamMap): TextLIME = withCopiedStages(defaultCopy[TextLIME](extra), extra)
+  override def copy(extra: ParamMap): TextLIME = defaultCopy[TextLIME](extra)
 }
 
 object TextLIME extends IrbisReadable[TextLIME] {

@@ -43,7 +43,7 @@ class VectorLIME(override val uid: String) extends Estimator[VectorLIMEModel] wi
     copyValues(new VectorLIMEModel(uid).setFeatureMeans(means).setFeatureStds(stds).setParent(this))
   }
 
-  override def copy(extra: ParamMap): VectorLIME = withCopiedStages(defaultCopy[VectorLIME](extra), extra)
+  override def copy(extra: ParamMap): VectorLIME = defaultCopy[VectorLIME](extra)
 }
 
 object VectorLIME extends IrbisReadable[VectorLIME]
@@ -89,7 +89,7 @@ class VectorLIMEModel(override val uid: String) extends Model[VectorLIMEModel] w
     })
   }
 
-  override def copy(extra: ParamMap): VectorLIMEModel = withCopiedStages(copyValues(new VectorLIMEModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): VectorLIMEModel = copyValues(new VectorLIMEModel(uid), extra).setParent(parent)
 }
 
 object VectorLIMEModel extends IrbisReadable[VectorLIMEModel]

@@ -14,7 +14,8 @@ import org.apache.spark.ml.util.{Identifiable, MLReader, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types._
 
-class ONNXModel(override val uid: String) extends Transformer with IrbisStage with HasModelFolder {
+class ONNXModel(override val uid: String) extends Transformer with IrbisStage with HasModelFolder
+  with HasMiniBatchSize with HasErrorColParam {
   def this() = this(Identifiable.randomUID("ONNXModel"))
 
   override def stageDoc: String =
@@ -38,11 +39,6 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     "Fetched column to a new integer column holding the index of its largest value (per row).")
   final val vectorOutputCols = new StringArrayParam(this, "vectorOutputCols",
     "Fetched columns to return as ML vectors (1-d outputs only) instead of arrays.")
-  final val miniBatchSize = new IntParam(this, "miniBatchSize",
-    "Rows per ONNX Runtime call; 0 (the default) chooses about 2 MiB of input per call, at most 256 rows, " +
-      "from the first row of each partition (measured: `make bench`, onnx_throughput). A fixed batch " +
-      "dimension in the model overrides it (the last batch is padded).",
-    Validators.gtEq(0))
   final val intraOpNumThreads = new IntParam(this, "intraOpNumThreads",
     "ONNX Runtime threads per call; 0 means spark.task.cpus, so that concurrent tasks x threads match the cores.",
     Validators.gtEq(0))
@@ -51,9 +47,14 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
   final val executionProvider = new EnumParam(this, "executionProvider",
     "Where to run: CPU, or CUDA (needs the onnxruntime_gpu artifact and a GPU; a clear error otherwise).",
     Seq("CPU", "CUDA"))
-  final val errorCol = new StringParam(this, "errorCol",
+  override protected def miniBatchSizeDoc: String =
+    "Rows per ONNX Runtime call; 0 (the default) chooses about 2 MiB of input per call, at most 256 rows, " +
+      "from the first row of each partition (measured: `make bench`, onnx_throughput). A fixed batch " +
+      "dimension in the model overrides it (the last batch is padded)."
+  override protected def miniBatchSizeIsValid: Int => Boolean = Validators.gtEq(0)
+  override protected def errorColDoc: String =
     "If set, a row that cannot be fed (wrong shape or type) gets null outputs and the reason in this column " +
-      "instead of failing the job.")
+      "instead of failing the job."
 
   final val unbatched = new BooleanParam(this, "unbatched",
     "Run one row per call, each row holding the whole tensors of that call (the model's batch dimension, wherever " +
@@ -62,24 +63,24 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
       "rows are stacked on axis 0, and such a model is refused.")
 
   setDefault(miniBatchSize -> 0, intraOpNumThreads -> 0, optimizationLevel -> "ALL_OPT",
-    executionProvider -> "CPU", vectorOutputCols -> Array.empty[String], unbatched -> false)
+    executionProvider -> "CPU", vectorOutputCols -> Array.empty[String], unbatched -> false,
+    feedDict -> Map.empty[String, String], fetchDict -> Map.empty[String, String],
+    softMaxDict -> Map.empty[String, String], argMaxDict -> Map.empty[String, String])
 
-  def getFeedDict: Map[String, String] = if (isDefined(feedDict)) $(feedDict) else Map.empty
+  def getFeedDict: Map[String, String] = $(feedDict)
   def setFeedDict(value: Map[String, String]): this.type = set(feedDict, value)
   def setFeedDict(input: String, column: String): this.type = setFeedDict(Map(input -> column))
-  def getFetchDict: Map[String, String] = if (isDefined(fetchDict)) $(fetchDict) else Map.empty
+  def getFetchDict: Map[String, String] = $(fetchDict)
   def setFetchDict(value: Map[String, String]): this.type = set(fetchDict, value)
   def setFetchDict(column: String, output: String): this.type = setFetchDict(Map(column -> output))
-  def getSoftMaxDict: Map[String, String] = if (isDefined(softMaxDict)) $(softMaxDict) else Map.empty
+  def getSoftMaxDict: Map[String, String] = $(softMaxDict)
   def setSoftMaxDict(value: Map[String, String]): this.type = set(softMaxDict, value)
   def setSoftMaxDict(source: String, target: String): this.type = setSoftMaxDict(Map(source -> target))
-  def getArgMaxDict: Map[String, String] = if (isDefined(argMaxDict)) $(argMaxDict) else Map.empty
+  def getArgMaxDict: Map[String, String] = $(argMaxDict)
   def setArgMaxDict(value: Map[String, String]): this.type = set(argMaxDict, value)
   def setArgMaxDict(source: String, target: String): this.type = setArgMaxDict(Map(source -> target))
   def getVectorOutputCols: Array[String] = $(vectorOutputCols)
   def setVectorOutputCols(value: Array[String]): this.type = set(vectorOutputCols, value)
-  def getMiniBatchSize: Int = $(miniBatchSize)
-  def setMiniBatchSize(value: Int): this.type = set(miniBatchSize, value)
   def getIntraOpNumThreads: Int = $(intraOpNumThreads)
   def setIntraOpNumThreads(value: Int): this.type = set(intraOpNumThreads, value)
   def getOptimizationLevel: String = $(optimizationLevel)
@@ -88,8 +89,6 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
   def setExecutionProvider(value: String): this.type = set(executionProvider, value)
   def getUnbatched: Boolean = $(unbatched)
   def setUnbatched(value: Boolean): this.type = set(unbatched, value)
-  def getErrorCol: String = $(errorCol)
-  def setErrorCol(value: String): this.type = set(errorCol, value)
 
   override protected def modelLocationDoc: String =
     "Where the model is read from (any Hadoop path): an .onnx file, read into modelPayload, or a folder holding " +

@@ -1,10 +1,13 @@
 package irbis.onnx
 
+import java.util.Arrays.copyOfRange
+
 import scala.jdk.CollectionConverters._
 
 import ai.onnxruntime._
 import org.apache.spark.ml.linalg.{SQLDataTypes, Vector, Vectors}
 import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, UnsafeArrayData}
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData.fromPrimitiveArray
 import org.apache.spark.sql.catalyst.util.{ArrayBasedMapData, ArrayData, GenericArrayData}
 import org.apache.spark.sql.types.{Decimal, UserDefinedType}
 import org.apache.spark.unsafe.types.UTF8String
@@ -17,62 +20,70 @@ sealed trait Flat {
 }
 
 object Flat {
-  final case class Floats(a: Array[Float]) extends Flat {
+  /** One batch's values of one element type: what differs between the types is in its [[Element]]. */
+  final case class Values[A](a: Array[A], element: Element[A]) extends Flat {
     def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
-    def double(i: Int): Double = a(i).toDouble
-  }
-  final case class Doubles(a: Array[Double]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
-    def double(i: Int): Double = a(i)
-  }
-  final case class Longs(a: Array[Long]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
-    def double(i: Int): Double = a(i).toDouble
-  }
-  final case class Ints(a: Array[Int]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
-    def double(i: Int): Double = a(i).toDouble
-  }
-  final case class Shorts(a: Array[Short]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
-    def double(i: Int): Double = a(i).toDouble
-  }
-  final case class Bytes(a: Array[Byte]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
-    def double(i: Int): Double = a(i).toDouble
-  }
-  final case class Booleans(a: Array[Boolean]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = UnsafeArrayData.fromPrimitiveArray(java.util.Arrays.copyOfRange(a, from, from + len))
-    def double(i: Int): Double = if (a(i)) 1.0 else 0.0
-  }
-  final case class Strings(a: Array[UTF8String]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = new GenericArrayData(java.util.Arrays.copyOfRange(a, from, from + len).asInstanceOf[Array[Any]])
-    def double(i: Int): Double = throw new IllegalArgumentException("a string output has no numeric value")
+    def slice(from: Int, len: Int): ArrayData = element.slice(a, from, len)
+    def double(i: Int): Double = element.double(a, i)
   }
 
-  final case class Decimals(a: Array[Decimal]) extends Flat {
-    def scalar(i: Int): Any = a(i)
-    def slice(from: Int, len: Int): ArrayData = new GenericArrayData(java.util.Arrays.copyOfRange(a.asInstanceOf[Array[AnyRef]], from, from + len))
-    def double(i: Int): Double = a(i).toDouble
+  /** How a range of an element type's array becomes a Spark array (a copy), and one element's number. */
+  sealed abstract class Element[A] {
+    def slice(a: Array[A], from: Int, len: Int): ArrayData
+    def double(a: Array[A], i: Int): Double
+  }
+
+  // Spark's UnsafeArrayData reads each primitive array type through an overload of its own; a method per type
+  // (not a function value) keeps the elements unboxed.
+  val Floats: Element[Float] = new Element[Float] {
+    def slice(a: Array[Float], from: Int, len: Int) = fromPrimitiveArray(copyOfRange(a, from, from + len))
+    def double(a: Array[Float], i: Int): Double = a(i).toDouble
+  }
+  val Doubles: Element[Double] = new Element[Double] {
+    def slice(a: Array[Double], from: Int, len: Int) = fromPrimitiveArray(copyOfRange(a, from, from + len))
+    def double(a: Array[Double], i: Int): Double = a(i)
+  }
+  val Longs: Element[Long] = new Element[Long] {
+    def slice(a: Array[Long], from: Int, len: Int) = fromPrimitiveArray(copyOfRange(a, from, from + len))
+    def double(a: Array[Long], i: Int): Double = a(i).toDouble
+  }
+  val Ints: Element[Int] = new Element[Int] {
+    def slice(a: Array[Int], from: Int, len: Int) = fromPrimitiveArray(copyOfRange(a, from, from + len))
+    def double(a: Array[Int], i: Int): Double = a(i).toDouble
+  }
+  val Shorts: Element[Short] = new Element[Short] {
+    def slice(a: Array[Short], from: Int, len: Int) = fromPrimitiveArray(copyOfRange(a, from, from + len))
+    def double(a: Array[Short], i: Int): Double = a(i).toDouble
+  }
+  val Bytes: Element[Byte] = new Element[Byte] {
+    def slice(a: Array[Byte], from: Int, len: Int) = fromPrimitiveArray(copyOfRange(a, from, from + len))
+    def double(a: Array[Byte], i: Int): Double = a(i).toDouble
+  }
+  val Booleans: Element[Boolean] = new Element[Boolean] {
+    def slice(a: Array[Boolean], from: Int, len: Int) = fromPrimitiveArray(copyOfRange(a, from, from + len))
+    def double(a: Array[Boolean], i: Int): Double = if (a(i)) 1.0 else 0.0
+  }
+  val Strings: Element[UTF8String] = new Element[UTF8String] {
+    def slice(a: Array[UTF8String], from: Int, len: Int) =
+      new GenericArrayData(copyOfRange(a.asInstanceOf[Array[AnyRef]], from, from + len))
+    def double(a: Array[UTF8String], i: Int): Double =
+      throw new IllegalArgumentException("a string output has no numeric value")
+  }
+  val Decimals: Element[Decimal] = new Element[Decimal] {
+    def slice(a: Array[Decimal], from: Int, len: Int) =
+      new GenericArrayData(copyOfRange(a.asInstanceOf[Array[AnyRef]], from, from + len))
+    def double(a: Array[Decimal], i: Int): Double = a(i).toDouble
   }
 
   /** Unsigned values widened to the next larger Spark type (ONNX Runtime's Java API hands them over as signed). */
   private def unsigned(t: OnnxTensor, count: Int): Option[Flat] = t.getInfo.onnxType match {
     case TensorInfo.OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 =>
-      val a = new Array[Short](count); t.getShortBuffer.get(a); Some(Ints(a.map(_ & 0xffff)))
+      val a = new Array[Short](count); t.getShortBuffer.get(a); Some(Values(a.map(_ & 0xffff), Ints))
     case TensorInfo.OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 =>
-      val a = new Array[Int](count); t.getIntBuffer.get(a); Some(Longs(a.map(_ & 0xffffffffL)))
+      val a = new Array[Int](count); t.getIntBuffer.get(a); Some(Values(a.map(_ & 0xffffffffL), Longs))
     case TensorInfo.OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64 =>
       val a = new Array[Long](count); t.getLongBuffer.get(a)
-      Some(Decimals(a.map(x => Decimal(new java.math.BigDecimal(java.lang.Long.toUnsignedString(x)), 20, 0))))
+      Some(Values(a.map(x => Decimal(new java.math.BigDecimal(java.lang.Long.toUnsignedString(x)), 20, 0)), Decimals))
     case _ => None
   }
 
@@ -80,15 +91,15 @@ object Flat {
 
   private def readSigned(t: OnnxTensor, count: Int): Flat = t.getInfo.`type` match {
     case OnnxJavaType.FLOAT | OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 =>
-      val a = new Array[Float](count); t.getFloatBuffer.get(a); Floats(a)
-    case OnnxJavaType.DOUBLE => val a = new Array[Double](count); t.getDoubleBuffer.get(a); Doubles(a)
-    case OnnxJavaType.INT64 => val a = new Array[Long](count); t.getLongBuffer.get(a); Longs(a)
-    case OnnxJavaType.INT32 => val a = new Array[Int](count); t.getIntBuffer.get(a); Ints(a)
-    case OnnxJavaType.INT16 => val a = new Array[Short](count); t.getShortBuffer.get(a); Shorts(a)
+      val a = new Array[Float](count); t.getFloatBuffer.get(a); Values(a, Floats)
+    case OnnxJavaType.DOUBLE => val a = new Array[Double](count); t.getDoubleBuffer.get(a); Values(a, Doubles)
+    case OnnxJavaType.INT64 => val a = new Array[Long](count); t.getLongBuffer.get(a); Values(a, Longs)
+    case OnnxJavaType.INT32 => val a = new Array[Int](count); t.getIntBuffer.get(a); Values(a, Ints)
+    case OnnxJavaType.INT16 => val a = new Array[Short](count); t.getShortBuffer.get(a); Values(a, Shorts)
     case OnnxJavaType.UINT8 =>
-      val b = new Array[Byte](count); t.getByteBuffer.get(b); Shorts(b.map(x => (x & 0xff).toShort))
-    case OnnxJavaType.INT8 => val a = new Array[Byte](count); t.getByteBuffer.get(a); Bytes(a)
-    case OnnxJavaType.BOOL => val b = new Array[Byte](count); t.getByteBuffer.get(b); Booleans(b.map(_ != 0))
+      val b = new Array[Byte](count); t.getByteBuffer.get(b); Values(b.map(x => (x & 0xff).toShort), Shorts)
+    case OnnxJavaType.INT8 => val a = new Array[Byte](count); t.getByteBuffer.get(a); Values(a, Bytes)
+    case OnnxJavaType.BOOL => val b = new Array[Byte](count); t.getByteBuffer.get(b); Values(b.map(_ != 0), Booleans)
     case OnnxJavaType.STRING =>
       val out = new Array[UTF8String](count)
       var k = 0
@@ -97,7 +108,7 @@ object Flat {
         case a: Array[_] => a.foreach(walk)
       }
       walk(t.getValue)
-      Strings(out)
+      Values(out, Strings)
     case other => throw new IllegalArgumentException(s"output element type $other is not supported")
   }
 }

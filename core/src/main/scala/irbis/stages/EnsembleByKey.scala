@@ -50,7 +50,8 @@ class EnsembleByKey(override val uid: String) extends Transformer with IrbisStag
   final val vectorDims = new StringIntMapParam(this, "vectorDims",
     "The expected size of each vector column (column name to size); a vector of another size fails the job " +
       "with a message naming the column. Optional: sizes are not checked for columns left out.")
-  def getVectorDims: Map[String, Int] = if (isDefined(vectorDims)) $(vectorDims) else Map.empty
+  setDefault(vectorDims -> Map.empty[String, Int])
+  def getVectorDims: Map[String, Int] = $(vectorDims)
   def setVectorDims(value: Map[String, Int]): this.type = set(vectorDims, value)
   def setVectorDims(value: java.util.Map[String, Integer]): this.type = {
     import scala.jdk.CollectionConverters._

@@ -60,7 +60,7 @@ class MultiColumnAdapter(override val uid: String) extends Estimator[MultiColumn
     copyValues(new MultiColumnAdapterModel(uid).setModel(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): MultiColumnAdapter = withCopiedStages(defaultCopy[MultiColumnAdapter](extra), extra)
+  override def copy(extra: ParamMap): MultiColumnAdapter = defaultCopy[MultiColumnAdapter](extra)
 }
 
 object MultiColumnAdapter extends IrbisReadable[MultiColumnAdapter]
@@ -79,7 +79,7 @@ class MultiColumnAdapterModel(override val uid: String) extends Model[MultiColum
 
   override def transform(dataset: Dataset[_]): DataFrame = getModel.transform(dataset)
 
-  override def copy(extra: ParamMap): MultiColumnAdapterModel = withCopiedStages(copyValues(new MultiColumnAdapterModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): MultiColumnAdapterModel = copyValues(new MultiColumnAdapterModel(uid), extra).setParent(parent)
 }
 
 object MultiColumnAdapterModel extends IrbisReadable[MultiColumnAdapterModel]

@@ -52,7 +52,7 @@ class Timer(override val uid: String) extends Estimator[TimerModel] with IrbisSt
     copyValues(new TimerModel(uid).setTransformer(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): Timer = withCopiedStages(defaultCopy[Timer](extra), extra)
+  override def copy(extra: ParamMap): Timer = defaultCopy[Timer](extra)
 }
 
 object Timer extends IrbisReadable[Timer]
@@ -73,7 +73,7 @@ class TimerModel(override val uid: String) extends Model[TimerModel] with IrbisS
       Timing.materialized(getTransformer.transform(dataset), getDisableMaterialization)
     }
 
-  override def copy(extra: ParamMap): TimerModel = withCopiedStages(copyValues(new TimerModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): TimerModel = copyValues(new TimerModel(uid), extra).setParent(parent)
 }
 
 object TimerModel extends IrbisReadable[TimerModel]

@@ -195,7 +195,7 @@ class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] wit
       .withMetadata(getOutputCol, named)
   }
 
-  override def copy(extra: ParamMap): FeaturizeModel = withCopiedStages(copyValues(new FeaturizeModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): FeaturizeModel = copyValues(new FeaturizeModel(uid), extra).setParent(parent)
 }
 
 object FeaturizeModel extends IrbisReadable[FeaturizeModel]

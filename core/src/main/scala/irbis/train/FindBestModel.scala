@@ -101,7 +101,7 @@ class FindBestModel(override val uid: String) extends Estimator[BestModel] with 
     copyValues(model).setParent(this)
   }
 
-  override def copy(extra: ParamMap): FindBestModel = withCopiedStages(defaultCopy[FindBestModel](extra), extra)
+  override def copy(extra: ParamMap): FindBestModel = defaultCopy[FindBestModel](extra)
 }
 
 object FindBestModel extends IrbisReadable[FindBestModel]

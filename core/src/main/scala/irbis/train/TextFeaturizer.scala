@@ -124,7 +124,7 @@ class TextFeaturizerModel(override val uid: String) extends Model[TextFeaturizer
     out.drop(out.columns.filter(c => !input.contains(c) && c != getOutputCol).toIndexedSeq: _*)
   }
 
-  override def copy(extra: ParamMap): TextFeaturizerModel = withCopiedStages(copyValues(new TextFeaturizerModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): TextFeaturizerModel = copyValues(new TextFeaturizerModel(uid), extra).setParent(parent)
 }
 
 object TextFeaturizerModel extends IrbisReadable[TextFeaturizerModel]

@@ -56,7 +56,7 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
       .setLabelIndexer(indexer).setFittedLearner(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): TrainClassifier = withCopiedStages(defaultCopy[TrainClassifier](extra), extra)
+  override def copy(extra: ParamMap): TrainClassifier = defaultCopy[TrainClassifier](extra)
 }
 
 object TrainClassifier extends IrbisReadable[TrainClassifier]
@@ -110,7 +110,7 @@ class TrainedClassifierModel(override val uid: String) extends Model[TrainedClas
       .withMetadata(TrainedClassifierModel.ScoredLabels, schema(TrainedClassifierModel.ScoredLabels).metadata)
   }
 
-  override def copy(extra: ParamMap): TrainedClassifierModel = withCopiedStages(copyValues(new TrainedClassifierModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): TrainedClassifierModel = copyValues(new TrainedClassifierModel(uid), extra).setParent(parent)
 }
 
 object TrainedClassifierModel extends IrbisReadable[TrainedClassifierModel] {

@@ -41,7 +41,7 @@ class TrainRegressor(override val uid: String) extends Estimator[TrainedRegresso
       .setFittedLearner(fitted).setParent(this))
   }
 
-  override def copy(extra: ParamMap): TrainRegressor = withCopiedStages(defaultCopy[TrainRegressor](extra), extra)
+  override def copy(extra: ParamMap): TrainRegressor = defaultCopy[TrainRegressor](extra)
 }
 
 object TrainRegressor extends IrbisReadable[TrainRegressor]
@@ -70,7 +70,7 @@ class TrainedRegressorModel(override val uid: String) extends Model[TrainedRegre
     getFittedLearner.transform(getFeaturizer.transform(dataset)).withMetadata("prediction", schema("prediction").metadata)
   }
 
-  override def copy(extra: ParamMap): TrainedRegressorModel = withCopiedStages(copyValues(new TrainedRegressorModel(uid), extra).setParent(parent), extra)
+  override def copy(extra: ParamMap): TrainedRegressorModel = copyValues(new TrainedRegressorModel(uid), extra).setParent(parent)
 }
 
 object TrainedRegressorModel extends IrbisReadable[TrainedRegressorModel] {

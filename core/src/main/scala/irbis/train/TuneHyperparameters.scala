@@ -271,7 +271,7 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
     } finally folded.unpersist()
   }
 
-  override def copy(extra: ParamMap): TuneHyperparameters = withCopiedStages(defaultCopy[TuneHyperparameters](extra), extra)
+  override def copy(extra: ParamMap): TuneHyperparameters = defaultCopy[TuneHyperparameters](extra)
 }
 
 object TuneHyperparameters extends IrbisReadable[TuneHyperparameters]
