@@ -94,17 +94,23 @@ lazy val core = (project in file("core"))
     assembly / assemblyExcludedJars := (assembly / fullClasspath).value.filter { f =>
       val n = f.data.getName
       (n.startsWith("javacpp-") || n.startsWith("opencv-") || n.startsWith("openblas-")) && n.contains("-") &&
-        Seq("android", "ios", "macosx", "windows", "linux-arm", "linux-ppc", "linux-x86.", "linux-aarch64").exists(n.contains)
+      Seq("android", "ios", "macosx", "windows", "linux-arm", "linux-ppc", "linux-x86.", "linux-aarch64").exists(
+        n.contains)
     },
     assembly / assemblyMergeStrategy := {
-      case p if p.startsWith("ai/onnxruntime/native/") && !p.startsWith(s"ai/onnxruntime/native/linux-x64") => MergeStrategy.discard
+      case p if p.startsWith("ai/onnxruntime/native/") && !p.startsWith(s"ai/onnxruntime/native/linux-x64") =>
+        MergeStrategy.discard
       case p if p.startsWith("org/bytedeco/") && p.contains("/python/") => MergeStrategy.discard
-      case p if p.startsWith("com/microsoft/ml/lightgbm/") && (p.contains("/osx/") || p.contains("/windows/")) => MergeStrategy.discard
+      case p if p.startsWith("com/microsoft/ml/lightgbm/") && (p.contains("/osx/") || p.contains("/windows/")) =>
+        MergeStrategy.discard
       case p if p.startsWith("META-INF/services/") => MergeStrategy.concat
       case p if p.endsWith("module-info.class") => MergeStrategy.discard
-      case PathList("META-INF", xs @ _*) if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) => MergeStrategy.discard
+      case PathList("META-INF", xs @ _*)
+          if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) =>
+        MergeStrategy.discard
       case PathList("META-INF", "MANIFEST.MF") => MergeStrategy.discard
-      case PathList("META-INF", "versions", xs @ _*) if xs.lastOption.contains("module-info.class") => MergeStrategy.discard
+      case PathList("META-INF", "versions", xs @ _*) if xs.lastOption.contains("module-info.class") =>
+        MergeStrategy.discard
       case _ => MergeStrategy.first
     }
   )

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from timing import best_of_alternating
 import onnxruntime as ort
+from timing import best_of_alternating
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"

@@ -14,16 +14,14 @@ times ImageDecoder followed by ImageTransformer, whose full-size image column in
 here) needs more than the default 1 GB driver heap of `make bench`.
 """
 import math
-import os
 import multiprocessing as mp
-import time
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
-
-from timing import best_of_alternating
 from pyspark.sql import functions as F
+from timing import best_of_alternating
 
 from irbis.image import ImageDecoder, ImageTransformer
 

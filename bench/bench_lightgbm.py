@@ -15,9 +15,9 @@ import pandas as pd
 from pyspark.ml.feature import VectorAssembler
 from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
+from timing import best_of_alternating
 
 from irbis.lightgbm import LightGBMClassifier
-from timing import best_of_alternating
 
 ROWS = 1_000_000
 HELD_OUT = 100_000

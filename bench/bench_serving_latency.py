@@ -162,9 +162,10 @@ def featurizer_case(spark, tmp):
     """ImageFeaturizer with the ImageNet head on one camera-trap frame re-encoded at 640x480; the expected
     answer is what the same pipeline's batch transform gives."""
     import cv2
+    from bench_featurize_throughput import models, sample_jpegs
     from pyspark.ml import PipelineModel
     from pyspark.sql import functions as F
-    from bench_featurize_throughput import models, sample_jpegs
+
     from irbis.featurize import ImageFeaturizer
     model_path = models(tmp)[0]
     frame = cv2.resize(cv2.imread(str(sample_jpegs()[0])), (640, 480), interpolation=cv2.INTER_AREA)
@@ -216,6 +217,7 @@ def measure(url, case, label, rows, attack=False):
 
 def serve_irbis(spark, case, label, trigger_ms, rows, low_latency=False):
     from pyspark.sql import functions as F
+
     from irbis.serving import make_reply, parse_request, partition_urls, server, url
     name = f"bench_{case.name}_{trigger_ms}_{'ll' if low_latency else 'mb'}"
     reader = server(spark.readStream).address("127.0.0.1", 0, name).option("maxBodyBytes", 4 << 20)

@@ -13,12 +13,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import irbis  # noqa: E402
 import bench_serving_latency as bench  # noqa: E402
+
+import irbis  # noqa: E402
 
 
 def main(label, modes):
     from pyspark.sql import functions as F
+
     from irbis.serving import make_reply, parse_request, partition_urls, server, status, url
 
     spark = irbis.session(app_name="serving-server-choice", master="local[2]",

@@ -102,7 +102,8 @@ object CameraTraps {
         System.err.println(if (message == usage) usage else s"$message\n$usage")
         sys.exit(2)
     }
-    val status = try run(options) catch {
+    val status = try run(options)
+    catch {
       case e: Exception =>
         e.printStackTrace()
         1
@@ -115,8 +116,9 @@ object CameraTraps {
     val modelFile = new File(options.model).getCanonicalFile
     require(dataDir.isDirectory, s"--data ${options.data}: no such folder")
     require(new File(dataDir, "labels.csv").isFile, s"--data ${options.data}: the folder has no labels.csv")
-    require(modelFile.isFile, s"--model ${options.model}: no such file (convert the model with " +
-      "`python -m irbis.models.efficientnet_lite --out MODEL.onnx`)")
+    require(modelFile.isFile,
+      s"--model ${options.model}: no such file (convert the model with " +
+        "`python -m irbis.models.efficientnet_lite --out MODEL.onnx`)")
     val out = options.out.map(o => Files.createDirectories(Paths.get(o)).toRealPath())
       .getOrElse(Files.createTempDirectory("irbis-camera-traps-"))
     val start = System.nanoTime()
@@ -127,7 +129,8 @@ object CameraTraps {
       s.sparkContext.setLogLevel("ERROR")
       s
     }
-    val ok = try evaluate(spark, dataDir.toPath, modelFile.getPath, out, options.folds) finally spark.stop()
+    val ok = try evaluate(spark, dataDir.toPath, modelFile.getPath, out, options.folds)
+    finally spark.stop()
     println("timings:")
     for ((step, seconds) <- timings) println(f"  $seconds%7.1f s  $step".formatLocal(Locale.ROOT))
     println(f"  ${(System.nanoTime() - start) / 1e9}%7.1f s  total".formatLocal(Locale.ROOT))
@@ -163,7 +166,8 @@ object CameraTraps {
   def readImages(spark: SparkSession, dataDir: Path): DataFrame = {
     val root = dataDir.toString
     val relative = udf { (path: String) =>
-      Paths.get(root).relativize(Paths.get(new HadoopPath(path).toUri.getPath)).toString.replace(File.separatorChar, '/')
+      Paths.get(root).relativize(Paths.get(new HadoopPath(path).toUri.getPath)).toString.replace(File.separatorChar,
+        '/')
     }
     spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(root)
       .withColumn("relpath", relative(col("path")))
@@ -263,7 +267,8 @@ object CameraTraps {
     println(s"files: ${onDisk.size} read, ${labelledPaths.size} rows in labels.csv")
     println(s"undecodable (null features, dropped): ${bad.size}")
     for ((path, error) <- bad.toSeq.sortBy(_._1)) println(s"  $path: $error")
-    if (badPixels.keySet != bad.keySet) println(s"  note: UnrollBinaryImage failed on ${badPixels.keys.toSeq.sorted.mkString("[", ", ", "]")}")
+    if (badPixels.keySet != bad.keySet)
+      println(s"  note: UnrollBinaryImage failed on ${badPixels.keys.toSeq.sorted.mkString("[", ", ", "]")}")
     println(s"files without a row in labels.csv (dropped): ${unlabelled.size} ${unlabelled.mkString("[", ", ", "]")}")
     println(s"labels.csv rows without a file (dropped): ${missing.size} ${missing.mkString("[", ", ", "]")}")
     val dropped = bad.keySet ++ badPixels.keySet
@@ -271,7 +276,8 @@ object CameraTraps {
     val usable = labels.where(!col("relpath").isin((dropped ++ missing).toSeq: _*))
     val joined = usable.join(features, "relpath").join(pixels, "relpath").cache()
     val n = joined.where("copy = 0").count()
-    val sequences = joined.select("sequence", "label").distinct().collect().map(r => r.getString(0) -> r.getDouble(1)).toMap
+    val sequences =
+      joined.select("sequence", "label").distinct().collect().map(r => r.getString(0) -> r.getDouble(1)).toMap
     val folds = foldAssignment(sequences, k)
     val nFolds = folds.values.toSet.size
     val scheme = k.fold("leave-one-sequence-out")(k => s"$k-fold by sequence (sequences dealt round-robin by label)")
@@ -340,7 +346,7 @@ object CameraTraps {
     println(s"saved pipeline $saved (ImageFeaturizer, LogisticRegression, EnsembleByKey; fitted on all $n frames " +
       s"and their flips): reloaded predicts identically: ${if (same) "True" else "False"}")
     println(f"pipeline from files vs cached features (checks the flip bookkeeping): max |dp| = $cacheDiff%.2e"
-      .formatLocal(Locale.ROOT))
+        .formatLocal(Locale.ROOT))
     same && cacheDiff < 1e-6 && preds.size == 4 * n
   }
 }

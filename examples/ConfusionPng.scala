@@ -6,7 +6,15 @@ import irbis.image.OpenCV
 import org.bytedeco.javacpp.IntPointer
 import org.bytedeco.opencv.global.opencv_core.CV_8UC3
 import org.bytedeco.opencv.global.opencv_imgcodecs.imwrite
-import org.bytedeco.opencv.global.opencv_imgproc.{FILLED, FONT_HERSHEY_SIMPLEX, LINE_AA, LINE_8, getTextSize, putText, rectangle}
+import org.bytedeco.opencv.global.opencv_imgproc.{
+  FILLED,
+  FONT_HERSHEY_SIMPLEX,
+  LINE_AA,
+  LINE_8,
+  getTextSize,
+  putText,
+  rectangle
+}
 import org.bytedeco.opencv.opencv_core.{Mat, Point, Rect, Scalar}
 
 /**

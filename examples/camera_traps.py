@@ -39,18 +39,18 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import pandas as pd
-
-import irbis
-from irbis.featurize import ImageFeaturizer
-from irbis.image import ImageDecoder, ImageSetAugmenter, UnrollBinaryImage
-from irbis.models import efficientnet_lite
-from irbis.stages import EnsembleByKey
 from pyspark import inheritable_thread_target
 from pyspark.ml import PipelineModel
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+
+import irbis
+from irbis.featurize import ImageFeaturizer
+from irbis.image import ImageDecoder, ImageSetAugmenter, UnrollBinaryImage
+from irbis.models import efficientnet_lite
+from irbis.stages import EnsembleByKey
 
 METADATA_FILES = {"labels.csv", "README.md", ".complete"}  # files of a data folder that are not images
 PIXELS = 32

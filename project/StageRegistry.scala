@@ -6,7 +6,8 @@ import java.net.URLClassLoader
 object StageRegistry {
 
   /** For each base type, the public concrete classes under `packagePrefix` in `classDir` that extend it. */
-  def scan(classDir: File, classpath: Seq[File], bases: Seq[String], packagePrefix: String): Map[String, Seq[String]] = {
+  def scan(classDir: File, classpath: Seq[File], bases: Seq[String], packagePrefix: String)
+    : Map[String, Seq[String]] = {
     val urls = (classDir +: classpath).map(_.toURI.toURL).toArray
     val loader = new URLClassLoader(urls, ClassLoader.getPlatformClassLoader)
     try {

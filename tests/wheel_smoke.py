@@ -71,6 +71,7 @@ def stage_runs():
 def pipeline_loads_in_fresh_process():
     from pyspark.ml import Pipeline
     from pyspark.ml.feature import SQLTransformer
+
     from irbis.stages import CleanMissingData
     df = spark.createDataFrame([(1.0,), (None,), (3.0,)], "x double")
     model = Pipeline(stages=[CleanMissingData(inputCols=["x"]), SQLTransformer(statement="SELECT x * 2 AS y FROM __THIS__")]).fit(df)

@@ -101,7 +101,8 @@ def parse_request(df: DataFrame, schema: Union[StructType, str]) -> DataFrame:
 
 def make_reply(value: Union[Column, str], status: int = 200) -> Column:
     """The ``reply`` column: HTTP ``status`` with ``value`` (any type) as the JSON body; null is answered 500."""
-    from pyspark.sql.classic.column import Column as ClassicColumn, _to_java_column
+    from pyspark.sql.classic.column import Column as ClassicColumn
+    from pyspark.sql.classic.column import _to_java_column
 
     jcol = _to_java_column(value)
     spark = SparkSession.active()

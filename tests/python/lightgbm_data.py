@@ -2,7 +2,6 @@
 which Irbis and lightgbm Python train the same model (one thread, deterministic)."""
 
 import numpy as np
-
 from pyspark.ml.linalg import DenseVector, Vectors
 
 TOL = 1e-9

@@ -89,9 +89,9 @@ def mlp(sizes=(64, 256, 256, 10), seed=0):
 
 def sklearn_logistic():
     """A scikit-learn LogisticRegression on iris, converted by skl2onnx (label + seq(map) probabilities)."""
+    from skl2onnx import to_onnx
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
-    from skl2onnx import to_onnx
     x, y = load_iris(return_X_y=True)
     clf = LogisticRegression(max_iter=500).fit(x.astype(np.float32), y)
     return to_onnx(clf, x[:1].astype(np.float32), target_opset={"": 17, "ai.onnx.ml": 3}), x.astype(np.float32)

@@ -6,15 +6,16 @@ import json
 import re
 from pathlib import Path
 
+import generate
 import pytest
 from pyspark.ml.linalg import Vectors
 
-import generate
-from conftest import FIXTURES, ROOT, load_runtime_module
-from helpers import same
 from irbis_codegen import docs_gen, python_gen
 from irbis_codegen import kinds as codegen_kinds
 from irbis_codegen import manifest as mf
+
+from conftest import FIXTURES, ROOT, load_runtime_module
+from helpers import same
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from typing import Set
 
 import pytest
 
-from conftest import ROOT
 from irbis_codegen import kinds as table
 from irbis_codegen import r_gen
+
+from conftest import ROOT
 
 KINDS = set(table.KINDS)
 

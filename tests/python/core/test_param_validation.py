@@ -164,6 +164,7 @@ def test_validators_the_manifest_cannot_describe_are_asked_of_the_jvm_when_set(s
 def test_a_stage_of_the_wrong_kind_is_refused_at_set_time_not_cast(spark):
     """A transformer where an estimator is wanted reached the JVM's validator as a ClassCastException."""
     from pyspark.ml.feature import SQLTransformer
+
     from irbis.train import TrainClassifier
 
     with pytest.raises(ValueError, match=r"^TrainClassifier\.model: invalid value .*SQLTransformer.*\. Expected: "):

@@ -10,13 +10,14 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import generate
 import pytest
 from pyspark.ml.linalg import DenseVector, SparseVector
 
-import generate
+from irbis_codegen import manifest as mf
+
 from conftest import FIXTURES, ROOT, load_runtime_module
 from helpers import EDGE_VALUES, same
-from irbis_codegen import manifest as mf
 
 kinds = load_runtime_module("kinds")
 

@@ -11,7 +11,6 @@ a file left running is stopped before the next file.
 RESULTS: one entry per block: file, number, line, status (ok, failed, skipped, not reached), seconds, error.
 """
 import json
-import os
 import subprocess
 import sys
 import time

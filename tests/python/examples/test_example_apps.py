@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyspark
 import pytest
+
 from conftest import ROOT, subprocess_env
 
 DATA = ROOT.parent / "shared" / "data" / "camera-traps"

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from image_data import camera_trap_files, files_frame, TRUNCATED
+from image_data import TRUNCATED, camera_trap_files, files_frame
 
 TOL = 1e-4
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC,

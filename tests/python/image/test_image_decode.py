@@ -13,8 +13,17 @@ import pytest
 from PIL import Image, ImageOps
 from pyspark.sql import functions as F
 
-from image_data import (CAMERA_TRAPS, EXIF_ROTATED, TRUNCATED, by_path, camera_trap_files, cv2_decoded,
-                        distinct_files, files_frame, md5)
+from image_data import (
+    CAMERA_TRAPS,
+    EXIF_ROTATED,
+    TRUNCATED,
+    by_path,
+    camera_trap_files,
+    cv2_decoded,
+    distinct_files,
+    files_frame,
+    md5,
+)
 
 MODES = {"color": cv2.IMREAD_COLOR, "grayscale": cv2.IMREAD_GRAYSCALE}
 

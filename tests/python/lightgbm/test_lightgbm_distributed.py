@@ -8,15 +8,14 @@ import numpy as np
 import pytest
 
 lgb = pytest.importorskip("lightgbm")
+from lightgbm_data import frame as ordered_frame  # noqa: E402
+from pyspark.ml.linalg import Vectors  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
 from sklearn.datasets import load_breast_cancer, make_classification, make_regression  # noqa: E402
 from sklearn.metrics import mean_squared_error, ndcg_score, roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from pyspark.ml.linalg import Vectors  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
-
 from cluster import last_json  # noqa: E402
-from lightgbm_data import frame as ordered_frame  # noqa: E402
 
 SLACK = 0.005
 

@@ -7,15 +7,13 @@ import urllib.request
 
 import numpy as np
 import pytest
-
-from sklearn.datasets import load_breast_cancer
-
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 from pyspark.sql import functions as F
+from sklearn.datasets import load_breast_cancer
 
 COLS = [f"x{i}" for i in range(30)]
 

@@ -6,10 +6,10 @@ rows (2 workers) and scores 1e6 rows with it: leaking the input copies of the pr
 import subprocess
 import sys
 
+import pytest
+
 from conftest import subprocess_env
 from helpers import native_floor_growth
-
-import pytest
 
 pytestmark = pytest.mark.own_spark  # starts Spark of its own (conftest.py: own_spark)
 

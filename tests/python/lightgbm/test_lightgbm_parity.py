@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 lgb = pytest.importorskip("lightgbm")
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris  # noqa: E402
-
-from pyspark.ml.linalg import Vectors  # noqa: E402
-
 from lightgbm_data import BASE, TOL, collect, frame, irbis_params  # noqa: E402
+from pyspark.ml.linalg import Vectors  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +147,10 @@ def test_early_stopping_stops_where_lightgbm_stops(spark, cancer):
 def test_sparse_vectors_train_through_csr_as_lightgbm_does(spark):
     """Sparse feature vectors go to LightGBM as CSR (the first row is sparse): the same model as lightgbm's on the
     same matrix in scipy's CSR form; a dense row among them is taken as its non-zero entries."""
+    from pyspark.ml.linalg import SparseVector
     from scipy.sparse import csr_matrix
 
     from irbis.lightgbm import LightGBMClassifier
-    from pyspark.ml.linalg import SparseVector
 
     X, y = load_breast_cancer(return_X_y=True)
     X = np.where(X > np.median(X, axis=0), X, 0.0)

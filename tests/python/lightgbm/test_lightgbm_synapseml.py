@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 lgb = pytest.importorskip("lightgbm")
-from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
-
-from pyspark.ml.linalg import Vectors  # noqa: E402
-
 from lightgbm_data import BASE, TOL, collect, frame, irbis_params  # noqa: E402
+from pyspark.ml.linalg import Vectors  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -152,6 +152,7 @@ def test_text_samples_are_the_text_without_the_hidden_tokens(spark, bag_of_words
     """Each sample's score is the logistic regression's on the text numpy rebuilds from the mask (recomputed
     from the fitted coefficients), and its distance is scikit-learn's cosine distance of the mask from all-ones."""
     from sklearn.metrics.pairwise import pairwise_distances
+
     from irbis.lime import TextLIME
 
     train = spark.createDataFrame([("cheap room", 1.0), ("slow room", 0.0), ("cheap view", 1.0), ("slow staff", 0.0),
@@ -189,10 +190,12 @@ def test_perturbed_images_are_the_image_with_hidden_superpixels_painted(spark, t
     """Each sample's score equals onnxruntime's on the image numpy paints from the sample's mask and superpixels.
 
     The model is a weighted sum of all pixels (an ONNX graph), so every painted pixel moves the score."""
-    import onnx_models
     import onnxruntime as ort
+
     from irbis.lime import ImageLIME
     from irbis.onnx import ONNXModel
+
+    import onnx_models
 
     h, w = 18, 22
     model = onnx_models.weighted_pixel_sum(h, w, seed=5)

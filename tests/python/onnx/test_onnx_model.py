@@ -285,6 +285,7 @@ def test_fixed_batch_string_input_pads_with_empty_strings(spark, tmp_path):
 
 def test_model_folder_with_external_data(spark, tmp_path):
     import shutil
+
     from irbis.onnx import ONNXModel
     model = onnx_models.mlp()
     folder = external_folder(tmp_path, "mlp_external", model)

@@ -119,7 +119,9 @@ def test_camera_trap_classifier_is_served_and_each_frame_gets_its_own_prediction
     prediction and probability that the same model's batch transform gives for the same bytes."""
     import base64
     import csv
+
     from pyspark.ml.functions import vector_to_array
+
     from irbis.featurize import ImageFeaturizer
     from irbis.serving import make_reply, parse_request, status
 

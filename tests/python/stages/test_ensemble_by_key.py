@@ -5,7 +5,6 @@ import pytest
 from pyspark.ml.linalg import Vectors, VectorUDT
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
-
 SCHEMA = StructType([StructField("camera", StringType()), StructField("seq", LongType()),
                      StructField("score", DoubleType()), StructField("count", LongType()), StructField("p", VectorUDT())])
 

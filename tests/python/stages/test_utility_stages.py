@@ -37,6 +37,7 @@ def summary_data(n=500, seed=3):
 
 def test_summarize_data_matches_pandas_numpy_scipy(spark):
     from scipy import stats
+
     from irbis.stages import SummarizeData
 
     rows, schema, pdf = summary_data()
@@ -78,6 +79,7 @@ def test_summarize_data_error_threshold_bounds_the_rank_error(spark):
 @pytest.mark.parametrize("normalization", ["Balanced", "MaxCount"])
 def test_class_balancer_matches_sklearn(spark, normalization):
     from sklearn.utils.class_weight import compute_class_weight
+
     from irbis.stages import ClassBalancer
 
     labels = np.random.default_rng(1).choice(["cat", "snow leopard", "empty", "fox"], 300, p=[0.1, 0.05, 0.6, 0.25])
@@ -124,6 +126,7 @@ def test_text_preprocessor_matches_longest_first_regex(spark):
 
 def python_udf_stages():
     from pyspark.sql.functions import pandas_udf, udf
+
     from irbis.stages import UDFTransformer
 
     offset = 10  # captured by value: cloudpickle saves the closure
@@ -149,6 +152,7 @@ EXPECTED_UDF = [("a", 1, "a:11", 0.5), ("bb", 2, "bb:12", 1.0), (None, 5, None, 
 
 def test_python_udfs_run_save_and_load(spark, tmp_path):
     from pyspark.ml import Pipeline, PipelineModel
+
     from irbis.stages import UDFTransformer
 
     describe, halve = python_udf_stages()

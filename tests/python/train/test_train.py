@@ -34,6 +34,7 @@ def to_spark(spark, X, y):
                          ids=["breast_cancer", "wine", "digits"])
 def test_classifier_matches_sklearn_logistic_regression(spark, loader, names):
     from pyspark.ml.classification import LogisticRegression
+
     from irbis.train import TrainClassifier
 
     X_train, X_test, y_train, y_test = split(loader, names)

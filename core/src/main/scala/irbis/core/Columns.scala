@@ -7,10 +7,10 @@ import org.apache.spark.sql.types._
 object Columns {
   def require(schema: StructType, stage: String, column: String): StructField =
     schema.fields.find(_.name == column).getOrElse(throw new IllegalArgumentException(
-      s"$stage: column '$column' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
+        s"$stage: column '$column' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
 
-  def requireType(schema: StructType, stage: String, column: String, expected: String)
-                 (ok: DataType => Boolean): StructField = {
+  def requireType(schema: StructType, stage: String, column: String, expected: String)(
+    ok: DataType => Boolean): StructField = {
     val f = require(schema, stage, column)
     if (!ok(f.dataType)) throw new IllegalArgumentException(
       s"$stage: column '$column' has type ${f.dataType.simpleString}; expected $expected")
@@ -37,6 +37,7 @@ object Columns {
 }
 
 object ColumnRef {
+
   /** A column reference that treats dots and spaces in the name literally. */
   def apply(name: String): org.apache.spark.sql.Column =
     org.apache.spark.sql.functions.col("`" + name.replace("`", "``") + "`")

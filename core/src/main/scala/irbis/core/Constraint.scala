@@ -9,8 +9,10 @@ import org.json4s._
  * they ask the JVM when the value is set. Build them with [[Validators]].
  */
 sealed trait Constraint extends (Any => Boolean) with Serializable {
+
   /** What a valid value is: "> 0", "one of CPU, CUDA". */
   def expected: String
+
   /** The manifest's form; None for the constraints that the wrappers' kinds already enforce. */
   def toJson: Option[JObject]
 }
@@ -24,7 +26,8 @@ object Constraint {
     case _ => None
   }
 
-  private def shown(d: Double): String = if (d.isWhole) java.math.BigDecimal.valueOf(d).toBigInteger.toString else d.toString
+  private def shown(d: Double): String =
+    if (d.isWhole) java.math.BigDecimal.valueOf(d).toBigInteger.toString else d.toString
   private def json(d: Double): JValue = if (d.isWhole) JInt(BigInt(shown(d))) else JDouble(d)
 
   /** Numbers between optional bounds, compared exactly (a long is not rounded to a double first); NaN is out. */
@@ -36,9 +39,9 @@ object Constraint {
       case d: Double if d.isInfinite => if (d > 0) max.isEmpty else min.isEmpty
       case f: Float if f.isInfinite => if (f > 0) max.isEmpty else min.isEmpty
       case _ => exact(v).exists { x =>
-        min.forall(m => { val c = x.compareTo(new java.math.BigDecimal(m)); if (minInclusive) c >= 0 else c > 0 }) &&
+          min.forall(m => { val c = x.compareTo(new java.math.BigDecimal(m)); if (minInclusive) c >= 0 else c > 0 }) &&
           max.forall(m => { val c = x.compareTo(new java.math.BigDecimal(m)); if (maxInclusive) c <= 0 else c < 0 })
-      }
+        }
     }
 
     def expected: String = Seq(
@@ -46,9 +49,9 @@ object Constraint {
       max.map(m => s"${if (maxInclusive) "<=" else "<"} ${shown(m)}")).flatten.mkString(" and ")
 
     def toJson: Option[JObject] = Some(JObject(List("rule" -> JString("range")) ++
-      min.toList.flatMap(m => List("min" -> json(m), "minInclusive" -> JBool(minInclusive))) ++
-      max.toList.flatMap(m => List("max" -> json(m), "maxInclusive" -> JBool(maxInclusive))) ++
-      List("expected" -> JString(expected))))
+        min.toList.flatMap(m => List("min" -> json(m), "minInclusive" -> JBool(minInclusive))) ++
+        max.toList.flatMap(m => List("max" -> json(m), "maxInclusive" -> JBool(maxInclusive))) ++
+        List("expected" -> JString(expected))))
   }
 
   final case class OneOf(options: Seq[String]) extends Constraint {
@@ -58,7 +61,7 @@ object Constraint {
     }
     def expected: String = s"one of ${options.mkString(", ")}"
     def toJson: Option[JObject] = Some(JObject("rule" -> JString("oneOf"),
-      "options" -> JArray(options.map(JString(_)).toList), "expected" -> JString(expected)))
+        "options" -> JArray(options.map(JString(_)).toList), "expected" -> JString(expected)))
   }
 
   /** A string, array or map with at least one character or element. */
@@ -108,7 +111,8 @@ object Validators {
   def gtEq(bound: Double): Constraint = Range(Some(bound), minInclusive = true, None, maxInclusive = false)
   def lt(bound: Double): Constraint = Range(None, minInclusive = false, Some(bound), maxInclusive = false)
   def ltEq(bound: Double): Constraint = Range(None, minInclusive = false, Some(bound), maxInclusive = true)
-  def inRange(lower: Double, upper: Double, lowerInclusive: Boolean = true, upperInclusive: Boolean = true): Constraint =
+  def inRange(lower: Double, upper: Double, lowerInclusive: Boolean = true, upperInclusive: Boolean = true)
+    : Constraint =
     Range(Some(lower), lowerInclusive, Some(upper), upperInclusive)
   def oneOf(options: Seq[String]): Constraint = OneOf(options)
   val nonEmpty: Constraint = NonEmpty

@@ -13,6 +13,7 @@ import org.apache.spark.ml.util.{MLReadable, MLReader, MLWritable, MLWriter}
  * companion object extending [[IrbisReadable]].
  */
 trait IrbisStage extends PipelineStage with MLWritable {
+
   /** One paragraph describing what the stage does, for generated documentation. */
   def stageDoc: String
 

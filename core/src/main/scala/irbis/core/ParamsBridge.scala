@@ -42,10 +42,11 @@ object ParamsBridge {
   }
 
   private def validated(stage: Params, p: Param[Any], value: Any, shown: => String): ParamPair[Any] = {
-    val valid = try p.isValid(value) catch {
+    val valid = try p.isValid(value)
+    catch {
       // Validators that parse the value say what is wrong with it.
       case e: IllegalArgumentException => throw new IllegalArgumentException(
-        s"${stage.getClass.getSimpleName}.${p.name}: invalid value $shown: ${e.getMessage}", e)
+          s"${stage.getClass.getSimpleName}.${p.name}: invalid value $shown: ${e.getMessage}", e)
       // A value of another type than the Param's (a transformer where an estimator is wanted) reaches the
       // validator through the untyped bridge: it is invalid, not a crash.
       case _: ClassCastException => false
@@ -77,7 +78,8 @@ object ParamsBridge {
       case JObject(fs) => fs.flatMap(f => numbers(f._2))
       case _ => Nil
     }
-    numbers(try parse(json) catch { case _: Exception => JNothing }).find(i => i < lo || i > hi).foreach { i =>
+    numbers(try parse(json)
+      catch { case _: Exception => JNothing }).find(i => i < lo || i > hi).foreach { i =>
       throw new IllegalArgumentException(
         s"${stage.getClass.getSimpleName}.${p.name}: $i is out of range for a ${ParamKind.of(stage, p)} ($lo to $hi)")
     }
@@ -86,9 +88,11 @@ object ParamsBridge {
   def pair(stage: Params, name: String, json: String): ParamPair[Any] = {
     val p = simple(stage, name)
     checkRange(stage, p, json)
-    val value = try p.jsonDecode(json) catch {
+    val value = try p.jsonDecode(json)
+    catch {
       case e: Exception => throw new IllegalArgumentException(
-        s"${stage.getClass.getSimpleName}.$name: cannot read $json as a ${ParamKind.of(stage, p)}: ${e.getMessage}", e)
+          s"${stage.getClass.getSimpleName}.$name: cannot read $json as a ${ParamKind.of(stage, p)}: ${e.getMessage}",
+          e)
     }
     validated(stage, p, value, json)
   }

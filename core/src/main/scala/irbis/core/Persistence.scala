@@ -23,8 +23,8 @@ private[irbis] object StageFolder {
   def writeMetadata(instance: Params, path: String, spark: SparkSession): Unit = {
     def encode(pairs: Seq[(Param[Any], Any)]): JObject =
       JObject(pairs.filterNot { case (p, _) => ParamKind.isComplex(instance, p) }
-        .sortBy(_._1.name)
-        .map { case (p, v) => JField(p.name, parse(p.jsonEncode(v))) }.toList)
+          .sortBy(_._1.name)
+          .map { case (p, v) => JField(p.name, parse(p.jsonEncode(v))) }.toList)
     val params = instance.params.map(_.asInstanceOf[Param[Any]])
     val json = JObject(
       "class" -> JString(instance.getClass.getName),
@@ -39,7 +39,9 @@ private[irbis] object StageFolder {
 
   def readMetadata(path: String, spark: SparkSession): JObject = {
     val text = try spark.sparkContext.textFile(metadataPath(path), 1).first()
-    catch { case NonFatal(e) => throw new IllegalArgumentException(s"No Spark ML stage saved at $path: ${e.getMessage}", e) }
+    catch {
+      case NonFatal(e) => throw new IllegalArgumentException(s"No Spark ML stage saved at $path: ${e.getMessage}", e)
+    }
     parse(text) match {
       case o: JObject => o
       case _ => throw new IllegalArgumentException(s"The metadata at $path is not a JSON object")
@@ -69,7 +71,8 @@ private[irbis] class IrbisWriter(instance: Params) extends MLWriter {
         case bytes: Array[Byte] =>
           val fs = target.getFileSystem(sparkSession.sparkContext.hadoopConfiguration)
           val out = fs.create(target)
-          try out.write(bytes) finally out.close()
+          try out.write(bytes)
+          finally out.close()
         case stage: MLWritable =>
           stage.write.session(sparkSession).save(target.toString)
         case stages: Array[_] =>
@@ -78,7 +81,7 @@ private[irbis] class IrbisWriter(instance: Params) extends MLWriter {
           stages.zipWithIndex.foreach {
             case (stage: MLWritable, i) => stage.write.session(sparkSession).save(new Path(target, i.toString).toString)
             case (other, i) => throw new UnsupportedOperationException(
-              s"${instance.uid}: Param '${p.name}' element $i is ${other.getClass.getName}, which cannot be saved (not MLWritable)")
+                s"${instance.uid}: Param '${p.name}' element $i is ${other.getClass.getName}, which cannot be saved (not MLWritable)")
           }
         case other =>
           throw new UnsupportedOperationException(
@@ -97,11 +100,11 @@ private[irbis] class IrbisReader[T] extends MLReader[T] {
     val instance = cls.getConstructor(classOf[String]).newInstance(uid).asInstanceOf[Params]
     def decode(section: String)(apply: (Param[Any], Any) => Unit): Unit = meta \ section match {
       case JObject(fields) => fields.foreach { case (name, value) =>
-        if (!instance.hasParam(name))
-          throw new IllegalArgumentException(s"$path: $className has no Param '$name' (saved by another version?)")
-        val p = instance.getParam(name).asInstanceOf[Param[Any]]
-        apply(p, p.jsonDecode(compact(render(value))))
-      }
+          if (!instance.hasParam(name))
+            throw new IllegalArgumentException(s"$path: $className has no Param '$name' (saved by another version?)")
+          val p = instance.getParam(name).asInstanceOf[Param[Any]]
+          apply(p, p.jsonDecode(compact(render(value))))
+        }
       case _ =>
     }
     decode("defaultParamMap")((p, v) => ParamsAccess.setDefault(instance, p, v))
@@ -113,7 +116,8 @@ private[irbis] class IrbisReader[T] extends MLReader[T] {
         val value: Any = ParamKind.of(instance, p) match {
           case "bytes" =>
             val in = fs.open(source)
-            try in.readAllBytes() finally in.close()
+            try in.readAllBytes()
+            finally in.close()
           case "stage[]" =>
             val indices = fs.listStatus(source).filter(_.isDirectory).map(_.getPath.getName)
               .filter(_.forall(_.isDigit)).map(_.toInt).sorted

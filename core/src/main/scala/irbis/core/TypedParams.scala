@@ -84,7 +84,8 @@ abstract class ElementArrayParam[T: ClassTag](parent: Params, name: String, doc:
   protected def decodeElement(v: JValue): T
   protected def fromJava(v: Any): T
 
-  def w(value: java.util.List[_]): org.apache.spark.ml.param.ParamPair[Array[T]] = w(value.asScala.map(fromJava).toArray)
+  def w(value: java.util.List[_]): org.apache.spark.ml.param.ParamPair[Array[T]] =
+    w(value.asScala.map(fromJava).toArray)
   override def jsonEncode(value: Array[T]): String = write(JArray(value.toList.map(encodeElement)))
   override def jsonDecode(json: String): Array[T] = array(json, name).map(decodeElement).toArray
 }
@@ -162,7 +163,7 @@ class VectorParam(parent: Params, name: String, doc: String, isValid: Vector => 
   override def jsonEncode(value: Vector): String = value match {
     case d: DenseVector => write(JObject("type" -> JInt(1), "values" -> JArray(d.values.toList.map(number))))
     case s: SparseVector => write(JObject("type" -> JInt(0), "size" -> JInt(s.size),
-      "indices" -> JArray(s.indices.toList.map(JInt(_))), "values" -> JArray(s.values.toList.map(number))))
+          "indices" -> JArray(s.indices.toList.map(JInt(_))), "values" -> JArray(s.values.toList.map(number))))
   }
 
   override def jsonDecode(json: String): Vector = {
@@ -179,7 +180,7 @@ class VectorParam(parent: Params, name: String, doc: String, isValid: Vector => 
           case _ => throw new IllegalArgumentException(s"$name: a sparse vector needs \"indices\", got $json")
         }
         Vectors.sparse(fields.get("size").map(int(_, s"$name.size")).getOrElse(
-          throw new IllegalArgumentException(s"$name: a sparse vector needs \"size\", got $json")), indices, values)
+            throw new IllegalArgumentException(s"$name: a sparse vector needs \"size\", got $json")), indices, values)
       case _ => throw new IllegalArgumentException(s"$name: \"type\" must be 0 (sparse) or 1 (dense), got $json")
     }
   }
@@ -218,10 +219,12 @@ class StageArrayParam(parent: Params, name: String, doc: String, isValid: Array[
   override def jsonEncode(value: Array[PipelineStage]): String =
     throw new UnsupportedOperationException(s"$name holds stages: they are saved beside the metadata, not as JSON")
   override def jsonDecode(json: String): Array[PipelineStage] =
-    throw new UnsupportedOperationException(s"$name holds stages: they are loaded from their own folders, not from JSON")
+    throw new UnsupportedOperationException(
+      s"$name holds stages: they are loaded from their own folders, not from JSON")
 }
 
 object StageArrayParam {
+
   /** A `java.util.List`, a Scala `Seq` or any array whose elements are all stages, as `Array[PipelineStage]`. */
   def coerce(value: Any, what: => String): Array[PipelineStage] = {
     val items: Seq[Any] = value match {
@@ -230,12 +233,12 @@ object StageArrayParam {
       case l: java.util.List[_] => l.asScala.toSeq
       case s: Seq[_] => s
       case other => throw new IllegalArgumentException(
-        s"$what: expected a list of stages, got ${other.getClass.getName}")
+          s"$what: expected a list of stages, got ${other.getClass.getName}")
     }
     items.zipWithIndex.map {
       case (s: PipelineStage, _) => s
       case (other, i) => throw new IllegalArgumentException(
-        s"$what: element $i is ${if (other == null) "null" else other.getClass.getName}, not a Spark ML stage")
+          s"$what: element $i is ${if (other == null) "null" else other.getClass.getName}, not a Spark ML stage")
     }.toArray
   }
 }

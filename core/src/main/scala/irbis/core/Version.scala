@@ -8,7 +8,8 @@ object Version {
     val p = new Properties()
     val in = getClass.getClassLoader.getResourceAsStream("irbis/version.properties")
     require(in != null, "irbis/version.properties is missing from the Irbis jar: the jar was not built by sbt")
-    try p.load(in) finally in.close()
+    try p.load(in)
+    finally in.close()
     p
   }
 

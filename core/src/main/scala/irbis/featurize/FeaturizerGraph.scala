@@ -24,6 +24,7 @@ import org.json4s.jackson.JsonMethods.parse
 private[featurize] case class CutModel(metadata: Map[String, JValue], input: String, bytes: Array[Byte],
                                        onnx: ONNXModel, folder: Option[(ModelFolder, String)],
                                        metadataClassNames: Option[Seq[String]], output: String)(uid: String) {
+
   /** The graph input's declared shape (-1 for a symbolic dim). */
   lazy val inputShape: Seq[Long] = onnx.modelInputs(input).getInfo match {
     case t: TensorInfo => t.getShape.toSeq
@@ -49,12 +50,12 @@ private[featurize] class FeaturizerGraph(uid: String) {
     val bytes = folder match {
       case None => payload
       case Some((f, fingerprint)) => folderGraph match {
-        case Some((fp, b)) if fp == fingerprint => b
-        case _ =>
-          val b = f.graphBytes(conf)
-          folderGraph = Some((fingerprint, b))
-          b
-      }
+          case Some((fp, b)) if fp == fingerprint => b
+          case _ =>
+            val b = f.graphBytes(conf)
+            folderGraph = Some((fingerprint, b))
+            b
+        }
     }
     val key = (bytes, outputNode, cutOutputLayers, headless)
     prepared match {
@@ -104,37 +105,42 @@ private[featurize] class FeaturizerGraph(uid: String) {
       val b = OnnxGraphCut.expose(bytes, tensor, uid)
       (b, innerModel(b).setFetchDict(RawCol, OnnxGraphCut.Output))
     } else {
-      require(graph.outputs.size == 1, s"$uid: headless = false returns the model's output, but the graph has " +
-        s"${graph.outputs.size} (${graph.outputs.mkString(", ")}); choose one with outputNode and headless = true")
+      require(graph.outputs.size == 1,
+        s"$uid: headless = false returns the model's output, but the graph has " +
+          s"${graph.outputs.size} (${graph.outputs.mkString(", ")}); choose one with outputNode and headless = true")
       (bytes, innerModel(bytes).setFetchDict(RawCol, graph.outputs.head).setSoftMaxDict(RawCol, ProbabilityCol))
     }
     // Read by ONNX Runtime from the session that will run the model (the cut keeps the metadata).
     val metadata =
       onnx.modelMetadata.get("preprocessing").map(Preprocessing.readMetadata(_, uid)).getOrElse(Map.empty)
     val input = metadata.get("input").collect { case JString(s) => s }.getOrElse {
-      require(graph.feeds.size == 1, s"$uid: the model has ${graph.feeds.size} inputs (${graph.feeds.mkString(", ")}); " +
-        "ImageFeaturizer feeds models with a single image input")
+      require(graph.feeds.size == 1,
+        s"$uid: the model has ${graph.feeds.size} inputs (${graph.feeds.mkString(", ")}); " +
+          "ImageFeaturizer feeds models with a single image input")
       graph.feeds.head
     }
-    require(graph.feeds.contains(input), s"$uid: the model's preprocessing metadata names input '$input', which the " +
-      s"graph does not have (inputs: ${graph.feeds.mkString(", ")})")
+    require(graph.feeds.contains(input),
+      s"$uid: the model's preprocessing metadata names input '$input', which the " +
+        s"graph does not have (inputs: ${graph.feeds.mkString(", ")})")
     val names = onnx.modelMetadata.get("class_names").map(readClassNames)
     CutModel(metadata, input, fed, onnx.setFeedDict(Map(input -> TensorCol)), folder, names,
       graph.outputs.headOption.getOrElse(""))(uid)
   }
 
-  private def readClassNames(json: String): Seq[String] = (try parse(json) catch {
+  private def readClassNames(json: String): Seq[String] = (try parse(json)
+  catch {
     case e: Exception => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not JSON: " +
-      e.getMessage)
+        e.getMessage)
   }) match {
     case JArray(items) if items.nonEmpty && items.forall(_.isInstanceOf[JString]) =>
       items.collect { case JString(n) => n }
     case _ => throw new IllegalArgumentException(s"$uid: the model's 'class_names' metadata is not a non-empty JSON " +
-      s"list of strings: ${json.take(200)}")
+        s"list of strings: ${json.take(200)}")
   }
 }
 
 private[featurize] object FeaturizerGraph {
+
   /** The columns between the featurizer and its inner ONNXModel. */
   val TensorCol = "__irbis_featurizer_tensor"
   val RawCol = "__irbis_featurizer_raw"

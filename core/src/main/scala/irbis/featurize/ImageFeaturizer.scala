@@ -137,8 +137,10 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
         case _ => None
       }
       val origin = if (isSet(classNames)) "classNames" else "the model's 'class_names' metadata"
-      classes.foreach(c => require(c == n.size, s"$uid: $origin has ${n.size} names, but the model's output " +
-        s"'${p.output}' has $c classes"))
+      classes.foreach(c =>
+        require(c == n.size,
+          s"$uid: $origin has ${n.size} names, but the model's output " +
+            s"'${p.output}' has $c classes"))
     }
     names
   }
@@ -157,7 +159,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
         "pass the schema it returns")
     val origin = s"the catalogue entry of model '${schema.name}'"
     val values = preprocessingParams.map(_.asInstanceOf[Param[Any]]).flatMap(p =>
-      schema.preprocessing.get(p.name).filter(_ != JNull).map(v => ParamPair(p, Preprocessing.decode(p, v, origin, uid))))
+      schema.preprocessing.get(p.name).filter(_ != JNull).map(v =>
+        ParamPair(p, Preprocessing.decode(p, v, origin, uid))))
     val verified = ModelDownloader.verifyAtUse(schema, hadoopConf)
     clear(modelPayload)
     forgetPayloadSource()
@@ -197,8 +200,9 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
       explicitOrMeta(inputSize).getOrElse(Preprocessing.sizeOf(shape, layoutName, prep.input, $(inputSize), uid))
     val p = Preprocessing(size, pick(resizeShortSide), pick(channelOrder), pick(scale), pick(mean).toSeq,
       pick(std).toSeq, pick(resizeInterpolation), layoutName)
-    require(p.resizeShortSide == 0 || p.resizeShortSide >= p.inputSize, s"$uid: resizeShortSide ${p.resizeShortSide} " +
-      s"is smaller than inputSize ${p.inputSize}: the centre crop would not fit (use 0 to resize straight to inputSize)")
+    require(p.resizeShortSide == 0 || p.resizeShortSide >= p.inputSize,
+      s"$uid: resizeShortSide ${p.resizeShortSide} " +
+        s"is smaller than inputSize ${p.inputSize}: the centre crop would not fit (use 0 to resize straight to inputSize)")
     p
   }
 
@@ -217,7 +221,8 @@ class ImageFeaturizer(override val uid: String) extends Transformer with IrbisSt
     val prep = prepare()
     checkInputShape(prep, preprocessing)
     val out = ImageRows.outputSchema(schema, getOutputCol, VectorType, getErrorCol)
-    if (getHeadless) out else {
+    if (getHeadless) out
+    else {
       Columns.requireAbsent(out, uid, getPredictedClassCol)
       val named = knownClassNames(prep).map { n =>
         val group = new AttributeGroup(getOutputCol,

@@ -27,8 +27,10 @@ final class DownloadProgress {
   def modelName: String = model
   def totalBytes: Long = total
   def bytesDone: Long = done.get
+
   /** true while bytes are being transferred. */
   def isActive: Boolean = active
+
   /** How many transfers this downloader has started: a reused file starts none. */
   def transfers: Long = started
 
@@ -72,6 +74,7 @@ class ModelDownloader(spark: SparkSession, val targetDir: String, val repository
   @volatile private var cancelled = false
 
   def setListener(l: DownloadListener): this.type = { listener = Option(l); this }
+
   /** Stops the current transfer; it fails and leaves nothing behind. */
   def cancel(): Unit = cancelled = true
 
@@ -114,7 +117,7 @@ class ModelDownloader(spark: SparkSession, val targetDir: String, val repository
   private def verifies(p: Path, schema: ModelSchema): Boolean = {
     val fs = fileSystem(p)
     fs.exists(p) && fs.getFileStatus(p).isFile && fs.getFileStatus(p).getLen == schema.size &&
-      ModelDownloader.fileSha256(fs, p) == schema.sha256
+    ModelDownloader.fileSha256(fs, p) == schema.sha256
   }
 
   private def fetch(schema: ModelSchema, target: Path): Unit = {
@@ -142,10 +145,11 @@ class ModelDownloader(spark: SparkSession, val targetDir: String, val repository
     } catch {
       case e: ModelDownloadException => throw e
       case e: IOException => throw new ModelDownloadException(
-        s"model '${schema.name}': cannot download ${schema.uri}: ${e.getClass.getSimpleName}: ${e.getMessage}", e)
+          s"model '${schema.name}': cannot download ${schema.uri}: ${e.getClass.getSimpleName}: ${e.getMessage}", e)
     } finally {
       progress.stop()
-      try fs.delete(tmp, false) catch { case _: IOException => }
+      try fs.delete(tmp, false)
+      catch { case _: IOException => }
     }
   }
 
@@ -166,7 +170,9 @@ class ModelDownloader(spark: SparkSession, val targetDir: String, val repository
         digest.update(buffer, 0, n)
         out.write(buffer, 0, n)
         progress.add(n)
-        if (total >= nextCall) { listener.foreach(_.progress(schema.name, total, schema.size)); nextCall = total + step }
+        if (total >= nextCall) {
+          listener.foreach(_.progress(schema.name, total, schema.size)); nextCall = total + step
+        }
         n = in.read(buffer)
       }
       listener.foreach(_.progress(schema.name, total, schema.size))
@@ -229,6 +235,7 @@ class ModelDownloader(spark: SparkSession, val targetDir: String, val repository
 }
 
 object ModelDownloader {
+
   /**
    * The SHA-256 of each file hashed in this JVM, by path, size and modification time: a file is hashed once,
    * and again only after it changes (a rewrite that keeps both size and modification time goes unnoticed).
@@ -241,10 +248,12 @@ object ModelDownloader {
   }
 
   private[featurize] def fileSha256(fs: FileSystem, p: Path): String =
-    digests.computeIfAbsent(statusKey(fs, p), _ => {
-      val in = fs.open(p)
-      try sha256(in) finally in.close()
-    })
+    digests.computeIfAbsent(statusKey(fs, p),
+      _ => {
+        val in = fs.open(p)
+        try sha256(in)
+        finally in.close()
+      })
 
   /**
    * Before a catalogue model is used: the file at the schema's uri still has the catalogue's size and SHA-256
@@ -278,7 +287,8 @@ object ModelDownloader {
       case c: ChecksumFileSystem => c.getRawFileSystem
       case other => other
     }
-    val unchanged = try statusKey(fs, p) == verified catch { case _: IOException => false }
+    val unchanged = try statusKey(fs, p) == verified
+    catch { case _: IOException => false }
     if (!unchanged) {
       val digest = MessageDigest.getInstance("SHA-256")
       val actual = hex(digest.digest(bytes))

@@ -24,14 +24,14 @@ final class ModelRepository(val models: Seq[ModelSchema]) {
   def names: Array[String] = models.map(_.name).toArray
 
   def get(name: String): ModelSchema = models.find(_.name == name).getOrElse(throw new NoSuchElementException(
-    s"the catalogue has no model named '$name'; it has: ${models.map(_.name).mkString(", ")}"))
+      s"the catalogue has no model named '$name'; it has: ${models.map(_.name).mkString(", ")}"))
 
   /** This catalogue with `schema` added, or replacing the model of the same name. */
   def withModel(schema: ModelSchema): ModelRepository =
     new ModelRepository(models.filterNot(_.name == schema.name) :+ schema)
 
   def toJson: String = ModelSchema.prettyJson(JObject(
-    "format" -> JInt(ModelRepository.Format), "models" -> JArray(models.map(_.toJValue).toList))) + "\n"
+      "format" -> JInt(ModelRepository.Format), "models" -> JArray(models.map(_.toJValue).toList))) + "\n"
 
   def save(path: String, spark: SparkSession): Unit = save(path, spark.sparkContext.hadoopConfiguration)
 
@@ -39,7 +39,8 @@ final class ModelRepository(val models: Seq[ModelSchema]) {
   def save(path: String, conf: Configuration): Unit = {
     val p = new Path(path)
     val out = p.getFileSystem(conf).create(p, true)
-    try out.write(toJson.getBytes(UTF_8)) finally out.close()
+    try out.write(toJson.getBytes(UTF_8))
+    finally out.close()
   }
 
   override def equals(other: Any): Boolean = other match {
@@ -52,13 +53,15 @@ final class ModelRepository(val models: Seq[ModelSchema]) {
 
 object ModelRepository {
   val Format = 1
+
   /** The catalogue shipped in the jar. */
   val DefaultResource = "irbis/featurize/models.json"
 
   lazy val bundled: ModelRepository = {
     val in = Option(getClass.getClassLoader.getResourceAsStream(DefaultResource)).getOrElse(
       throw new IllegalStateException(s"the Irbis jar lacks its model catalogue $DefaultResource"))
-    try fromJson(new String(in.readAllBytes(), UTF_8), s"the default catalogue ($DefaultResource)") finally in.close()
+    try fromJson(new String(in.readAllBytes(), UTF_8), s"the default catalogue ($DefaultResource)")
+    finally in.close()
   }
 
   def fromJson(json: String): ModelRepository = fromJson(json, "the catalogue")
@@ -71,17 +74,19 @@ object ModelRepository {
         fields.get("format") match {
           case Some(JInt(f)) if f == Format =>
           case Some(JLong(f)) if f == Format =>
-          case Some(other) => throw new IllegalArgumentException(s"$origin: format ${compact(other)} is not supported; " +
-            s"this Irbis reads format $Format")
+          case Some(other) =>
+            throw new IllegalArgumentException(s"$origin: format ${compact(other)} is not supported; " +
+              s"this Irbis reads format $Format")
           case None => throw new IllegalArgumentException(s"$origin: field 'format' is missing (expected $Format)")
         }
         fields.get("models") match {
           case Some(JArray(items)) => new ModelRepository(items.zipWithIndex.map { case (item, i) =>
-            ModelSchema.fromJValue(item, s"$origin: entry $i")
-          })
+              ModelSchema.fromJValue(item, s"$origin: entry $i")
+            })
           case _ => throw new IllegalArgumentException(s"$origin: field 'models' must be an array of model schemas")
         }
-      case _ => throw new IllegalArgumentException(s"$origin must be a JSON object {\"format\": $Format, \"models\": [...]}")
+      case _ =>
+        throw new IllegalArgumentException(s"$origin must be a JSON object {\"format\": $Format, \"models\": [...]}")
     }
 
   def load(path: String, spark: SparkSession): ModelRepository = load(path, spark.sparkContext.hadoopConfiguration)
@@ -92,9 +97,11 @@ object ModelRepository {
     val fs = p.getFileSystem(conf)
     ModelSchema.check(fs.exists(p), s"model catalogue $path does not exist")
     val in = fs.open(p)
-    val text = try new String(in.readAllBytes(), UTF_8) finally in.close()
+    val text = try new String(in.readAllBytes(), UTF_8)
+    finally in.close()
     fromJson(text, s"model catalogue $path")
   }
 
-  private def compact(v: JValue): String = org.json4s.jackson.JsonMethods.compact(org.json4s.jackson.JsonMethods.render(v))
+  private def compact(v: JValue): String =
+    org.json4s.jackson.JsonMethods.compact(org.json4s.jackson.JsonMethods.render(v))
 }

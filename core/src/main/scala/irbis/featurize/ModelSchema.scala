@@ -46,9 +46,10 @@ final case class ModelSchema(name: String, uri: String, sha256: String, size: Lo
 
   /** The uri's scheme in lower case (`http`, `https`, `convert`, `file`, `hdfs`, ...); "" for a bare path. */
   def scheme: String = {
-    val s = try Option(new URI(uri).getScheme) catch {
+    val s = try Option(new URI(uri).getScheme)
+    catch {
       case e: java.net.URISyntaxException => throw new IllegalArgumentException(s"$where: uri '$uri' is not a valid " +
-        s"URI or path: ${e.getMessage}")
+          s"URI or path: ${e.getMessage}")
     }
     s.map(_.toLowerCase).getOrElse("")
   }
@@ -98,7 +99,8 @@ object ModelSchema {
   def fromJson(json: String): ModelSchema = fromJValue(parseJson(json, "a model schema"), "model schema")
 
   private[featurize] def parseJson(json: String, what: String): JValue =
-    try parse(json, useBigDecimalForDouble = false, useBigIntForLong = true) catch {
+    try parse(json, useBigDecimalForDouble = false, useBigIntForLong = true)
+    catch {
       case e: Exception => throw new IllegalArgumentException(s"$what is not valid JSON: ${e.getMessage}")
     }
 
@@ -107,8 +109,9 @@ object ModelSchema {
     case JObject(pairs) =>
       val fields = pairs.toMap
       val unknown = fields.keySet -- Fields
-      check(unknown.isEmpty, s"$where: unknown field(s) ${unknown.toSeq.sorted.mkString(", ")}; the fields are " +
-        Fields.mkString(", "))
+      check(unknown.isEmpty,
+        s"$where: unknown field(s) ${unknown.toSeq.sorted.mkString(", ")}; the fields are " +
+          Fields.mkString(", "))
       val named = fields.get("name").collect { case JString(n) => s"$where ('$n')" }.getOrElse(where)
       def field(key: String): JValue = fields.getOrElse(key,
         throw new IllegalArgumentException(s"$named: field '$key' is missing"))
@@ -129,7 +132,7 @@ object ModelSchema {
         case _ => fail("preprocessing", "a JSON object")
       }
       try ModelSchema(string("name"), string("uri"), string("sha256"), size, string("inputNode"), layers,
-        string("modelType"), string("dataset"), pre, string("license"))
+          string("modelType"), string("dataset"), pre, string("license"))
       catch { case e: IllegalArgumentException => throw new IllegalArgumentException(s"$where: ${e.getMessage}", e) }
     case other => throw new IllegalArgumentException(s"$where must be a JSON object, got ${compact(render(other))}")
   }

@@ -9,11 +9,12 @@ import org.json4s.jackson.JsonMethods.{compact, parse, render}
 case class Preprocessing(inputSize: Int, resizeShortSide: Int, channelOrder: String, scale: Double,
                          mean: Seq[Double], std: Seq[Double], interpolation: String = "bilinear",
                          layout: String = "CHW") {
+
   /** resize (short side, or straight to the input size), centre crop, channels, normalize, tensor. */
   def operations: Seq[ImageOp] = {
     val interp = Preprocessing.openCvInterpolation(interpolation)
     val size = if (resizeShortSide > 0) Seq(ResizeShortSide(resizeShortSide, interp), CenterCrop(inputSize, inputSize))
-      else Seq(Resize(inputSize, inputSize, interp))
+    else Seq(Resize(inputSize, inputSize, interp))
     size ++ Seq(ConvertColor(channelOrder), Normalize(mean, std, scale), ToTensor(layout, channelOrder))
   }
 
@@ -27,6 +28,7 @@ case class Preprocessing(inputSize: Int, resizeShortSide: Int, channelOrder: Str
  * object whose fields are named as the featurizer's Params), a catalogue entry, and the model input's shape.
  */
 object Preprocessing {
+
   /** The names converters write (PIL's and torchvision's), each one OpenCV interpolation. */
   val Interpolations: Seq[String] = Seq("nearest", "bilinear", "bicubic", "area", "lanczos4")
   def openCvInterpolation(name: String): String = name match {
@@ -36,19 +38,23 @@ object Preprocessing {
   }
 
   /** The fields of a model's 'preprocessing' metadata. */
-  private[featurize] def readMetadata(json: String, uid: String): Map[String, JValue] = (try parse(json) catch {
-    case e: Exception => throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not JSON: " +
-      s"${e.getMessage}")
+  private[featurize] def readMetadata(json: String, uid: String): Map[String, JValue] = (try parse(json)
+  catch {
+    case e: Exception =>
+      throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not JSON: " +
+        s"${e.getMessage}")
   }) match {
     case JObject(fields) => fields.toMap
-    case _ => throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not a JSON object: $json")
+    case _ =>
+      throw new IllegalArgumentException(s"$uid: the model's 'preprocessing' metadata is not a JSON object: $json")
   }
 
   /** A preprocessing value (from model metadata or a catalogue) decoded and validated by the Param's own codec. */
   private[featurize] def decode[T](p: Param[T], v: JValue, origin: String, uid: String): T = {
-    val value = try p.jsonDecode(compact(render(v))) catch {
+    val value = try p.jsonDecode(compact(render(v)))
+    catch {
       case e: Exception => throw new IllegalArgumentException(
-        s"$uid: $origin has ${p.name} = ${compact(render(v))}: ${e.getMessage}")
+          s"$uid: $origin has ${p.name} = ${compact(render(v))}: ${e.getMessage}")
     }
     require(p.isValid(value), s"$uid: $origin has ${p.name} = ${compact(render(v))}, which is not valid: ${p.doc}")
     value
@@ -63,8 +69,9 @@ object Preprocessing {
     val (h, w) = if (layout == "HWC") (1, 2) else (2, 3)
     if (shape.length != 4) default // not an image input: the featurizer's input shape check says so
     else if (shape(h) > 0 && shape(w) > 0) {
-      require(shape(h) == shape(w), s"$uid: the model's input '$input' has shape ${showShape(shape)}, " +
-        s"${shape(h)} x ${shape(w)} (height x width) in layout $layout; ImageFeaturizer makes square inputs (check layout)")
+      require(shape(h) == shape(w),
+        s"$uid: the model's input '$input' has shape ${showShape(shape)}, " +
+          s"${shape(h)} x ${shape(w)} (height x width) in layout $layout; ImageFeaturizer makes square inputs (check layout)")
       require(shape(h) <= Int.MaxValue, s"$uid: the model's input '$input' has shape ${showShape(shape)}")
       shape(h).toInt
     } else throw new IllegalArgumentException(s"$uid: the model's input '$input' has shape " +

@@ -14,6 +14,7 @@ final case class SendSettings(connectTimeoutMs: Int, readTimeoutMs: Int, deadlin
 
 /** One request as read from a row; `method` is null when the row gave none. */
 final case class HTTPRequest(method: String, url: String, headers: Map[String, String], body: Array[Byte]) {
+
   /** curl's rule: GET without a body, POST with one. */
   def effectiveMethod: String =
     if (method != null) method.toUpperCase(Locale.ROOT) else if (body == null) "GET" else "POST"
@@ -28,6 +29,7 @@ final case class HTTPResponse(status: Option[Int], headers: Map[String, String],
 }
 
 object HTTPResponse {
+
   /** A request that could not be sent at all. */
   def invalid(problem: String): HTTPResponse = HTTPResponse(None, null, null, Some(problem), 0, 0L)
 }
@@ -50,20 +52,22 @@ object HTTPRequests {
     def index(name: String) = struct.fieldNames.indexOf(name)
     val (m, u, h, b) = (index("method"), index("url"), index("headers"), index("body"))
     val bodyIsBinary = b >= 0 && struct.fields(b).dataType == BinaryType
-    row => HTTPRequest(
-      method = if (m >= 0) row.getString(m) else null,
-      url = row.getString(u),
-      headers = if (h >= 0 && !row.isNullAt(h)) row.getMap[String, String](h).toMap else Map.empty,
-      body = if (b < 0 || row.isNullAt(b)) null
-      else if (bodyIsBinary) row.getAs[Array[Byte]](b)
-      else row.getString(b).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+    row =>
+      HTTPRequest(
+        method = if (m >= 0) row.getString(m) else null,
+        url = row.getString(u),
+        headers = if (h >= 0 && !row.isNullAt(h)) row.getMap[String, String](h).toMap else Map.empty,
+        body = if (b < 0 || row.isNullAt(b)) null
+        else if (bodyIsBinary) row.getAs[Array[Byte]](b)
+        else row.getString(b).getBytes(java.nio.charset.StandardCharsets.UTF_8))
   }
 
   /** The JDK request builder for `request`, or why it cannot be sent. Stage headers yield to the request's. */
   def builder(request: HTTPRequest, stageHeaders: Map[String, String]): Either[String, HttpRequest.Builder] = {
     def bad(problem: String) = Left(s"${request.describe}: invalid request, $problem")
     if (request.url == null) return Left("invalid request: url is null")
-    val uri = try URI.create(request.url) catch {
+    val uri = try URI.create(request.url)
+    catch {
       case e: IllegalArgumentException => return bad(s"malformed url (${e.getMessage})")
     }
     val scheme = Option(uri.getScheme).map(_.toLowerCase(Locale.ROOT))

@@ -13,10 +13,10 @@ object HTTPSchema {
   private val StringMap = MapType(StringType, StringType, valueContainsNull = false)
 
   val Request: StructType = StructType(Seq(
-    StructField("method", StringType),
-    StructField("url", StringType),
-    StructField("headers", MapType(StringType, StringType, valueContainsNull = true)),
-    StructField("body", BinaryType)))
+      StructField("method", StringType),
+      StructField("url", StringType),
+      StructField("headers", MapType(StringType, StringType, valueContainsNull = true)),
+      StructField("body", BinaryType)))
 
   /**
    * `status` is null only when no HTTP response arrived, and then `error` says why; `error` is also set for a
@@ -24,12 +24,12 @@ object HTTPSchema {
    * try to the outcome, retry waits included (0 when the request was invalid and never sent).
    */
   val Response: StructType = StructType(Seq(
-    StructField("status", IntegerType),
-    StructField("headers", StringMap),
-    StructField("body", BinaryType),
-    StructField("error", StringType),
-    StructField("attempts", IntegerType, nullable = false),
-    StructField("latencyMs", LongType, nullable = false)))
+      StructField("status", IntegerType),
+      StructField("headers", StringMap),
+      StructField("body", BinaryType),
+      StructField("error", StringType),
+      StructField("attempts", IntegerType, nullable = false),
+      StructField("latencyMs", LongType, nullable = false)))
 
   private val RequestFields = Request.fieldNames.toSeq
 
@@ -47,7 +47,7 @@ object HTTPSchema {
    */
   def requireRequest(schema: StructType, stage: String, column: String): StructType = {
     val field = schema.fields.find(_.name == column).getOrElse(throw new IllegalArgumentException(
-      s"$stage: input column '$column' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
+        s"$stage: input column '$column' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
     def fail(problem: String) = throw new IllegalArgumentException(
       s"$stage: input column '$column' $problem; expected a request struct ${Request.simpleString} " +
         "(only url is required; body may also be a string)")
@@ -62,9 +62,9 @@ object HTTPSchema {
       val ok = f.name match {
         case "method" | "url" => f.dataType == StringType
         case "headers" => f.dataType match {
-          case MapType(StringType, StringType, _) => true
-          case _ => false
-        }
+            case MapType(StringType, StringType, _) => true
+            case _ => false
+          }
         case "body" => f.dataType == BinaryType || f.dataType == StringType
       }
       if (!ok) fail(s"has field '${f.name}' of type ${f.dataType.simpleString}")

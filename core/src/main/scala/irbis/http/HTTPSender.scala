@@ -16,20 +16,22 @@ import scala.util.Try
 object HTTPClients {
   private val clients = new ConcurrentHashMap[Integer, HttpClient]()
 
-  def client(connectTimeoutMs: Int): HttpClient = clients.computeIfAbsent(connectTimeoutMs, ms =>
-    HttpClient.newBuilder()
-      .connectTimeout(Duration.ofMillis(ms.longValue))
-      .followRedirects(HttpClient.Redirect.NORMAL)
-      .version(HttpClient.Version.HTTP_1_1)
-      .build())
+  def client(connectTimeoutMs: Int): HttpClient = clients.computeIfAbsent(connectTimeoutMs,
+    ms =>
+      HttpClient.newBuilder()
+        .connectTimeout(Duration.ofMillis(ms.longValue))
+        .followRedirects(HttpClient.Redirect.NORMAL)
+        .version(HttpClient.Version.HTTP_1_1)
+        .build())
 
   /** Retry waits and whole-attempt timeouts; it only completes futures, so one daemon thread is enough. */
   private[http] lazy val timers: ScheduledExecutorService = {
-    val pool = new ScheduledThreadPoolExecutor(1, (r: Runnable) => {
-      val t = new Thread(r, "irbis-http-timers")
-      t.setDaemon(true)
-      t
-    })
+    val pool = new ScheduledThreadPoolExecutor(1,
+      (r: Runnable) => {
+        val t = new Thread(r, "irbis-http-timers")
+        t.setDaemon(true)
+        t
+      })
     pool.setRemoveOnCancelPolicy(true)
     pool
   }
@@ -87,18 +89,21 @@ private final class Attempts(request: HTTPRequest, builder: HttpRequest.Builder,
     val remaining = s.deadlineMs - elapsedMs
     val timeoutMs = math.min(s.readTimeoutMs.toLong, remaining)
     val cutByDeadline = remaining <= s.readTimeoutMs
-    if (timeoutMs <= 0) return fail(s"deadline of ${s.deadlineMs} ms (deadlineMs) reached after ${plural(n - 1)}", n - 1)
+    if (timeoutMs <= 0)
+      return fail(s"deadline of ${s.deadlineMs} ms (deadlineMs) reached after ${plural(n - 1)}", n - 1)
     val outcome = new CompletableFuture[Either[Throwable, HttpResponse[Array[Byte]]]]()
     val sent = try {
-      client.sendAsync(builder.copy().timeout(Duration.ofMillis(timeoutMs)).build(), HttpResponse.BodyHandlers.ofByteArray())
+      client.sendAsync(builder.copy().timeout(Duration.ofMillis(timeoutMs)).build(),
+        HttpResponse.BodyHandlers.ofByteArray())
     } catch {
       case e: IllegalArgumentException => return fail(s"invalid request, ${e.getMessage}", n - 1)
     }
     sent.whenComplete((r, e) => outcome.complete(if (e != null) Left(e) else Right(r)))
     // The JDK's request timeout stops at the response headers; this one also covers the body.
     val timer = HTTPClients.timers.schedule((() => {
-      if (outcome.complete(Left(new HttpTimeoutException("whole attempt")))) sent.cancel(true)
-    }): Runnable, timeoutMs, TimeUnit.MILLISECONDS)
+                                               if (outcome.complete(Left(new HttpTimeoutException("whole attempt"))))
+                                                 sent.cancel(true)
+                                             }): Runnable, timeoutMs, TimeUnit.MILLISECONDS)
     outcome.thenAccept { o =>
       timer.cancel(false)
       try handle(n, o, timeoutMs, cutByDeadline)
@@ -143,8 +148,9 @@ private final class Attempts(request: HTTPRequest, builder: HttpRequest.Builder,
 
   private def retry(n: Int, waitMs: Long, problem: String, response: HttpResponse[Array[Byte]]): Unit =
     if (elapsedMs + waitMs >= s.deadlineMs)
-      fail(s"$problem on attempt $n; a retry after $waitMs ms would pass the deadline of ${s.deadlineMs} ms " +
-        s"(deadlineMs), so no more attempts were made", n, response)
+      fail(
+        s"$problem on attempt $n; a retry after $waitMs ms would pass the deadline of ${s.deadlineMs} ms " +
+          s"(deadlineMs), so no more attempts were made", n, response)
     else if (waitMs <= 0) attempt(n + 1)
     else HTTPClients.timers.schedule((() => attempt(n + 1)): Runnable, waitMs, TimeUnit.MILLISECONDS)
 }

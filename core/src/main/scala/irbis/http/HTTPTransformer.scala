@@ -37,9 +37,10 @@ class HTTPTransformer(override val uid: String) extends Transformer with IrbisSt
     val read = HTTPRequests.reader(HTTPSchema.requireRequest(df.schema, uid, getInputCol))
     val (settings, inFlight) = (sendSettings, getConcurrency)
     df.mapPartitions { rows: Iterator[Row] =>
-      val responses = new InOrder[Row, HTTPResponse](rows, inFlight, row =>
-        if (row.isNullAt(column)) CompletableFuture.completedFuture(null)
-        else HTTPSender.send(read(row.getStruct(column)), settings))
+      val responses = new InOrder[Row, HTTPResponse](rows, inFlight,
+        row =>
+          if (row.isNullAt(column)) CompletableFuture.completedFuture(null)
+          else HTTPSender.send(read(row.getStruct(column)), settings))
       Option(TaskContext.get()).foreach(_.addTaskCompletionListener[Unit](_ => responses.cancelAll()))
       responses.map { case (row, response) => Row.fromSeq(row.toSeq :+ Option(response).map(_.toRow).orNull) }
     }(Encoders.row(outSchema))

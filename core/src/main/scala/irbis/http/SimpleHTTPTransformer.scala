@@ -27,17 +27,19 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
       "several rows' inputs, the response must be an array of as many results, and rows keep their order."
 
   final val url = new StringParam(this, "url", "The http:// or https:// URL to send the requests to.",
-    (u: String) => u != null && Try(new java.net.URI(u)).toOption.exists(x =>
-      Option(x.getScheme).exists(s => Set("http", "https")(s.toLowerCase(Locale.ROOT))) && x.getHost != null))
+    (u: String) =>
+      u != null && Try(new java.net.URI(u)).toOption.exists(x =>
+        Option(x.getScheme).exists(s => Set("http", "https")(s.toLowerCase(Locale.ROOT))) && x.getHost != null))
   final val method = new StringParam(this, "method", "The HTTP method.",
     (m: String) => m != null && m.nonEmpty && m.forall(c => c.isLetter && c < 128))
   final val outputSchema = new StringParam(this, "outputSchema",
     "The type of one response (of one result with a miniBatcher): a struct (a JSON object), an array or a " +
       "map, as a DDL string such as 'label string, score double' or 'array<double>', or as Spark's JSON schema.",
-    (s: String) => s != null && Try(SimpleHTTPTransformer.parseSchema(s)).toOption.exists {
-      case _: StructType | _: ArrayType | _: MapType => true
-      case _ => false
-    })
+    (s: String) =>
+      s != null && Try(SimpleHTTPTransformer.parseSchema(s)).toOption.exists {
+        case _: StructType | _: ArrayType | _: MapType => true
+        case _ => false
+      })
   override protected def errorColDoc: String =
     "The output column of failures: a struct {status, reason}, null for rows that succeeded."
   final val miniBatcher = new StageParam[Transformer](this, "miniBatcher",
@@ -63,7 +65,8 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
   private val Misfit = "__irbis_http_misfit"
 
   private def outputType: DataType = {
-    require(isDefined(outputSchema), s"$uid: set outputSchema, the type of a response, e.g. 'label string, score double'")
+    require(isDefined(outputSchema),
+      s"$uid: set outputSchema, the type of a response, e.g. 'label string, score double'")
     SimpleHTTPTransformer.parseSchema(getOutputSchema)
   }
 
@@ -78,8 +81,8 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
       getInputCols.foreach(Columns.require(schema, uid, _))
       struct(getInputCols.toIndexedSeq.map(ColumnRef(_)): _*)
     case _ => throw new IllegalArgumentException(
-      s"$uid: set exactly one of inputCol (a struct, map or array column) and inputCols (columns sent as one " +
-        "JSON object)")
+        s"$uid: set exactly one of inputCol (a struct, map or array column) and inputCols (columns sent as one " +
+          "JSON object)")
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -90,10 +93,13 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
     require(getOutputCol != getErrorCol, s"$uid: outputCol and errorCol are both '$getOutputCol'")
     if (isDefined(miniBatcher)) {
       val batched = getMiniBatcher.transformSchema(schema)
-      val notArrays = schema.fieldNames.filterNot(n => batched.fields.exists(f => f.name == n &&
-        f.dataType.isInstanceOf[ArrayType]))
-      require(notArrays.isEmpty, s"$uid: the miniBatcher ${getMiniBatcher.uid} must turn every column into an " +
-        s"array of the batch's values, but leaves ${notArrays.mkString(", ")} as they are")
+      val notArrays = schema.fieldNames.filterNot(n =>
+        batched.fields.exists(f =>
+          f.name == n &&
+            f.dataType.isInstanceOf[ArrayType]))
+      require(notArrays.isEmpty,
+        s"$uid: the miniBatcher ${getMiniBatcher.uid} must turn every column into an " +
+          s"array of the batch's values, but leaves ${notArrays.mkString(", ")} as they are")
     }
     StructType(schema.fields ++ Seq(StructField(getOutputCol, t, nullable = true),
       StructField(getErrorCol, SimpleHTTPTransformer.ErrorType, nullable = true)))
@@ -131,8 +137,10 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
     val one = outputType
     val withPayload = dataset.toDF().withColumn(Payload, payload(schema))
     val requests = (if (batched) getMiniBatcher.transform(withPayload) else withPayload)
-      .withColumn(Request, when(col(Payload).isNotNull, HTTPSchema.request(lit(getUrl), lit(getMethod),
-        typedLit(Map.empty[String, String]), to_json(col(Payload)))))
+      .withColumn(Request,
+        when(col(Payload).isNotNull,
+          HTTPSchema.request(lit(getUrl), lit(getMethod),
+            typedLit(Map.empty[String, String]), to_json(col(Payload)))))
     val responses = http.transform(requests)
 
     val response = col(Response)
@@ -158,13 +166,17 @@ class SimpleHTTPTransformer(override val uid: String) extends Transformer with I
       .when(text.isNull || length(text) === 0, reason(" with an empty body; expected JSON", lit("")))
       .when(try_parse_json(text).isNull, reason(", the body is not valid JSON: ", snippet))
       .when(misfit, reason(s", the body does not fit outputSchema $expected: ", snippet))
-    val checked = if (!batched) failure else failure.when(size(parsed) =!= size(col(Payload)), reason(
-      ", the body has ", concat(size(parsed).cast(StringType), lit(" results for a batch of "),
-        size(col(Payload)).cast(StringType), lit(" inputs"))))
+    val checked = if (!batched) failure
+    else failure.when(size(parsed) =!= size(col(Payload)),
+      reason(
+        ", the body has ",
+        concat(size(parsed).cast(StringType), lit(" results for a batch of "),
+          size(col(Payload)).cast(StringType), lit(" inputs"))))
     val output = when(checked.isNull, parsed)
     val outputs = withParsed.select(col("*"), checked.as(getErrorCol))
-      .withColumn(getOutputCol, if (!batched) output
-      else coalesce(output, array_repeat(lit(null).cast(one), size(col(Payload)))))
+      .withColumn(getOutputCol,
+        if (!batched) output
+        else coalesce(output, array_repeat(lit(null).cast(one), size(col(Payload)))))
       .drop(Payload, Request, Response, Parsed, Misfit)
     val rows = if (batched) new FlattenBatch(uid + "_flatten").transform(outputs) else outputs
     rows.select((schema.fieldNames ++ Seq(getOutputCol, getErrorCol)).toIndexedSeq.map(ColumnRef(_)): _*)

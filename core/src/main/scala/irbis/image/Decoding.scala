@@ -65,7 +65,7 @@ object Decoding {
       m.convertTo(out, CV_8U, 1.0 / 256, -255.0 / 512)
       out
     case d => throw new ImageException(
-      s"the file holds ${SparkImage.depthName(d)} samples, which colorMode 'unchanged' does not convert; use 'color'")
+        s"the file holds ${SparkImage.depthName(d)} samples, which colorMode 'unchanged' does not convert; use 'color'")
   }
 
   /** The same flips and transposition as OpenCV's own EXIF handling for IMREAD_COLOR. */

@@ -20,7 +20,8 @@ object ImageHeaders {
     b.length >= 8 && u8(b, 0) == 0x89 && b(1) == 'P' && b(2) == 'N' && b(3) == 'G'
 
   def format(b: Array[Byte]): Option[String] =
-    if (isJpeg(b)) Some("JPEG") else if (isPng(b)) Some("PNG")
+    if (isJpeg(b)) Some("JPEG")
+    else if (isPng(b)) Some("PNG")
     else if (b.length >= 6 && new String(b, 0, 3, "ISO-8859-1") == "GIF") Some("GIF")
     else if (b.length >= 2 && b(0) == 'B' && b(1) == 'M') Some("BMP")
     else if (b.length >= 12 && ascii(b, 0, 4) == "RIFF" && ascii(b, 8, 4) == "WEBP") Some("WebP")
@@ -30,7 +31,8 @@ object ImageHeaders {
     else if (b.length >= 4 && be32(b, 0) == 0x59a66a95L) Some("Sun raster")
     else if (b.length >= 6 && ascii(b, 0, 6) == "#?RGBE" || b.length >= 10 && ascii(b, 0, 10) == "#?RADIANCE")
       Some("Radiance HDR")
-    else if (b.length >= 12 && be32(b, 0) == 12 && ascii(b, 4, 4) == "jP  " && be32(b, 8) == 0x0d0a870aL) Some("JPEG 2000")
+    else if (b.length >= 12 && be32(b, 0) == 12 && ascii(b, 4, 4) == "jP  " && be32(b, 8) == 0x0d0a870aL)
+      Some("JPEG 2000")
     else if (b.length >= 4 && be32(b, 0) == 0x762f3101L) Some("OpenEXR")
     else None
 
@@ -45,20 +47,22 @@ object ImageHeaders {
 
   /** (width, height) as the header gives them; None when the header cannot be read. */
   def dimensions(b: Array[Byte]): Option[(Long, Long)] = try format(b) match {
-    case Some("PNG") if b.length >= 24 => Some((be32(b, 16), be32(b, 20)))
-    case Some("GIF") if b.length >= 10 => Some((le16(b, 6).toLong, le16(b, 8).toLong))
-    case Some("BMP") if b.length >= 26 => Some((math.abs(le32(b, 18).toInt).toLong, math.abs(le32(b, 22).toInt).toLong))
-    case Some("JPEG") => jpegFrameSize(b)
-    case Some("TIFF") => tiffSize(b)
-    case Some("WebP") => webpSize(b)
-    case Some("PNM") => pnmSize(b)
-    case Some("PFM") => headerNumbers(b, 2, 2).map { case Seq(w, h) => (w, h) }
-    case Some("Sun raster") if b.length >= 12 => Some((be32(b, 4), be32(b, 8)))
-    case Some("Radiance HDR") => hdrSize(b)
-    case Some("JPEG 2000") => jp2Size(b)
-    case Some("OpenEXR") => exrSize(b)
-    case _ => None
-  } catch {
+      case Some("PNG") if b.length >= 24 => Some((be32(b, 16), be32(b, 20)))
+      case Some("GIF") if b.length >= 10 => Some((le16(b, 6).toLong, le16(b, 8).toLong))
+      case Some("BMP") if b.length >= 26 =>
+        Some((math.abs(le32(b, 18).toInt).toLong, math.abs(le32(b, 22).toInt).toLong))
+      case Some("JPEG") => jpegFrameSize(b)
+      case Some("TIFF") => tiffSize(b)
+      case Some("WebP") => webpSize(b)
+      case Some("PNM") => pnmSize(b)
+      case Some("PFM") => headerNumbers(b, 2, 2).map { case Seq(w, h) => (w, h) }
+      case Some("Sun raster") if b.length >= 12 => Some((be32(b, 4), be32(b, 8)))
+      case Some("Radiance HDR") => hdrSize(b)
+      case Some("JPEG 2000") => jp2Size(b)
+      case Some("OpenEXR") => exrSize(b)
+      case _ => None
+    }
+  catch {
     // A header that ends or points outside the bytes: OpenCV will not decode it either.
     case _: IndexOutOfBoundsException | _: NumberFormatException => None
   }

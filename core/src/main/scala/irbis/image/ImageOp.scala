@@ -16,7 +16,8 @@ sealed trait ImageOp extends Serializable {
 
 case class Resize(height: Int, width: Int, interpolation: String) extends ImageOp {
   val op = "resize"
-  protected def fields = List("height" -> JInt(height), "width" -> JInt(width), "interpolation" -> JString(interpolation))
+  protected def fields =
+    List("height" -> JInt(height), "width" -> JInt(width), "interpolation" -> JString(interpolation))
 }
 
 case class ResizeShortSide(shortSide: Int, interpolation: String) extends ImageOp {
@@ -87,16 +88,18 @@ object ImageOp {
   /** Reads one element of `operations`; errors name the element's position, its op and the field. */
   def parse(json: String, index: Int): ImageOp = {
     val where = s"operations[$index]"
-    val obj = (try org.json4s.jackson.JsonMethods.parse(json) catch {
+    val obj = (try org.json4s.jackson.JsonMethods.parse(json)
+    catch {
       case e: Exception => throw new IllegalArgumentException(s"$where is not JSON: $json (${e.getMessage})")
     }) match {
       case JObject(fs) => fs.toMap
-      case _ => throw new IllegalArgumentException(s"$where must be a JSON object like {\"op\":\"resize\",...}, got $json")
+      case _ =>
+        throw new IllegalArgumentException(s"$where must be a JSON object like {\"op\":\"resize\",...}, got $json")
     }
     val name = obj.get("op") match {
       case Some(JString(n)) if Names.contains(n) => n
       case Some(other) => throw new IllegalArgumentException(
-        s"$where: unknown op ${compact(render(other))}; known ops: ${Names.mkString(", ")}")
+          s"$where: unknown op ${compact(render(other))}; known ops: ${Names.mkString(", ")}")
       case None => throw new IllegalArgumentException(s"$where has no \"op\" field: $json")
     }
     val f = new OpFields(obj - "op", s"$where ($name)")
@@ -106,7 +109,8 @@ object ImageOp {
           f.fail("give either 'height' and 'width', or 'shortSide', not both")
         ResizeShortSide(f.int("shortSide", min = 1), f.choice("interpolation", Interpolations, Some("linear")))
       case "resize" =>
-        Resize(f.int("height", min = 1), f.int("width", min = 1), f.choice("interpolation", Interpolations, Some("linear")))
+        Resize(f.int("height", min = 1), f.int("width", min = 1),
+          f.choice("interpolation", Interpolations, Some("linear")))
       case "crop" => Crop(f.int("x", min = 0), f.int("y", min = 0), f.int("width", min = 1), f.int("height", min = 1))
       case "centerCrop" => CenterCrop(f.int("height", min = 1), f.int("width", min = 1))
       case "convertColor" => ConvertColor(f.choice("to", ColorTargets, None))
@@ -119,12 +123,13 @@ object ImageOp {
             s"derives the kernel from sigma); got ${b.kernelWidth}x${b.kernelHeight}, sigmaX ${b.sigmaX}")
         b
       case "threshold" => Threshold(f.double("threshold", None), f.double("maxValue", Some(255.0)),
-        f.choice("type", ThresholdTypes, Some("binary")), f.choice("method", ThresholdMethods, Some("fixed")))
+          f.choice("type", ThresholdTypes, Some("binary")), f.choice("method", ThresholdMethods, Some("fixed")))
       case "flip" => Flip(f.choice("mode", FlipModes, None))
       case "normalize" =>
         val n = Normalize(f.doubles("mean", Seq(0.0)), f.doubles("std", Seq(1.0)), f.double("scale", Some(1.0)))
         if (n.std.exists(_ == 0.0)) f.fail(s"field 'std' must not contain 0, got ${n.std.mkString("[", ", ", "]")}")
-        if (n.mean.length > 4 || n.std.length > 4) f.fail("fields 'mean' and 'std' take 1 to 4 values (one per channel)")
+        if (n.mean.length > 4 || n.std.length > 4)
+          f.fail("fields 'mean' and 'std' take 1 to 4 values (one per channel)")
         n
       case "toTensor" =>
         ToTensor(f.choice("layout", Layouts, Some("CHW")), f.choice("channelOrder", ChannelOrders, Some("RGB")))
@@ -138,8 +143,9 @@ object ImageOp {
     require(jsons != null, "operations must not be null")
     val ops = jsons.zipWithIndex.map { case (j, i) => parse(j, i) }
     ops.zipWithIndex.foreach {
-      case (_: ToTensor, i) if i != ops.length - 1 => throw new IllegalArgumentException(
-        s"operations[$i] (toTensor) must be the last operation; ${ops.length - 1 - i} more follow it")
+      case (_: ToTensor, i) if i != ops.length - 1 =>
+        throw new IllegalArgumentException(
+          s"operations[$i] (toTensor) must be the last operation; ${ops.length - 1 - i} more follow it")
       case _ =>
     }
     ops
@@ -182,18 +188,20 @@ private class OpFields(fields: Map[String, JValue], where: String) {
     case Some(JLong(i)) if i.toDouble >= min => i.toDouble
     case Some(JDouble(d)) if !d.isNaN && !d.isInfinite && d >= min => d
     case Some(JDecimal(d)) if d.toDouble >= min => d.toDouble
-    case Some(v) => fail(s"field '$name' must be a finite number${if (min.isInfinite) "" else s" >= $min"}, got ${show(v)}")
+    case Some(v) =>
+      fail(s"field '$name' must be a finite number${if (min.isInfinite) "" else s" >= $min"}, got ${show(v)}")
     case None => default.getOrElse(fail(s"field '$name' is required (a number)"))
   }
 
   def doubles(name: String, default: Seq[Double]): Seq[Double] = get(name) match {
-    case Some(JArray(xs)) if xs.nonEmpty => xs.map {
-      case JInt(i) => i.toDouble
-      case JLong(i) => i.toDouble
-      case JDouble(d) if !d.isNaN && !d.isInfinite => d
-      case JDecimal(d) => d.toDouble
-      case v => fail(s"field '$name' must hold finite numbers, got ${show(v)}")
-    }
+    case Some(JArray(xs)) if xs.nonEmpty =>
+      xs.map {
+        case JInt(i) => i.toDouble
+        case JLong(i) => i.toDouble
+        case JDouble(d) if !d.isNaN && !d.isInfinite => d
+        case JDecimal(d) => d.toDouble
+        case v => fail(s"field '$name' must hold finite numbers, got ${show(v)}")
+      }
     case Some(JInt(i)) => Seq(i.toDouble)
     case Some(JDouble(d)) if !d.isNaN && !d.isInfinite => Seq(d)
     case Some(v) =>
@@ -210,6 +218,7 @@ private class OpFields(fields: Map[String, JValue], where: String) {
   def requireNoOthers(): Unit = {
     val unknown = fields.keySet -- used
     if (unknown.nonEmpty)
-      fail(s"unknown field${if (unknown.size > 1) "s" else ""} ${unknown.toSeq.sorted.map("'" + _ + "'").mkString(", ")}")
+      fail(
+        s"unknown field${if (unknown.size > 1) "s" else ""} ${unknown.toSeq.sorted.map("'" + _ + "'").mkString(", ")}")
   }
 }

@@ -86,6 +86,7 @@ trait DecodeParams extends Params {
 }
 
 private[irbis] object ImageRows {
+
   /**
    * Runs one row's native work inside a pointer scope (every Mat it creates is freed when it ends, not at
    * the next GC) and turns any failure into that row's error message.
@@ -115,7 +116,7 @@ private[irbis] object ImageRows {
 
   def imageResult(image: ImageRecord, error: String): Row = {
     val struct = if (image == null) null
-      else Row(image.origin, image.height, image.width, image.nChannels, image.mode, image.data)
+    else Row(image.origin, image.height, image.width, image.nChannels, image.mode, image.data)
     Row(struct, error)
   }
 
@@ -125,7 +126,8 @@ private[irbis] object ImageRows {
       .asNondeterministic()
 
   def imageUdf2[A, B](f: (A, B) => (ImageRecord, String)): UserDefinedFunction =
-    udf(new UDF2[A, B, Row] { def call(a: A, b: B): Row = { val (i, e) = f(a, b); imageResult(i, e) } }, ImageResultType)
+    udf(new UDF2[A, B, Row] { def call(a: A, b: B): Row = { val (i, e) = f(a, b); imageResult(i, e) } },
+      ImageResultType)
       .asNondeterministic()
 
   /** Several results per row, for a generator (which Spark evaluates once per row anyway). */

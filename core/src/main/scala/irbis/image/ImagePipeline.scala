@@ -24,9 +24,11 @@ final class ImagePipeline(val ops: Seq[ImageOp]) extends Serializable {
   }
 
   private def named[T](i: Int)(body: => T): T =
-    try body catch {
+    try body
+    catch {
       case e: ImageException => throw new ImageException(s"operations[$i] (${ops(i).op}): ${e.getMessage}")
-      case e: RuntimeException => throw new ImageException(s"operations[$i] (${ops(i).op}): OpenCV failed: ${e.getMessage}")
+      case e: RuntimeException =>
+        throw new ImageException(s"operations[$i] (${ops(i).op}): OpenCV failed: ${e.getMessage}")
     }
 
   /**
@@ -104,7 +106,7 @@ object ImagePipeline {
       }
     case GaussianBlur(kw, kh, sx, sy) =>
       (fresh(cvGaussianBlur(m, _, new Size(kw, kh), sx, sy, BORDER_DEFAULT,
-        ALGO_HINT_DEFAULT)), order)
+            ALGO_HINT_DEFAULT)), order)
     case Threshold(t, max, kind, method) =>
       if (method != "fixed" && m.`type`() != CV_8UC1) throw new ImageException(
         s"method '$method' needs a 1-channel 8-bit image (convertColor to GRAY first), got ${m.channels()} channels")

@@ -13,6 +13,7 @@ import org.apache.spark.sql.functions.{col, lit, pmod, xxhash64}
  * }}}
  */
 object ImageReader {
+
   /** File names that OpenCV decodes, in either case. */
   val ImageFiles: String = {
     val ext = Seq("jpg", "jpeg", "jpe", "png", "bmp", "dib", "gif", "tif", "tiff", "webp", "jp2", "pbm", "pgm", "ppm",

@@ -18,7 +18,8 @@ class ImageSetAugmenter(override val uid: String) extends Transformer with Irbis
       "equal to inputCol the images are replaced in place. A null image stays null in every copy; a malformed " +
       "one gives null copies and a message in errorCol."
 
-  final val flipLeftRight = new BooleanParam(this, "flipLeftRight", "Add a copy mirrored left to right (cv2.flip code 1).")
+  final val flipLeftRight =
+    new BooleanParam(this, "flipLeftRight", "Add a copy mirrored left to right (cv2.flip code 1).")
   final val flipUpDown = new BooleanParam(this, "flipUpDown", "Add a copy mirrored top to bottom (cv2.flip code 0).")
 
   setDefault(inputCol -> "image", outputCol -> "image", flipLeftRight -> true, flipUpDown -> false)

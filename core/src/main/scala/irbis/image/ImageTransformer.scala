@@ -25,7 +25,8 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
       "resize {height, width} or {shortSide} (the short side becomes shortSide, the long side " +
       "floor(shortSide * long / short)), interpolation (nearest, linear, cubic, area, lanczos4, linearExact, " +
       "nearestExact; default linear, OpenCV's default, which does not anti-alias when shrinking: use area for " +
-      "that; " + ImageOp.CubicNote + "). crop {x, y, width, height} in pixels from the top-left corner; it must fit in the image. " +
+      "that; " + ImageOp.CubicNote +
+      "). crop {x, y, width, height} in pixels from the top-left corner; it must fit in the image. " +
       "centerCrop {height, width}: offsets floor((H - height) / 2) and floor((W - width) / 2); the image must " +
       "be at least that large. convertColor {to: BGR, RGB or GRAY}: converts from the current channel order " +
       "(an image struct is GRAY, BGR or BGRA; alpha is dropped) with cv2.cvtColor. gaussianBlur {kernelWidth, " +
@@ -100,13 +101,15 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
           }
         }(ColumnRef(getInputCol))
     }
-    ImageRows.attach(dataset.toDF(), result, if (pipeline.outputsTensor) "tensor" else "image", getOutputCol, getErrorCol)
+    ImageRows.attach(dataset.toDF(), result, if (pipeline.outputsTensor) "tensor" else "image", getOutputCol,
+      getErrorCol)
   }
 
   override def copy(extra: ParamMap): ImageTransformer = defaultCopy(extra)
 }
 
 object ImageTransformer extends IrbisReadable[ImageTransformer] {
+
   /** One operation's canonical JSON (validated, defaults filled in): how the Python fluent methods build theirs. */
   def canonicalOperation(json: String): String = ImageOp.canonical(json)
 
@@ -114,10 +117,10 @@ object ImageTransformer extends IrbisReadable[ImageTransformer] {
   def validateOperations(jsonArray: String): Unit = {
     val items = org.json4s.jackson.JsonMethods.parse(jsonArray) match {
       case org.json4s.JArray(xs) => xs.map {
-        case org.json4s.JString(s) => s
-        case other => throw new IllegalArgumentException(
-          s"operations must be strings (compact JSON objects), got ${org.json4s.jackson.JsonMethods.compact(other)}")
-      }
+          case org.json4s.JString(s) => s
+          case other => throw new IllegalArgumentException(
+              s"operations must be strings (compact JSON objects), got ${org.json4s.jackson.JsonMethods.compact(other)}")
+        }
       case _ => throw new IllegalArgumentException(s"operations must be a list of strings, got $jsonArray")
     }
     ImageOp.parseAll(items)

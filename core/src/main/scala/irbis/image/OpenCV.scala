@@ -9,6 +9,7 @@ import org.bytedeco.opencv.global.{opencv_core, opencv_imgcodecs, opencv_imgproc
  * a Scala object's initialiser runs exactly once even when several task threads race for it.
  */
 object OpenCV {
+
   /**
    * OpenCV's own thread pool per call. Spark already runs one task per core, so a pool inside every task
    * would only oversubscribe the cores; override with the JVM property `irbis.opencv.threads`.
@@ -22,8 +23,8 @@ object OpenCV {
       Loader.load(classOf[opencv_imgcodecs])
     } catch {
       case e: Throwable => throw new IllegalStateException(
-        s"Could not load OpenCV's native libraries for ${Loader.getPlatform} (Irbis ships linux-x86_64 only): " +
-          e.getMessage, e)
+          s"Could not load OpenCV's native libraries for ${Loader.getPlatform} (Irbis ships linux-x86_64 only): " +
+            e.getMessage, e)
     }
     opencv_core.setNumThreads(threads)
     opencv_core.CV_VERSION

@@ -20,6 +20,7 @@ case class ImageRecord(origin: String, height: Int, width: Int, nChannels: Int, 
  * copied is fenced until the copy ends: JavaCPP frees an unreachable Mat's memory from its GC thread.
  */
 object SparkImage {
+
   /** `column` must hold image structs or binary (encoded image files); the error names the stage and column. */
   def requireImageOrBytes(schema: StructType, stage: String, column: String): Unit =
     Columns.requireType(schema, stage, column,
@@ -34,7 +35,8 @@ object SparkImage {
   }
 
   def requireImageColumn(input: StructType, stage: String, column: String): Unit =
-    Columns.requireType(input, stage, column, s"an image struct (Spark's image schema: ${schema.simpleString})")(isImage)
+    Columns.requireType(input, stage, column, s"an image struct (Spark's image schema: ${schema.simpleString})")(
+      isImage)
 
   def origin(row: Row): String = row.getAs[String]("origin")
 

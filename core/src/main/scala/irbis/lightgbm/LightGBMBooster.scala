@@ -20,19 +20,22 @@ final class LightGBMBooster private (val modelText: String, handle: SWIGTYPE_p_v
 
   val numClasses: Int = intOut(p => lib.LGBM_BoosterGetNumClasses(handle, p), "LGBM_BoosterGetNumClasses")
   val numFeatures: Int = intOut(p => lib.LGBM_BoosterGetNumFeature(handle, p), "LGBM_BoosterGetNumFeature")
-  val numIterations: Int = intOut(p => lib.LGBM_BoosterGetCurrentIteration(handle, p), "LGBM_BoosterGetCurrentIteration")
+  val numIterations: Int =
+    intOut(p => lib.LGBM_BoosterGetCurrentIteration(handle, p), "LGBM_BoosterGetCurrentIteration")
   val numTrees: Int = intOut(p => lib.LGBM_BoosterNumberOfTotalModel(handle, p), "LGBM_BoosterNumberOfTotalModel")
 
   /** The `objective=` line of the model text, e.g. `binary sigmoid:1` or `multiclass num_class:3`. */
   val objective: String = modelText.linesIterator.find(_.startsWith("objective=")).map(_.stripPrefix("objective="))
     .getOrElse("")
   val objectiveName: String = objective.split(' ').headOption.getOrElse("")
-  val sigmoid: Double = objective.split(' ').collectFirst { case s if s.startsWith("sigmoid:") => s.stripPrefix("sigmoid:").toDouble }
-    .getOrElse(1.0)
+  val sigmoid: Double =
+    objective.split(' ').collectFirst { case s if s.startsWith("sigmoid:") => s.stripPrefix("sigmoid:").toDouble }
+      .getOrElse(1.0)
 
   private def intOut(f: com.microsoft.ml.lightgbm.SWIGTYPE_p_int => Int, what: String): Int = {
     val p = lib.new_intp()
-    try { call(what)(f(p)); lib.intp_value(p) } finally lib.delete_intp(p)
+    try { call(what)(f(p)); lib.intp_value(p) }
+    finally lib.delete_intp(p)
   }
 
   /** LightGBM's feature importances: "split" (times a feature is used) or "gain" (total gain of its splits). */
@@ -41,7 +44,7 @@ final class LightGBMBooster private (val modelText: String, handle: SWIGTYPE_p_v
       case "split" => C.C_API_FEATURE_IMPORTANCE_SPLIT
       case "gain" => C.C_API_FEATURE_IMPORTANCE_GAIN
       case other => throw new IllegalArgumentException(
-        s"importance type '$other'. Expected: split or gain")
+          s"importance type '$other'. Expected: split or gain")
     }
     val out = lib.new_doubleArray(math.max(numFeatures, 1).toLong)
     try {
@@ -79,7 +82,7 @@ final class LightGBMBooster private (val modelText: String, handle: SWIGTYPE_p_v
     val len = lib.new_int64_tp()
     try {
       call("LGBM_BoosterPredictForMat")(lib.LGBM_BoosterPredictForMat(handle, LightGBMNative.voidOf(data),
-        C.C_API_DTYPE_FLOAT64, rows, numFeatures, 1, predictType, start, count, s"num_threads=$threads", len, out))
+          C.C_API_DTYPE_FLOAT64, rows, numFeatures, 1, predictType, start, count, s"num_threads=$threads", len, out))
       val n = lib.int64_tp_value(len)
       if (n != rows.toLong * width) throw new LightGBMException(
         s"LightGBM returned $n values for $rows rows; expected ${rows.toLong * width}")

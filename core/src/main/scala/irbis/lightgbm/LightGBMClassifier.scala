@@ -14,9 +14,9 @@ import org.apache.spark.sql.types.StructType
 /** The classifier's own LightGBM Params. */
 trait LightGBMClassifierParams extends LightGBMParams {
   final val isUnbalance = native(new BooleanParam(this, "isUnbalance",
-    "Binary: reweight the classes as if they were balanced."), "is_unbalance")
+      "Binary: reweight the classes as if they were balanced."), "is_unbalance")
   final val scalePosWeight = native(new DoubleParam(this, "scalePosWeight",
-    "Binary: weight of the positive class.", Validators.gt(0)), "scale_pos_weight")
+      "Binary: weight of the positive class.", Validators.gt(0)), "scale_pos_weight")
   final val maxNumClasses = new IntParam(this, "maxNumClasses",
     "Most classes a fit accepts (the largest label plus one, or the label's metadata): a guard against a label " +
       "column that is not class indexes.", Validators.gt(1))
@@ -54,8 +54,10 @@ class LightGBMClassifier(override val uid: String)
     if (!multi && n > 2) throw new IllegalArgumentException(
       s"$uid.objective: '$objectiveName' learns two classes, but labelCol '$getLabelCol' has $n. Expected: multiclass or multiclassova")
     val derived = Seq("objective" -> objectiveName) ++ (if (multi) Seq("num_class" -> n.toString) else Nil)
-    val result = LightGBMFit(this, dataset, getFeaturesCol, getLabelCol, Classification(if (multi) n else 2), derived, None)
-    copyValues(new LightGBMClassificationModel(uid).setNativeModel(result.modelText).setBestIteration(result.bestIteration))
+    val result =
+      LightGBMFit(this, dataset, getFeaturesCol, getLabelCol, Classification(if (multi) n else 2), derived, None)
+    copyValues(
+      new LightGBMClassificationModel(uid).setNativeModel(result.modelText).setBestIteration(result.bestIteration))
   }
 
   /** The classes: from the label's ML attribute metadata when it has them, else the largest label plus one. */
@@ -67,7 +69,8 @@ class LightGBMClassifier(override val uid: String)
       case _ =>
         val label = col(getLabelCol).cast("double")
         val top = dataset.toDF().agg(max(when(!isnan(label), label))).head()
-        if (top.isNullAt(0)) 2 else {
+        if (top.isNullAt(0)) 2
+        else {
           val m = top.getDouble(0)
           // A label that is not a class index is reported with its row by the workers.
           if (m >= 0 && m.isWhole && m < Int.MaxValue - 1) math.max(2, m.toInt + 1) else 2
@@ -92,6 +95,7 @@ class LightGBMClassificationModel(override val uid: String)
       "trained by LightGBM anywhere (loadNativeModelFromFile/FromString)."
 
   override def numClasses: Int = math.max(2, booster.numClasses)
+
   /** SynapseML's name of numClasses. */
   def getActualNumClasses: Int = numClasses
   override def numFeatures: Int = booster.numFeatures
@@ -117,26 +121,28 @@ class LightGBMClassificationModel(override val uid: String)
     val objectiveName = booster.objectiveName
     val sigmoid = booster.sigmoid
     val boosterClasses = booster.numClasses
-    val inJvm = LightGBMClassificationModel.probability(new Array[Double](boosterClasses), objectiveName, sigmoid).isDefined
+    val inJvm =
+      LightGBMClassificationModel.probability(new Array[Double](boosterClasses), objectiveName, sigmoid).isDefined
     val thresholds = if (isDefined(this.thresholds)) Some($(this.thresholds)) else None
     val needScores = rawCol.nonEmpty || probCol.nonEmpty || predCol.nonEmpty
     val types = (if (needScores) Seq(C.C_API_PREDICT_RAW_SCORE) else Nil) ++
       (if (needScores && !inJvm) Seq(C.C_API_PREDICT_NORMAL) else Nil) ++ extraTypes
     val extras = extraTypes.size
     val produced = (if (needScores) Seq(rawCol, probCol, predCol).filter(_.nonEmpty) else Nil) ++ extraColumns
-    score(dataset.toDF(), $(featuresCol), schema, types, produced, { results =>
-      val out = scala.collection.mutable.ArrayBuffer[Any]()
-      if (needScores) {
-        val raw = results(0)
-        val p = if (inJvm) LightGBMClassificationModel.probability(raw, objectiveName, sigmoid).get
+    score(dataset.toDF(), $(featuresCol), schema, types, produced,
+      { results =>
+        val out = scala.collection.mutable.ArrayBuffer[Any]()
+        if (needScores) {
+          val raw = results(0)
+          val p = if (inJvm) LightGBMClassificationModel.probability(raw, objectiveName, sigmoid).get
           else LightGBMClassificationModel.twoClasses(results(1))
-        if (rawCol.nonEmpty) out += LightGBMClassificationModel.raw(raw, boosterClasses)
-        if (probCol.nonEmpty) out += Vectors.dense(p)
-        if (predCol.nonEmpty) out += LightGBMClassificationModel.prediction(p, thresholds)
-      }
-      results.takeRight(extras).foreach(r => out += Vectors.dense(r))
-      out.toArray
-    })
+          if (rawCol.nonEmpty) out += LightGBMClassificationModel.raw(raw, boosterClasses)
+          if (probCol.nonEmpty) out += Vectors.dense(p)
+          if (predCol.nonEmpty) out += LightGBMClassificationModel.prediction(p, thresholds)
+        }
+        results.takeRight(extras).foreach(r => out += Vectors.dense(r))
+        out.toArray
+      })
   }
 
   override def copy(extra: ParamMap): LightGBMClassificationModel =
@@ -144,6 +150,7 @@ class LightGBMClassificationModel(override val uid: String)
 }
 
 object LightGBMClassificationModel extends IrbisReadable[LightGBMClassificationModel] {
+
   /** A model from LightGBM's text format, as lightgbm's Booster.model_to_string() writes it. */
   def loadNativeModelFromString(text: String): LightGBMClassificationModel =
     new LightGBMClassificationModel().setNativeModel(text)

@@ -53,30 +53,37 @@ trait LightGBMModelBase extends LightGBMParams {
    * which counts only the new trees when training went on from modelString (whose trees the model now holds, so
    * its text is not kept a second time).
    */
-  private[lightgbm] def predictingWithAllTrees(): this.type = clear(modelString).set(numIterations, booster.numIterations)
+  private[lightgbm] def predictingWithAllTrees(): this.type =
+    clear(modelString).set(numIterations, booster.numIterations)
 
   // SynapseML's model methods.
   /** The iteration early stopping kept, -1 if none (see bestIteration). */
   def getBoosterBestIteration: Int = $(bestIteration)
+
   /** The number of boosting iterations the model holds. */
   def getBoosterNumTotalIterations: Int = booster.numIterations
+
   /** The number of trees the model holds (iterations times trees per iteration). */
   def getBoosterNumTotalModel: Int = booster.numTrees
   def getBoosterNumFeatures: Int = booster.numFeatures
   def getBoosterNumClasses: Int = booster.numClasses
+
   /** SHAP contributions of one row: one per feature then the expected value (per class for multiclass). */
   def getFeatureShaps(features: Vector): Array[Double] = predictOne(features, C.C_API_PREDICT_CONTRIB)
   def getDenseFeatureShaps(features: Array[Double]): Array[Double] = getFeatureShaps(Vectors.dense(features))
   def getSparseFeatureShaps(size: Int, indices: Array[Int], values: Array[Double]): Array[Double] =
     getFeatureShaps(Vectors.sparse(size, indices, values))
+
   /** The leaf index of one row in each tree. */
   def predictLeaf(features: Vector): Vector = Vectors.dense(predictOne(features, C.C_API_PREDICT_LEAF_INDEX))
 
   /** `df` with LightGBM's raw scores of each row in `outCol`: a number, or a vector of one per class. */
   private[lightgbm] def rawScores(df: DataFrame, featuresCol: String, outCol: String): DataFrame = {
     val perClass = booster.numClasses > 1
-    val schema = df.schema.add(StructField(outCol, if (perClass) SQLDataTypes.VectorType else
-      org.apache.spark.sql.types.DoubleType, nullable = false))
+    val schema = df.schema.add(StructField(outCol,
+        if (perClass) SQLDataTypes.VectorType
+        else
+          org.apache.spark.sql.types.DoubleType, nullable = false))
     score(df, featuresCol, schema, Seq(C.C_API_PREDICT_RAW_SCORE), Seq(outCol),
       r => Array[Any](if (perClass) Vectors.dense(r(0)) else r(0)(0)))
   }
@@ -87,6 +94,7 @@ trait LightGBMModelBase extends LightGBMParams {
       1, predictType, 1, getStartIteration, getNumIterations)
 
   @transient private var cachedKey: (Array[Byte], String) = _
+
   /** This JVM's booster of the model (one per model per JVM). */
   def booster: LightGBMBooster = LightGBMBooster.of(modelKey, getNativeModel)
 
@@ -104,9 +112,11 @@ trait LightGBMModelBase extends LightGBMParams {
   def saveNativeModel(path: String, overwrite: Boolean): Unit = {
     val p = new Path(path)
     val fs = p.getFileSystem(SparkSession.active.sparkContext.hadoopConfiguration)
-    if (fs.exists(p) && !overwrite) throw new IllegalArgumentException(s"$uid: $path exists. Expected: a new path, or overwrite")
+    if (fs.exists(p) && !overwrite)
+      throw new IllegalArgumentException(s"$uid: $path exists. Expected: a new path, or overwrite")
     val out = fs.create(p, overwrite)
-    try out.write($(nativeModelBytes)) finally out.close()
+    try out.write($(nativeModelBytes))
+    finally out.close()
   }
   def saveNativeModel(path: String): Unit = saveNativeModel(path, overwrite = true)
 
@@ -137,10 +147,11 @@ trait LightGBMModelBase extends LightGBMParams {
     val withPrediction = predictionCol.nonEmpty
     val types = (if (withPrediction) Seq(C.C_API_PREDICT_NORMAL) else Nil) ++ extraTypes
     val produced = (if (withPrediction) Seq(predictionCol) else Nil) ++ extraColumns
-    score(dataset.toDF(), featuresCol, schema, types, produced, { results =>
-      (if (withPrediction) Array[Any](results(0)(0)) else Array.empty[Any]) ++
-        results.drop(if (withPrediction) 1 else 0).map(r => org.apache.spark.ml.linalg.Vectors.dense(r): Any)
-    })
+    score(dataset.toDF(), featuresCol, schema, types, produced,
+      { results =>
+        (if (withPrediction) Array[Any](results(0)(0)) else Array.empty[Any]) ++
+          results.drop(if (withPrediction) 1 else 0).map(r => org.apache.spark.ml.linalg.Vectors.dense(r): Any)
+      })
   }
 
   protected def predictThreads: Int = math.max(1, getOrDefault(numThreads))
@@ -166,7 +177,8 @@ trait LightGBMModelBase extends LightGBMParams {
     InternalFrames.mapPartitions(df, schema) { rows =>
       val booster = LightGBMBooster.of(key, text.value)
       val udt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
-      val perBatch = if (InternalFrames.inContinuousTask) 1 else math.max(1, math.min(4096, (1 << 20) / math.max(1, expectedSize)))
+      val perBatch =
+        if (InternalFrames.inContinuousTask) 1 else math.max(1, math.min(4096, (1 << 20) / math.max(1, expectedSize)))
       val partition = Option(org.apache.spark.TaskContext.get()).map(_.partitionId()).getOrElse(0)
       var number = 0L
       rows.map(_.copy()).grouped(perBatch).flatMap { batch =>
@@ -182,7 +194,8 @@ trait LightGBMModelBase extends LightGBMParams {
             s"$stage: featuresCol '$featuresCol' at row ${number + i} (of partition $partition) has size ${v.size}. " +
               s"Expected: $expectedSize, the model's number of features")
           v match {
-            case d: DenseVector => System.arraycopy(d.values, 0, values, i * expectedSize, math.min(d.size, expectedSize))
+            case d: DenseVector =>
+              System.arraycopy(d.values, 0, values, i * expectedSize, math.min(d.size, expectedSize))
             case s: SparseVector =>
               var k = 0
               while (k < s.indices.length && s.indices(k) < expectedSize) {
@@ -193,7 +206,8 @@ trait LightGBMModelBase extends LightGBMParams {
           i += 1
         }
         number += n
-        val results = types.map(t => (booster.predict(values, n, t, threads, start, count), booster.widthOf(t, start, count)))
+        val results =
+          types.map(t => (booster.predict(values, n, t, threads, start, count), booster.widthOf(t, start, count)))
         (0 until n).iterator.map { r =>
           val mine = results.map { case (all, w) => java.util.Arrays.copyOfRange(all, r * w, (r + 1) * w) }.toArray
           val values = emit(mine)
@@ -215,11 +229,13 @@ object LightGBMModelBase {
 
   /** Checks that `text` is a LightGBM model by loading it (and freeing it again); gives its number of iterations. */
   def check(uid: String, text: String): Int = {
-    val b = try LightGBMBooster.load(text) catch {
+    val b = try LightGBMBooster.load(text)
+    catch {
       case e: LightGBMException => throw new IllegalArgumentException(
-        s"$uid: the text given is not a LightGBM model (${text.take(40).replace('\n', ' ')}...): ${e.getMessage}", e)
+          s"$uid: the text given is not a LightGBM model (${text.take(40).replace('\n', ' ')}...): ${e.getMessage}", e)
     }
-    try b.numIterations finally b.free()
+    try b.numIterations
+    finally b.free()
   }
 
   /**
@@ -241,6 +257,7 @@ object LightGBMModelBase {
     val fs = p.getFileSystem(SparkSession.active.sparkContext.hadoopConfiguration)
     if (!fs.exists(p)) throw new IllegalArgumentException(s"No LightGBM model file at $path")
     val in = fs.open(p)
-    try new String(in.readAllBytes(), UTF_8) finally in.close()
+    try new String(in.readAllBytes(), UTF_8)
+    finally in.close()
   }
 }

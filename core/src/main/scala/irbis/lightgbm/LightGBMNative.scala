@@ -5,7 +5,13 @@ import java.nio.file.{Files, StandardCopyOption}
 import scala.reflect.ClassTag
 import scala.util.control.NonFatal
 
-import com.microsoft.ml.lightgbm.{lightgbmlib => lib, SWIGTYPE_p_double, SWIGTYPE_p_float, SWIGTYPE_p_int, SWIGTYPE_p_void}
+import com.microsoft.ml.lightgbm.{
+  lightgbmlib => lib,
+  SWIGTYPE_p_double,
+  SWIGTYPE_p_float,
+  SWIGTYPE_p_int,
+  SWIGTYPE_p_void
+}
 import org.apache.spark.unsafe.Platform
 
 /** A LightGBM C API call failed; the message is LightGBM's own, prefixed with what Irbis was doing. */
@@ -22,15 +28,19 @@ object LightGBMNative {
   private val Libraries = Seq("lib_lightgbm.so", "lib_lightgbm_swig.so")
 
   private lazy val loaded: Either[Throwable, Unit] =
-    try Right(load()) catch { case NonFatal(e) => Left(e) case e: UnsatisfiedLinkError => Left(e) }
+    try Right(load())
+    catch {
+      case NonFatal(e) => Left(e)
+      case e: UnsatisfiedLinkError => Left(e)
+    }
 
   /** Loads the natives if this JVM has not yet; fails with what was tried and why. */
   def ensureLoaded(): Unit = loaded match {
     case Right(_) =>
     case Left(e) => throw new LightGBMException(
-      s"LightGBM's native library could not be loaded in this JVM (os.name=${System.getProperty("os.name")}, " +
-        s"os.arch=${System.getProperty("os.arch")}; Irbis ships LightGBM ${LightGBMNative.Version} for linux x86_64 " +
-        s"only, from the jar com.microsoft.ml.lightgbm:lightgbmlib): $e", e)
+        s"LightGBM's native library could not be loaded in this JVM (os.name=${System.getProperty("os.name")}, " +
+          s"os.arch=${System.getProperty("os.arch")}; Irbis ships LightGBM ${LightGBMNative.Version} for linux x86_64 " +
+          s"only, from the jar com.microsoft.ml.lightgbm:lightgbmlib): $e", e)
   }
 
   /** The LightGBM version of the natives, which is also the version of the parity reference (Python's lightgbm). */
@@ -45,9 +55,11 @@ object LightGBMNative {
     dir.toFile.deleteOnExit()
     Libraries.foreach { name =>
       val in = getClass.getResourceAsStream(Resources + name)
-      if (in == null) throw new IllegalStateException(s"$Resources$name is not on the classpath (is lightgbmlib in the jar?)")
+      if (in == null)
+        throw new IllegalStateException(s"$Resources$name is not on the classpath (is lightgbmlib in the jar?)")
       val target = dir.resolve(name)
-      try Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING) finally in.close()
+      try Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING)
+      finally in.close()
       target.toFile.deleteOnExit()
       System.load(target.toString)
     }
@@ -110,11 +122,12 @@ object LightGBMNative {
    */
   lazy val parameterNames: Map[String, String] = {
     val in = getClass.getResourceAsStream("/irbis/lightgbm/parameters.txt")
-    try scala.io.Source.fromInputStream(in, "UTF-8").getLines().map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#"))
-      .flatMap { line =>
-        val names = line.split("\\s+")
-        names.map(_ -> names.head)
-      }.toMap
+    try
+      scala.io.Source.fromInputStream(in, "UTF-8").getLines().map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#"))
+        .flatMap { line =>
+          val names = line.split("\\s+")
+          names.map(_ -> names.head)
+        }.toMap
     finally in.close()
   }
 }
@@ -133,6 +146,7 @@ final class Chunks[@specialized(Int, Double) T: ClassTag](chunkSize: Int = 1 << 
     used += 1
     size += 1
   }
+
   /** The chunks with how many values each holds. */
   def iterator: Iterator[(Array[T], Int)] =
     chunks.iterator.zipWithIndex.map { case (a, i) => (a, if (i == chunks.size - 1) used else chunkSize) }

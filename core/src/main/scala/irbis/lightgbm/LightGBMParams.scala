@@ -14,68 +14,71 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
   private val nativeNames = mutable.LinkedHashMap[Param[_], String]()
   protected def native[P <: Param[_]](p: P, lightgbmName: String): P = { nativeNames(p) = lightgbmName; p }
   private val aliases = mutable.LinkedHashMap[Param[_], Param[_]]()
+
   /** `synapse` is SynapseML's name of `target`: setting either sets LightGBM's parameter (both set: they must agree). */
   protected def alias[P <: Param[_]](synapse: P, target: P): P = { aliases(synapse) = target; synapse }
 
   final val objective = native(new StringParam(this, "objective",
-    "LightGBM's objective: binary, multiclass, multiclassova, cross_entropy (classifier); regression, " +
-      "regression_l1, huber, fair, poisson, quantile, mape, gamma, tweedie (regressor); lambdarank, rank_xendcg " +
-      "(ranker).", Validators.nonEmpty), "objective")
+      "LightGBM's objective: binary, multiclass, multiclassova, cross_entropy (classifier); regression, " +
+        "regression_l1, huber, fair, poisson, quantile, mape, gamma, tweedie (regressor); lambdarank, rank_xendcg " +
+        "(ranker).", Validators.nonEmpty), "objective")
   final val boostingType = native(new EnumParam(this, "boostingType",
-    "The boosting algorithm (LightGBM's `boosting`): gbdt, rf (random forest, needs bagging), dart, goss.",
-    Seq("gbdt", "rf", "dart", "goss")), "boosting")
+      "The boosting algorithm (LightGBM's `boosting`): gbdt, rf (random forest, needs bagging), dart, goss.",
+      Seq("gbdt", "rf", "dart", "goss")), "boosting")
   final val numIterations = native(new IntParam(this, "numIterations",
-    "Boosting iterations (LightGBM's num_iterations; trees per class).", Validators.gtEq(0)), "num_iterations")
+      "Boosting iterations (LightGBM's num_iterations; trees per class).", Validators.gtEq(0)), "num_iterations")
   final val learningRate = native(new DoubleParam(this, "learningRate", "Shrinkage rate.", Validators.gt(0)),
     "learning_rate")
   final val numLeaves = native(new IntParam(this, "numLeaves", "Maximum leaves in one tree.",
-    Validators.inRange(2, 131072)), "num_leaves")
+      Validators.inRange(2, 131072)), "num_leaves")
   final val maxDepth = native(new IntParam(this, "maxDepth", "Maximum tree depth; <= 0 means no limit."), "max_depth")
   final val minDataInLeaf = native(new IntParam(this, "minDataInLeaf", "Minimal number of rows in one leaf.",
-    Validators.gtEq(0)), "min_data_in_leaf")
+      Validators.gtEq(0)), "min_data_in_leaf")
   final val minSumHessianInLeaf = native(new DoubleParam(this, "minSumHessianInLeaf",
-    "Minimal sum of hessians in one leaf.", Validators.gtEq(0)), "min_sum_hessian_in_leaf")
+      "Minimal sum of hessians in one leaf.", Validators.gtEq(0)), "min_sum_hessian_in_leaf")
   final val minGainToSplit = native(new DoubleParam(this, "minGainToSplit", "Minimal gain to perform a split.",
-    Validators.gtEq(0)), "min_gain_to_split")
+      Validators.gtEq(0)), "min_gain_to_split")
   final val featureFraction = native(new DoubleParam(this, "featureFraction",
-    "Fraction of features sampled for each tree.", Validators.inRange(0, 1, lowerInclusive = false)), "feature_fraction")
+      "Fraction of features sampled for each tree.", Validators.inRange(0, 1, lowerInclusive = false)),
+    "feature_fraction")
   final val baggingFraction = native(new DoubleParam(this, "baggingFraction",
-    "Fraction of rows sampled for each bagging round (with baggingFreq > 0).",
-    Validators.inRange(0, 1, lowerInclusive = false)), "bagging_fraction")
+      "Fraction of rows sampled for each bagging round (with baggingFreq > 0).",
+      Validators.inRange(0, 1, lowerInclusive = false)), "bagging_fraction")
   final val baggingFreq = native(new IntParam(this, "baggingFreq", "Bag every k iterations; 0 disables bagging.",
-    Validators.gtEq(0)), "bagging_freq")
+      Validators.gtEq(0)), "bagging_freq")
   final val baggingSeed = native(new IntParam(this, "baggingSeed", "Random seed of bagging."), "bagging_seed")
   final val lambdaL1 = native(new DoubleParam(this, "lambdaL1", "L1 regularization.", Validators.gtEq(0)), "lambda_l1")
   final val lambdaL2 = native(new DoubleParam(this, "lambdaL2", "L2 regularization.", Validators.gtEq(0)), "lambda_l2")
   final val maxBin = native(new IntParam(this, "maxBin", "Maximum number of bins feature values are bucketed in.",
-    Validators.gt(1)), "max_bin")
+      Validators.gt(1)), "max_bin")
   final val minDataInBin = native(new IntParam(this, "minDataInBin", "Minimal number of rows in one bin.",
-    Validators.gt(0)), "min_data_in_bin")
+      Validators.gt(0)), "min_data_in_bin")
   final val binSampleCount = native(new IntParam(this, "binSampleCount",
-    "Rows sampled to find bin boundaries (LightGBM's bin_construct_sample_cnt).", Validators.gt(0)),
+      "Rows sampled to find bin boundaries (LightGBM's bin_construct_sample_cnt).", Validators.gt(0)),
     "bin_construct_sample_cnt")
   final val dropRate = native(new DoubleParam(this, "dropRate", "dart: fraction of trees dropped.",
-    Validators.inRange(0, 1)), "drop_rate")
-  final val maxDrop = native(new IntParam(this, "maxDrop", "dart: most trees dropped in one iteration; <= 0: no limit."),
-    "max_drop")
+      Validators.inRange(0, 1)), "drop_rate")
+  final val maxDrop =
+    native(new IntParam(this, "maxDrop", "dart: most trees dropped in one iteration; <= 0: no limit."),
+      "max_drop")
   final val skipDrop = native(new DoubleParam(this, "skipDrop", "dart: probability of skipping dropout.",
-    Validators.inRange(0, 1)), "skip_drop")
+      Validators.inRange(0, 1)), "skip_drop")
   final val topRate = native(new DoubleParam(this, "topRate", "goss: retain ratio of large gradient rows.",
-    Validators.inRange(0, 1)), "top_rate")
+      Validators.inRange(0, 1)), "top_rate")
   final val otherRate = native(new DoubleParam(this, "otherRate", "goss: retain ratio of small gradient rows.",
-    Validators.inRange(0, 1)), "other_rate")
+      Validators.inRange(0, 1)), "other_rate")
   final val boostFromAverage = native(new BooleanParam(this, "boostFromAverage",
-    "Start from the label's average (the initial score), as LightGBM does by default."), "boost_from_average")
+      "Start from the label's average (the initial score), as LightGBM does by default."), "boost_from_average")
   final val metric = native(new StringParam(this, "metric",
-    "Evaluation metric(s) on the validation rows, comma-separated (e.g. auc,binary_logloss); empty: the " +
-      "objective's own metric."), "metric")
+      "Evaluation metric(s) on the validation rows, comma-separated (e.g. auc,binary_logloss); empty: the " +
+        "objective's own metric."), "metric")
   final val seed = native(new IntParam(this, "seed",
-    "Master random seed (LightGBM derives its other seeds from it); unset: LightGBM's fixed defaults."), "seed")
+      "Master random seed (LightGBM derives its other seeds from it); unset: LightGBM's fixed defaults."), "seed")
   final val deterministic = native(new BooleanParam(this, "deterministic",
-    "Same model for the same data and parameters (LightGBM's deterministic; use with numThreads=1 for bitwise " +
-      "repeatability)."), "deterministic")
+      "Same model for the same data and parameters (LightGBM's deterministic; use with numThreads=1 for bitwise " +
+        "repeatability)."), "deterministic")
   final val verbosity = native(new IntParam(this, "verbosity",
-    "LightGBM's log level: < 0 fatal only, 0 warnings, 1 info, > 1 debug (printed to the executors' stdout)."),
+      "LightGBM's log level: < 0 fatal only, 0 warnings, 1 info, > 1 debug (printed to the executors' stdout)."),
     "verbosity")
   final val categoricalSlotIndexes = new IntArrayParam(this, "categoricalSlotIndexes",
     "Indexes of the feature vector's slots that are categorical (non-negative integer values).",
@@ -84,65 +87,67 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
     "Names of categorical slots, as the feature vector's ML attribute metadata names them (VectorAssembler " +
       "writes them).")
   final val maxCatToOnehot = native(new IntParam(this, "maxCatToOnehot",
-    "Categorical features with at most this many values are split one-vs-rest.", Validators.gt(0)), "max_cat_to_onehot")
+      "Categorical features with at most this many values are split one-vs-rest.", Validators.gt(0)),
+    "max_cat_to_onehot")
   final val catSmooth = native(new DoubleParam(this, "catSmooth", "Smoothing of categorical splits.",
-    Validators.gtEq(0)), "cat_smooth")
+      Validators.gtEq(0)), "cat_smooth")
   final val catL2 = native(new DoubleParam(this, "catL2", "L2 regularization of categorical splits.",
-    Validators.gtEq(0)), "cat_l2")
+      Validators.gtEq(0)), "cat_l2")
 
   final val maxCatThreshold = native(new IntParam(this, "maxCatThreshold",
-    "Most split points considered for one categorical feature.", Validators.gt(0)), "max_cat_threshold")
+      "Most split points considered for one categorical feature.", Validators.gt(0)), "max_cat_threshold")
   final val minDataPerGroup = native(new IntParam(this, "minDataPerGroup",
-    "Minimal number of rows per categorical group.", Validators.gt(0)), "min_data_per_group")
+      "Minimal number of rows per categorical group.", Validators.gt(0)), "min_data_per_group")
   final val posBaggingFraction = native(new DoubleParam(this, "posBaggingFraction",
-    "binary: fraction of positive rows sampled for each bagging round (with baggingFreq > 0).",
-    Validators.inRange(0, 1, lowerInclusive = false)), "pos_bagging_fraction")
+      "binary: fraction of positive rows sampled for each bagging round (with baggingFreq > 0).",
+      Validators.inRange(0, 1, lowerInclusive = false)), "pos_bagging_fraction")
   final val negBaggingFraction = native(new DoubleParam(this, "negBaggingFraction",
-    "binary: fraction of negative rows sampled for each bagging round (with baggingFreq > 0).",
-    Validators.inRange(0, 1, lowerInclusive = false)), "neg_bagging_fraction")
+      "binary: fraction of negative rows sampled for each bagging round (with baggingFreq > 0).",
+      Validators.inRange(0, 1, lowerInclusive = false)), "neg_bagging_fraction")
   final val featureFractionByNode = native(new DoubleParam(this, "featureFractionByNode",
-    "Fraction of features sampled at each tree node.", Validators.inRange(0, 1, lowerInclusive = false)),
+      "Fraction of features sampled at each tree node.", Validators.inRange(0, 1, lowerInclusive = false)),
     "feature_fraction_bynode")
   final val xGBoostDartMode = native(new BooleanParam(this, "xGBoostDartMode",
-    "dart: xgboost's dart mode (LightGBM's xgboost_dart_mode)."), "xgboost_dart_mode")
+      "dart: xgboost's dart mode (LightGBM's xgboost_dart_mode)."), "xgboost_dart_mode")
   final val uniformDrop = native(new BooleanParam(this, "uniformDrop", "dart: drop trees uniformly."), "uniform_drop")
   final val maxDeltaStep = native(new DoubleParam(this, "maxDeltaStep",
-    "Limit of a leaf's output; <= 0: no limit."), "max_delta_step")
+      "Limit of a leaf's output; <= 0: no limit."), "max_delta_step")
   final val maxBinByFeature = native(new IntArrayParam(this, "maxBinByFeature",
-    "maxBin for each feature, in slot order; empty: maxBin for all.", Validators.each(Validators.gt(1))),
+      "maxBin for each feature, in slot order; empty: maxBin for all.", Validators.each(Validators.gt(1))),
     "max_bin_by_feature")
   final val monotoneConstraints = native(new IntArrayParam(this, "monotoneConstraints",
-    "Per feature, in slot order: 1 increasing, -1 decreasing, 0 no constraint; empty: none.",
-    Validators.each(Validators.inRange(-1, 1))), "monotone_constraints")
+      "Per feature, in slot order: 1 increasing, -1 decreasing, 0 no constraint; empty: none.",
+      Validators.each(Validators.inRange(-1, 1))), "monotone_constraints")
   final val monotoneConstraintsMethod = native(new EnumParam(this, "monotoneConstraintsMethod",
-    "How monotoneConstraints are enforced: basic, intermediate, advanced.", Seq("basic", "intermediate", "advanced")),
+      "How monotoneConstraints are enforced: basic, intermediate, advanced.", Seq("basic", "intermediate", "advanced")),
     "monotone_constraints_method")
   final val monotonePenalty = native(new DoubleParam(this, "monotonePenalty",
-    "Penalty on splits of monotone features near the root.", Validators.gtEq(0)), "monotone_penalty")
+      "Penalty on splits of monotone features near the root.", Validators.gtEq(0)), "monotone_penalty")
   final val featureFractionSeed = native(new IntParam(this, "featureFractionSeed",
-    "Random seed of featureFraction; unset: derived from seed, else LightGBM's default (2)."), "feature_fraction_seed")
+      "Random seed of featureFraction; unset: derived from seed, else LightGBM's default (2)."),
+    "feature_fraction_seed")
   final val extraSeed = native(new IntParam(this, "extraSeed",
-    "Random seed of extra trees; unset: derived from seed, else LightGBM's default (6)."), "extra_seed")
+      "Random seed of extra trees; unset: derived from seed, else LightGBM's default (6)."), "extra_seed")
   final val dropSeed = native(new IntParam(this, "dropSeed",
-    "dart: random seed of dropping; unset: derived from seed, else LightGBM's default (4)."), "drop_seed")
+      "dart: random seed of dropping; unset: derived from seed, else LightGBM's default (4)."), "drop_seed")
   final val dataRandomSeed = native(new IntParam(this, "dataRandomSeed",
-    "Random seed of sampling rows for bin boundaries; unset: derived from seed, else LightGBM's default (1)."),
+      "Random seed of sampling rows for bin boundaries; unset: derived from seed, else LightGBM's default (1)."),
     "data_random_seed")
   final val objectiveSeed = native(new IntParam(this, "objectiveSeed",
-    "Random seed of objectives that sample (rank_xendcg); unset: derived from seed, else LightGBM's default (5)."),
+      "Random seed of objectives that sample (rank_xendcg); unset: derived from seed, else LightGBM's default (5)."),
     "objective_seed")
   final val isProvideTrainingMetric = native(new BooleanParam(this, "isProvideTrainingMetric",
-    "Evaluate the metrics on the training rows too (printed by LightGBM at verbosity >= 1)."),
+      "Evaluate the metrics on the training rows too (printed by LightGBM at verbosity >= 1)."),
     "is_provide_training_metric")
   final val useMissing = native(new BooleanParam(this, "useMissing",
-    "Treat missing values (NaN) specially; false: as numbers."), "use_missing")
+      "Treat missing values (NaN) specially; false: as numbers."), "use_missing")
   final val zeroAsMissing = native(new BooleanParam(this, "zeroAsMissing",
-    "Treat zeros (and absent sparse values) as missing."), "zero_as_missing")
+      "Treat zeros (and absent sparse values) as missing."), "zero_as_missing")
   final val isEnableSparse = native(new BooleanParam(this, "isEnableSparse",
-    "Let LightGBM store sparse features sparsely."), "is_enable_sparse")
+      "Let LightGBM store sparse features sparsely."), "is_enable_sparse")
   final val catl2 = alias(new DoubleParam(this, "catl2", "SynapseML's name of catL2.", Validators.gtEq(0)), catL2)
   final val minDataPerBin = alias(new IntParam(this, "minDataPerBin", "SynapseML's name of minDataInBin.",
-    Validators.gt(0)), minDataInBin)
+      Validators.gt(0)), minDataInBin)
   final val modelString = new StringParam(this, "modelString",
     "A LightGBM model text to continue training from, as lightgbm.train's init_model: the rows start from its raw " +
       "scores and the new model holds its trees, then the new ones; empty: train from scratch.")
@@ -160,7 +165,7 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
     "How several workers share the work (LightGBM's tree_learner): data_parallel or voting_parallel.",
     Seq("data_parallel", "voting_parallel"))
   final val topK = native(new IntParam(this, "topK", "voting_parallel: features each worker votes for.",
-    Validators.gt(0)), "top_k")
+      Validators.gt(0)), "top_k")
   final val numTasks = new IntParam(this, "numTasks",
     "LightGBM workers, one per Spark task, started together (barrier mode); 0: the input's partition count, " +
       "capped at the cluster's task slots. Above the slots available is refused.", Validators.gtEq(0))
@@ -352,8 +357,8 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
       case Seq() => None
       case Seq(v) => Some(v)
       case values => throw new IllegalArgumentException(s"$uid.${p.name}: set to ${values.mkString(" and ")} " +
-        s"(through ${(Seq[Param[_]](p) ++ aliases.collect { case (a, t) if t eq p => a }).map(_.name).mkString(" and ")}). " +
-        "Expected: one value")
+          s"(through ${(Seq[Param[_]](p) ++ aliases.collect { case (a, t) if t eq p => a }).map(_.name).mkString(" and ")}). " +
+          "Expected: one value")
     }
   }
 
@@ -368,11 +373,14 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
       if (i <= 0 || i == kv.length - 1) throw new IllegalArgumentException(
         s"$uid.passThroughArgs: invalid entry '$kv'. Expected: key=value pairs separated by spaces")
       val (k, v) = (kv.substring(0, i), kv.substring(i + 1))
-      val name = LightGBMNative.parameterNames.getOrElse(k, throw new IllegalArgumentException(
-        s"$uid.passThroughArgs: unknown LightGBM parameter '$k'. Expected: a parameter of LightGBM " +
-          s"${LightGBMNative.Version} (https://lightgbm.readthedocs.io/en/v3.3.5/Parameters.html)"))
-      LightGBMParams.setByIrbis.get(name).foreach { instead => throw new IllegalArgumentException(
-        s"$uid.passThroughArgs: '$k' (LightGBM's $name) is set by Irbis. Expected: $instead") }
+      val name = LightGBMNative.parameterNames.getOrElse(k,
+        throw new IllegalArgumentException(
+          s"$uid.passThroughArgs: unknown LightGBM parameter '$k'. Expected: a parameter of LightGBM " +
+            s"${LightGBMNative.Version} (https://lightgbm.readthedocs.io/en/v3.3.5/Parameters.html)"))
+      LightGBMParams.setByIrbis.get(name).foreach { instead =>
+        throw new IllegalArgumentException(
+          s"$uid.passThroughArgs: '$k' (LightGBM's $name) is set by Irbis. Expected: $instead")
+      }
       nativeNames.collectFirst { case (p, n) if n == name => p }.foreach { p =>
         effective(p.asInstanceOf[Param[Any]]).map(LightGBMParams.text).filter(_ != v).foreach { set =>
           throw new IllegalArgumentException(s"$uid.passThroughArgs: '$k=$v', but Param ${p.name} is set to $set. " +
@@ -381,8 +389,11 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
       }
       name -> v
     }
-    pairs.groupBy(_._1).collectFirst { case (n, kvs) if kvs.length > 1 => throw new IllegalArgumentException(
-      s"$uid.passThroughArgs: LightGBM's $n given ${kvs.length} times. Expected: once") }
+    pairs.groupBy(_._1).collectFirst {
+      case (n, kvs) if kvs.length > 1 =>
+        throw new IllegalArgumentException(
+          s"$uid.passThroughArgs: LightGBM's $n given ${kvs.length} times. Expected: once")
+    }
     pairs
   }
 
@@ -401,6 +412,7 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
 }
 
 object LightGBMParams {
+
   /** LightGBM parameters Irbis sets itself, with what to set instead. */
   private val setByIrbis: Map[String, String] = Map(
     "objective" -> "the objective Param", "num_iterations" -> "numIterations",

@@ -15,11 +15,11 @@ trait LightGBMRankerParams extends LightGBMParams {
     "The query id column: the rows of one query are ranked against each other. Rows of a query must be together " +
       "in any order: the ranker gathers each query's rows in one partition.", Validators.nonEmpty)
   final val evalAt = native(new IntArrayParam(this, "evalAt", "Positions at which ndcg and map are evaluated.",
-    Validators.each(Validators.gt(0))), "eval_at")
+      Validators.each(Validators.gt(0))), "eval_at")
   final val labelGain = native(new DoubleArrayParam(this, "labelGain",
-    "Gain of each relevance grade (LightGBM's default: 2^i - 1 for grades 0..30)."), "label_gain")
+      "Gain of each relevance grade (LightGBM's default: 2^i - 1 for grades 0..30)."), "label_gain")
   final val maxPosition = native(new IntParam(this, "maxPosition",
-    "Ranks optimized by lambdarank (LightGBM's lambdarank_truncation_level).", Validators.gt(0)),
+      "Ranks optimized by lambdarank (LightGBM's lambdarank_truncation_level).", Validators.gt(0)),
     "lambdarank_truncation_level")
   setDefault(objective -> "lambdarank", groupCol -> "group", evalAt -> Array(1, 2, 3, 4, 5), maxPosition -> 30)
   def setGroupCol(v: String): this.type = set(groupCol, v)
@@ -74,10 +74,12 @@ class LightGBMRankerModel(override val uid: String)
   override def transform(dataset: Dataset[_]): DataFrame =
     scoreOneNumber(dataset, transformSchema(dataset.schema, logging = true), $(predictionCol), $(featuresCol))
 
-  override def copy(extra: ParamMap): LightGBMRankerModel = copyValues(new LightGBMRankerModel(uid), extra).setParent(parent)
+  override def copy(extra: ParamMap): LightGBMRankerModel =
+    copyValues(new LightGBMRankerModel(uid), extra).setParent(parent)
 }
 
 object LightGBMRankerModel extends IrbisReadable[LightGBMRankerModel] {
   def loadNativeModelFromString(text: String): LightGBMRankerModel = new LightGBMRankerModel().setNativeModel(text)
-  def loadNativeModelFromFile(path: String): LightGBMRankerModel = loadNativeModelFromString(LightGBMModelBase.readText(path))
+  def loadNativeModelFromFile(path: String): LightGBMRankerModel =
+    loadNativeModelFromString(LightGBMModelBase.readText(path))
 }

@@ -12,9 +12,9 @@ import org.apache.spark.sql.types.StructType
 /** The regressor's own LightGBM Params. */
 trait LightGBMRegressorParams extends LightGBMParams {
   final val alpha = native(new DoubleParam(this, "alpha",
-    "The quantile of the quantile objective, and huber's delta.", Validators.gt(0)), "alpha")
+      "The quantile of the quantile objective, and huber's delta.", Validators.gt(0)), "alpha")
   final val tweedieVariancePower = native(new DoubleParam(this, "tweedieVariancePower",
-    "tweedie: the variance power, between 1 (poisson-like) and 2 (gamma-like).", Validators.inRange(1, 2)),
+      "tweedie: the variance power, between 1 (poisson-like) and 2 (gamma-like).", Validators.inRange(1, 2)),
     "tweedie_variance_power")
   setDefault(objective -> "regression", alpha -> 0.9, tweedieVariancePower -> 1.5)
   def setAlpha(v: Double): this.type = set(alpha, v)
@@ -71,9 +71,9 @@ class LightGBMRegressionModel(override val uid: String)
 }
 
 object LightGBMRegressionModel extends IrbisReadable[LightGBMRegressionModel] {
-  def loadNativeModelFromString(text: String): LightGBMRegressionModel = new LightGBMRegressionModel().setNativeModel(text)
+  def loadNativeModelFromString(text: String): LightGBMRegressionModel =
+    new LightGBMRegressionModel().setNativeModel(text)
   def loadNativeModelFromFile(path: String): LightGBMRegressionModel =
     loadNativeModelFromString(LightGBMModelBase.readText(path))
 
 }
-

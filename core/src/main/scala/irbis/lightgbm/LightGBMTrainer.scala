@@ -37,6 +37,7 @@ final case class TrainPlan(
  * worker computes the same metrics and all stop at the same iteration.
  */
 object LightGBMTrainer {
+
   /** The result of one worker: the model text (worker 0), or a bad row found before training. */
   private final case class Outcome(model: Option[String], badRow: Option[String], bestIteration: Int)
 
@@ -64,14 +65,17 @@ object LightGBMTrainer {
   private def run(rows: DataFrame, valid: Option[Broadcast[Array[InternalRow]]], plan: TrainPlan): Array[Outcome] =
     rows.queryExecution.toRdd.barrier().mapPartitions(it => Iterator(worker(it, valid, plan))).repartition(1).collect()
 
-  private def worker(rows: Iterator[InternalRow], valid: Option[Broadcast[Array[InternalRow]]], plan: TrainPlan): Outcome = {
+  private def worker(rows: Iterator[InternalRow], valid: Option[Broadcast[Array[InternalRow]]], plan: TrainPlan)
+    : Outcome = {
     val ctx = BarrierTaskContext.get()
     val partition = ctx.partitionId()
     LightGBMNative.ensureLoaded()
     val data = new PartitionData(plan.columns, plan.task, partition, plan.matrixType)
-    val badRow = try { rows.foreach(data.add); None } catch { case e: BadRowException => Some(e.getMessage) }
+    val badRow = try { rows.foreach(data.add); None }
+    catch { case e: BadRowException => Some(e.getMessage) }
     // Every worker says how it is, so that all leave together when one has a bad row or no rows.
-    val (host, port) = if (badRow.isEmpty && data.rows > 0) freePort(plan.listenPort, partition, plan.numTasks) else ("", 0)
+    val (host, port) =
+      if (badRow.isEmpty && data.rows > 0) freePort(plan.listenPort, partition, plan.numTasks) else ("", 0)
     val state = badRow.map(m => "bad\t" + m).getOrElse(s"ok\t$host:$port\t${data.rows}\t${data.numFeatures}")
     val everyone = ctx.allGather(state)
     val bad = everyone.find(_.startsWith("bad\t")).map(_.stripPrefix("bad\t"))
@@ -79,8 +83,9 @@ object LightGBMTrainer {
     val working = everyone.map(_.split('\t')).filter(_(2).toLong > 0)
     if (data.rows == 0) return Outcome(None, None, 0)
     val sizes = working.map(_(3).toInt).distinct
-    if (sizes.length > 1) return Outcome(None, Some(s"${plan.stage}: featuresCol '${plan.columns.name("features")}' " +
-      s"holds vectors of sizes ${sizes.mkString(" and ")} in different partitions. Expected: one size"), 0)
+    if (sizes.length > 1) return Outcome(None,
+      Some(s"${plan.stage}: featuresCol '${plan.columns.name("features")}' " +
+        s"holds vectors of sizes ${sizes.mkString(" and ")} in different partitions. Expected: one size"), 0)
     val machines = working.map(_(1))
     val rank = machines.indexOf(s"$host:$port")
     val network = machines.length > 1
@@ -90,8 +95,8 @@ object LightGBMTrainer {
     if (network) {
       val watchdog = new InitWatchdog(ctx, host, port, rank)
       try LightGBMNative.check(
-        lib.LGBM_NetworkInit(machines.mkString(","), port, math.max(1, plan.timeoutSeconds / 60), machines.length),
-        s"${plan.stage}: connecting LightGBM's workers ${machines.mkString(",")} (worker $rank)")
+          lib.LGBM_NetworkInit(machines.mkString(","), port, math.max(1, plan.timeoutSeconds / 60), machines.length),
+          s"${plan.stage}: connecting LightGBM's workers ${machines.mkString(",")} (worker $rank)")
       finally watchdog.finish()
       checkInterrupted()
     }
@@ -115,15 +120,18 @@ object LightGBMTrainer {
     def bind(port: Int): Option[Int] =
       try {
         val socket = new ServerSocket(port, 1, InetAddress.getByName(ip))
-        try Some(socket.getLocalPort) finally socket.close()
+        try Some(socket.getLocalPort)
+        finally socket.close()
       } catch { case _: java.io.IOException if port != 0 => None }
     val candidates = Iterator.iterate(first + partition)(_ + math.max(1, workers)).takeWhile(_ <= 65535).take(1000)
     val port = if (first == 0) bind(0) else candidates.flatMap(bind).nextOption()
-    (ip, port.getOrElse(throw new LightGBMException(
-      s"worker $partition: no free port on $ip from defaultListenPort $first + $partition in steps of $workers")))
+    (ip,
+      port.getOrElse(throw new LightGBMException(
+          s"worker $partition: no free port on $ip from defaultListenPort $first + $partition in steps of $workers")))
   }
 
-  private def trainHere(data: PartitionData, valid: Option[Array[InternalRow]], plan: TrainPlan, partition: Int): (String, Int) = {
+  private def trainHere(data: PartitionData, valid: Option[Array[InternalRow]], plan: TrainPlan, partition: Int)
+    : (String, Int) = {
     val params = LightGBMParams.parameterString(plan.parameters)
     val handles = ArrayBuffer[SWIGTYPE_p_void]()
     var booster: SWIGTYPE_p_void = null
@@ -143,10 +151,12 @@ object LightGBMTrainer {
         LightGBMNative.check(lib.LGBM_BoosterCreate(train, params, out), s"${plan.stage}: creating the booster")
         booster = lib.voidpp_value(out)
       } finally lib.delete_voidpp(out)
-      validSet.foreach(v => LightGBMNative.check(lib.LGBM_BoosterAddValidData(booster, v),
-        s"${plan.stage}: adding the validation rows"))
+      validSet.foreach(v =>
+        LightGBMNative.check(lib.LGBM_BoosterAddValidData(booster, v),
+          s"${plan.stage}: adding the validation rows"))
       // modelString: its trees come first (the rows' initial scores are its raw scores), as lightgbm.train does.
-      val initIterations = if (plan.initModel.isEmpty) 0 else {
+      val initIterations = if (plan.initModel.isEmpty) 0
+      else {
         val init = LightGBMBooster.load(plan.initModel)
         try {
           LightGBMNative.check(init.mergeInto(booster), s"${plan.stage}: adding modelString's trees")
@@ -190,7 +200,8 @@ object LightGBMTrainer {
           while (m < names.length) {
             val s = scores(m)
             val tolerance = plan.improvementTolerance
-            if (bestScore(m).isNaN || (if (higherBetter(m)) s > bestScore(m) + tolerance else s < bestScore(m) - tolerance)) {
+            if (bestScore(m).isNaN ||
+              (if (higherBetter(m)) s > bestScore(m) + tolerance else s < bestScore(m) - tolerance)) {
               bestScore(m) = s
               bestIter(m) = i
             } else if (i - bestIter(m) >= plan.earlyStoppingRound) return bestIter(m) + 1
@@ -215,7 +226,8 @@ object LightGBMTrainer {
   private def evalNames(booster: SWIGTYPE_p_void): Array[String] = {
     val handle = lib.LGBM_BoosterGetEvalNamesSWIG(booster)
     if (handle == null) throw new LightGBMException(s"LGBM_BoosterGetEvalNames: ${lib.LGBM_GetLastError()}")
-    try lib.StringArrayHandle_get_strings(handle) finally lib.StringArrayHandle_free(handle)
+    try lib.StringArrayHandle_get_strings(handle)
+    finally lib.StringArrayHandle_free(handle)
   }
 
   /** The model text of the first `numIteration` iterations (-1: all). */
@@ -254,7 +266,8 @@ object LightGBMTrainer {
    * failed), this thread unblocks that wait by connecting as those ranks, so the task ends and frees its slot
    * instead of holding it until the JVM exits.
    */
-  private final class InitWatchdog(ctx: TaskContext, host: String, port: Int, rank: Int) extends Thread("lightgbm-init-watchdog") {
+  private final class InitWatchdog(ctx: TaskContext, host: String, port: Int, rank: Int)
+    extends Thread("lightgbm-init-watchdog") {
     @volatile private var done = false
     setDaemon(true)
     start()

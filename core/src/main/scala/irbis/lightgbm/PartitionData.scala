@@ -61,7 +61,11 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     val size = if (isDense) values.numElements() else v.getInt(1)
     if (numFeatures < 0) {
       numFeatures = size
-      sparse = matrixType match { case "dense" => false case "sparse" => true case _ => !isDense }
+      sparse = matrixType match {
+        case "dense" => false
+        case "sparse" => true
+        case _ => !isDense
+      }
       if (sparse) csrIndptr.add(0)
     } else if (size != numFeatures) throw bad("features", k,
       s"a vector of size $size. Expected: size $numFeatures, as the partition's first row")
@@ -120,7 +124,10 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
       case _: ArrayType => row.getArray(columns.initScore).toDoubleArray()
       case _ => PartitionData.vectorType.deserialize(row.getStruct(columns.initScore, 4)).toArray
     }
-    val expected = task match { case Classification(n) if n > 2 => n case _ => 1 }
+    val expected = task match {
+      case Classification(n) if n > 2 => n
+      case _ => 1
+    }
     if (scores.length != expected) throw bad("initScore", k,
       s"${scores.length} values. Expected: $expected (${if (expected == 1) "one raw score" else "one per class"})")
     scores.foreach(initScores.add)
@@ -134,9 +141,10 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     }
     if (rows > 0 && g == lastGroup) groupSizes(groupSizes.size - 1) += 1
     else {
-      if (!seenGroups.add(g)) throw bad("group", k, s"query '$g' again after other queries. Expected: the rows " +
-        "of each query together (sort within partitions by the group column, e.g. " +
-        "df.repartition(n, groupCol).sortWithinPartitions(groupCol))")
+      if (!seenGroups.add(g)) throw bad("group", k,
+        s"query '$g' again after other queries. Expected: the rows " +
+          "of each query together (sort within partitions by the group column, e.g. " +
+          "df.repartition(n, groupCol).sortWithinPartitions(groupCol))")
       groupSizes += 1
       lastGroup = g
     }
@@ -155,18 +163,21 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
         val indices = LightGBMNative.ints(csrIndices.iterator, csrIndices.size)
         val values = LightGBMNative.doubles(csrValues.iterator, csrValues.size)
         try LightGBMNative.check(lib.LGBM_DatasetCreateFromCSR(LightGBMNative.voidOf(indptr), C.C_API_DTYPE_INT32,
-          indices, LightGBMNative.voidOf(values), C.C_API_DTYPE_FLOAT64, csrIndptr.size, csrValues.size, numFeatures,
-          parameters, reference, out), s"${columns.stage}: building the LightGBM dataset (CSR) of partition $partition")
+              indices, LightGBMNative.voidOf(values), C.C_API_DTYPE_FLOAT64, csrIndptr.size, csrValues.size,
+              numFeatures,
+              parameters, reference, out),
+            s"${columns.stage}: building the LightGBM dataset (CSR) of partition $partition")
         finally { lib.delete_intArray(indptr); lib.delete_intArray(indices); lib.delete_doubleArray(values) }
       } else {
         val values = LightGBMNative.doubles(dense.iterator, dense.size)
         try LightGBMNative.check(lib.LGBM_DatasetCreateFromMat(LightGBMNative.voidOf(values), C.C_API_DTYPE_FLOAT64,
-          rows.toInt, numFeatures, 1, parameters, reference, out),
-          s"${columns.stage}: building the LightGBM dataset of partition $partition")
+              rows.toInt, numFeatures, 1, parameters, reference, out),
+            s"${columns.stage}: building the LightGBM dataset of partition $partition")
         finally lib.delete_doubleArray(values)
       }
       val dataset = lib.voidpp_value(out)
-      try setFields(dataset) catch { case e: Throwable => lib.LGBM_DatasetFree(dataset); throw e }
+      try setFields(dataset)
+      catch { case e: Throwable => lib.LGBM_DatasetFree(dataset); throw e }
       dataset
     } finally lib.delete_voidpp(out)
   }
@@ -176,8 +187,9 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
     def floats(name: String, c: Chunks[Double]): Unit = {
       val a = c.toArray.map(_.toFloat)
       val p = LightGBMNative.floats(a, n)
-      try LightGBMNative.check(lib.LGBM_DatasetSetField(dataset, name, LightGBMNative.voidOf(p), n, C.C_API_DTYPE_FLOAT32),
-        s"${columns.stage}: setting the dataset's $name")
+      try LightGBMNative.check(lib.LGBM_DatasetSetField(dataset, name, LightGBMNative.voidOf(p), n,
+            C.C_API_DTYPE_FLOAT32),
+          s"${columns.stage}: setting the dataset's $name")
       finally lib.delete_floatArray(p)
     }
     floats("label", labels)
@@ -188,15 +200,16 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
       val width = rowMajor.length / n
       val classMajor = Array.tabulate(rowMajor.length)(i => rowMajor((i % n) * width + i / n))
       val p = LightGBMNative.doubles(Iterator((classMajor, classMajor.length)), classMajor.length.toLong)
-      try LightGBMNative.check(lib.LGBM_DatasetSetField(dataset, "init_score", LightGBMNative.voidOf(p), classMajor.length,
-        C.C_API_DTYPE_FLOAT64), s"${columns.stage}: setting the dataset's init_score")
+      try LightGBMNative.check(lib.LGBM_DatasetSetField(dataset, "init_score", LightGBMNative.voidOf(p),
+            classMajor.length,
+            C.C_API_DTYPE_FLOAT64), s"${columns.stage}: setting the dataset's init_score")
       finally lib.delete_doubleArray(p)
     }
     if (columns.group >= 0) {
       val sizes = groupSizes.toArray
       val p = LightGBMNative.ints(Iterator((sizes, sizes.length)), sizes.length.toLong)
       try LightGBMNative.check(lib.LGBM_DatasetSetField(dataset, "group", LightGBMNative.voidOf(p), sizes.length,
-        C.C_API_DTYPE_INT32), s"${columns.stage}: setting the dataset's group")
+            C.C_API_DTYPE_INT32), s"${columns.stage}: setting the dataset's group")
       finally lib.delete_intArray(p)
     }
   }
@@ -205,4 +218,3 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
 object PartitionData {
   private[lightgbm] val vectorType = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
 }
-

@@ -47,12 +47,16 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
     val withSegments = if (schema.fieldNames.contains(getSuperpixelCol)) {
       Columns.requireType(schema, uid, getSuperpixelCol,
         s"superpixels as SuperpixelTransformer writes them (${LIMEImages.SegmentationType.simpleString})"
-      )(t => t.isInstanceOf[StructType] && t.asInstanceOf[StructType].fieldNames.sameElements(LIMEImages.SegmentationType.fieldNames))
+      )(t =>
+        t.isInstanceOf[StructType] &&
+          t.asInstanceOf[StructType].fieldNames.sameElements(LIMEImages.SegmentationType.fieldNames))
       schema
     } else schema.add(getSuperpixelCol, LIMEImages.SegmentationType, nullable = true)
     // An existing superpixel column is input, not a clash: check the error column against the rest.
-    ImageRows.checkOutputs(StructType(schema.filterNot(_.name == getSuperpixelCol)), uid, getInputCol, getSuperpixelCol, getErrorCol)
-    explanationSchema(ImageRows.outputSchema(withSegments, getSuperpixelCol, LIMEImages.SegmentationType, getErrorCol), uid)
+    ImageRows.checkOutputs(StructType(schema.filterNot(_.name == getSuperpixelCol)), uid, getInputCol, getSuperpixelCol,
+      getErrorCol)
+    explanationSchema(ImageRows.outputSchema(withSegments, getSuperpixelCol, LIMEImages.SegmentationType, getErrorCol),
+      uid)
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
@@ -60,30 +64,37 @@ class ImageLIME(override val uid: String) extends Transformer with IrbisStage
     requireModel(uid)
     val (column, segCol) = (getInputCol, getSuperpixelCol)
     val segments = LIMEImages.segmentUdf(getCellSize, getModifier, getClass.getSimpleName, column, getNumSamples)
-    val existing = if (dataset.schema.fieldNames.contains(segCol)) ColumnRef(segCol) else lit(null).cast(LIMEImages.SegmentationType)
-    val withSegments = ImageRows.attach(dataset.toDF(), segments(ColumnRef(column), existing), "superpixels", segCol, getErrorCol)
+    val existing =
+      if (dataset.schema.fieldNames.contains(segCol)) ColumnRef(segCol) else lit(null).cast(LIMEImages.SegmentationType)
+    val withSegments =
+      ImageRows.attach(dataset.toDF(), segments(ColumnRef(column), existing), "superpixels", segCol, getErrorCol)
     val (n, seed0, keep, mean) = (getNumSamples, getSeed, getSamplingFraction, getHideColor == "mean")
     val field = StructField(column, SparkImage.schema, nullable = true)
-    LIMEEngine.explain(this, uid, withSegments, Seq(column, segCol), Seq(field), { (r: Row) =>
-      // Rows whose image failed have null superpixels (and their error); they get no samples.
-      if (r.isNullAt(0) || r.isNullAt(1)) Iterator.empty
-      else ImageLIME.samples(LIMEImages.imageRow(r.get(0)), LIMEImages.fromRow(r.getStruct(1)), n, seed0, keep, mean)
-    })
+    LIMEEngine.explain(this, uid, withSegments, Seq(column, segCol), Seq(field),
+      { (r: Row) =>
+        // Rows whose image failed have null superpixels (and their error); they get no samples.
+        if (r.isNullAt(0) || r.isNullAt(1)) Iterator.empty
+        else ImageLIME.samples(LIMEImages.imageRow(r.get(0)), LIMEImages.fromRow(r.getStruct(1)), n, seed0, keep, mean)
+      })
   }
 
   override def copy(extra: ParamMap): ImageLIME = defaultCopy[ImageLIME](extra)
 }
 
 object ImageLIME extends IrbisReadable[ImageLIME] {
-  private[lime] def samples(image: Row, seg: Segmentation, n: Int, seed: Long, keep: Double, mean: Boolean): Iterator[Perturbed] = {
+  private[lime] def samples(image: Row, seg: Segmentation, n: Int, seed: Long, keep: Double, mean: Boolean)
+    : Iterator[Perturbed] = {
     val rec = SparkImage.record(image)
     val (h, w, c) = (rec.height, rec.width, rec.nChannels)
     val k = seg.count
     val painted = Array.ofDim[Byte](k, c)
     if (mean) {
       val sums = Array.ofDim[Long](k, c); val counts = new Array[Long](k)
-      for (p <- 0 until h * w) { val l = seg.labels(p); counts(l) += 1; for (ch <- 0 until c) sums(l)(ch) += rec.data(p * c + ch) & 0xff }
-      for (l <- 0 until k; ch <- 0 until c if counts(l) > 0) painted(l)(ch) = math.round(sums(l)(ch).toDouble / counts(l)).toByte
+      for (p <- 0 until h * w) {
+        val l = seg.labels(p); counts(l) += 1; for (ch <- 0 until c) sums(l)(ch) += rec.data(p * c + ch) & 0xff
+      }
+      for (l <- 0 until k; ch <- 0 until c if counts(l) > 0)
+        painted(l)(ch) = math.round(sums(l)(ch).toDouble / counts(l)).toByte
     }
     val alpha = if (c == 4) 3 else -1
     val rng = new java.util.Random(LIMEEngine.rowSeed(seed, java.util.Arrays.hashCode(rec.data)))

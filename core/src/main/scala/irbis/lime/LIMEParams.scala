@@ -80,7 +80,8 @@ trait LIMEParams extends Params with HasOutputCol {
   protected def explanationSchema(schema: StructType, stage: String): StructType = {
     Columns.requireAbsent(schema, stage, getOutputCol)
     val withOut = schema.add(getOutputCol, LIMEEngine.ExplanationType, nullable = true)
-    if (getSamplesCol.isEmpty) withOut else {
+    if (getSamplesCol.isEmpty) withOut
+    else {
       Columns.requireAbsent(withOut, stage, getSamplesCol)
       withOut.add(getSamplesCol, LIMEEngine.SamplesType, nullable = true)
     }
@@ -102,18 +103,20 @@ private[lime] object LIMEEngine {
   val Distance = "__lime_distance"
   val Score = "__lime_score"
 
-  val ExplanationType: DataType = ArrayType(StructType(Seq(
-    StructField("targetClass", IntegerType, nullable = false),
-    StructField("weights", VectorType, nullable = true),
-    StructField("intercept", DoubleType, nullable = false),
-    StructField("r2", DoubleType, nullable = false))), containsNull = true)
-  val SamplesType: DataType = ArrayType(StructType(Seq(
-    StructField("state", VectorType, nullable = true),
-    StructField("distance", DoubleType, nullable = false),
-    StructField("scores", VectorType, nullable = true))), containsNull = true)
+  val ExplanationType: DataType = ArrayType(
+    StructType(Seq(
+        StructField("targetClass", IntegerType, nullable = false),
+        StructField("weights", VectorType, nullable = true),
+        StructField("intercept", DoubleType, nullable = false),
+        StructField("r2", DoubleType, nullable = false))), containsNull = true)
+  val SamplesType: DataType = ArrayType(
+    StructType(Seq(
+        StructField("state", VectorType, nullable = true),
+        StructField("distance", DoubleType, nullable = false),
+        StructField("scores", VectorType, nullable = true))), containsNull = true)
 
   /** A per-row seed from the stage's seed and the row's input: independent of partitioning and order. */
-  def rowSeed(seed: Long, inputHash: Int): Long = seed * 0x9E3779B97F4A7C15L + inputHash
+  def rowSeed(seed: Long, inputHash: Int): Long = seed * 0x9e3779b97f4a7c15L + inputHash
 
   /**
    * @param inputCols   the columns `perturb` reads (in this order)
@@ -122,18 +125,22 @@ private[lime] object LIMEEngine {
    *                    are in memory at a time; no samples for a row that
    *                    cannot be explained (null input): its explanation is null
    */
-  def explain(stage: LIMEParams, uid: String, dataset: Dataset[_], inputCols: Seq[String], modelFields: Seq[StructField],
+  def explain(stage: LIMEParams, uid: String, dataset: Dataset[_], inputCols: Seq[String],
+              modelFields: Seq[StructField],
               perturb: Row => Iterator[Perturbed]): DataFrame = {
     val model = stage.getModel
-    val (targetCol, classes, width, alpha) = (stage.getTargetCol, stage.getTargetClasses, stage.getKernelWidth, stage.getRegularization)
+    val (targetCol, classes, width, alpha) =
+      (stage.getTargetCol, stage.getTargetClasses, stage.getKernelWidth, stage.getRegularization)
     val keepSamples = stage.getSamplesCol.nonEmpty
     // Rows are keyed by a hash of their input, not by position: the input is read twice (for the samples
     // and for the final join), and positions (monotonically_increasing_id) can differ between two reads of
     // a non-deterministic plan such as a round-robin repartition. Rows with equal inputs share a key and
     // have equal samples (the seed depends on the input too); fitRow keeps one of each sample.
     val base = dataset.toDF().withColumn(Id, xxhash64(inputCols.map(ColumnRef(_)): _*))
-    val sampleSchema = StructType(Seq(StructField(Id, LongType, nullable = false), StructField(Sample, IntegerType, nullable = false),
-      StructField(State, ArrayType(DoubleType, containsNull = false)), StructField(Distance, DoubleType, nullable = false)) ++ modelFields)
+    val sampleSchema = StructType(Seq(StructField(Id, LongType, nullable = false),
+      StructField(Sample, IntegerType, nullable = false),
+      StructField(State, ArrayType(DoubleType, containsNull = false)),
+      StructField(Distance, DoubleType, nullable = false)) ++ modelFields)
     val samples = base.select((Id +: inputCols).map(ColumnRef(_)): _*).flatMap { r =>
       val id = r.getLong(0)
       val input = Row.fromSeq(r.toSeq.tail)
@@ -145,7 +152,8 @@ private[lime] object LIMEEngine {
       s"a vector or a number: the model's output to explain (set targetCol to one of ${scored.schema.fieldNames.filterNot(_.startsWith("__lime")).mkString(", ")})"
     )(t => t == VectorType || Columns.isNumeric(t))
     val scoreColumn: Column =
-      if (target.dataType == VectorType) udf((v: Vector) => if (v == null) null else v.toArray).apply(ColumnRef(targetCol))
+      if (target.dataType == VectorType)
+        udf((v: Vector) => if (v == null) null else v.toArray).apply(ColumnRef(targetCol))
       else array(ColumnRef(targetCol).cast(DoubleType))
     val grouped = scored
       .select(col(Id), struct(col(Sample), col(State), col(Distance), scoreColumn.as(Score)).as("s"))
@@ -188,7 +196,8 @@ private[lime] object LIMEEngine {
       val f = LocalModel.fit(states, scores.map(_(c)), weights, alpha)
       LIMEExplanation(c, Vectors.dense(f.coefficients), f.intercept, f.r2)
     }
-    val kept = if (!keepSamples) null else states.indices.map(i =>
+    val kept = if (!keepSamples) null
+    else states.indices.map(i =>
       LIMESample(Vectors.dense(states(i)), distances(i), Vectors.dense(scores(i))))
     RowFit(explanations, kept)
   }

@@ -14,10 +14,12 @@ object LocalModel {
 
   def fit(x: Array[Array[Double]], y: Array[Double], w: Array[Double], alpha: Double): Fit = {
     val n = x.length
-    require(n > 0 && y.length == n && w.length == n, s"expected as many samples, labels and weights, got $n, ${y.length}, ${w.length}")
+    require(n > 0 && y.length == n && w.length == n,
+      s"expected as many samples, labels and weights, got $n, ${y.length}, ${w.length}")
     val d = x(0).length
     val sw = w.sum
-    require(sw > 0, "the sample weights add up to 0: every perturbed sample is too far from the instance for the kernel width")
+    require(sw > 0,
+      "the sample weights add up to 0: every perturbed sample is too far from the instance for the kernel width")
     val xm = new Array[Double](d)
     var ym = 0.0
     var i = 0

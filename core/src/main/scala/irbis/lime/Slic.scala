@@ -52,7 +52,8 @@ object Slic {
   def cellSide(h: Int, w: Int, cellSize: Double): Double =
     if (cellSize > 0) cellSize else math.max(1.0, math.sqrt(h.toDouble * w / AutoSegments))
 
-  def segmentLab(h: Int, w: Int, lab: Array[Float], cellSize0: Double, modifier: Double, iterations: Int): Segmentation = {
+  def segmentLab(h: Int, w: Int, lab: Array[Float], cellSize0: Double, modifier: Double, iterations: Int)
+    : Segmentation = {
     val cellSize = cellSide(h, w, cellSize0)
     val ny = math.max(1, math.round(h / cellSize).toInt)
     val nx = math.max(1, math.round(w / cellSize).toInt)
@@ -63,7 +64,8 @@ object Slic {
     // centre: L, a, b, y, x
     val c = Array.ofDim[Double](k, 5)
     def grad(y: Int, x: Int): Double = {
-      def px(yy: Int, xx: Int, ch: Int): Double = lab((math.min(math.max(yy, 0), h - 1) * w + math.min(math.max(xx, 0), w - 1)) * 3 + ch)
+      def px(yy: Int, xx: Int, ch: Int): Double =
+        lab((math.min(math.max(yy, 0), h - 1) * w + math.min(math.max(xx, 0), w - 1)) * 3 + ch)
       (0 until 3).map { ch =>
         val dx = px(y, x + 1, ch) - px(y, x - 1, ch); val dy = px(y + 1, x, ch) - px(y - 1, x, ch)
         dx * dx + dy * dy
@@ -139,7 +141,8 @@ object Slic {
         while (head < tail) {
           val p = queue(head); head += 1
           val y = p / w; val x = p % w
-          def visit(q: Int): Unit = if (out(q) < 0 && labels(q) == original) { out(q) = next; queue(tail) = q; tail += 1 }
+          def visit(q: Int): Unit =
+            if (out(q) < 0 && labels(q) == original) { out(q) = next; queue(tail) = q; tail += 1 }
           if (x > 0) visit(p - 1)
           if (x < w - 1) visit(p + 1)
           if (y > 0) visit(p - w)

@@ -32,9 +32,9 @@ trait SuperpixelParams extends Params {
 /** Reading images for the LIME stages: image structs as they are, encoded files decoded as OpenCV's IMREAD_COLOR. */
 private[lime] object LIMEImages {
   val SegmentationType: StructType = StructType(Seq(
-    StructField("height", IntegerType, nullable = false), StructField("width", IntegerType, nullable = false),
-    StructField("count", IntegerType, nullable = false),
-    StructField("labels", ArrayType(IntegerType, containsNull = false), nullable = true)))
+      StructField("height", IntegerType, nullable = false), StructField("width", IntegerType, nullable = false),
+      StructField("count", IntegerType, nullable = false),
+      StructField("labels", ArrayType(IntegerType, containsNull = false), nullable = true)))
 
   /** The value as an image struct Row (null stays null); encoded bytes are decoded (an undecodable file throws). */
   def imageRow(value: Any): Row = value match {
@@ -42,7 +42,8 @@ private[lime] object LIMEImages {
     case r: Row => r
     case bytes: Array[Byte] =>
       val rec = SparkImage.toRecord(Decoding.decode(bytes, DecodeSettings("color", 100000000L)), null)
-      new GenericRowWithSchema(Array[Any](rec.origin, rec.height, rec.width, rec.nChannels, rec.mode, rec.data), SparkImage.schema)
+      new GenericRowWithSchema(Array[Any](rec.origin, rec.height, rec.width, rec.nChannels, rec.mode, rec.data),
+        SparkImage.schema)
     case other => throw new IllegalArgumentException(s"holds ${other.getClass.getName}, not an image")
   }
 
@@ -84,8 +85,8 @@ private[lime] object LIMEImages {
   def segmentUdf(cellSize: Double, modifier: Double, stage: String, column: String,
                  samples: Int = Int.MaxValue): UserDefinedFunction =
     udf(new UDF2[Object, Row, Row] {
-      def call(v: Object, existing: Row): Row = segmentResult(v, existing, cellSize, modifier, stage, column, samples)
-    }, SegmentResultType).asNondeterministic()
+        def call(v: Object, existing: Row): Row = segmentResult(v, existing, cellSize, modifier, stage, column, samples)
+      }, SegmentResultType).asNondeterministic()
 
   def requireFits(rec: ImageRecord, seg: Segmentation): Unit = {
     val (h, w, c) = (rec.height, rec.width, rec.nChannels)
@@ -109,7 +110,8 @@ class SuperpixelTransformer(override val uid: String) extends Transformer with I
 
   override def stageDoc: String =
     "Splits each image into superpixels with SLIC: CIELAB colour, cluster centres seeded on a grid of cellSize " +
-      "pixels (by default derived from the image size for about " + Slic.AutoSegments + " superpixels; moved to the lowest gradient of their 3x3 neighbourhood), ten rounds of local k-means within one " +
+      "pixels (by default derived from the image size for about " + Slic.AutoSegments +
+      " superpixels; moved to the lowest gradient of their 3x3 neighbourhood), ten rounds of local k-means within one " +
       "grid step, distance^2 = colour^2 + (position / grid step)^2 * modifier^2, then connectivity enforced (every " +
       "segment 4-connected; pieces under a quarter cell join a neighbour). Deterministic. The output struct holds " +
       "height, width, count and labels (row-major, one segment index in 0 until count per pixel), which ImageLIME " +

@@ -24,9 +24,11 @@ trait TabularLIMEParams extends LIMEParams with HasInputCols {
       s"$stage: categoricalCols ${extra.mkString(", ")} are not among inputCols ${getInputCols.mkString(", ")}")
     getInputCols.foreach { c =>
       if (getCategoricalCols.contains(c))
-        Columns.requireType(schema, stage, c, "a number or a string (a categorical feature)")(t => Columns.isNumeric(t) || t == StringType || t == BooleanType)
+        Columns.requireType(schema, stage, c, "a number or a string (a categorical feature)")(t =>
+          Columns.isNumeric(t) || t == StringType || t == BooleanType)
       else
-        Columns.requireType(schema, stage, c, "a number (a numeric feature; list it in categoricalCols if it is categorical)")(Columns.isNumeric)
+        Columns.requireType(schema, stage, c,
+          "a number (a numeric feature; list it in categoricalCols if it is categorical)")(Columns.isNumeric)
     }
   }
 }
@@ -54,22 +56,27 @@ class TabularLIME(override val uid: String) extends Estimator[TabularLIMEModel] 
     requireModel(uid)
     val df = dataset.toDF()
     val numeric = getInputCols.filterNot(getCategoricalCols.contains)
-    val numericJson: List[JField] = if (numeric.isEmpty) Nil else {
+    val numericJson: List[JField] = if (numeric.isEmpty) Nil
+    else {
       val aggs = numeric.flatMap(c => Seq(avg(ColumnRef(c)), stddev_pop(ColumnRef(c))))
       val r = df.agg(aggs.head, aggs.tail.toIndexedSeq: _*).head()
       numeric.toList.zipWithIndex.map { case (c, i) =>
-        if (r.isNullAt(2 * i)) throw new IllegalArgumentException(s"$uid: numeric column '$c' has no values in the background data")
+        if (r.isNullAt(2 * i))
+          throw new IllegalArgumentException(s"$uid: numeric column '$c' has no values in the background data")
         JField(c, JObject("mean" -> JDouble(r.getDouble(2 * i)), "std" -> JDouble(r.getDouble(2 * i + 1))))
       }
     }
     val categoricalJson = getCategoricalCols.toList.map { c =>
       val counts = df.groupBy(ColumnRef(c)).agg(count("*").as("n")).where(ColumnRef(c).isNotNull)
         .limit(TabularLIMEModel.MaxCategories + 1).collect().sortBy(r => String.valueOf(r.get(0)))
-      if (counts.isEmpty) throw new IllegalArgumentException(s"$uid: categorical column '$c' has no values in the background data")
+      if (counts.isEmpty)
+        throw new IllegalArgumentException(s"$uid: categorical column '$c' has no values in the background data")
       if (counts.length > TabularLIMEModel.MaxCategories) throw new IllegalArgumentException(
         s"$uid: categorical column '$c' has more than ${TabularLIMEModel.MaxCategories} distinct values; is it numeric?")
-      JField(c, JObject("values" -> JArray(counts.map(r => TabularLIMEModel.encodeValue(r.get(0))).toList),
-        "frequencies" -> JArray(counts.map(r => JDouble(r.getLong(1).toDouble)).toList)))
+      JField(c,
+        JObject(
+          "values" -> JArray(counts.map(r => TabularLIMEModel.encodeValue(r.get(0))).toList),
+          "frequencies" -> JArray(counts.map(r => JDouble(r.getLong(1).toDouble)).toList)))
     }
     val stats = compact(render(JObject("numeric" -> JObject(numericJson), "categorical" -> JObject(categoricalJson))))
     copyValues(new TabularLIMEModel(uid).setStatistics(stats).setParent(this))
@@ -80,7 +87,8 @@ class TabularLIME(override val uid: String) extends Estimator[TabularLIMEModel] 
 
 object TabularLIME extends IrbisReadable[TabularLIME]
 
-class TabularLIMEModel(override val uid: String) extends Model[TabularLIMEModel] with IrbisStage with TabularLIMEParams {
+class TabularLIMEModel(override val uid: String) extends Model[TabularLIMEModel] with IrbisStage
+  with TabularLIMEParams {
   def this() = this(Identifiable.randomUID("TabularLIMEModel"))
 
   override def stageDoc: String =
@@ -102,15 +110,22 @@ class TabularLIMEModel(override val uid: String) extends Model[TabularLIMEModel]
     getInputCols.toIndexedSeq.map { c =>
       if (getCategoricalCols.contains(c)) json \ "categorical" \ c match {
         case o: JObject =>
-          val values = (o \ "values").asInstanceOf[JArray].arr.map(v => TabularLIMEModel.decodeValue(v, schema(c).dataType))
-          val freqs = (o \ "frequencies").asInstanceOf[JArray].arr.map { case JDouble(d) => d; case JInt(i) => i.toDouble; case _ => 0.0 }
+          val values = (o \ "values").asInstanceOf[JArray].arr.map(v =>
+            TabularLIMEModel.decodeValue(v, schema(c).dataType))
+          val freqs = (o \ "frequencies").asInstanceOf[JArray].arr.map {
+            case JDouble(d) => d; case JInt(i) => i.toDouble; case _ => 0.0
+          }
           CategoricalStats(values.toIndexedSeq, freqs.toIndexedSeq)
-        case _ => throw new IllegalArgumentException(s"$uid: the statistics hold no categorical column '$c'; refit TabularLIME")
-      } else json \ "numeric" \ c match {
+        case _ =>
+          throw new IllegalArgumentException(s"$uid: the statistics hold no categorical column '$c'; refit TabularLIME")
+      }
+      else json \ "numeric" \ c match {
         case o: JObject =>
-          def num(name: String): Double = o \ name match { case JDouble(d) => d; case JInt(i) => i.toDouble; case _ => Double.NaN }
+          def num(name: String): Double =
+            o \ name match { case JDouble(d) => d; case JInt(i) => i.toDouble; case _ => Double.NaN }
           NumericStats(num("mean"), num("std"))
-        case _ => throw new IllegalArgumentException(s"$uid: the statistics hold no numeric column '$c'; refit TabularLIME")
+        case _ =>
+          throw new IllegalArgumentException(s"$uid: the statistics hold no numeric column '$c'; refit TabularLIME")
       }
     }
   }
@@ -124,17 +139,18 @@ class TabularLIMEModel(override val uid: String) extends Model[TabularLIMEModel]
     val fields = cols.map(c => schema(c).copy(nullable = true))
     val convert: IndexedSeq[Double => Any] = fields.map(f => TabularLIMEModel.fromDouble(f.dataType))
     val (n, seed0, stage) = (getNumSamples, getSeed, uid)
-    LIMEEngine.explain(this, uid, dataset, cols, fields, { (r: Row) =>
-      val row = cols.indices.map { j =>
-        if (r.isNullAt(j)) throw new IllegalArgumentException(
-          s"$stage: column '${cols(j)}' is null in a row to explain; LIME needs every input value")
-        stats(j) match {
-          case _: NumericStats => TabularSampling.toDouble(r.get(j))
-          case _ => r.get(j)
+    LIMEEngine.explain(this, uid, dataset, cols, fields,
+      { (r: Row) =>
+        val row = cols.indices.map { j =>
+          if (r.isNullAt(j)) throw new IllegalArgumentException(
+            s"$stage: column '${cols(j)}' is null in a row to explain; LIME needs every input value")
+          stats(j) match {
+            case _: NumericStats => TabularSampling.toDouble(r.get(j))
+            case _ => r.get(j)
+          }
         }
-      }
-      TabularSampling.samples(stats, row, n, LIMEEngine.rowSeed(seed0, r.hashCode), convert).iterator
-    })
+        TabularSampling.samples(stats, row, n, LIMEEngine.rowSeed(seed0, r.hashCode), convert).iterator
+      })
   }
 
   override def copy(extra: ParamMap): TabularLIMEModel = copyValues(new TabularLIMEModel(uid), extra).setParent(parent)
@@ -154,7 +170,8 @@ object TabularLIMEModel extends IrbisReadable[TabularLIMEModel] {
     case (JBool(b), BooleanType) => b
     case (JDouble(d), _) => fromDouble(t)(d)
     case (JInt(i), _) => fromDouble(t)(i.toDouble)
-    case (other, _) => throw new IllegalArgumentException(s"a saved category ${compact(render(other))} does not fit type ${t.simpleString}")
+    case (other, _) => throw new IllegalArgumentException(
+        s"a saved category ${compact(render(other))} does not fit type ${t.simpleString}")
   }
 
   /** A sampled number as the column's own type (integers rounded). */

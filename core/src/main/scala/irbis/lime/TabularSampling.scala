@@ -5,6 +5,7 @@ import java.util.Random
 /** Background statistics of one feature: numeric (mean and population standard deviation) or categorical. */
 sealed trait FeatureStats
 final case class NumericStats(mean: Double, std: Double) extends FeatureStats {
+
   /** A constant feature is scaled by 1, as scikit-learn's StandardScaler does. */
   def scale: Double = if (std > 0 && !std.isNaN) std else 1.0
 }
@@ -12,7 +13,8 @@ final case class CategoricalStats(values: IndexedSeq[Any], frequencies: IndexedS
   private val cumulative = { val c = frequencies.scanLeft(0.0)(_ + _).tail; c.map(_ / c.last) }
   def draw(rng: Random): Any = {
     val u = rng.nextDouble()
-    values(math.min(cumulative.indexWhere(u < _) match { case -1 => values.length - 1; case i => i }, values.length - 1))
+    values(math.min(cumulative.indexWhere(u < _) match { case -1 => values.length - 1; case i => i },
+        values.length - 1))
   }
 }
 
@@ -25,6 +27,7 @@ final case class CategoricalStats(values: IndexedSeq[Any], frequencies: IndexedS
  * (so the default kernel width 0.75 is LIME's 0.75 * sqrt(number of features)).
  */
 private[lime] object TabularSampling {
+
   /**
    * @param row      the row's feature values (numbers as Double, categories as stored)
    * @param convert  what each numeric draw becomes before the model sees it (e.g. rounding for integer columns)
@@ -34,14 +37,18 @@ private[lime] object TabularSampling {
               convert: IndexedSeq[Double => Any]): Seq[Perturbed] = {
     val d = stats.length
     val rng = new Random(seed)
-    val instance = Array.tabulate(d) { j => stats(j) match {
-      case s: NumericStats => (row(j).asInstanceOf[Double] - s.mean) / s.scale
-      case _: CategoricalStats => 1.0
-    }}
-    val first = Perturbed(instance, 0.0, row.indices.map(j => stats(j) match {
-      case _: NumericStats => convert(j)(row(j).asInstanceOf[Double])
-      case _ => row(j)
-    }))
+    val instance = Array.tabulate(d) { j =>
+      stats(j) match {
+        case s: NumericStats => (row(j).asInstanceOf[Double] - s.mean) / s.scale
+        case _: CategoricalStats => 1.0
+      }
+    }
+    val first = Perturbed(instance, 0.0,
+      row.indices.map(j =>
+        stats(j) match {
+          case _: NumericStats => convert(j)(row(j).asInstanceOf[Double])
+          case _ => row(j)
+        }))
     first +: (1 until n).map { _ =>
       val state = new Array[Double](d)
       val values = new Array[Any](d)

@@ -44,13 +44,17 @@ class TextLIME(override val uid: String) extends Transformer with IrbisStage wit
     val text = isText(dataset.schema)
     val (n, seed0, keep, column, bow) = (getNumSamples, getSeed, getSamplingFraction, getInputCol, getBagOfWords)
     val field = dataset.schema(column).copy(nullable = true)
-    LIMEEngine.explain(this, uid, dataset, Seq(column), Seq(field), { (r: Row) =>
-      if (r.isNullAt(0)) Iterator.empty else {
-        val tokens: IndexedSeq[String] =
-          if (text) r.getString(0).trim.split("\\s+").filter(_.nonEmpty).toIndexedSeq else r.getSeq[String](0).toIndexedSeq
-        if (tokens.isEmpty) Iterator.empty else TextLIME.samples(tokens, text, bow, n, LIMEEngine.rowSeed(seed0, tokens.hashCode), keep)
-      }
-    })
+    LIMEEngine.explain(this, uid, dataset, Seq(column), Seq(field),
+      { (r: Row) =>
+        if (r.isNullAt(0)) Iterator.empty
+        else {
+          val tokens: IndexedSeq[String] =
+            if (text) r.getString(0).trim.split("\\s+").filter(_.nonEmpty).toIndexedSeq
+            else r.getSeq[String](0).toIndexedSeq
+          if (tokens.isEmpty) Iterator.empty
+          else TextLIME.samples(tokens, text, bow, n, LIMEEngine.rowSeed(seed0, tokens.hashCode), keep)
+        }
+      })
   }
 
   override def copy(extra: ParamMap): TextLIME = defaultCopy[TextLIME](extra)
@@ -62,7 +66,8 @@ object TextLIME extends IrbisReadable[TextLIME] {
     val rng = new java.util.Random(seed)
     // feature(t) is the interpretable feature of token t: its distinct word, or its position
     val feature: IndexedSeq[Int] =
-      if (bagOfWords) { val words = tokens.distinct.zipWithIndex.toMap; tokens.map(words) } else tokens.indices
+      if (bagOfWords) { val words = tokens.distinct.zipWithIndex.toMap; tokens.map(words) }
+      else tokens.indices
     val d = if (bagOfWords) tokens.distinct.length else tokens.length
     (0 until n).iterator.map { i =>
       val mask = if (i == 0) Array.fill(d)(true) else Array.fill(d)(rng.nextDouble() < keep)

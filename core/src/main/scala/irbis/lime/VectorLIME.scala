@@ -33,10 +33,12 @@ class VectorLIME(override val uid: String) extends Estimator[VectorLIMEModel] wi
   override def fit(dataset: Dataset[_]): VectorLIMEModel = {
     transformSchema(dataset.schema)
     requireModel(uid)
-    val summary = dataset.select(Summarizer.metrics("mean", "variance", "count").summary(ColumnRef(getInputCol)).as("s"))
-      .select("s.mean", "s.variance", "s.count").head()
+    val summary =
+      dataset.select(Summarizer.metrics("mean", "variance", "count").summary(ColumnRef(getInputCol)).as("s"))
+        .select("s.mean", "s.variance", "s.count").head()
     val n = summary.getLong(2)
-    if (n == 0) throw new IllegalArgumentException(s"$uid: the background data has no rows with a vector in '$getInputCol'")
+    if (n == 0)
+      throw new IllegalArgumentException(s"$uid: the background data has no rows with a vector in '$getInputCol'")
     val means = summary.getAs[Vector](0).toArray
     // Population standard deviation, as the lime package's StandardScaler uses.
     val stds = summary.getAs[Vector](1).toArray.map(v => math.sqrt(v * (n - 1).toDouble / n))
@@ -72,21 +74,25 @@ class VectorLIMEModel(override val uid: String) extends Model[VectorLIMEModel] w
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema)
     requireModel(uid)
-    val stats: IndexedSeq[FeatureStats] = getFeatureMeans.toIndexedSeq.zip(getFeatureStds).map { case (m, s) => NumericStats(m, s) }
+    val stats: IndexedSeq[FeatureStats] = getFeatureMeans.toIndexedSeq.zip(getFeatureStds).map { case (m, s) =>
+      NumericStats(m, s)
+    }
     if (stats.length != getFeatureStds.length) throw new IllegalArgumentException(
       s"$uid: featureMeans has ${getFeatureMeans.length} values but featureStds ${getFeatureStds.length}")
     val (n, seed0, column, stage) = (getNumSamples, getSeed, getInputCol, uid)
     val identity: IndexedSeq[Double => Any] = IndexedSeq.fill(stats.length)((x: Double) => x)
     val field = StructField(column, VectorType, nullable = true)
-    LIMEEngine.explain(this, uid, dataset, Seq(column), Seq(field), { (r: Row) =>
-      val v = r.getAs[Vector](0)
-      if (v == null) Iterator.empty else {
-        if (v.size != stats.length) throw new IllegalArgumentException(
-          s"$stage: a vector in '$column' has ${v.size} elements; the background data had ${stats.length}")
-        TabularSampling.samples(stats, v.toArray.toIndexedSeq, n, LIMEEngine.rowSeed(seed0, v.hashCode), identity)
-          .iterator.map(p => p.copy(values = Seq(Vectors.dense(p.values.map(_.asInstanceOf[Double]).toArray))))
-      }
-    })
+    LIMEEngine.explain(this, uid, dataset, Seq(column), Seq(field),
+      { (r: Row) =>
+        val v = r.getAs[Vector](0)
+        if (v == null) Iterator.empty
+        else {
+          if (v.size != stats.length) throw new IllegalArgumentException(
+            s"$stage: a vector in '$column' has ${v.size} elements; the background data had ${stats.length}")
+          TabularSampling.samples(stats, v.toArray.toIndexedSeq, n, LIMEEngine.rowSeed(seed0, v.hashCode), identity)
+            .iterator.map(p => p.copy(values = Seq(Vectors.dense(p.values.map(_.asInstanceOf[Double]).toArray))))
+        }
+      })
   }
 
   override def copy(extra: ParamMap): VectorLIMEModel = copyValues(new VectorLIMEModel(uid), extra).setParent(parent)

@@ -52,7 +52,8 @@ trait HasModelPayload extends Params {
       s"$uid: the model at $path is $size bytes; a model over 2 GB must keep its weights in external data files " +
         "(onnx.save_model(model, 'folder/model.onnx', save_as_external_data=True)); ONNXModel runs such a folder")
     val in = fs.open(p)
-    try in.readAllBytes() finally in.close()
+    try in.readAllBytes()
+    finally in.close()
   }
 
   /**
@@ -62,7 +63,8 @@ trait HasModelPayload extends Params {
   protected def payload: Array[Byte] = {
     if (isDefined(modelLocation)) {
       val stale = payloadFrom.exists { case (path, bytes) =>
-        path != getModelLocation && isDefined(modelPayload) && (getModelPayload eq bytes) }
+        path != getModelLocation && isDefined(modelPayload) && (getModelPayload eq bytes)
+      }
       if (!isDefined(modelPayload) || stale) loadPayload(getModelLocation)
     }
     require(isDefined(modelPayload), s"$uid: no model: set modelLocation (a path) or modelPayload (bytes)")

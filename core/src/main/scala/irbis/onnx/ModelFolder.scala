@@ -30,7 +30,8 @@ final case class ModelFolder(path: String) {
       digest.update(f.getPath.getName.getBytes("UTF-8"))
       if (f.getPath.getName == graph) {
         val in = fs(conf).open(f.getPath)
-        try digest.update(in.readAllBytes()) finally in.close()
+        try digest.update(in.readAllBytes())
+        finally in.close()
       } else digest.update(BigInt(f.getLen).toByteArray)
     }
     digest.digest().map(b => f"$b%02x").mkString
@@ -39,11 +40,12 @@ final case class ModelFolder(path: String) {
   /** A local directory with the folder's files: the folder itself on a local file system, else a copy. */
   def local(conf: Configuration, fingerprint: String): File = fs(conf) match {
     case _: LocalFileSystem => new File(new Path(path).toUri.getPath)
-    case remote => ModelFolder.copies.computeIfAbsent(fingerprint, _ => {
-      val dir = Files.createTempDirectory("irbis-onnx-").toFile
-      FileUtil.copy(remote, new Path(path), new File(dir, "model"), false, conf)
-      new File(dir, "model")
-    })
+    case remote => ModelFolder.copies.computeIfAbsent(fingerprint,
+        _ => {
+          val dir = Files.createTempDirectory("irbis-onnx-").toFile
+          FileUtil.copy(remote, new Path(path), new File(dir, "model"), false, conf)
+          new File(dir, "model")
+        })
   }
 
   /** The name executors find the copy under: unique per content, so two models never collide. */
@@ -62,11 +64,13 @@ final case class ModelFolder(path: String) {
       val out = new ZipOutputStream(new BufferedOutputStream(new FileOutputStream(zip), 1 << 20))
       out.setLevel(Deflater.NO_COMPRESSION)
       try files(conf).foreach { f =>
-        out.putNextEntry(new ZipEntry(f.getPath.getName))
-        val in = fs(conf).open(f.getPath)
-        try in.transferTo(out) finally in.close()
-        out.closeEntry()
-      } finally out.close()
+          out.putNextEntry(new ZipEntry(f.getPath.getName))
+          val in = fs(conf).open(f.getPath)
+          try in.transferTo(out)
+          finally in.close()
+          out.closeEntry()
+        }
+      finally out.close()
       sc.addArchive(zip.toURI.toString)
     }
     name
@@ -76,7 +80,8 @@ final case class ModelFolder(path: String) {
   def graphBytes(conf: Configuration): Array[Byte] = {
     val graph = ModelFolder.graphFile(path, files(conf).map(_.getPath.getName))
     val in = fs(conf).open(new Path(path, graph))
-    try in.readAllBytes() finally in.close()
+    try in.readAllBytes()
+    finally in.close()
   }
 
   /**
@@ -89,24 +94,26 @@ final case class ModelFolder(path: String) {
     digest.update(fingerprint.getBytes("UTF-8"))
     digest.update(graph)
     val id = digest.digest().take(8).map(b => f"$b%02x").mkString
-    ModelFolder.derived.computeIfAbsent(id, _ => {
-      val source = local(conf, fingerprint)
-      val dir = Files.createTempDirectory(s"irbis-onnx-$id-")
-      dir.toFile.deleteOnExit()
-      Option(source.listFiles()).getOrElse(Array.empty[File]).filter(f => f.isFile && !f.getName.endsWith(".onnx"))
-        .foreach { f =>
-          val link = dir.resolve(f.getName)
-          try Files.createLink(link, f.toPath) catch {
-            case _: java.io.IOException | _: UnsupportedOperationException =>
-              Files.createSymbolicLink(link, f.toPath.toAbsolutePath)
+    ModelFolder.derived.computeIfAbsent(id,
+      _ => {
+        val source = local(conf, fingerprint)
+        val dir = Files.createTempDirectory(s"irbis-onnx-$id-")
+        dir.toFile.deleteOnExit()
+        Option(source.listFiles()).getOrElse(Array.empty[File]).filter(f => f.isFile && !f.getName.endsWith(".onnx"))
+          .foreach { f =>
+            val link = dir.resolve(f.getName)
+            try Files.createLink(link, f.toPath)
+            catch {
+              case _: java.io.IOException | _: UnsupportedOperationException =>
+                Files.createSymbolicLink(link, f.toPath.toAbsolutePath)
+            }
+            link.toFile.deleteOnExit()
           }
-          link.toFile.deleteOnExit()
-        }
-      val model = dir.resolve("model.onnx")
-      Files.write(model, graph)
-      model.toFile.deleteOnExit()
-      dir.toFile
-    })
+        val model = dir.resolve("model.onnx")
+        Files.write(model, graph)
+        model.toFile.deleteOnExit()
+        dir.toFile
+      })
   }
 
   def copyTo(target: Path, conf: Configuration): Unit =
@@ -127,9 +134,9 @@ object ModelFolder {
   def graphFile(folder: String, names: Seq[String]): String = names.filter(_.endsWith(".onnx")) match {
     case Seq(one) => one
     case Seq() => throw new IllegalArgumentException(
-      s"modelLocation $folder is a folder without an .onnx file (files: ${names.mkString(", ")})")
+        s"modelLocation $folder is a folder without an .onnx file (files: ${names.mkString(", ")})")
     case many => throw new IllegalArgumentException(
-      s"modelLocation $folder holds several .onnx files (${many.mkString(", ")}); keep one model per folder")
+        s"modelLocation $folder holds several .onnx files (${many.mkString(", ")}); keep one model per folder")
   }
 
   /** On an executor: the path of the graph file in the local copy that Spark fetched. */

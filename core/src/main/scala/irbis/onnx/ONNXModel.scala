@@ -116,7 +116,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
 
   private def settings: SessionSettings = {
     val threads = if (getIntraOpNumThreads > 0) getIntraOpNumThreads
-      else SparkSession.getActiveSession.map(_.conf.get("spark.task.cpus", "1").toInt).getOrElse(1)
+    else SparkSession.getActiveSession.map(_.conf.get("spark.task.cpus", "1").toInt).getOrElse(1)
     SessionSettings(threads, getOptimizationLevel, getExecutionProvider)
   }
 
@@ -125,7 +125,8 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     val s = settings
     folder match {
       case Some((f, fingerprint)) =>
-        OnnxSessions.get(s.key(fingerprint), s, OnnxSessions.fromPath(uid, ModelFolder.localGraph(f.local(hadoopConf, fingerprint))))
+        OnnxSessions.get(s.key(fingerprint), s,
+          OnnxSessions.fromPath(uid, ModelFolder.localGraph(f.local(hadoopConf, fingerprint))))
       case None => OnnxSessions.get(s.key(payloadHash), s, OnnxSessions.fromBytes(uid, payload, payloadSource))
     }
   }
@@ -149,8 +150,10 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
 
   def modelInputs: Map[String, NodeInfo] = driverSession.getInputInfo.asScala.toMap
   def modelOutputs: Map[String, NodeInfo] = driverSession.getOutputInfo.asScala.toMap
+
   /** The model's custom metadata (ONNX `metadata_props`), e.g. a converter's preprocessing notes. */
   def modelMetadata: Map[String, String] = driverSession.getMetadata.getCustomMetadata.asScala.toMap
+
   /** Graph inputs as JSON: name to kind, element type, shape (-1 for symbolic dims) and dim names. */
   def modelInputsJson: String = OnnxTypes.describeAll(driverSession.getInputInfo)
   def modelOutputsJson: String = OnnxTypes.describeAll(driverSession.getOutputInfo)
@@ -158,12 +161,13 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
   private def resolvedFeeds(schema: StructType): Seq[FeedSpec] = {
     val inputs = driverSession.getInputNames.asScala.toSeq.sorted
     val feeds = if (getFeedDict.nonEmpty) getFeedDict
-      else if (inputs.size == 1 && schema.fieldNames.contains(inputs.head)) Map(inputs.head -> inputs.head)
-      else throw new IllegalArgumentException(
-        s"$uid: set feedDict (graph input -> column). Graph inputs: ${inputs.mkString(", ")}; " +
-          s"columns: ${schema.fieldNames.mkString(", ")}")
-    feeds.keys.foreach(i => require(inputs.contains(i),
-      s"$uid: feedDict names graph input '$i', which the model does not have (inputs: ${inputs.mkString(", ")})"))
+    else if (inputs.size == 1 && schema.fieldNames.contains(inputs.head)) Map(inputs.head -> inputs.head)
+    else throw new IllegalArgumentException(
+      s"$uid: set feedDict (graph input -> column). Graph inputs: ${inputs.mkString(", ")}; " +
+        s"columns: ${schema.fieldNames.mkString(", ")}")
+    feeds.keys.foreach(i =>
+      require(inputs.contains(i),
+        s"$uid: feedDict names graph input '$i', which the model does not have (inputs: ${inputs.mkString(", ")})"))
     val missing = inputs.filterNot(feeds.contains)
     require(missing.isEmpty, s"$uid: graph inputs without a column in feedDict: ${missing.mkString(", ")}")
     val infos = driverSession.getInputInfo.asScala
@@ -178,8 +182,9 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
           val rank = if (t.getShape.isEmpty && shapeless.contains(input)) -1 else t.getShape.length
           val spec = FeedSpec(input, column, schema.fieldIndex(column), f.dataType, rank)
           TensorFeeder.checkTypes(uid, spec, t)
-          if (getUnbatched && (f.dataType match { case st: StructType => ImageStruct.matches(st); case _ => false })) throw new IllegalArgumentException(
-            s"$uid: column '$column' holds images, which feed only stacked rows: leave unbatched false")
+          if (getUnbatched && (f.dataType match { case st: StructType => ImageStruct.matches(st); case _ => false }))
+            throw new IllegalArgumentException(
+              s"$uid: column '$column' holds images, which feed only stacked rows: leave unbatched false")
           spec
         case other => throw new IllegalArgumentException(s"$uid: graph input '$input' is not a tensor ($other)")
       }
@@ -200,7 +205,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
         // Its shape is known only once a call returns it, so each row carries its own.
         require(!vector, s"$uid: output '$name' has no declared shape; only 1-d outputs can be vectors")
         StructType(Seq(StructField("shape", ArrayType(LongType, containsNull = false), nullable = false),
-          StructField("values", ArrayType(element, containsNull = false), nullable = false)))
+            StructField("values", ArrayType(element, containsNull = false), nullable = false)))
       } else {
         val depth = if (getUnbatched) rank else rank - 1
         require(depth >= 0, s"$uid: graph output '$name' is a scalar without a batch dimension")
@@ -210,7 +215,8 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
         } else OnnxTypes.nested(element, depth)
       }
     case _: SequenceInfo if getUnbatched =>
-      throw new IllegalArgumentException(s"$uid: graph output '$name' is a sequence, which only stacked rows read: leave unbatched false")
+      throw new IllegalArgumentException(
+        s"$uid: graph output '$name' is a sequence, which only stacked rows read: leave unbatched false")
     case s: SequenceInfo if s.sequenceOfMaps =>
       MapType(OnnxTypes.sparkType(s.mapInfo.keyType, s"keys of graph output '$name'"),
         OnnxTypes.sparkType(s.mapInfo.valueType, s"values of graph output '$name'"), valueContainsNull = false)
@@ -222,13 +228,15 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
     val outputs = driverSession.getOutputInfo.asScala
     val fetch = if (getFetchDict.nonEmpty) getFetchDict else outputs.keys.map(o => o -> o).toMap
     val fetches = fetch.toSeq.sortBy(_._1).map { case (column, output) =>
-      val info = outputs.getOrElse(output, throw new IllegalArgumentException(
-        s"$uid: fetchDict names graph output '$output', which the model does not have (outputs: ${outputs.keys.toSeq.sorted.mkString(", ")})"))
+      val info = outputs.getOrElse(output,
+        throw new IllegalArgumentException(
+          s"$uid: fetchDict names graph output '$output', which the model does not have (outputs: ${outputs.keys.toSeq.sorted.mkString(", ")})"))
       Columns.requireAbsent(schema, uid, column)
       FetchSpec(output, column, outputType(output, info, getVectorOutputCols.contains(column)),
         getVectorOutputCols.contains(column), outputRank(output, info))
     }
-    val batching = if (getUnbatched) Batching(stacked = false, fixed = None, oneRow = true) else {
+    val batching = if (getUnbatched) Batching(stacked = false, fixed = None, oneRow = true)
+    else {
       def tensors(names: Seq[String], infos: collection.Map[String, NodeInfo]) = names.flatMap { n =>
         infos(n).getInfo match {
           case t: TensorInfo => Some(BatchAxis.Tensor(n, t, t.getShape.isEmpty && shapeless.contains(n)))
@@ -238,20 +246,23 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
       BatchAxis.decide(uid, tensors(feeds.map(_.input), driverSession.getInputInfo.asScala),
         tensors(fetches.map(_.output).distinct, outputs))
     }
-    getVectorOutputCols.foreach(c => require(fetches.exists(_.column == c),
-      s"$uid: vectorOutputCols names '$c', which is not a fetched column (${fetches.map(_.column).mkString(", ")})"))
-    def derived(dict: Map[String, String], op: String): Seq[DerivedSpec] = dict.toSeq.sortBy(_._1).map { case (src, col) =>
-      val source = fetches.find(_.column == src).getOrElse(throw new IllegalArgumentException(
-        s"$uid: ${op}Dict names '$src', which is not a fetched column (${fetches.map(_.column).mkString(", ")})"))
-      val t = source.dataType match {
-        case v if v == SQLDataTypes.VectorType => v
-        case ArrayType(e: NumericType, _) => if (op == "argmax") IntegerType else ArrayType(if (e == FloatType) FloatType else DoubleType, false)
-        case other => throw new IllegalArgumentException(
-          s"$uid: ${op} needs a 1-d numeric output, but '$src' has type ${other.simpleString}")
+    getVectorOutputCols.foreach(c =>
+      require(fetches.exists(_.column == c),
+        s"$uid: vectorOutputCols names '$c', which is not a fetched column (${fetches.map(_.column).mkString(", ")})"))
+    def derived(dict: Map[String, String], op: String): Seq[DerivedSpec] =
+      dict.toSeq.sortBy(_._1).map { case (src, col) =>
+        val source = fetches.find(_.column == src).getOrElse(throw new IllegalArgumentException(
+            s"$uid: ${op}Dict names '$src', which is not a fetched column (${fetches.map(_.column).mkString(", ")})"))
+        val t = source.dataType match {
+          case v if v == SQLDataTypes.VectorType => v
+          case ArrayType(e: NumericType, _) =>
+            if (op == "argmax") IntegerType else ArrayType(if (e == FloatType) FloatType else DoubleType, false)
+          case other => throw new IllegalArgumentException(
+              s"$uid: ${op} needs a 1-d numeric output, but '$src' has type ${other.simpleString}")
+        }
+        Columns.requireAbsent(schema, uid, col)
+        DerivedSpec(src, col, op, if (op == "argmax") IntegerType else t)
       }
-      Columns.requireAbsent(schema, uid, col)
-      DerivedSpec(src, col, op, if (op == "argmax") IntegerType else t)
-    }
     val extra = derived(getSoftMaxDict, "softmax") ++ derived(getArgMaxDict, "argmax")
     val withErrors = isDefined(errorCol)
     if (withErrors) Columns.requireAbsent(schema, uid, getErrorCol)

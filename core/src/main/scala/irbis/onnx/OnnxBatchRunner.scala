@@ -20,13 +20,15 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
   private val feeders = plan.feeds.map { f =>
     inputInfo(f.input).getInfo match {
       case t: TensorInfo => new TensorFeeder(plan.stage, f, t, plan.batching.stacked)
-      case other => throw new IllegalArgumentException(s"${plan.stage}: graph input '${f.input}' is not a tensor ($other)")
+      case other =>
+        throw new IllegalArgumentException(s"${plan.stage}: graph input '${f.input}' is not a tensor ($other)")
     }
   }
   private val fixedBatch: Option[Int] = plan.batching.fixed
   private val oneRow = !plan.batching.stacked || plan.batching.oneRow
   private val checked = feeders.filter(_.checksValues)
   private val readers = plan.fetches.map(new OutputReader(plan.stage, _, plan.batching.stacked))
+
   /** The position in the partition of the next row, for messages that name a row. */
   private var rowNumber = 0L
   private val fetchNames = plan.fetches.map(_.output).toSet.asJava
@@ -83,7 +85,8 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
     batch.indices.iterator.map(i => new JoinedRow(batch(i), new GenericInternalRow(outputs(i))))
   }
 
-  private def evaluate(batch: Seq[InternalRow], ok: Seq[Int], dims: Array[Array[Long]], outputs: Array[Array[Any]]): Unit = {
+  private def evaluate(batch: Seq[InternalRow], ok: Seq[Int], dims: Array[Array[Long]], outputs: Array[Array[Any]])
+    : Unit = {
     val rows = ok.map(batch)
     val pad = fixedBatch.map(_ - rows.size).getOrElse(0)
     val tensors = new ArrayBuffer[OnnxTensor]()
@@ -133,6 +136,7 @@ final class OnnxBatchRunner(session: OrtSession, plan: OnnxPlan) {
 }
 
 object OnnxBatchRunner {
+
   /**
    * The automatic minibatch: about 2 MiB of input per ONNX Runtime call, at most 256 rows. Measured with
    * `make bench` (onnx_throughput, rows "batch=...", best of 3 passes against raw ONNX Runtime): the

@@ -15,6 +15,7 @@ import scala.collection.mutable
  * vector per row: a declared output of rank 2 with symbolic dimensions, which ONNXModel returns as ML vectors.
  */
 object OnnxGraphCut {
+
   /** The added graph output's name. */
   val Output = "__irbis_output"
 
@@ -22,6 +23,7 @@ object OnnxGraphCut {
   final case class Node(inputs: Seq[String], outputs: Seq[String], name: String, opType: String, hasSubgraph: Boolean)
   final case class Graph(nodes: Seq[Node], initializers: Set[String], inputs: Seq[String], outputs: Seq[String],
                          elemTypes: Map[String, Int]) {
+
     /** Graph inputs that are fed by the caller (not initializers, which old IR versions also list as inputs). */
     def feeds: Seq[String] = inputs.filterNot(initializers)
     def tensors: Seq[String] = (feeds ++ nodes.flatMap(_.outputs)).filter(_.nonEmpty).distinct
@@ -35,16 +37,18 @@ object OnnxGraphCut {
    */
   def tensorBack(g: Graph, layers: Int, stage: String): String = {
     require(layers >= 1, s"$stage: cutOutputLayers must be >= 1, got $layers")
-    require(g.outputs.size == 1, s"$stage: the graph has ${g.outputs.size} outputs (${g.outputs.mkString(", ")}); " +
-      "cutOutputLayers needs a single output: name the tensor to expose with outputNode")
+    require(g.outputs.size == 1,
+      s"$stage: the graph has ${g.outputs.size} outputs (${g.outputs.mkString(", ")}); " +
+        "cutOutputLayers needs a single output: name the tensor to expose with outputNode")
     val producer = g.nodes.flatMap(n => n.outputs.map(_ -> n)).toMap
     (1 to layers).foldLeft(g.outputs.head) { (tensor, step) =>
-      val node = producer.getOrElse(tensor, throw new IllegalArgumentException(
-        s"$stage: cutOutputLayers = $layers is deeper than the graph: '$tensor', reached after ${step - 1} " +
-          s"step(s) back from output '${g.outputs.head}', is a graph input, not a node's output"))
+      val node = producer.getOrElse(tensor,
+        throw new IllegalArgumentException(
+          s"$stage: cutOutputLayers = $layers is deeper than the graph: '$tensor', reached after ${step - 1} " +
+            s"step(s) back from output '${g.outputs.head}', is a graph input, not a node's output"))
       node.inputs.find(i => i.nonEmpty && !g.initializers.contains(i)).getOrElse(throw new IllegalArgumentException(
-        s"$stage: cutOutputLayers = $layers: node '${node.name}' (${node.opType}), $step step(s) back, reads " +
-          "only constants, so there is nothing further back to expose"))
+          s"$stage: cutOutputLayers = $layers: node '${node.name}' (${node.opType}), $step step(s) back, reads " +
+            "only constants, so there is nothing further back to expose"))
     }
   }
 
@@ -55,7 +59,7 @@ object OnnxGraphCut {
     if (!g.tensors.contains(tensor)) {
       val known = g.tensors
       val shown = if (known.size <= 60) known.mkString(", ")
-        else known.take(30).mkString(", ") + s", ... (${known.size - 60} more) ..., " + known.takeRight(30).mkString(", ")
+      else known.take(30).mkString(", ") + s", ... (${known.size - 60} more) ..., " + known.takeRight(30).mkString(", ")
       throw new IllegalArgumentException(
         s"$stage: outputNode '$tensor' is not a tensor of the graph. Its tensors (inputs and node outputs, in " +
           s"graph order): $shown")
@@ -73,7 +77,9 @@ object OnnxGraphCut {
         case 1 =>
           if (keep(nodeIndex)) graphOut.write(model, f.start, f.end - f.start)
           nodeIndex += 1
-        case 5 if !subgraphs && !Wire.string(model, Wire.fields(model, f.payloadStart, f.end, "TensorProto"), 8).forall(read) =>
+        case 5
+            if !subgraphs &&
+              !Wire.string(model, Wire.fields(model, f.payloadStart, f.end, "TensorProto"), 8).forall(read) =>
         case 12 =>
         case _ => graphOut.write(model, f.start, f.end - f.start)
       }
@@ -105,10 +111,12 @@ object OnnxGraphCut {
     def isInput(f: Wire.Field) = f.number == 11 && Wire.string(model, sub(f, "ValueInfoProto"), 1).contains(input)
     val graphFields = Wire.fields(model, gf.payloadStart, gf.end, "GraphProto")
     require(graphFields.exists(isInput), s"the ONNX graph has no input '$input'")
+
     /** Rewrites the message [f.payloadStart, f.end) field by field: `edit` returns a field's new encoding. */
     def rewrite(f: Wire.Field, what: String)(edit: PartialFunction[Wire.Field, Array[Byte]]): Array[Byte] = {
       val out = new ByteArrayOutputStream(f.end - f.payloadStart + 32)
-      sub(f, what).foreach(x => if (edit.isDefinedAt(x)) out.write(edit(x)) else out.write(model, x.start, x.end - x.start))
+      sub(f, what).foreach(x =>
+        if (edit.isDefinedAt(x)) out.write(edit(x)) else out.write(model, x.start, x.end - x.start))
       out.toByteArray
     }
     def field(number: Int, payload: Array[Byte]): Array[Byte] = {
@@ -132,11 +140,15 @@ object OnnxGraphCut {
     }
     val graphOut = new ByteArrayOutputStream(gf.end - gf.payloadStart + 64)
     graphFields.foreach { f =>
-      if (isInput(f)) graphOut.write(field(11, rewrite(f, "ValueInfoProto") {
-        case t if t.number == 2 => field(2, rewrite(t, "TypeProto") {
-          case tt if tt.number == 1 => field(1, rewrite(tt, "TypeProto.Tensor") { case s if s.number == 2 => shape(s) })
-        })
-      }))
+      if (isInput(f)) graphOut.write(field(11,
+          rewrite(f, "ValueInfoProto") {
+            case t if t.number == 2 =>
+              field(2,
+                rewrite(t, "TypeProto") {
+                  case tt if tt.number == 1 =>
+                    field(1, rewrite(tt, "TypeProto.Tensor") { case s if s.number == 2 => shape(s) })
+                })
+          }))
       else graphOut.write(model, f.start, f.end - f.start)
     }
     val out = new ByteArrayOutputStream(model.length + 64)
@@ -153,10 +165,13 @@ object OnnxGraphCut {
   def shapeless(model: Array[Byte]): Set[String] = {
     val gf = graphField(model)
     def sub(f: Wire.Field, what: String) = Wire.fields(model, f.payloadStart, f.end, what)
-    Wire.fields(model, gf.payloadStart, gf.end, "GraphProto").filter(f => f.number == 11 || f.number == 12).flatMap { f =>
-      val vf = sub(f, "ValueInfoProto")
-      val tensor = vf.find(_.number == 2).flatMap(t => sub(t, "TypeProto").find(x => x.number == 1 && x.wireType == 2))
-      tensor.filterNot(tt => sub(tt, "TypeProto.Tensor").exists(_.number == 2)).flatMap(_ => Wire.string(model, vf, 1))
+    Wire.fields(model, gf.payloadStart, gf.end, "GraphProto").filter(f => f.number == 11 || f.number == 12).flatMap {
+      f =>
+        val vf = sub(f, "ValueInfoProto")
+        val tensor =
+          vf.find(_.number == 2).flatMap(t => sub(t, "TypeProto").find(x => x.number == 1 && x.wireType == 2))
+        tensor.filterNot(tt => sub(tt, "TypeProto.Tensor").exists(_.number == 2)).flatMap(_ =>
+          Wire.string(model, vf, 1))
     }.toSet
   }
 
@@ -177,7 +192,9 @@ object OnnxGraphCut {
 
   /** ValueInfoProto {name, type: tensor_type {elem_type, shape [batch, features]}}. */
   private def valueInfo(name: String, elemType: Int): Array[Byte] = {
-    def dim(param: String): Array[Byte] = { val d = new ByteArrayOutputStream(); Wire.writeString(d, 2, param); d.toByteArray }
+    def dim(param: String): Array[Byte] = {
+      val d = new ByteArrayOutputStream(); Wire.writeString(d, 2, param); d.toByteArray
+    }
     val shape = new ByteArrayOutputStream()
     Wire.writeBytes(shape, 1, dim("batch"))
     Wire.writeBytes(shape, 1, dim("features"))
@@ -201,7 +218,8 @@ object OnnxGraphCut {
     def sub(f: Wire.Field, what: String) = Wire.fields(b, f.payloadStart, f.end, what)
     val nodes = fields.filter(_.number == 1).map { f =>
       val nf = sub(f, "NodeProto")
-      val subgraph = nf.filter(_.number == 5).exists(a => sub(a, "AttributeProto").exists(x => x.number == 6 || x.number == 11))
+      val subgraph =
+        nf.filter(_.number == 5).exists(a => sub(a, "AttributeProto").exists(x => x.number == 6 || x.number == 11))
       Node(Wire.strings(b, nf, 1), Wire.strings(b, nf, 2), Wire.string(b, nf, 3).getOrElse(""),
         Wire.string(b, nf, 4).getOrElse(""), subgraph)
     }
@@ -209,7 +227,8 @@ object OnnxGraphCut {
     def infos(number: Int): Seq[(String, Option[Int])] = fields.filter(_.number == number).map { f =>
       val vf = sub(f, "ValueInfoProto")
       val elem = vf.find(_.number == 2).flatMap(t => sub(t, "TypeProto").find(_.number == 1))
-        .flatMap(tt => sub(tt, "TypeProto.Tensor").find(x => x.number == 1 && x.wireType == 0)).map(x => Wire.varint(b, x.payloadStart)._1.toInt)
+        .flatMap(tt => sub(tt, "TypeProto.Tensor").find(x => x.number == 1 && x.wireType == 0)).map(x =>
+          Wire.varint(b, x.payloadStart)._1.toInt)
       (Wire.string(b, vf, 1).getOrElse(""), elem)
     }
     val (inputs, outputs, valueInfos) = (infos(11), infos(12), infos(13))
@@ -220,6 +239,7 @@ object OnnxGraphCut {
 
 /** The protobuf wire format, as far as reading fields and writing varints, strings and messages goes. */
 private[onnx] object Wire {
+
   /** One field: the whole encoding is [start, end); a varint's or a length-delimited value's payload starts at payloadStart. */
   final case class Field(number: Int, wireType: Int, start: Int, payloadStart: Int, end: Int)
 
@@ -228,7 +248,8 @@ private[onnx] object Wire {
     var shift = 0
     var i = at
     while (true) {
-      if (i >= b.length || shift > 63) throw new IllegalArgumentException("the ONNX model is not valid protobuf (bad varint)")
+      if (i >= b.length || shift > 63)
+        throw new IllegalArgumentException("the ONNX model is not valid protobuf (bad varint)")
       val x = b(i)
       result |= (x & 0x7fL) << shift
       i += 1
@@ -263,7 +284,8 @@ private[onnx] object Wire {
   }
 
   def strings(b: Array[Byte], fs: Seq[Field], number: Int): Seq[String] =
-    fs.filter(f => f.number == number && f.wireType == 2).map(f => new String(b, f.payloadStart, f.end - f.payloadStart, UTF_8))
+    fs.filter(f => f.number == number && f.wireType == 2).map(f =>
+      new String(b, f.payloadStart, f.end - f.payloadStart, UTF_8))
 
   def string(b: Array[Byte], fs: Seq[Field], number: Int): Option[String] = strings(b, fs, number).lastOption
 

@@ -37,11 +37,12 @@ object OnnxSessions {
    * find the executor's local copy of a model folder).
    */
   def get(key: String, settings: SessionSettings, open: (OrtEnvironment, SessionOptions) => OrtSession): OrtSession =
-    sessions.computeIfAbsent(key, _ => {
-      val s = open(env, options(settings))
-      created.incrementAndGet()
-      s
-    })
+    sessions.computeIfAbsent(key,
+      _ => {
+        val s = open(env, options(settings))
+        created.incrementAndGet()
+        s
+      })
 
   /**
    * Opens a model held in memory; a model whose weights are in external files gets a message saying what to do.
@@ -51,9 +52,10 @@ object OnnxSessions {
     try env.createSession(bytes, o)
     catch {
       case e: OrtException if String.valueOf(e.getMessage).toLowerCase.contains("external") =>
-        throw new IllegalArgumentException(s"$stage: this model keeps its weights in external data files, which a " +
-          "model read into memory cannot reach: set modelLocation to the folder that holds the .onnx file and " +
-          s"its data files (${e.getMessage})", e)
+        throw new IllegalArgumentException(
+          s"$stage: this model keeps its weights in external data files, which a " +
+            "model read into memory cannot reach: set modelLocation to the folder that holds the .onnx file and " +
+            s"its data files (${e.getMessage})", e)
       case e: OrtException => throw notAModel(stage, source, bytes.length.toLong, bytes.take(16), e)
     }
 
@@ -64,7 +66,8 @@ object OnnxSessions {
         val file = new java.io.File(path)
         val head = try {
           val in = new java.io.FileInputStream(file)
-          try in.readNBytes(16) finally in.close()
+          try in.readNBytes(16)
+          finally in.close()
         } catch { case _: java.io.IOException => Array.emptyByteArray }
         throw notAModel(stage, s"the model file $path", file.length(), head, e)
     }
@@ -74,13 +77,14 @@ object OnnxSessions {
    * text file, an empty one or a truncated download are told apart by their size and first bytes.
    */
   private def notAModel(stage: String, source: String, size: Long, head: Array[Byte], e: OrtException) = {
-    val found = if (size == 0) "0 bytes (an empty file)" else {
+    val found = if (size == 0) "0 bytes (an empty file)"
+    else {
       val hex = head.map(b => f"$b%02x").mkString
       val text = new String(head.map(b => if (b >= 32 && b < 127) b.toChar else '.'))
       s"$size bytes, starting with $hex (\"$text\")"
     }
     new IllegalArgumentException(s"$stage: $source is not a model ONNX Runtime can load: $found. " +
-      s"ONNX Runtime says: ${e.getMessage}", e)
+        s"ONNX Runtime says: ${e.getMessage}", e)
   }
 
   def options(settings: SessionSettings): SessionOptions = {
@@ -92,16 +96,18 @@ object OnnxSessions {
       try o.addCUDA()
       catch {
         case e: OrtException => throw new IllegalArgumentException(
-          "executionProvider is CUDA but ONNX Runtime's CUDA provider is not available here: use the " +
-            "com.microsoft.onnxruntime:onnxruntime_gpu artifact on machines with an NVIDIA GPU and CUDA, or set " +
-            s"executionProvider to CPU (${e.getMessage})", e)
+            "executionProvider is CUDA but ONNX Runtime's CUDA provider is not available here: use the " +
+              "com.microsoft.onnxruntime:onnxruntime_gpu artifact on machines with an NVIDIA GPU and CUDA, or set " +
+              s"executionProvider to CPU (${e.getMessage})", e)
       }
     }
     o
   }
 
   def closeAll(): Unit = {
-    sessions.values().forEach(s => try s.close() catch { case _: Exception => })
+    sessions.values().forEach(s =>
+      try s.close()
+      catch { case _: Exception => })
     sessions.clear()
   }
 }

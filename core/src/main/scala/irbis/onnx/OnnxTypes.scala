@@ -30,7 +30,8 @@ object OnnxTypes {
 
   /** Element types that ONNX Runtime 1.29.0's Java API cannot build input tensors of. */
   def unfeedable(t: TensorInfo): Boolean = t.onnxType match {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 | ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 | ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64 => true
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 | ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 | ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64 =>
+      true
     case _ => t.`type` == OnnxJavaType.UNKNOWN
   }
 
@@ -46,8 +47,8 @@ object OnnxTypes {
     case other => throw new IllegalArgumentException(s"$what has element type $other, which Irbis cannot convert")
   }
 
-  def nested(element: DataType, depth: Int): DataType =
-    (0 until depth).foldLeft(element)((t, _) => ArrayType(t, containsNull = false))
+  def nested(element: DataType, depth: Int): DataType = (0 until depth).foldLeft(element)((t, _) =>
+    ArrayType(t, containsNull = false))
 
   def describe(info: NodeInfo): JObject = info.getInfo match {
     case t: TensorInfo =>
@@ -60,7 +61,7 @@ object OnnxTypes {
         "valueType" -> JString(s.mapInfo.valueType.toString))
     case s: SequenceInfo => JObject("kind" -> JString("sequence"), "type" -> JString(s.sequenceType.toString))
     case m: MapInfo => JObject("kind" -> JString("map"), "keyType" -> JString(m.keyType.toString),
-      "valueType" -> JString(m.valueType.toString))
+        "valueType" -> JString(m.valueType.toString))
     case other => JObject("kind" -> JString(other.getClass.getSimpleName))
   }
 

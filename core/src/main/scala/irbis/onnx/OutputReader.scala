@@ -20,6 +20,7 @@ sealed trait Flat {
 }
 
 object Flat {
+
   /** One batch's values of one element type: what differs between the types is in its [[Element]]. */
   final case class Values[A](a: Array[A], element: Element[A]) extends Flat {
     def scalar(i: Int): Any = a(i)
@@ -131,7 +132,8 @@ final class OutputReader(stage: String, val spec: FetchSpec, stacked: Boolean) {
   def read(value: OnnxValue, rows: Int, sent: Int, numeric: Boolean): (Array[Any], Array[Array[Double]]) = value match {
     case t: OnnxTensor =>
       val shape = t.getInfo.getShape
-      if (stacked && (shape.isEmpty || shape(0) != sent)) requireBatch(s"a tensor of shape ${shape.mkString("[", ", ", "]")}", sent)
+      if (stacked && (shape.isEmpty || shape(0) != sent))
+        requireBatch(s"a tensor of shape ${shape.mkString("[", ", ", "]")}", sent)
       val dims = (if (stacked) shape.tail else shape).map(_.toInt)
       val expectedRank = if (stacked) spec.rank - 1 else spec.rank
       if (spec.rank >= 0 && dims.length != expectedRank) throw new IllegalArgumentException(
@@ -142,7 +144,7 @@ final class OutputReader(stage: String, val spec: FetchSpec, stacked: Boolean) {
       val values = Array.tabulate[Any](rows) { r =>
         if (spec.vector) vectorUdt.serialize(Vectors.dense(Array.tabulate(per)(i => flat.double(r * per + i))))
         else if (spec.rank < 0) new GenericInternalRow(Array[Any](
-          UnsafeArrayData.fromPrimitiveArray(dims.map(_.toLong)), flat.slice(r * per, per)))
+            UnsafeArrayData.fromPrimitiveArray(dims.map(_.toLong)), flat.slice(r * per, per)))
         else nest(flat, r * per, dims)
       }
       val doubles = if (numeric) Array.tabulate(rows)(r => Array.tabulate(per)(i => flat.double(r * per + i))) else null
@@ -159,7 +161,8 @@ final class OutputReader(stage: String, val spec: FetchSpec, stacked: Boolean) {
         }
         (values, null)
       } finally elements.foreach(_.close())
-    case other => throw new IllegalArgumentException(s"output '${spec.output}' is a ${other.getType}, which is not supported")
+    case other =>
+      throw new IllegalArgumentException(s"output '${spec.output}' is a ${other.getType}, which is not supported")
   }
 
   private def catalyst(x: Any): Any = x match {

@@ -20,6 +20,7 @@ class FeedException(val stage: String, val detail: String) extends IllegalArgume
  * `stacked`: rows are stacked on a batch axis 0 (else the one row of a call is the whole tensor).
  */
 final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacked: Boolean) {
+
   /** What one row's value must look like; None for an input of unknown rank, which takes each row's own shape. */
   private val rowDims: Option[Array[Long]] =
     if (spec.rank < 0) None else Some(if (stacked) info.getShape.tail else info.getShape)
@@ -32,7 +33,8 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacke
     case OnnxJavaType.INT16 | OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 => 2
     case OnnxJavaType.INT8 | OnnxJavaType.UINT8 | OnnxJavaType.BOOL => 1
     case OnnxJavaType.STRING => 0
-    case other => throw new IllegalArgumentException(s"$stage: graph input '${spec.input}' has unsupported element type $other")
+    case other =>
+      throw new IllegalArgumentException(s"$stage: graph input '${spec.input}' has unsupported element type $other")
   }
 
   private var buffer: ByteBuffer = ByteBuffer.allocateDirect(0)
@@ -72,13 +74,16 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacke
     case _: UserDefinedType[_] if t == SQLDataTypes.VectorType => Array(vectorUdt.deserialize(v).size.toLong)
     case s: StructType if ImageStruct.matches(s) =>
       val img = v.asInstanceOf[InternalRow]
-      val (h, w, c) = (ImageStruct.height(img, s).toLong, ImageStruct.width(img, s).toLong, ImageStruct.channels(img, s).toLong)
+      val (h, w, c) =
+        (ImageStruct.height(img, s).toLong, ImageStruct.width(img, s).toLong, ImageStruct.channels(img, s).toLong)
       val bytes = Option(ImageStruct.data(img, s)).map(_.length.toLong).getOrElse(-1L)
       if (bytes != h * w * c) throw new FeedException(stage,
-        s"column '${spec.column}' holds an image of ${h}x${w}x$c (height x width x channels) with $bytes bytes of data; ${h * w * c} expected")
+        s"column '${spec.column}' holds an image of ${h}x${w}x$c (height x width x channels) with $bytes bytes of data; ${h *
+            w * c} expected")
       if (chw(c)) Array(c, h, w) else Array(h, w, c)
     case _: NumericType | BooleanType | StringType => Array.empty
-    case other => throw new FeedException(stage, s"column '${spec.column}' has type ${other.simpleString}, which cannot feed a tensor")
+    case other => throw new FeedException(stage,
+        s"column '${spec.column}' has type ${other.simpleString}, which cannot feed a tensor")
   }
 
   private def chw(channels: Long): Boolean =
@@ -96,7 +101,8 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacke
   }
 
   private def fitTo(shape: Array[Long], rowDims: Array[Long]): Array[Long] = {
-    def fail(why: String) = throw new FeedException(stage, s"column '${spec.column}' has a row of shape ${showDims(shape)}; graph input '${spec.input}' expects " +
+    def fail(why: String) = throw new FeedException(stage,
+      s"column '${spec.column}' has a row of shape ${showDims(shape)}; graph input '${spec.input}' expects " +
         s"${showDims(rowDims)} per row (${if (stacked) "batch dimension excluded" else "the whole tensor"})$why")
     if (shape.length == rowDims.length) {
       shape.zip(rowDims).foreach { case (s, t) => if (t >= 0 && s != t) fail("") }
@@ -135,7 +141,8 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacke
       case OnnxJavaType.INT32 => OnnxTensor.createTensor(env, view.asIntBuffer(), shape)
       case OnnxJavaType.INT64 => OnnxTensor.createTensor(env, view.asLongBuffer(), shape)
       case OnnxJavaType.INT16 => OnnxTensor.createTensor(env, view.asShortBuffer(), shape)
-      case OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 => OnnxTensor.createTensor(env, view.asShortBuffer(), shape, elemType)
+      case OnnxJavaType.FLOAT16 | OnnxJavaType.BFLOAT16 =>
+        OnnxTensor.createTensor(env, view.asShortBuffer(), shape, elemType)
       case _ => OnnxTensor.createTensor(env, view, shape, elemType)
     }
   }
@@ -160,7 +167,8 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacke
       val img = v.asInstanceOf[InternalRow]
       val (h, w, c) = (ImageStruct.height(img, s), ImageStruct.width(img, s), ImageStruct.channels(img, s))
       val data = ImageStruct.data(img, s)
-      if (chw(c)) for (ch <- 0 until c; y <- 0 until h; x <- 0 until w) putDouble((data((y * w + x) * c + ch) & 0xff).toDouble)
+      if (chw(c))
+        for (ch <- 0 until c; y <- 0 until h; x <- 0 until w) putDouble((data((y * w + x) * c + ch) & 0xff).toDouble)
       else data.foreach(b => putDouble((b & 0xff).toDouble))
     case FloatType => putDouble(v.asInstanceOf[Float].toDouble)
     case DoubleType => putDouble(v.asInstanceOf[Double])
@@ -213,14 +221,15 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacke
     val (lo, hi) = bounds.get
     def refuse(shown: String) = {
       val partition = Option(org.apache.spark.TaskContext.get()).map(_.partitionId()).getOrElse(0)
-      throw new FeedException(stage, s"column '${spec.column}' row $rowInPartition (of partition $partition) holds " +
-        s"$shown, which graph input '${spec.input}' ($typeName) cannot hold exactly: it takes " +
-        (if (elemType == OnnxJavaType.BOOL) "0 and 1 (or booleans)" else s"whole numbers from $lo to $hi"))
+      throw new FeedException(stage,
+        s"column '${spec.column}' row $rowInPartition (of partition $partition) holds " +
+          s"$shown, which graph input '${spec.input}' ($typeName) cannot hold exactly: it takes " +
+          (if (elemType == OnnxJavaType.BOOL) "0 and 1 (or booleans)" else s"whole numbers from $lo to $hi"))
     }
     def long(l: Long): Unit = if (l < lo || l > hi) refuse(l.toString)
     def double(d: Double): Unit =
       if (d.isNaN || d.isInfinite || d != math.rint(d) || d < lo.toDouble || d > hi.toDouble ||
-        (hi == Long.MaxValue && d >= 9.223372036854775807E18)) refuse(TensorFeeder.show(d))
+        (hi == Long.MaxValue && d >= 9.223372036854775807e18)) refuse(TensorFeeder.show(d))
     def decimal(d: Decimal): Unit = {
       val b = d.toJavaBigDecimal
       if (b.signum != 0 && b.stripTrailingZeros.scale > 0 || b.compareTo(java.math.BigDecimal.valueOf(lo)) < 0 ||
@@ -269,6 +278,7 @@ final class TensorFeeder(stage: String, spec: FeedSpec, info: TensorInfo, stacke
 }
 
 object TensorFeeder {
+
   /** A double as messages write it: whole numbers exactly (not 9.223372036854776E18), others as Java prints them. */
   def show(d: Double): String =
     if (d.isNaN || d.isInfinite) d.toString

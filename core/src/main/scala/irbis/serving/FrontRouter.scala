@@ -11,6 +11,7 @@ import scala.jdk.CollectionConverters._
  * (`register <partition> <url>`), and sums their counters with its own (the requests it refused).
  */
 final class FrontRouter private[serving] (val config: ServingConfig) extends ServingServer {
+
   /** Authenticates the driver's and the partitions' messages to each other (`_control`). */
   private[serving] val controlToken: String = java.util.UUID.randomUUID().toString
   private val counters = new ServingCounters
@@ -28,7 +29,7 @@ final class FrontRouter private[serving] (val config: ServingConfig) extends Ser
     if (urls.isEmpty || stopping) {
       counters.refused(503)
       e.respond(ServingReply.error(503, s"the low-latency server '${config.name}' has no partition server running",
-        config.retryAfter))
+          config.retryAfter))
     } else {
       val target = urls(Math.floorMod(nextPartition.getAndIncrement(), urls.length)) +
         Option(e.query).map("?" + _).getOrElse("")

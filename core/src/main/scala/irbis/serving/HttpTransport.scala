@@ -11,8 +11,15 @@ import scala.jdk.CollectionConverters._
 
 import io.netty.bootstrap.ServerBootstrap
 import io.netty.buffer.{ByteBuf, Unpooled}
-import io.netty.channel.{Channel, ChannelFuture, ChannelHandlerContext, ChannelInboundHandlerAdapter,
-  ChannelInitializer, ChannelOption, MultiThreadIoEventLoopGroup}
+import io.netty.channel.{
+  Channel,
+  ChannelFuture,
+  ChannelHandlerContext,
+  ChannelInboundHandlerAdapter,
+  ChannelInitializer,
+  ChannelOption,
+  MultiThreadIoEventLoopGroup
+}
 import io.netty.channel.group.DefaultChannelGroup
 import io.netty.channel.epoll.{Epoll, EpollIoHandler, EpollServerSocketChannel}
 import io.netty.channel.nio.NioIoHandler
@@ -57,12 +64,14 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
       override def initChannel(ch: SocketChannel): Unit = {
         val connection = new Connection
         ch.pipeline().addLast(new ChannelInboundHandlerAdapter { // sees the first byte of each request
-          override def channelRead(ctx: ChannelHandlerContext, msg: Any): Unit = {
-            connection.bytesArrived()
-            ctx.fireChannelRead(msg)
-          }
-        }, new HttpResponseEncoder(), new HttpRequestDecoder(new HttpDecoderConfig()
-          .setMaxInitialLineLength(8192).setMaxHeaderSize(config.maxHeaderBytes).setMaxChunkSize(65536)), connection)
+            override def channelRead(ctx: ChannelHandlerContext, msg: Any): Unit = {
+              connection.bytesArrived()
+              ctx.fireChannelRead(msg)
+            }
+          }, new HttpResponseEncoder(),
+          new HttpRequestDecoder(new HttpDecoderConfig()
+              .setMaxInitialLineLength(8192).setMaxHeaderSize(config.maxHeaderBytes).setMaxChunkSize(65536)),
+          connection)
       }
     })
     .bind(new InetSocketAddress(config.host, config.port)).syncUninterruptibly().channel()
@@ -152,14 +161,15 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
       started = true
       cancel(idle)
       deadline = schedule(config.readTimeoutMs)(if (started && !closing) refuse(408,
-        s"the request was not read whole within ${config.readTimeoutMs} ms (readTimeoutMs)"))
+          s"the request was not read whole within ${config.readTimeoutMs} ms (readTimeoutMs)"))
     }
 
     override def channelRead(ctx: ChannelHandlerContext, msg: Any): Unit =
       if (inFlight) { // HTTP/1.1 pipelining: taken up once the current request is answered
         pipelined.add(msg.asInstanceOf[AnyRef])
         ctx.channel().config().setAutoRead(false)
-      } else try handle(msg) finally ReferenceCountUtil.release(msg)
+      } else try handle(msg)
+      finally ReferenceCountUtil.release(msg)
 
     private def handle(msg: Any): Unit = {
       msg match {
@@ -182,16 +192,17 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
       val version = r.protocolVersion()
       lazy val allowed = if (path == base + "/_status") "GET" else "POST"
       if (failure != null) refuse(failure match {
-        case _: TooLongHttpHeaderException => 431
-        case _: TooLongHttpLineException => 414
-        case _: TooLongFrameException => 431
-        case _ => 400
-      }, failure match {
-        case _: TooLongHttpHeaderException =>
-          s"the request headers are over ${config.maxHeaderBytes} bytes (maxHeaderBytes)"
-        case _: TooLongHttpLineException => "the request line is over 8192 bytes"
-        case e => s"not a valid HTTP/1.1 request: ${e.getMessage}"
-      })
+          case _: TooLongHttpHeaderException => 431
+          case _: TooLongHttpLineException => 414
+          case _: TooLongFrameException => 431
+          case _ => 400
+        },
+        failure match {
+          case _: TooLongHttpHeaderException =>
+            s"the request headers are over ${config.maxHeaderBytes} bytes (maxHeaderBytes)"
+          case _: TooLongHttpLineException => "the request line is over 8192 bytes"
+          case e => s"not a valid HTTP/1.1 request: ${e.getMessage}"
+        })
       else if (version != HttpVersion.HTTP_1_1 && version != HttpVersion.HTTP_1_0)
         refuse(505, s"HTTP version ${version.text()} is not supported; use HTTP/1.1 or HTTP/1.0")
       else if (path != base && path != base + "/_status" && path != base + "/_control")
@@ -240,9 +251,10 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
       route match {
         case Status => // off the event loop: a front's status asks its partitions' servers
           java.util.concurrent.CompletableFuture.runAsync { () =>
-            write(try ServingReply.json(200, server.status.toJson) catch {
-              case scala.util.control.NonFatal(e) => ServingReply.error(500, s"server error: $e")
-            }, keepAlive)
+            write(try ServingReply.json(200, server.status.toJson)
+              catch {
+                case scala.util.control.NonFatal(e) => ServingReply.error(500, s"server error: $e")
+              }, keepAlive)
           }
         case Control =>
           val reply =
@@ -255,7 +267,7 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
             n.toLowerCase -> r.headers().getAll(n).asScala.mkString(",")
           }.toMap
           server.onRequest(new Exchange(r.method().name(), headPath, headQuery, headers, body.toByteArray,
-            this, keepAlive))
+              this, keepAlive))
       }
       body = null
     }
@@ -274,7 +286,8 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
       startIdle()
       while (!inFlight && !pipelined.isEmpty) {
         val m = pipelined.poll()
-        try handle(m) finally ReferenceCountUtil.release(m)
+        try handle(m)
+        finally ReferenceCountUtil.release(m)
       }
       if (!inFlight) ctx.channel().config().setAutoRead(true)
     }
@@ -289,12 +302,13 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
       cancel(deadline); cancel(idle)
       ctx.channel().config().setAutoRead(true)
       ctx.writeAndFlush(response(ServingReply.error(status, message, extra), keepAlive = false))
-        .addListener((f: ChannelFuture) => f.channel() match {
-          case s: SocketChannel if f.isSuccess =>
-            s.shutdownOutput()
-            schedule(math.min(config.readTimeoutMs, 2000L))(s.close())
-          case c => c.close()
-        })
+        .addListener((f: ChannelFuture) =>
+          f.channel() match {
+            case s: SocketChannel if f.isSuccess =>
+              s.shutdownOutput()
+              schedule(math.min(config.readTimeoutMs, 2000L))(s.close())
+            case c => c.close()
+          })
     }
   }
 
@@ -302,6 +316,7 @@ private[serving] final class HttpTransport(config: ServingConfig, counters: Serv
   final class Exchange private[HttpTransport] (val method: String, val path: String, val query: String,
                                                val headers: Map[String, String], val body: Array[Byte],
                                                connection: Connection, keepAlive: Boolean) {
+
     /** Writes `reply`; false (nothing written) if the client has closed its connection. `onLost` runs if the
      * write fails after all. */
     def respond(reply: ServingReply, onLost: () => Unit = () => ()): Boolean =

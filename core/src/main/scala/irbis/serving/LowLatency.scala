@@ -7,8 +7,13 @@ import scala.jdk.CollectionConverters._
 
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.connector.read.InputPartition
-import org.apache.spark.sql.connector.read.streaming.{ContinuousPartitionReader, ContinuousPartitionReaderFactory,
-  ContinuousStream, Offset, PartitionOffset}
+import org.apache.spark.sql.connector.read.streaming.{
+  ContinuousPartitionReader,
+  ContinuousPartitionReaderFactory,
+  ContinuousStream,
+  Offset,
+  PartitionOffset
+}
 import org.apache.spark.sql.types.{DataType, StructType}
 
 /*
@@ -108,7 +113,7 @@ object PartitionServers {
       stop(key._1, key._2, server)
       throw new IllegalStateException(
         s"the low-latency server of '${part.config.name}', partition ${part.partition}, " +
-        s"could not register with the driver's server at ${part.frontUrl}")
+          s"could not register with the driver's server at ${part.frontUrl}")
     }
     server
   }

@@ -18,20 +18,20 @@ object RequestDiagnosis {
 
   private def utf8(body: Array[Byte]): Option[String] =
     Try(java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-      .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
-      .decode(java.nio.ByteBuffer.wrap(body)).toString).toOption
+        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+        .decode(java.nio.ByteBuffer.wrap(body)).toString).toOption
 
   def problem(body: Array[Byte], schema: StructType): Option[String] = utf8(body) match {
     case None => Some("the body is not valid UTF-8 (JSON bodies must be UTF-8)")
     // parsed from the decoded text, so that Jackson's detection of UTF-16 and UTF-32 cannot accept what Spark rejects
     case Some(text) => Try(mapper.readTree(text)) match {
-      case Failure(e) => Some(s"the body is not valid JSON: ${e.getMessage.linesIterator.nextOption().getOrElse("")}")
-      case Success(null) => Some("the body is empty; expected a JSON object")
-      case Success(node) if node.isMissingNode => Some("the body is empty; expected a JSON object")
-      case Success(node) if !node.isObject =>
-        Some(s"the body must be a JSON object with fields ${schema.fieldNames.mkString(", ")}; got a ${kind(node)}")
-      case Success(node) => struct(node, schema, "")
-    }
+        case Failure(e) => Some(s"the body is not valid JSON: ${e.getMessage.linesIterator.nextOption().getOrElse("")}")
+        case Success(null) => Some("the body is empty; expected a JSON object")
+        case Success(node) if node.isMissingNode => Some("the body is empty; expected a JSON object")
+        case Success(node) if !node.isObject =>
+          Some(s"the body must be a JSON object with fields ${schema.fieldNames.mkString(", ")}; got a ${kind(node)}")
+        case Success(node) => struct(node, schema, "")
+      }
   }
 
   private def kind(n: JsonNode): String = n.getNodeType.toString.toLowerCase

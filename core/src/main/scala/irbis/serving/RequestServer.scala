@@ -41,8 +41,9 @@ abstract class RequestServer private[serving] (val config: ServingConfig, contro
     } else if (counters.pending.incrementAndGet() > config.maxPending) {
       counters.pending.decrementAndGet()
       counters.rejectedOne(503)
-      e.respond(ServingReply.error(503, s"the server '${config.name}' has ${config.maxPending} requests pending " +
-        "(maxPending)", config.retryAfter))
+      e.respond(ServingReply.error(503,
+          s"the server '${config.name}' has ${config.maxPending} requests pending " +
+            "(maxPending)", config.retryAfter))
     } else {
       // The id is taken and the request made visible under one lock, so offsets only ever cover visible requests.
       sequence.synchronized {

@@ -23,6 +23,7 @@ object Serving {
   private val CorruptCol = "_irbis_corrupt_record"
 
   final class ServingReader private[serving] (reader: DataStreamReader) {
+
     /** Where the server listens (port 0: any free port) and the API name, also its URL path. */
     def address(host: String, port: Int, name: String): ServingReader =
       new ServingReader(reader.option("host", host).option("port", port.toLong).option("name", name))
@@ -31,6 +32,7 @@ object Serving {
   }
 
   final class ServingWriter private[serving] (writer: DataStreamWriter[Row]) {
+
     /** Answers the requests of server `name`; with a temporary checkpoint unless one is configured. */
     def replyTo(name: String): DataStreamWriter[Row] = Serving.replyTo(writer, name)
   }
@@ -86,9 +88,11 @@ object Serving {
    * `schema` leaves the pipeline here; the server then answers it 400 with the reason.
    */
   def parseRequest(df: DataFrame, schema: StructType): DataFrame = {
-    Seq("id", "body").foreach(c => require(df.columns.contains(c),
-      s"parseRequest needs the request columns id and body (of an irbis.serving source); '$c' is missing from ${df.columns.mkString(", ")}"))
-    require(!schema.fieldNames.contains("id"), "parseRequest: the schema must not have a field 'id' (the request id column)")
+    Seq("id", "body").foreach(c =>
+      require(df.columns.contains(c),
+        s"parseRequest needs the request columns id and body (of an irbis.serving source); '$c' is missing from ${df.columns.mkString(", ")}"))
+    require(!schema.fieldNames.contains("id"),
+      "parseRequest: the schema must not have a field 'id' (the request id column)")
     require(!schema.fieldNames.contains(CorruptCol), s"parseRequest: the schema must not have a field '$CorruptCol'")
     servers(df).foreach(_.parsesWith(schema))
     val text = col("body").cast(StringType) // the bytes as they are; is_valid_utf8 checks them
@@ -110,9 +114,9 @@ object Serving {
   /** The servers whose requests `df` reads (to diagnose the rows that parseRequest drops). */
   private def servers(df: DataFrame): Seq[ServingServer] = df.queryExecution.analyzed.collect {
     case r: StreamingRelationV2 => r.table match {
-      case t: ServingTable => t.serverName.flatMap(ServingRegistry.find)
-      case _ => None
-    }
+        case t: ServingTable => t.serverName.flatMap(ServingRegistry.find)
+        case _ => None
+      }
   }.flatten
 
   /** The reply to a request: status 200 and `value` as its JSON body; a null value is answered 500. */
@@ -145,7 +149,7 @@ object Serving {
     ServingRegistry.get(name) match {
       case f: FrontRouter => f.partitionServers(timeoutMs.toLong).toArray
       case other => throw new IllegalArgumentException(s"'$name' is not a low-latency server (option " +
-        s"mode=lowLatency): its one url is ${other.url}")
+          s"mode=lowLatency): its one url is ${other.url}")
     }
   def stop(name: String): Unit = ServingRegistry.find(name).foreach(_.stop())
 }

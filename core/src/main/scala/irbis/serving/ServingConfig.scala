@@ -12,6 +12,7 @@ case class ServingConfig(name: String, host: String, port: Int, maxPending: Int,
                          maxConnections: Int = ServingConfig.DefaultMaxConnections,
                          maxHeaderBytes: Int = ServingConfig.DefaultMaxHeaderBytes,
                          token: Option[String] = None) {
+
   /** The settings of the server that partition `p` of a low-latency query runs in its executor. */
   def forPartition(p: Int): ServingConfig =
     copy(host = executorHost, port = if (executorPort == 0) 0 else executorPort + p)
@@ -34,7 +35,7 @@ object ServingConfig {
   private def int(options: Map[String, String], key: String, default: Int, min: Int, max: Int = Int.MaxValue): Int = {
     val raw = options.getOrElse(key.toLowerCase, default.toString)
     val v = raw.trim.toIntOption.getOrElse(throw new IllegalArgumentException(
-      s"irbis.serving option '$key' must be an integer, got '$raw'"))
+        s"irbis.serving option '$key' must be an integer, got '$raw'"))
     require(v >= min, s"irbis.serving option '$key' must be >= $min, got $v")
     require(v <= max, s"irbis.serving option '$key' must be <= $max, got $v")
     v
@@ -44,7 +45,7 @@ object ServingConfig {
   private def token(options: Map[String, String]): Option[String] = {
     val token = (options.get("token"), options.get("tokenfile")) match {
       case (Some(_), Some(_)) => throw new IllegalArgumentException(
-        "irbis.serving options 'token' and 'tokenFile' are alternatives: set one of them")
+          "irbis.serving options 'token' and 'tokenFile' are alternatives: set one of them")
       case (Some(t), None) => Some(t)
       case (None, Some(path)) =>
         val file = Paths.get(path)
@@ -52,23 +53,26 @@ object ServingConfig {
         Some(new String(Files.readAllBytes(file), UTF_8).linesIterator.nextOption().getOrElse("").trim)
       case _ => None
     }
-    token.foreach(t => require(t.nonEmpty && t.forall(c => c > ' ' && c < 127),
-      "irbis.serving option 'token' (or the first line of 'tokenFile') must be a non-empty string of visible " +
-        "ASCII characters without spaces (it travels as 'Authorization: Bearer <token>')"))
+    token.foreach(t =>
+      require(
+        t.nonEmpty && t.forall(c => c > ' ' && c < 127),
+        "irbis.serving option 'token' (or the first line of 'tokenFile') must be a non-empty string of visible " +
+          "ASCII characters without spaces (it travels as 'Authorization: Bearer <token>')"))
     token
   }
 
   /** From case-insensitive options (keys lower-cased). */
   def from(options: Map[String, String]): ServingConfig = {
-    val name = options.getOrElse("name", throw new IllegalArgumentException(
-      "irbis.serving needs option 'name' (the API name, also the URL path: http://host:port/<name>)"))
+    val name = options.getOrElse("name",
+      throw new IllegalArgumentException(
+        "irbis.serving needs option 'name' (the API name, also the URL path: http://host:port/<name>)"))
     require(name.matches("[A-Za-z0-9_.-]+"),
       s"irbis.serving option 'name' must be letters, digits, '_', '.' or '-' (it is a URL path), got '$name'")
     val lowLatency = options.getOrElse("mode", "microBatch") match {
       case m if m.equalsIgnoreCase("microBatch") => false
       case m if m.equalsIgnoreCase("lowLatency") => true
       case m => throw new IllegalArgumentException(
-        s"irbis.serving option 'mode' must be 'microBatch' (the default) or 'lowLatency', got '$m'")
+          s"irbis.serving option 'mode' must be 'microBatch' (the default) or 'lowLatency', got '$m'")
     }
     val host = options.getOrElse("host", "127.0.0.1")
     ServingConfig(name, host, int(options, "port", 0, 0, 65535),

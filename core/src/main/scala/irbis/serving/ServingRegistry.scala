@@ -28,7 +28,7 @@ object ServingRegistry {
     servers.computeIfAbsent(config.name, _ => start(config))
 
   def get(name: String): ServingServer = find(name).getOrElse(throw new IllegalArgumentException(
-    s"no irbis.serving server named '$name' runs in this driver (running: ${names.mkString(", ")})"))
+      s"no irbis.serving server named '$name' runs in this driver (running: ${names.mkString(", ")})"))
 
   def find(name: String): Option[ServingServer] = Option(servers.get(name))
 
@@ -36,7 +36,7 @@ object ServingRegistry {
   private[serving] def driverServer(name: String): DriverServer = get(name) match {
     case d: DriverServer => d
     case other => throw new IllegalStateException(s"the irbis.serving server '$name' is in low-latency mode " +
-      s"(${other.url}): its replies are written by the partitions' tasks, not the driver")
+        s"(${other.url}): its replies are written by the partitions' tasks, not the driver")
   }
 
   def names: Seq[String] = servers.keySet().asScala.toSeq.sorted

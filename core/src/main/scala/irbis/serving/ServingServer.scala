@@ -14,6 +14,7 @@ package irbis.serving
 trait ServingServer {
   def config: ServingConfig
   def port: Int
+
   /** `http://host:port/<name>`, with the address clients reach (the executor's or driver's host for a wildcard). */
   def url: String = s"http://${ServingServer.advertised(config.host)}:$port/${config.name}"
   def status: ServingStatus
@@ -22,17 +23,20 @@ trait ServingServer {
   /** The schema that `parseRequest` parses bodies with: unanswered rows are then diagnosed (400) rather than 500. */
   private[serving] def parsesWith(s: org.apache.spark.sql.types.StructType): Unit = schema = Some(s)
   private[serving] def parseSchema: Option[org.apache.spark.sql.types.StructType] = schema
+
   /** Stops accepting, answers what is still pending with 503 and frees the port. */
   def stop(): Unit
 
   /** A request to the service, read whole: it is to be answered exactly once through `exchange`. */
   private[serving] def onRequest(exchange: HttpTransport.Exchange): Unit
+
   /** A `_control` message of the driver or a partition (already authenticated); the answer is sent back. */
   private[serving] def onControl(message: String): ServingReply =
     ServingReply.error(400, s"not a control message of this server: ${message.take(80)}")
 }
 
 object ServingServer {
+
   /** The host a server bound to `host` is reached at: the executor's or driver's own for a wildcard address. */
   private[serving] def advertised(host: String): String =
     if (host != "0.0.0.0" && host != "::" && host.nonEmpty) host

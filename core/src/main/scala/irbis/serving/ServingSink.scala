@@ -13,12 +13,15 @@ case class ReplyLayout(server: String, id: Int, reply: Int, replyFields: Int, st
 
 object ReplyLayout {
   def from(options: Map[String, String], schema: StructType): ReplyLayout = {
-    val server = options.getOrElse("replyto", options.getOrElse("name", throw new IllegalArgumentException(
-      "the irbis.serving sink needs option 'replyTo' (or 'name'): the name of the server to answer")))
+    val server = options.getOrElse("replyto",
+      options.getOrElse("name",
+        throw new IllegalArgumentException(
+          "the irbis.serving sink needs option 'replyTo' (or 'name'): the name of the server to answer")))
     val replyCol = options.getOrElse("replycol", "reply")
     def find(s: StructType, name: String): Option[Int] = Some(s.fieldNames.indexOf(name)).filter(_ >= 0)
     def index(s: StructType, name: String, what: String): Int = find(s, name).getOrElse(
-      throw new IllegalArgumentException(s"the irbis.serving sink needs $what '$name'; the input has ${s.simpleString}"))
+      throw new IllegalArgumentException(
+        s"the irbis.serving sink needs $what '$name'; the input has ${s.simpleString}"))
     val id = index(schema, "id", "column")
     require(schema(id).dataType == LongType,
       s"the irbis.serving sink needs column 'id' of type bigint (the request id), got ${schema(id).dataType.simpleString}")
@@ -26,23 +29,25 @@ object ReplyLayout {
     val struct = schema(reply).dataType match {
       case s: StructType => s
       case other => throw new IllegalArgumentException(
-        s"the irbis.serving sink's reply column '$replyCol' must be a struct<status:int,headers:map<string,string>," +
-          s"body:string or binary> (makeReply makes one), got ${other.simpleString}")
+          s"the irbis.serving sink's reply column '$replyCol' must be a struct<status:int,headers:map<string,string>," +
+            s"body:string or binary> (makeReply makes one), got ${other.simpleString}")
     }
     val status = index(struct, "status", s"field of '$replyCol'")
     require(struct(status).dataType == IntegerType,
       s"field '$replyCol.status' must be int, got ${struct(status).dataType.simpleString}")
     val headers = find(struct, "headers")
-    headers.foreach(h => require(struct(h).dataType.isInstanceOf[MapType] &&
-      struct(h).dataType.asInstanceOf[MapType].keyType == StringType &&
-      struct(h).dataType.asInstanceOf[MapType].valueType == StringType,
-      s"field '$replyCol.headers' must be map<string,string>, got ${struct(h).dataType.simpleString}"))
+    headers.foreach(h =>
+      require(
+        struct(h).dataType.isInstanceOf[MapType] &&
+          struct(h).dataType.asInstanceOf[MapType].keyType == StringType &&
+          struct(h).dataType.asInstanceOf[MapType].valueType == StringType,
+        s"field '$replyCol.headers' must be map<string,string>, got ${struct(h).dataType.simpleString}"))
     val body = index(struct, "body", s"field of '$replyCol'")
     val binary = struct(body).dataType match {
       case BinaryType => true
       case StringType => false
       case other => throw new IllegalArgumentException(
-        s"field '$replyCol.body' must be string or binary, got ${other.simpleString}")
+          s"field '$replyCol.body' must be string or binary, got ${other.simpleString}")
     }
     ReplyLayout(server, id, reply, struct.length, status, headers, body, binary,
       lowLatency = Serving.isLowLatency(server))
@@ -90,6 +95,7 @@ class ServingStreamingWrite(layout: ReplyLayout) extends StreamingWrite {
 }
 
 case class ServingWriterFactory(layout: ReplyLayout) extends StreamingDataWriterFactory {
+
   /** The reply in a row, None if it is null. */
   private def replyOf(row: InternalRow): Option[ServingReply] =
     Some(row).filterNot(_.isNullAt(layout.reply)).map(_.getStruct(layout.reply, layout.replyFields))

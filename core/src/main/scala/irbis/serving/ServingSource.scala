@@ -55,27 +55,30 @@ class ServingTable(options: Map[String, String]) extends Table with SupportsRead
   override def newScanBuilder(o: CaseInsensitiveStringMap): ScanBuilder = {
     val all = options ++ o.asScala.map { case (k, v) => k.toLowerCase -> v }
     val server = ServingRegistry.startOrReuse(ServingConfig.from(all))
-    val partitions = all.get("numpartitions").map(v => v.toIntOption.filter(_ > 0).getOrElse(
-      throw new IllegalArgumentException(s"irbis.serving option 'numPartitions' must be a positive integer, got '$v'")))
-    () => new Scan {
-      override def readSchema(): StructType = ServingTable.requestSchema
-      override def description(): String = s"irbis.serving ${server.url}"
-      override def toMicroBatchStream(checkpointLocation: String): MicroBatchStream = {
-        server match {
-          case d: DriverServer => new ServingStream(d, partitions)
-          case _ => throw new IllegalArgumentException(s"the irbis.serving server '${server.config.name}' is in " +
-            "low-latency mode (option mode=lowLatency): its query needs a continuous trigger (replyTo sets one; a " +
-            "processing-time trigger set after replyTo replaces it)")
+    val partitions = all.get("numpartitions").map(v =>
+      v.toIntOption.filter(_ > 0).getOrElse(
+        throw new IllegalArgumentException(
+          s"irbis.serving option 'numPartitions' must be a positive integer, got '$v'")))
+    () =>
+      new Scan {
+        override def readSchema(): StructType = ServingTable.requestSchema
+        override def description(): String = s"irbis.serving ${server.url}"
+        override def toMicroBatchStream(checkpointLocation: String): MicroBatchStream = {
+          server match {
+            case d: DriverServer => new ServingStream(d, partitions)
+            case _ => throw new IllegalArgumentException(s"the irbis.serving server '${server.config.name}' is in " +
+                "low-latency mode (option mode=lowLatency): its query needs a continuous trigger (replyTo sets one; a " +
+                "processing-time trigger set after replyTo replaces it)")
+          }
+        }
+        override def toContinuousStream(checkpointLocation: String): ContinuousStream = {
+          server match {
+            case f: FrontRouter => new ServingContinuousStream(f, partitions.getOrElse(1))
+            case _ => throw new IllegalArgumentException(s"the irbis.serving server '${server.config.name}' answers " +
+                "from micro-batches; a continuous trigger needs the source option mode=lowLatency")
+          }
         }
       }
-      override def toContinuousStream(checkpointLocation: String): ContinuousStream = {
-        server match {
-          case f: FrontRouter => new ServingContinuousStream(f, partitions.getOrElse(1))
-          case _ => throw new IllegalArgumentException(s"the irbis.serving server '${server.config.name}' answers " +
-            "from micro-batches; a continuous trigger needs the source option mode=lowLatency")
-        }
-      }
-    }
   }
 
   override def newWriteBuilder(info: LogicalWriteInfo): WriteBuilder = {

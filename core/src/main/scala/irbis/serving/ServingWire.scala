@@ -48,7 +48,8 @@ case class ServingStatus(name: String, url: String, accepted: Long, replied: Lon
                          partitions: Seq[String] = Nil) {
   def toJson: String = ServingJson.write(
     scala.collection.immutable.ListMap[String, Any]("name" -> name, "url" -> url, "accepted" -> accepted,
-      "replied" -> replied, "rejected" -> scala.collection.immutable.ListMap(
+      "replied" -> replied,
+      "rejected" -> scala.collection.immutable.ListMap(
         rejected.toSeq.sortBy(_._1).map { case (k, v) => k.toString -> v }: _*),
       "expired" -> expired, "pending" -> pending, "late" -> late, "abandoned" -> abandoned) ++
       (if (partitions.isEmpty) Nil else Seq("partitions" -> partitions)))

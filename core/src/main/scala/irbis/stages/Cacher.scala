@@ -16,7 +16,8 @@ class Cacher(override val uid: String) extends Transformer with IrbisStage {
       "computed), so that later stages and actions reuse it instead of recomputing it. `disable` passes the " +
       "data through untouched."
 
-  final val storageLevel = new EnumParam(this, "storageLevel", "Where and how the rows are kept (Spark's StorageLevel).",
+  final val storageLevel = new EnumParam(this, "storageLevel",
+    "Where and how the rows are kept (Spark's StorageLevel).",
     Seq("MEMORY_AND_DISK", "MEMORY_AND_DISK_SER", "MEMORY_ONLY", "MEMORY_ONLY_SER", "DISK_ONLY",
       "MEMORY_AND_DISK_2", "MEMORY_ONLY_2", "DISK_ONLY_2", "OFF_HEAP"))
   setDefault(storageLevel -> "MEMORY_AND_DISK")

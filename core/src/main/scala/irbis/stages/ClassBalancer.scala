@@ -54,7 +54,8 @@ class ClassBalancer(override val uid: String) extends Estimator[ClassBalancerMod
     val counts = dataset.toDF().groupBy(labelKey(getInputCol).as("label")).count().collect()
       .map(r => (Option(r.getString(0)), r.getLong(1)))
     counts.find(_._1.isEmpty).foreach { case (_, n) =>
-      throw new IllegalArgumentException(s"$uid: label column '$getInputCol' has $n null values; every row needs a label")
+      throw new IllegalArgumentException(
+        s"$uid: label column '$getInputCol' has $n null values; every row needs a label")
     }
     require(counts.nonEmpty, s"$uid: cannot fit on an empty dataset (column '$getInputCol' has no labels)")
     val total = counts.map(_._2).sum.toDouble
@@ -90,8 +91,10 @@ class ClassBalancerModel(override val uid: String) extends Model[ClassBalancerMo
     val column = getInputCol
     dataset.toDF().withColumn(getOutputCol,
       when(key.isNull, raise_error(lit(s"$uid: label column '$column' has a null value; every row needs a label")))
-        .when(weight.isNull, raise_error(concat(lit(s"$uid: label '"), key,
-          lit(s"' in column '$column' was not seen when fitting; known labels: ${getWeights.keys.toSeq.sorted.mkString(", ")}"))))
+        .when(weight.isNull,
+          raise_error(concat(lit(s"$uid: label '"), key,
+              lit(
+                s"' in column '$column' was not seen when fitting; known labels: ${getWeights.keys.toSeq.sorted.mkString(", ")}"))))
         .otherwise(weight).cast(DoubleType))
   }
 

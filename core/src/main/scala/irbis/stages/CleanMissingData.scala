@@ -48,10 +48,11 @@ class CleanMissingData(override val uid: String) extends Estimator[CleanMissingD
   override def fit(dataset: Dataset[_]): CleanMissingDataModel = {
     transformSchema(dataset.schema, logging = true)
     val df = dataset.toDF()
-    val present = getInputCols.map(c => df.schema(c).dataType match {
-      case DoubleType | FloatType => when(!isnan(ColumnRef(c)), ColumnRef(c))
-      case _ => ColumnRef(c)
-    })
+    val present = getInputCols.map(c =>
+      df.schema(c).dataType match {
+        case DoubleType | FloatType => when(!isnan(ColumnRef(c)), ColumnRef(c))
+        case _ => ColumnRef(c)
+      })
     val fills: Array[Double] = getCleaningMode match {
       case "Custom" =>
         require(isDefined(customValue), s"$uid: cleaningMode is Custom but customValue is not set")

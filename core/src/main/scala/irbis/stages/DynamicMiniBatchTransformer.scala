@@ -18,7 +18,6 @@ class DynamicMiniBatchTransformer(override val uid: String) extends Transformer 
       "Every column becomes an array of the batch's values, as with FixedMiniBatchTransformer; batch sizes " +
       "depend on timing, row order within a partition does not. FlattenBatch undoes it."
 
-
   override def transform(dataset: Dataset[_]): DataFrame =
     MiniBatching.batch(dataset.toDF(), MiniBatching.dynamic(getMaxBatchSize))
 

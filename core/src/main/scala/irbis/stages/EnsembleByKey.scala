@@ -61,7 +61,8 @@ class EnsembleByKey(override val uid: String) extends Transformer with IrbisStag
   private def validate(schema: StructType): Unit = {
     getKeys.foreach(k => Columns.require(schema, uid, k))
     getCols.foreach { c =>
-      Columns.requireType(schema, uid, c, "a numeric or vector column")(t => Columns.isNumeric(t) || Columns.isVector(t))
+      Columns.requireType(schema, uid, c, "a numeric or vector column")(t =>
+        Columns.isNumeric(t) || Columns.isVector(t))
     }
     require(getColNames.length == getCols.length,
       s"$uid: colNames has ${getColNames.length} names but cols has ${getCols.length} columns")
@@ -76,7 +77,7 @@ class EnsembleByKey(override val uid: String) extends Transformer with IrbisStag
     case Some(d) =>
       val n = size(vector_to_array(ColumnRef(c)))
       when(ColumnRef(c).isNull || n === d, ColumnRef(c)).otherwise(raise_error(concat(
-        lit(s"$uid: column '$c' holds a vector of size "), n.cast("string"), lit(s"; vectorDims expects $d"))))
+            lit(s"$uid: column '$c' holds a vector of size "), n.cast("string"), lit(s"; vectorDims expects $d"))))
     case None => ColumnRef(c)
   }
 

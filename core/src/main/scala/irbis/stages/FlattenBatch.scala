@@ -16,7 +16,8 @@ class FlattenBatch(override val uid: String) extends Transformer with IrbisStage
       "(arrays of one row must have equal lengths, else the job fails naming the columns); non-array " +
       "columns repeat. A row whose arrays are null or empty yields no rows."
 
-  private def arrays(schema: StructType): Seq[StructField] = schema.fields.toSeq.filter(_.dataType.isInstanceOf[ArrayType])
+  private def arrays(schema: StructType): Seq[StructField] =
+    schema.fields.toSeq.filter(_.dataType.isInstanceOf[ArrayType])
 
   override def transformSchema(schema: StructType): StructType = {
     val batched = arrays(schema).map(_.name).toSet
@@ -34,10 +35,11 @@ class FlattenBatch(override val uid: String) extends Transformer with IrbisStage
     val batched = arrays(dataset.schema).map(_.name)
     val first = batched.head
     val checks: Seq[Column] = batched.tail.map { name =>
-      when(size(ColumnRef(name)) =!= size(ColumnRef(first)), raise_error(concat(
-        lit(s"$uid: in one row, array column '$name' has "), size(ColumnRef(name)).cast("string"),
-        lit(s" elements but '$first' has "), size(ColumnRef(first)).cast("string"),
-        lit("; batched columns must have equal lengths"))))
+      when(size(ColumnRef(name)) =!= size(ColumnRef(first)),
+        raise_error(concat(
+            lit(s"$uid: in one row, array column '$name' has "), size(ColumnRef(name)).cast("string"),
+            lit(s" elements but '$first' has "), size(ColumnRef(first)).cast("string"),
+            lit("; batched columns must have equal lengths"))))
     }
     val index = "__irbis_flatten_index"
     val checked = if (checks.isEmpty) dataset.toDF() else dataset.toDF().where(coalesce(checks :+ lit(true): _*))

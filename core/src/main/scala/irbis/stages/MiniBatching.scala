@@ -38,9 +38,10 @@ private[stages] object MiniBatching {
    */
   def batch(df: DataFrame, group: Iterator[Row] => Iterator[Seq[Row]]): DataFrame = {
     val width = df.schema.length
-    df.mapPartitions((rows: Iterator[Row]) => group(rows).map { batch =>
-      Row.fromSeq((0 until width).map(i => batch.map(_.get(i))))
-    })(Encoders.row(batchedSchema(df.schema)))
+    df.mapPartitions((rows: Iterator[Row]) =>
+      group(rows).map { batch =>
+        Row.fromSeq((0 until width).map(i => batch.map(_.get(i))))
+      })(Encoders.row(batchedSchema(df.schema)))
   }
 
   def fixed(size: Int)(rows: Iterator[Row]): Iterator[Seq[Row]] = rows.grouped(size)
@@ -78,17 +79,18 @@ private[stages] object MiniBatching {
     private val queue = new LinkedBlockingQueue[Item](math.max(1, math.min(maxSize, MaxBuffered)))
     private val context = TaskContext.get()
     private val reader = new Thread(() => {
-      try {
-        // Upstream operators may look up the task (input file names, Python runners): same context as the task.
-        if (context != null) SetTaskContext(context)
-        while (rows.hasNext) queue.put(Data(rows.next()))
-        queue.put(End)
-      } catch {
-        case _: InterruptedException =>
-        case e: Throwable =>
-          try queue.put(Failed(e)) catch { case _: InterruptedException => } // the task ended meanwhile
-      }
-    }, "irbis-minibatch-reader")
+        try {
+          // Upstream operators may look up the task (input file names, Python runners): same context as the task.
+          if (context != null) SetTaskContext(context)
+          while (rows.hasNext) queue.put(Data(rows.next()))
+          queue.put(End)
+        } catch {
+          case _: InterruptedException =>
+          case e: Throwable =>
+            try queue.put(Failed(e))
+            catch { case _: InterruptedException => } // the task ended meanwhile
+        }
+      }, "irbis-minibatch-reader")
     reader.setDaemon(true)
     reader.start()
     if (context != null) context.addTaskCompletionListener[Unit](_ => reader.interrupt())

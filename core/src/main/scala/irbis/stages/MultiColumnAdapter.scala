@@ -39,7 +39,7 @@ class MultiColumnAdapter(override val uid: String) extends Estimator[MultiColumn
     val copy = try base.getClass.getConstructor(classOf[String]).newInstance(s"${base.uid}_$k")
     catch {
       case e: ReflectiveOperationException => throw new IllegalArgumentException(
-        s"$uid: cannot make copies of ${base.getClass.getName}: it needs a public constructor taking the uid", e)
+          s"$uid: cannot make copies of ${base.getClass.getName}: it needs a public constructor taking the uid", e)
     }
     base.params.filter(p => base.isSet(p)).foreach { p =>
       copy.set(copy.getParam(p.name).asInstanceOf[Param[Any]], base.getOrDefault(p))
@@ -71,7 +71,8 @@ class MultiColumnAdapterModel(override val uid: String) extends Model[MultiColum
 
   override def stageDoc: String = "Transforms with the fitted copies of MultiColumnAdapter's base stage, in order."
 
-  final val model = new StageParam[PipelineModel](this, "model", "The fitted copies of the base stage, as a PipelineModel.")
+  final val model =
+    new StageParam[PipelineModel](this, "model", "The fitted copies of the base stage, as a PipelineModel.")
   def getModel: PipelineModel = $(model)
   def setModel(value: PipelineModel): this.type = set(model, value)
 
@@ -79,7 +80,8 @@ class MultiColumnAdapterModel(override val uid: String) extends Model[MultiColum
 
   override def transform(dataset: Dataset[_]): DataFrame = getModel.transform(dataset)
 
-  override def copy(extra: ParamMap): MultiColumnAdapterModel = copyValues(new MultiColumnAdapterModel(uid), extra).setParent(parent)
+  override def copy(extra: ParamMap): MultiColumnAdapterModel =
+    copyValues(new MultiColumnAdapterModel(uid), extra).setParent(parent)
 }
 
 object MultiColumnAdapterModel extends IrbisReadable[MultiColumnAdapterModel]

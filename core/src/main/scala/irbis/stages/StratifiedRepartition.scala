@@ -65,11 +65,12 @@ class StratifiedRepartition(override val uid: String) extends Transformer with I
     if (counts.isEmpty) return df
     val largest = counts.values.max
     val targets: Map[Label, Long] = counts.map { case (k, c) =>
-      k -> (getMode match {
-        case "original" => c
-        case "equal" => largest
-        case _ => (c + largest) / 2
-      })
+      k ->
+        (getMode match {
+          case "original" => c
+          case "equal" => largest
+          case _ => (c + largest) / 2
+        })
     }
     // Distinct labels get distinct starting partitions, so remainders do not all land on partition 0.
     val shift: Map[Label, Int] = counts.keys.toSeq.sortBy(_.getOrElse("")).zipWithIndex.toMap

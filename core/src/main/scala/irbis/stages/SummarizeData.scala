@@ -103,7 +103,7 @@ class SummarizeData(override val uid: String) extends Transformer with IrbisStag
         val numericNames = names.filter(numeric).distinct
         val cleaned = df.select(numericNames.map(n => present(n).cast(DoubleType).as(n)): _*)
         val qs = if (numericNames.isEmpty) Array.empty[Array[Double]]
-          else cleaned.stat.approxQuantile(numericNames.toArray, Probabilities.toArray, getErrorThreshold)
+        else cleaned.stat.approxQuantile(numericNames.toArray, Probabilities.toArray, getErrorThreshold)
         numericNames.zip(qs).toMap
       }
     val offsets = perColumn.map(_.length).scanLeft(0)(_ + _)
@@ -112,7 +112,8 @@ class SummarizeData(override val uid: String) extends Transformer with IrbisStag
       val values = (offsets(k) until offsets(k + 1)).map(aggregated.get)
       val (countPart, rest) = values.splitAt(if (getCounts) 3 else 0)
       val (basicPart, samplePart) = rest.splitAt(if (getBasic) 4 else 0)
-      val pcts: Seq[Any] = if (!getPercentiles) Nil else quantiles.get(name) match {
+      val pcts: Seq[Any] = if (!getPercentiles) Nil
+      else quantiles.get(name) match {
         case Some(q) if q.nonEmpty => q.toSeq
         case _ => Seq.fill(Probabilities.length)(null)
       }

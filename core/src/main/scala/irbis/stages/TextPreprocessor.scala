@@ -12,7 +12,8 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.functions.udf
 import org.apache.spark.sql.types.{StringType, StructType}
 
-class TextPreprocessor(override val uid: String) extends Transformer with IrbisStage with HasInputCol with HasOutputCol {
+class TextPreprocessor(override val uid: String) extends Transformer with IrbisStage with HasInputCol
+  with HasOutputCol {
   def this() = this(Identifiable.randomUID("TextPreprocessor"))
 
   override def stageDoc: String =
@@ -79,6 +80,7 @@ private[stages] final class Trie extends Serializable {
 }
 
 private[stages] object Trie {
+
   /** A key given twice keeps its last replacement (TextPreprocessor passes keys in order of the original keys). */
   def apply(entries: Seq[(String, String)]): Trie = {
     val root = new Trie

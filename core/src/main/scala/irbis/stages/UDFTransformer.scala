@@ -55,7 +55,8 @@ class UDFTransformer(override val uid: String) extends Transformer with IrbisSta
       case (true, false) => Seq(getInputCol)
       case (false, true) => getInputCols.toSeq
       case (true, true) => throw new IllegalArgumentException(s"$uid: set either inputCol or inputCols, not both")
-      case _ => throw new IllegalArgumentException(s"$uid: set inputCol (or inputCols) to the function's input column(s)")
+      case _ =>
+        throw new IllegalArgumentException(s"$uid: set inputCol (or inputCols) to the function's input column(s)")
     }
     names.foreach(Columns.require(schema, uid, _))
     names
@@ -83,17 +84,18 @@ class UDFTransformer(override val uid: String) extends Transformer with IrbisSta
 }
 
 object UDFTransformer extends IrbisReadable[UDFTransformer] {
+
   /** The `udf` bytes of a pyspark UDF (irbis' Python wrapper calls this with the UDF's pickled parts). */
   def pythonPayload(name: String, command: Array[Byte], returnTypeJson: String, evalType: Int, deterministic: Boolean,
                     pythonExec: String, pythonVer: String, envVars: java.util.Map[String, String],
                     pythonIncludes: java.util.List[String]): Array[Byte] =
     UDFPayload.serialize(PythonUDF(name, command, returnTypeJson, evalType, deterministic, pythonExec, pythonVer,
-      envVars.asScala.toMap, pythonIncludes.asScala.toList))
+        envVars.asScala.toMap, pythonIncludes.asScala.toList))
 
   /** The Python parts of a `udf` payload, or null for a Scala function (for irbis' Python wrapper). */
   def pythonParts(payload: Array[Byte]): java.util.Map[String, Any] = UDFPayload.deserialize(payload, "udf") match {
     case p: PythonUDF => Map[String, Any]("name" -> p.name, "command" -> p.command, "returnType" -> p.returnTypeJson,
-      "evalType" -> p.evalType, "deterministic" -> p.deterministic, "pythonVer" -> p.pythonVer).asJava
+        "evalType" -> p.evalType, "deterministic" -> p.deterministic, "pythonVer" -> p.pythonVer).asJava
     case _ => null
   }
 }
@@ -117,10 +119,11 @@ final case class PythonUDF(name: String, command: Array[Byte], returnTypeJson: S
     // The auxiliary constructor that pyspark calls takes the command as byte[].
     val function = Class.forName("org.apache.spark.api.python.SimplePythonFunction").getConstructors
       .find(_.getParameterTypes.headOption.contains(classOf[Array[Byte]]))
-      .getOrElse(throw new IllegalStateException(s"$stage: this Spark has no SimplePythonFunction(byte[], ...) constructor"))
+      .getOrElse(
+        throw new IllegalStateException(s"$stage: this Spark has no SimplePythonFunction(byte[], ...) constructor"))
       .newInstance(command, new java.util.HashMap[String, String](envVars.asJava),
-      new java.util.ArrayList[String](pythonIncludes.asJava), exec, pythonVer,
-      new java.util.ArrayList[AnyRef](), accumulator).asInstanceOf[AnyRef]
+        new java.util.ArrayList[String](pythonIncludes.asJava), exec, pythonVer,
+        new java.util.ArrayList[AnyRef](), accumulator).asInstanceOf[AnyRef]
     val udfClass = Class.forName("org.apache.spark.sql.execution.python.UserDefinedPythonFunction")
     val pythonUdf = udfClass.getConstructors.head.newInstance(name, function, DataType.fromJson(returnTypeJson),
       Int.box(evalType), Boolean.box(deterministic)).asInstanceOf[AnyRef]
@@ -148,7 +151,8 @@ object UDFPayload {
     bytes.write(Marker)
     bytes.write(Version)
     val out = new ObjectOutputStream(bytes)
-    try out.writeObject(p) finally out.close()
+    try out.writeObject(p)
+    finally out.close()
     bytes.toByteArray
   }
 
@@ -188,17 +192,19 @@ object UDFPayload {
     try {
       val in = open()
       try in.readObject() match {
-        case p: UDFPayload => p
-        case other => throw new IllegalArgumentException(
-          s"$stage: udf holds a ${other.getClass.getName}, not a function set by setUDF")
-      } finally in.close()
+          case p: UDFPayload => p
+          case other => throw new IllegalArgumentException(
+              s"$stage: udf holds a ${other.getClass.getName}, not a function set by setUDF")
+        }
+      finally in.close()
     } catch {
       case e: InvalidClassException if filter.refusal.isDefined =>
         throw new IllegalArgumentException(filter.refusal.get, e)
       case e: ClassNotFoundException => throw new IllegalArgumentException(
-        s"$stage: the saved function needs class ${e.getMessage}, which is not on the classpath (add the jar that defines it)", e)
+          s"$stage: the saved function needs class ${e.getMessage}, which is not on the classpath (add the jar that defines it)",
+          e)
       case e: IOException => throw new IllegalArgumentException(
-        s"$stage: udf does not hold a function serialized by setUDF (${e.getMessage})", e)
+          s"$stage: udf does not hold a function serialized by setUDF (${e.getMessage})", e)
     }
   }
 
@@ -226,7 +232,7 @@ object UDFPayload {
     private def named(c: Class[_]): Boolean = {
       val n = c.getName
       UDFPayload.Allowed.contains(n) || UDFPayload.AllowedPackages.exists(n.startsWith) ||
-        extra.exists(e => e.endsWith(".") && n.startsWith(e)) || extraClasses.exists(c.isAssignableFrom)
+      extra.exists(e => e.endsWith(".") && n.startsWith(e)) || extraClasses.exists(c.isAssignableFrom)
     }
 
     private def allowed(c: Class[_]): Boolean =

@@ -11,7 +11,8 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.functions.udf
 import org.apache.spark.sql.types.{StringType, StructType}
 
-class UnicodeNormalize(override val uid: String) extends Transformer with IrbisStage with HasInputCol with HasOutputCol {
+class UnicodeNormalize(override val uid: String) extends Transformer with IrbisStage with HasInputCol
+  with HasOutputCol {
   def this() = this(Identifiable.randomUID("UnicodeNormalize"))
 
   override def stageDoc: String =

@@ -95,7 +95,8 @@ object ComputeModelStatistics extends IrbisReadable[ComputeModelStatistics] {
 
   val classificationSchema: StructType = StructType(doubles(ClassificationMetrics.ScalarNames) ++ Seq(
     StructField("classes", ArrayType(StringType, containsNull = false), nullable = false),
-    StructField("confusion_matrix", ArrayType(ArrayType(LongType, containsNull = false), containsNull = false), nullable = false),
+    StructField("confusion_matrix", ArrayType(ArrayType(LongType, containsNull = false), containsNull = false),
+      nullable = false),
     StructField("precision_per_class", ArrayType(DoubleType, containsNull = false), nullable = false),
     StructField("recall_per_class", ArrayType(DoubleType, containsNull = false), nullable = false),
     StructField("f1_per_class", ArrayType(DoubleType, containsNull = false), nullable = false),

@@ -31,7 +31,7 @@ class ComputePerInstanceStatistics(override val uid: String) extends Transformer
     val s = scored(schema, uid)
     if (isClassification(schema, getEvaluationMetric, uid)) {
       val probs = s.scores.getOrElse(throw new IllegalArgumentException(
-        s"$uid: classification statistics need class probabilities: no 'probability' column; set scoresCol"))
+          s"$uid: classification statistics need class probabilities: no 'probability' column; set scoresCol"))
       Columns.requireType(schema, uid, probs, "a vector of class probabilities")(_ == SQLDataTypes.VectorType)
       Seq("log_loss", "correct").foreach(Columns.requireAbsent(schema, uid, _))
       schema.add("log_loss", DoubleType, nullable = false).add("correct", BooleanType, nullable = false)

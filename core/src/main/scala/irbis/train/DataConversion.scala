@@ -53,11 +53,12 @@ class DataConversion(override val uid: String) extends Transformer with IrbisSta
       case "clearCategorical" =>
         val f = Columns.requireType(s, uid, c, "a numeric index column")(Columns.isNumeric)
         val (_, t) = Levels.fromField(f).getOrElse(throw new IllegalArgumentException(
-          s"$uid: column '$c' is not categorical (it has no NominalAttribute levels); convert it with " +
-            "toCategorical or ValueIndexer first"))
+            s"$uid: column '$c' is not categorical (it has no NominalAttribute levels); convert it with " +
+              "toCategorical or ValueIndexer first"))
         StructField(c, t, nullable = true)
       case target @ ("date" | "timestamp") =>
-        Columns.requireType(s, uid, c, "a string, date or timestamp column")(t => t == StringType || t == DateType || t == TimestampType)
+        Columns.requireType(s, uid, c, "a string, date or timestamp column")(t =>
+          t == StringType || t == DateType || t == TimestampType)
         StructField(c, simpleTypes(target), nullable = true)
       case target =>
         Columns.requireType(s, uid, c, "a number, string, boolean, date or timestamp column")(convertible)
@@ -94,8 +95,10 @@ class DataConversion(override val uid: String) extends Transformer with IrbisSta
       case DateType | TimestampType if fmt.nonEmpty => s"${to.simpleString} in the format '$fmt'"
       case _ => to.simpleString
     }
-    when(in.isNotNull && converted.isNull, raise_error(concat(
-      lit(s"$uid: column '$name' holds '"), in.cast(StringType), lit(s"', which cannot be converted to $expected"))))
+    when(in.isNotNull && converted.isNull,
+      raise_error(concat(
+          lit(s"$uid: column '$name' holds '"), in.cast(StringType),
+          lit(s"', which cannot be converted to $expected"))))
       .otherwise(converted)
   }
 

@@ -56,8 +56,9 @@ trait FeaturizeParams extends FeaturizeOptions with HasInputCols with HasOutputC
   setDefault(outputCol -> "features")
 
   protected def outputSchema(schema: StructType, stage: String): StructType = {
-    getInputCols.foreach(c => Columns.requireType(schema, stage, c,
-      "a number, boolean, string, date, timestamp or vector column")(Featurize.supported))
+    getInputCols.foreach(c =>
+      Columns.requireType(schema, stage, c,
+        "a number, boolean, string, date, timestamp or vector column")(Featurize.supported))
     Columns.requireAbsent(schema, stage, getOutputCol)
     schema.add(StructField(getOutputCol, VectorType, nullable = false))
   }
@@ -91,7 +92,8 @@ class Featurize(override val uid: String) extends Estimator[FeaturizeModel]
         case _: NumericType | BooleanType => Seq(c -> (p + c, s"CAST(${q(c)} AS DOUBLE)"))
         case DateType | TimestampType =>
           val parts = Seq("year" -> "year", "month" -> "month", "day" -> "dayofmonth", "weekday" -> "dayofweek") ++
-            (if (schema(c).dataType == TimestampType) Seq("hour" -> "hour", "minute" -> "minute", "second" -> "second") else Nil)
+            (if (schema(c).dataType == TimestampType) Seq("hour" -> "hour", "minute" -> "minute", "second" -> "second")
+             else Nil)
           parts.map { case (part, f) => c -> (s"$p${c}_$part", s"CAST($f(${q(c)}) AS DOUBLE)") }
         case _ => Nil
       }
@@ -186,7 +188,7 @@ class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] wit
     val group = AttributeGroup.fromStructField(out.schema(getOutputCol))
     val named = group.attributes match {
       case Some(attrs) => new AttributeGroup(getOutputCol,
-        attrs.map(a => a.name.map(n => a.withName(n.stripPrefix(p))).getOrElse(a))).toMetadata()
+          attrs.map(a => a.name.map(n => a.withName(n.stripPrefix(p))).getOrElse(a))).toMetadata()
       case None => out.schema(getOutputCol).metadata
     }
     // the pipeline's intermediate columns: everything it added but the output (a nested TextFeaturizer's too)

@@ -84,12 +84,13 @@ class FindBestModel(override val uid: String) extends Estimator[BestModel] with 
     val table = scoredAll.map { case (_, metrics) => names.map(n => metrics.toMap.apply(n)).toArray }
     val bestIndex = ModelSelection.best(getEvaluationMetric, table.map(_(names.indexOf(getEvaluationMetric))).toSeq)
     val bestScored = scoredAll(bestIndex)._1
-    val roc = if (isRegressionMetric) Array.empty[Array[Double]] else {
+    val roc = if (isRegressionMetric) Array.empty[Array[Double]]
+    else {
       val s = scored(bestScored.schema, uid)
       val c = Classes.resolve(bestScored, s)
       s.scores.filter(_ => c.size == 2).map { sc =>
         RocAuc.curve(bestScored.select(Classes.scoreOf(bestScored.schema, sc, Classes.vectorIndex(c, 1)).as("score"),
-          (c.labelIndex === 1.0).as("positive")), 1000)
+            (c.labelIndex === 1.0).as("positive")), 1000)
       }.getOrElse(Array.empty[Array[Double]])
     }
     val model = new BestModel(uid + "_model")
@@ -152,7 +153,7 @@ class BestModel(override val uid: String) extends Model[BestModel] with IrbisSta
   /** The ROC curve as a DataFrame of (false_positive_rate, true_positive_rate). */
   def getRocCurve: DataFrame = {
     val schema = StructType(Seq(StructField("false_positive_rate", DoubleType, nullable = false),
-      StructField("true_positive_rate", DoubleType, nullable = false)))
+        StructField("true_positive_rate", DoubleType, nullable = false)))
     SparkSession.active.createDataFrame(
       java.util.Arrays.asList(getRocPoints.map(p => Row(p(0), p(1))): _*), schema)
   }

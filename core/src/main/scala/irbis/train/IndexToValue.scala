@@ -25,8 +25,8 @@ class IndexToValue(override val uid: String) extends Transformer with IrbisStage
     val f = Columns.requireType(schema, uid, getInputCol, "a numeric column of indices")(Columns.isNumeric)
     if (isDefined(levels)) (getLevels, StringType)
     else Levels.fromField(f).getOrElse(throw new IllegalArgumentException(
-      s"$uid: column '$getInputCol' carries no levels (NominalAttribute metadata with values); index it with " +
-        "ValueIndexer, or set levels"))
+        s"$uid: column '$getInputCol' carries no levels (NominalAttribute metadata with values); index it with " +
+          "ValueIndexer, or set levels"))
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -37,15 +37,18 @@ class IndexToValue(override val uid: String) extends Transformer with IrbisStage
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val (values, t) = resolve(dataset.schema)
-    dataset.toDF().withColumn(getOutputCol, IndexToValue.valueColumn(ColumnRef(getInputCol), values, t, uid, getInputCol))
+    dataset.toDF().withColumn(getOutputCol,
+      IndexToValue.valueColumn(ColumnRef(getInputCol), values, t, uid, getInputCol))
   }
 
   override def copy(extra: ParamMap): IndexToValue = defaultCopy(extra)
 }
 
 object IndexToValue extends IrbisReadable[IndexToValue] {
+
   /** Level `index` of `levels`, cast back to `t`; an index that is not a whole number in range fails naming it. */
-  private[train] def valueColumn(index: Column, levels: Array[String], t: DataType, stage: String, column: String): Column = {
+  private[train] def valueColumn(index: Column, levels: Array[String], t: DataType, stage: String, column: String)
+    : Column = {
     val n = levels.length
     val lookup = udf { (i: java.lang.Double) =>
       if (i == null) null

@@ -75,8 +75,8 @@ private[train] object Scored {
         s"$stage $NotScored")
     val scores = scoresNamed match {
       case Some(c) =>
-        Columns.requireType(schema, stage, c, "a vector of class scores or a numeric score")(
-          t => t == SQLDataTypes.VectorType || Columns.isNumeric(t))
+        Columns.requireType(schema, stage, c, "a vector of class scores or a numeric score")(t =>
+          t == SQLDataTypes.VectorType || Columns.isNumeric(t))
         Some(c)
       case None => record.flatMap(_._2).filter(schema.fieldNames.contains).orElse(scoresOf(schema))
     }
@@ -111,9 +111,10 @@ private[train] object Classes {
     s.metadataLevels match {
       case Some(levels) =>
         val lookup: Column => Column = if (numericLabel) {
-          val asNumbers = levels.map(v => scala.util.Try(v.toDouble).getOrElse(throw new IllegalArgumentException(
-            s"${s.stage}: label column '${s.label}' is numeric but the model's class levels are not numbers: " +
-              levels.mkString(", "))))
+          val asNumbers = levels.map(v =>
+            scala.util.Try(v.toDouble).getOrElse(throw new IllegalArgumentException(
+                s"${s.stage}: label column '${s.label}' is numeric but the model's class levels are not numbers: " +
+                  levels.mkString(", "))))
           c => try_element_at(typedLit(asNumbers.zipWithIndex.toMap), c.cast(DoubleType))
         } else c => try_element_at(typedLit(levels.zipWithIndex.toMap), c.cast(StringType))
         val pred = if (predIsIndex) predCol.cast(DoubleType) else lookup(predCol).cast(DoubleType)
@@ -124,9 +125,11 @@ private[train] object Classes {
             "without class metadata on it a numeric label is the class index and the prediction must be one too")
         val observed = df.select(labelCol.cast(DoubleType).as("v")).union(df.select(predCol.cast(DoubleType).as("v")))
           .where(col("v").isNotNull).distinct().collect().map(_.getDouble(0)).sorted
-        observed.find(v => !isIntegral(v) || v < 0).foreach { v => throw new IllegalArgumentException(
-          s"${s.stage}: without class metadata a numeric label is a class index (0, 1, ...), but columns " +
-            s"'${s.label}'/'${s.predicted}' hold $v; for regression set evaluationMetric to 'regression'") }
+        observed.find(v => !isIntegral(v) || v < 0).foreach { v =>
+          throw new IllegalArgumentException(
+            s"${s.stage}: without class metadata a numeric label is a class index (0, 1, ...), but columns " +
+              s"'${s.label}'/'${s.predicted}' hold $v; for regression set evaluationMetric to 'regression'")
+        }
         val index = typedLit(observed.zipWithIndex.toMap)
         Classes(observed.map(numberName), try_element_at(index, labelCol.cast(DoubleType)).cast(DoubleType),
           try_element_at(index, predCol.cast(DoubleType)).cast(DoubleType), fromMetadata = false)
@@ -146,10 +149,12 @@ private[train] object Classes {
       if (nulls > 0) throw new IllegalArgumentException(
         s"${s.stage}: column '$raw' has null values; drop or fill those rows before computing statistics")
       df.where(idx.isNull || idx < 0 || idx >= c.size || idx =!= floor(idx)).select(ColumnRef(raw).cast(StringType))
-        .limit(1).collect().headOption.foreach { r => throw new IllegalArgumentException(
-          s"${s.stage}: $what '${r.getString(0)}' in column '$raw' is not one of the model's ${c.size} classes " +
-            s"(${c.names.mkString(", ")}). The model was trained without this class: retrain it on data that " +
-            "includes it, or drop these rows before evaluating") }
+        .limit(1).collect().headOption.foreach { r =>
+          throw new IllegalArgumentException(
+            s"${s.stage}: $what '${r.getString(0)}' in column '$raw' is not one of the model's ${c.size} classes " +
+              s"(${c.names.mkString(", ")}). The model was trained without this class: retrain it on data that " +
+              "includes it, or drop these rows before evaluating")
+        }
     }
     firstBad(s.label, c.labelIndex, "label")
     firstBad(s.predicted, c.predictedIndex, "predicted value")
@@ -167,7 +172,8 @@ private[train] object Classes {
 }
 
 /** Metrics computed from the confusion matrix (rows: true class, columns: predicted class). */
-private[train] case class ClassificationMetrics(names: Array[String], confusion: Array[Array[Long]], auc: Option[Double]) {
+private[train] case class ClassificationMetrics(names: Array[String], confusion: Array[Array[Long]],
+                                                auc: Option[Double]) {
   private val k = names.length
   private def d(n: Long) = n.toDouble
   val support: Array[Long] = confusion.map(_.sum)
@@ -175,7 +181,8 @@ private[train] case class ClassificationMetrics(names: Array[String], confusion:
   val total: Long = support.sum
   private val tp = Array.tabulate(k)(i => confusion(i)(i))
   // A class that is never predicted (precision) or never present (recall) scores 0: sklearn's zero_division=0.
-  val precision: Array[Double] = Array.tabulate(k)(i => if (predictedCount(i) == 0) 0.0 else d(tp(i)) / d(predictedCount(i)))
+  val precision: Array[Double] =
+    Array.tabulate(k)(i => if (predictedCount(i) == 0) 0.0 else d(tp(i)) / d(predictedCount(i)))
   val recall: Array[Double] = Array.tabulate(k)(i => if (support(i) == 0) 0.0 else d(tp(i)) / d(support(i)))
   val f1: Array[Double] = Array.tabulate(k) { i =>
     val denominator = 2 * tp(i) + (predictedCount(i) - tp(i)) + (support(i) - tp(i))
@@ -206,8 +213,9 @@ private[train] object ClassificationMetrics {
     val auc = if (c.size == 2) s.scores.map { sc =>
       val positive = c.labelIndex === 1.0
       RocAuc.exact(df.select(Classes.scoreOf(df.schema, sc, Classes.vectorIndex(c, 1)).as("score"),
-        positive.as("positive")), s.stage, sc)
-    } else None
+          positive.as("positive")), s.stage, sc)
+    }
+    else None
     ClassificationMetrics(c.names, confusion, auc)
   }
 }
@@ -254,7 +262,9 @@ private[train] object RocAuc {
     val cumulative = groups.scanLeft((0L, 0L))((a, b) => (a._1 + b._1, a._2 + b._2))
     val step = math.max(1, cumulative.length / math.max(1, maxPoints))
     val kept = cumulative.indices.filter(i => i % step == 0 || i == cumulative.length - 1).map(cumulative)
-    kept.map { case (tp, fp) => Array(if (nTotal == 0) Double.NaN else fp / nTotal, if (pTotal == 0) Double.NaN else tp / pTotal) }
+    kept.map { case (tp, fp) =>
+      Array(if (nTotal == 0) Double.NaN else fp / nTotal, if (pTotal == 0) Double.NaN else tp / pTotal)
+    }
       .toArray
   }
 }
@@ -277,7 +287,8 @@ private[train] object RegressionMetrics {
     val sse = r.getDouble(1)
     val mse = sse / n
     val ssTot = r.getDouble(3) * n
-    val r2 = if (ssTot == 0) { if (sse == 0) 1.0 else 0.0 } else 1 - sse / ssTot
+    val r2 = if (ssTot == 0) { if (sse == 0) 1.0 else 0.0 }
+    else 1 - sse / ssTot
     Seq("mse" -> mse, "rmse" -> math.sqrt(mse), "r2" -> r2, "mae" -> r.getDouble(2) / n)
   }
 }

@@ -90,7 +90,8 @@ class TextFeaturizer(override val uid: String) extends Estimator[TextFeaturizerM
       stages += new NGram().setN(n).setInputCol(tokens).setOutputCol(s"${t}gram$n")
       s"${t}gram$n"
     }
-    val terms = if (termCols.size == 1) tokens else {
+    val terms = if (termCols.size == 1) tokens
+    else {
       stages += new SQLTransformer().setStatement(
         s"SELECT *, concat(${termCols.map(c => s"`$c`").mkString(", ")}) AS `${t}terms` FROM __THIS__")
       s"${t}terms"
@@ -120,11 +121,12 @@ class TextFeaturizerModel(override val uid: String) extends Model[TextFeaturizer
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val out = getPipeline.transform(dataset)
-    val input = dataset.columns.toSet  // drop what the pipeline added but the output (its names depend on a uid)
+    val input = dataset.columns.toSet // drop what the pipeline added but the output (its names depend on a uid)
     out.drop(out.columns.filter(c => !input.contains(c) && c != getOutputCol).toIndexedSeq: _*)
   }
 
-  override def copy(extra: ParamMap): TextFeaturizerModel = copyValues(new TextFeaturizerModel(uid), extra).setParent(parent)
+  override def copy(extra: ParamMap): TextFeaturizerModel =
+    copyValues(new TextFeaturizerModel(uid), extra).setParent(parent)
 }
 
 object TextFeaturizerModel extends IrbisReadable[TextFeaturizerModel]

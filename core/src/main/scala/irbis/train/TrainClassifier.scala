@@ -25,13 +25,15 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
 
   override def transformSchema(schema: StructType): StructType = {
     val inputs = resolvedInputs(schema, uid)
-    val label = Columns.requireType(schema, uid, getLabelCol, "a number, string or boolean column of classes")(
-      t => t.isInstanceOf[NumericType] || t == StringType || t == BooleanType)
+    val label = Columns.requireType(schema, uid, getLabelCol, "a number, string or boolean column of classes")(t =>
+      t.isInstanceOf[NumericType] || t == StringType || t == BooleanType)
     val featurized = featurizer(inputs, getFeaturesCol, uid).transformSchema(schema)
     // The learner sees the indexed label, never the original column (which may hold strings).
     val indexLabel = Columns.internalPrefix("TrainClassifier") + "label"
-    val learnerOut = configuredLearner(getFeaturesCol, indexLabel).transformSchema(featurized.add(indexLabel, DoubleType))
-    TrainedClassifierModel.scoredSchema(StructType(learnerOut.fields.filterNot(_.name == indexLabel)), label.dataType, uid,
+    val learnerOut =
+      configuredLearner(getFeaturesCol, indexLabel).transformSchema(featurized.add(indexLabel, DoubleType))
+    TrainedClassifierModel.scoredSchema(StructType(learnerOut.fields.filterNot(_.name == indexLabel)), label.dataType,
+      uid,
       getLabelCol)
   }
 
@@ -42,10 +44,10 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
     val indexer = new ValueIndexer().setInputCol(getLabelCol).setOutputCol(indexLabel).fit(df)
     indexer.getLevels match {
       case Array() => throw new IllegalArgumentException(
-        s"$uid: label column '$getLabelCol' has no values to learn from (it is empty or all null)")
+          s"$uid: label column '$getLabelCol' has no values to learn from (it is empty or all null)")
       case Array(only) => throw new IllegalArgumentException(
-        s"$uid: label column '$getLabelCol' has the single value '$only'; a classifier needs at least two classes " +
-          "(check the label column and any filtering before training)")
+          s"$uid: label column '$getLabelCol' has the single value '$only'; a classifier needs at least two classes " +
+            "(check the label column and any filtering before training)")
       case _ =>
     }
     val inputs = resolvedInputs(df.schema, uid)
@@ -53,7 +55,7 @@ class TrainClassifier(override val uid: String) extends Estimator[TrainedClassif
     val train = indexer.transform(featurizerModel.transform(df))
     val fitted = configuredLearner(getFeaturesCol, indexLabel).fit(train).asInstanceOf[Transformer]
     copyValues(new TrainedClassifierModel(uid).setInputCols(inputs).setFeaturizer(featurizerModel)
-      .setLabelIndexer(indexer).setFittedLearner(fitted).setParent(this))
+        .setLabelIndexer(indexer).setFittedLearner(fitted).setParent(this))
   }
 
   override def copy(extra: ParamMap): TrainClassifier = defaultCopy[TrainClassifier](extra)
@@ -79,7 +81,8 @@ class TrainedClassifierModel(override val uid: String) extends Model[TrainedClas
   def getLabelIndexer: ValueIndexerModel = $(labelIndexer)
   def setLabelIndexer(value: ValueIndexerModel): this.type = set(labelIndexer, value)
 
-  final val fittedLearner = new StageParam[Transformer](this, "fittedLearner", "The fitted Spark ML classification model.")
+  final val fittedLearner =
+    new StageParam[Transformer](this, "fittedLearner", "The fitted Spark ML classification model.")
   def getFittedLearner: Transformer = $(fittedLearner)
   def setFittedLearner(value: Transformer): this.type = set(fittedLearner, value)
 
@@ -97,7 +100,8 @@ class TrainedClassifierModel(override val uid: String) extends Model[TrainedClas
     val df = dataset.toDF()
     val label = getLabelCol
     // The label's values are checked as they are read; scores are never compared with unknown labels.
-    val checked = if (!df.columns.contains(label)) df else {
+    val checked = if (!df.columns.contains(label)) df
+    else {
       val l = ColumnRef(label)
       df.withColumn(label, when(l.isNull || getLabelIndexer.indexColumn(l, label).isNotNull, l))
         .withMetadata(label, df.schema(label).metadata)
@@ -110,7 +114,8 @@ class TrainedClassifierModel(override val uid: String) extends Model[TrainedClas
       .withMetadata(TrainedClassifierModel.ScoredLabels, schema(TrainedClassifierModel.ScoredLabels).metadata)
   }
 
-  override def copy(extra: ParamMap): TrainedClassifierModel = copyValues(new TrainedClassifierModel(uid), extra).setParent(parent)
+  override def copy(extra: ParamMap): TrainedClassifierModel =
+    copyValues(new TrainedClassifierModel(uid), extra).setParent(parent)
 }
 
 object TrainedClassifierModel extends IrbisReadable[TrainedClassifierModel] {

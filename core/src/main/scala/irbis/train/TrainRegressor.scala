@@ -20,13 +20,14 @@ class TrainRegressor(override val uid: String) extends Estimator[TrainedRegresso
   override protected def defaultLearner: Estimator[_] = new LinearRegression()
 
   private def checkLabel(schema: StructType): Unit =
-    Columns.requireType(schema, uid, getLabelCol, "a numeric column (for classes, use TrainClassifier)")(Columns.isNumeric)
+    Columns.requireType(schema, uid, getLabelCol, "a numeric column (for classes, use TrainClassifier)")(
+      Columns.isNumeric)
 
   override def transformSchema(schema: StructType): StructType = {
     val inputs = resolvedInputs(schema, uid)
     checkLabel(schema)
     TrainedRegressorModel.recorded(configuredLearner(getFeaturesCol, getLabelCol)
-      .transformSchema(featurizer(inputs, getFeaturesCol, uid).transformSchema(schema)), getLabelCol)
+        .transformSchema(featurizer(inputs, getFeaturesCol, uid).transformSchema(schema)), getLabelCol)
   }
 
   override def fit(dataset: Dataset[_]): TrainedRegressorModel = {
@@ -38,7 +39,7 @@ class TrainRegressor(override val uid: String) extends Estimator[TrainedRegresso
     val train = featurizerModel.transform(df).withColumn(doubleLabel, ColumnRef(getLabelCol).cast(DoubleType))
     val fitted = configuredLearner(getFeaturesCol, doubleLabel).fit(train).asInstanceOf[Transformer]
     copyValues(new TrainedRegressorModel(uid).setInputCols(inputs).setFeaturizer(featurizerModel)
-      .setFittedLearner(fitted).setParent(this))
+        .setFittedLearner(fitted).setParent(this))
   }
 
   override def copy(extra: ParamMap): TrainRegressor = defaultCopy[TrainRegressor](extra)
@@ -67,14 +68,18 @@ class TrainedRegressorModel(override val uid: String) extends Model[TrainedRegre
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     val schema = transformSchema(dataset.schema, logging = true)
-    getFittedLearner.transform(getFeaturizer.transform(dataset)).withMetadata("prediction", schema("prediction").metadata)
+    getFittedLearner.transform(getFeaturizer.transform(dataset)).withMetadata("prediction",
+      schema("prediction").metadata)
   }
 
-  override def copy(extra: ParamMap): TrainedRegressorModel = copyValues(new TrainedRegressorModel(uid), extra).setParent(parent)
+  override def copy(extra: ParamMap): TrainedRegressorModel =
+    copyValues(new TrainedRegressorModel(uid), extra).setParent(parent)
 }
 
 object TrainedRegressorModel extends IrbisReadable[TrainedRegressorModel] {
+
   /** The learner's output, whose `prediction` records the label column for the metric stages (Scored.record). */
   private[train] def recorded(learnerOut: StructType, label: String): StructType =
-    Levels.put(learnerOut, learnerOut("prediction").copy(metadata = Scored.record(learnerOut("prediction").metadata, label, None)))
+    Levels.put(learnerOut,
+      learnerOut("prediction").copy(metadata = Scored.record(learnerOut("prediction").metadata, label, None)))
 }

@@ -33,8 +33,8 @@ private[train] object ParamSpace {
     val top = scala.util.Try(org.json4s.jackson.JsonMethods.parse(json)).toOption match {
       case Some(JObject(fields)) => fields
       case _ => throw new IllegalArgumentException(
-        s"$stage: paramSpace must be a JSON object keyed by model index or uid, e.g. " +
-          """{"0": {"regParam": {"grid": [0.01, 0.1]}}}; got: """ + json)
+          s"$stage: paramSpace must be a JSON object keyed by model index or uid, e.g. " +
+            """{"0": {"regParam": {"grid": [0.01, 0.1]}}}; got: """ + json)
     }
     val byIndex = top.map { case (key, spec) =>
       val i = models.indices.find(i => key == i.toString || key == models(i).uid).getOrElse(
@@ -42,8 +42,10 @@ private[train] object ParamSpace {
           s"(0 to ${models.length - 1}) nor the uid of a model (${models.map(_.uid).mkString(", ")})"))
       i -> (key, spec)
     }
-    byIndex.groupBy(_._1).foreach { case (i, xs) => if (xs.size > 1) throw new IllegalArgumentException(
-      s"$stage: paramSpace describes model $i twice (keys ${xs.map(_._2._1).mkString(", ")})") }
+    byIndex.groupBy(_._1).foreach { case (i, xs) =>
+      if (xs.size > 1) throw new IllegalArgumentException(
+        s"$stage: paramSpace describes model $i twice (keys ${xs.map(_._2._1).mkString(", ")})")
+    }
     models.indices.map { i =>
       byIndex.find(_._1 == i).map { case (_, (key, spec)) => dims(models(i), key, spec, stage) }.getOrElse(Map.empty)
     }
@@ -53,8 +55,8 @@ private[train] object ParamSpace {
     val fields = spec match {
       case JObject(fs) => fs
       case other => throw new IllegalArgumentException(
-        s"$stage: paramSpace['$key'] must be an object of param name -> {grid: [...]} or {random: {...}}, " +
-          s"got ${compact(render(other))}")
+          s"$stage: paramSpace['$key'] must be an object of param name -> {grid: [...]} or {random: {...}}, " +
+            s"got ${compact(render(other))}")
     }
     fields.map { case (name, dim) =>
       val where = s"$stage: paramSpace['$key'].$name"
@@ -78,7 +80,7 @@ private[train] object ParamSpace {
                 case Some(JString(t)) if Seq("int", "double", "log").contains(t) => t
                 case None => "double"
                 case Some(other) => throw new IllegalArgumentException(
-                  s"$where: random 'type' must be \"int\", \"double\" or \"log\", got ${compact(render(other))}")
+                    s"$where: random 'type' must be \"int\", \"double\" or \"log\", got ${compact(render(other))}")
               }
               val (lo, hi) = (num("min"), num("max"))
               if (!(lo <= hi) || (kind == "log" && lo <= 0)) throw new IllegalArgumentException(
@@ -86,8 +88,8 @@ private[train] object ParamSpace {
               Range(lo, hi, kind)
           }
         case other => throw new IllegalArgumentException(
-          s"$where: expected {\"grid\": [values...]} or {\"random\": {\"min\": a, \"max\": b, \"type\": \"int\"|" +
-            "\"double\"|\"log\"}} or {\"random\": {\"values\": [...]}}, got " + compact(render(other)))
+            s"$where: expected {\"grid\": [values...]} or {\"random\": {\"min\": a, \"max\": b, \"type\": \"int\"|" +
+              "\"double\"|\"log\"}} or {\"random\": {\"values\": [...]}}, got " + compact(render(other)))
       }
       (p, d)
     }.toMap
@@ -100,9 +102,10 @@ private[train] object ParamSpace {
       case (_: IntParam | _: LongParam, JDouble(d)) if d == math.rint(d) => JInt(BigInt(d.toLong))
       case _ => v
     }
-    val value = try p.jsonDecode(compact(render(adapted))) catch {
+    val value = try p.jsonDecode(compact(render(adapted)))
+    catch {
       case e: Exception => throw new IllegalArgumentException(
-        s"$where: cannot read ${compact(render(v))} as a value of this param: ${e.getMessage}", e)
+          s"$where: cannot read ${compact(render(v))} as a value of this param: ${e.getMessage}", e)
     }
     if (!p.isValid(value)) throw new IllegalArgumentException(
       s"$where: ${compact(render(v))} is not a valid value: ${p.doc}")
@@ -113,7 +116,8 @@ private[train] object ParamSpace {
     case Grid(values) => values(rnd.nextInt(values.size))
     case Range(lo, hi, kind) =>
       val x = kind match {
-        case "int" => JInt(BigInt(lo.ceil.toLong + (rnd.nextDouble() * (hi.floor - lo.ceil + 1)).toLong.min((hi.floor - lo.ceil).toLong)))
+        case "int" => JInt(BigInt(
+              lo.ceil.toLong + (rnd.nextDouble() * (hi.floor - lo.ceil + 1)).toLong.min((hi.floor - lo.ceil).toLong)))
         case "log" => JDouble(math.exp(math.log(lo) + rnd.nextDouble() * (math.log(hi) - math.log(lo))))
         case _ => JDouble(lo + rnd.nextDouble() * (hi - lo))
       }
@@ -124,7 +128,9 @@ private[train] object ParamSpace {
                  stage: String): Seq[Candidate] = {
     val rnd = new java.util.Random(seed)
     def toJson(values: Seq[(Param[Any], Any)]): String =
-      compact(render(JObject(values.sortBy(_._1.name).map { case (p, v) => JField(p.name, org.json4s.jackson.JsonMethods.parse(p.jsonEncode(v))) }.toList)))
+      compact(render(JObject(values.sortBy(_._1.name).map { case (p, v) =>
+        JField(p.name, org.json4s.jackson.JsonMethods.parse(p.jsonEncode(v)))
+      }.toList)))
     space.zipWithIndex.flatMap { case (dims, i) =>
       val ordered = dims.toSeq.sortBy(_._1.name)
       val maps: Seq[Seq[(Param[Any], Any)]] = mode match {
@@ -133,8 +139,8 @@ private[train] object ParamSpace {
             d match {
               case Grid(values) => for (a <- acc; v <- values) yield a :+ ((p, v))
               case _ => throw new IllegalArgumentException(
-                s"$stage: paramSpace of model $i: ${p.name} is a random range; use searchMode 'random' " +
-                  "(with numRuns), or list its values with {\"grid\": [...]}")
+                  s"$stage: paramSpace of model $i: ${p.name} is a random range; use searchMode 'random' " +
+                    "(with numRuns), or list its values with {\"grid\": [...]}")
             }
           }
         case _ =>
@@ -216,7 +222,8 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
     Columns.requireAbsent(df.schema, uid, "fold")
     val hashable = df.schema.fields.filterNot(f => containsMap(f.dataType)).map(f => ColumnRef(f.name))
     val keyed = df.withColumn("__irbis_hash", xxhash64((lit(getSeed) +: hashable.toIndexedSeq): _*))
-    val order = if (isRegressionMetric) Seq(col("__irbis_hash")) else Seq(ColumnRef(getLabelCol).asc_nulls_first, col("__irbis_hash"))
+    val order = if (isRegressionMetric) Seq(col("__irbis_hash"))
+    else Seq(ColumnRef(getLabelCol).asc_nulls_first, col("__irbis_hash"))
     if (!isRegressionMetric) Columns.require(df.schema, uid, getLabelCol)
     val sorted = keyed.orderBy(order: _*).drop("__irbis_hash")
     val k = getNumFolds
@@ -241,8 +248,10 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
     val k = getNumFolds
     try {
       val counts = folded.groupBy("fold").count().collect().map(r => r.getInt(0) -> r.getLong(1)).toMap
-      (0 until k).find(f => counts.getOrElse(f, 0L) == 0L).foreach { f => throw new IllegalArgumentException(
-        s"$uid: fold $f is empty: the data has ${counts.values.sum} rows, fewer than numFolds = $k") }
+      (0 until k).find(f => counts.getOrElse(f, 0L) == 0L).foreach { f =>
+        throw new IllegalArgumentException(
+          s"$uid: fold $f is empty: the data has ${counts.values.sum} rows, fewer than numFolds = $k")
+      }
       val pool = Executors.newFixedThreadPool(getParallelism)
       val metric = getEvaluationMetric
       val tasks = for (c <- candidates; f <- 0 until k) yield new Callable[Double] {
@@ -253,7 +262,8 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
           evaluate(model.transform(test)).toMap.apply(metric)
         }
       }
-      val perFold = try pool.invokeAll(tasks.asJava).asScala.map(_.get()).toArray finally pool.shutdown()
+      val perFold = try pool.invokeAll(tasks.asJava).asScala.map(_.get()).toArray
+      finally pool.shutdown()
       val foldMetrics = candidates.indices.map(i => perFold.slice(i * k, (i + 1) * k)).toArray
       val means = foldMetrics.map(m => m.sum / m.length)
       val best = ModelSelection.best(metric, means.toSeq)
@@ -315,9 +325,9 @@ class TuneHyperparametersModel(override val uid: String) extends Model[TuneHyper
   /** One row per candidate: model_index, model, params (JSON), metric (mean over folds), fold_metrics. */
   def getResults: DataFrame = {
     val schema = StructType(Seq(StructField("model_index", IntegerType, nullable = false),
-      StructField("model", StringType, nullable = false), StructField("params", StringType, nullable = false),
-      StructField("metric", DoubleType, nullable = false),
-      StructField("fold_metrics", ArrayType(DoubleType, containsNull = false), nullable = false)))
+        StructField("model", StringType, nullable = false), StructField("params", StringType, nullable = false),
+        StructField("metric", DoubleType, nullable = false),
+        StructField("fold_metrics", ArrayType(DoubleType, containsNull = false), nullable = false)))
     val rows = getCandidateModels.indices.map { i =>
       Row(getCandidateModels(i), getModelNames(getCandidateModels(i)), getCandidateParams(i), getMetricValues(i),
         getFoldMetrics(i).toSeq)

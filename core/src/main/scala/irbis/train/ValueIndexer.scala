@@ -89,7 +89,7 @@ class ValueIndexer(override val uid: String) extends Estimator[ValueIndexerModel
     transformSchema(dataset.schema, logging = true)
     val levels = Levels.fit(dataset.toDF(), getInputCol)
     copyValues(new ValueIndexerModel(uid).setLevels(levels)
-      .setLevelType(dataset.schema(getInputCol).dataType.json).setParent(this))
+        .setLevelType(dataset.schema(getInputCol).dataType.json).setParent(this))
   }
 
   override def copy(extra: ParamMap): ValueIndexer = defaultCopy(extra)
@@ -117,8 +117,9 @@ class ValueIndexerModel(override val uid: String) extends Model[ValueIndexerMode
 
   override def transformSchema(schema: StructType): StructType = {
     checkInput(schema, uid)
-    Levels.put(schema, StructField(getOutputCol, DoubleType, nullable = true,
-      Levels.metadata(getOutputCol, getLevels, DataType.fromJson(getLevelType))))
+    Levels.put(schema,
+      StructField(getOutputCol, DoubleType, nullable = true,
+        Levels.metadata(getOutputCol, getLevels, DataType.fromJson(getLevelType))))
   }
 
   /** The index column for `input` (a column of the fitted type), failing or keeping unknown values. */
@@ -132,8 +133,8 @@ class ValueIndexerModel(override val uid: String) extends Model[ValueIndexerMode
         case some @ Some(_) => some
         case None if keep => Some(n)
         case None => throw new IllegalArgumentException(
-          s"$stage: column '$column' holds '$v', which was not seen when fitting (known levels: $shown). " +
-            "Fit on data that has it, or set unknownValues to 'keep'.")
+            s"$stage: column '$column' holds '$v', which was not seen when fitting (known levels: $shown). " +
+              "Fit on data that has it, or set unknownValues to 'keep'.")
       }
     }
     lookup(input.cast(StringType))

@@ -39,10 +39,13 @@ class ParamsBridgeSuite extends SparkSuite {
 
   test("declarative validators compare exactly and are written to the manifest with what they expect") {
     val positive = Validators.gt(0)
-    assert(positive(1) && !positive(0) && positive(Long.MaxValue) && !positive(-0.0) && positive(Double.MinPositiveValue))
-    assert(!positive(Double.NaN) && positive(Double.PositiveInfinity) && !Validators.inRange(0, 1)(Double.PositiveInfinity))
+    assert(
+      positive(1) && !positive(0) && positive(Long.MaxValue) && !positive(-0.0) && positive(Double.MinPositiveValue))
+    assert(!positive(Double.NaN) && positive(Double.PositiveInfinity) && !Validators.inRange(0, 1)(
+      Double.PositiveInfinity))
     // A long is not rounded to a double first: 2^53 + 1 is above 2^53.
-    assert(Validators.gt(9007199254740992.0)(9007199254740993L) && !Validators.gt(9007199254740992.0)(9007199254740992L))
+    assert(
+      Validators.gt(9007199254740992.0)(9007199254740993L) && !Validators.gt(9007199254740992.0)(9007199254740992L))
     assert(Validators.each(Validators.gtEq(0))(Array(0, 3)) && !Validators.each(Validators.gtEq(0))(Map("a" -> -1.0)))
     val onnx = new irbis.onnx.ONNXModel()
     assert(ParamKind.validation(onnx.miniBatchSize).map(compact) ==
@@ -56,7 +59,8 @@ class ParamsBridgeSuite extends SparkSuite {
       "ONNXModel.miniBatchSize: invalid value -1. Expected: >= 0")
   }
 
-  private def compact(v: org.json4s.JValue): String = org.json4s.jackson.JsonMethods.compact(org.json4s.jackson.JsonMethods.render(v))
+  private def compact(v: org.json4s.JValue): String =
+    org.json4s.jackson.JsonMethods.compact(org.json4s.jackson.JsonMethods.render(v))
 
   test("complex params move as raw values and are refused as JSON") {
     val t = new Timer()

@@ -17,17 +17,19 @@ import org.json4s._
 import org.json4s.jackson.JsonMethods.parse
 
 class RegistrySuite extends SparkSuite {
+
   /** Concrete public stage classes found by walking the compiled main classes, independently of the build. */
   private def compiledStages(): Seq[String] = {
     val root = Paths.get(classOf[IrbisStage].getProtectionDomain.getCodeSource.getLocation.toURI)
     val files = if (Files.isDirectory(root)) Files.walk(root).iterator().asScala.map(root.relativize(_).toString).toSeq
-      else new java.util.zip.ZipFile(root.toFile).entries().asScala.map(_.getName).toSeq
+    else new java.util.zip.ZipFile(root.toFile).entries().asScala.map(_.getName).toSeq
     files.filter(n => n.endsWith(".class") && !n.contains("$"))
       .map(_.stripSuffix(".class").replace(File.separatorChar, '.').replace('/', '.'))
       .filter(_.startsWith("irbis."))
       .map(n => Class.forName(n, false, getClass.getClassLoader))
-      .filter(c => classOf[PipelineStage].isAssignableFrom(c) && Modifier.isPublic(c.getModifiers) &&
-        !Modifier.isAbstract(c.getModifiers) && !c.isInterface)
+      .filter(c =>
+        classOf[PipelineStage].isAssignableFrom(c) && Modifier.isPublic(c.getModifiers) &&
+          !Modifier.isAbstract(c.getModifiers) && !c.isInterface)
       .map(_.getName).sorted
   }
 
@@ -45,7 +47,8 @@ class RegistrySuite extends SparkSuite {
       assert(stage.isInstanceOf[IrbisStage], s"${c.getName} must mix in IrbisStage")
       assert(stage.asInstanceOf[IrbisStage].stageDoc.length > 20, s"${c.getName} needs a stageDoc")
       c.getConstructor(classOf[String])
-      assert(c.getMethod("read").invoke(null).isInstanceOf[org.apache.spark.ml.util.MLReader[_]], s"${c.getName}: companion read")
+      assert(c.getMethod("read").invoke(null).isInstanceOf[org.apache.spark.ml.util.MLReader[_]],
+        s"${c.getName}: companion read")
       stage.params.foreach(p => assert(p.doc.nonEmpty, s"${c.getName}.${p.name} needs a doc"))
     }
   }
@@ -78,6 +81,7 @@ class RegistrySuite extends SparkSuite {
 }
 
 object RegistrySuite {
+
   /** Holds a Param kind the wrappers cannot convert. Nested, so the build's registry scan leaves it out. */
   class DateParamStage(override val uid: String) extends Transformer with IrbisStage {
     def this() = this(Identifiable.randomUID("DateParamStage"))

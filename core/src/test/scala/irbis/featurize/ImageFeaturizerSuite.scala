@@ -11,9 +11,11 @@ object TinyCnn {
   def bytes: Array[Byte] = TestModels.bytes("tiny_cnn")
   def featurizer: ImageFeaturizer = new ImageFeaturizer().setModelPayload(bytes)
 
-  def images(spark: SparkSession): DataFrame = TestImages.images(spark, Seq(
-    Some(TestImages.record(12, 16, 3, "colour")), None, Some(TestImages.record(11, 10, 1, "grey")),
-    Some(TestImages.record(20, 13, 4, "bgra")), Some(TestImages.record(4, 5, 3, "broken").copy(data = Array[Byte](1, 2)))))
+  def images(spark: SparkSession): DataFrame = TestImages.images(spark,
+    Seq(
+      Some(TestImages.record(12, 16, 3, "colour")), None, Some(TestImages.record(11, 10, 1, "grey")),
+      Some(TestImages.record(20, 13, 4, "bgra")),
+      Some(TestImages.record(4, 5, 3, "broken").copy(data = Array[Byte](1, 2)))))
 }
 
 class ImageFeaturizerExamples extends ExampleSource {
@@ -21,8 +23,10 @@ class ImageFeaturizerExamples extends ExampleSource {
     StageExample("ImageFeaturizer", TinyCnn.featurizer.setMiniBatchSize(2), TinyCnn.images(spark)),
     StageExample("ImageFeaturizer-binary", TinyCnn.featurizer.setInputCol("content").setErrorCol("why"),
       TestImages.mixedFiles(spark)),
-    StageExample("ImageFeaturizer-probabilities", TinyCnn.featurizer.setHeadless(false).setOutputCol("p")
-      .setClassNames(Array("cat", "dog", "snow leopard")).setPredictedClassCol("animal").setResizeShortSide(0).setChannelOrder("BGR").setMean(Array(0.5)).setStd(Array(0.5)), TinyCnn.images(spark)),
+    StageExample("ImageFeaturizer-probabilities",
+      TinyCnn.featurizer.setHeadless(false).setOutputCol("p")
+        .setClassNames(Array("cat", "dog", "snow leopard")).setPredictedClassCol("animal").setResizeShortSide(
+          0).setChannelOrder("BGR").setMean(Array(0.5)).setStd(Array(0.5)), TinyCnn.images(spark)),
     StageExample("ImageFeaturizer-outputNode", TinyCnn.featurizer.setOutputNode("conv"), TinyCnn.images(spark)))
 }
 
@@ -51,7 +55,7 @@ class ImageFeaturizerSuite extends SparkSuite {
     val tensors = new ImageTransformer().setOutputCol("input").setErrorCol("e")
     pre.operations.foreach(tensors.addOperation)
     val reference = byId(new ONNXModel().setModelPayload(TinyCnn.bytes).setSoftMaxDict("logits", "p")
-      .setVectorOutputCols(Array("logits")).transform(tensors.transform(TinyCnn.images(spark)).drop("image")))
+        .setVectorOutputCols(Array("logits")).transform(tensors.transform(TinyCnn.images(spark)).drop("image")))
     Seq("row0", "row2", "row3").foreach { id =>
       val p = vec(out(id)).toArray
       assert(p.length == 3 && math.abs(p.sum - 1) < 1e-6)
@@ -71,19 +75,21 @@ class ImageFeaturizerSuite extends SparkSuite {
       assert(out(id).getAs[String]("predictedClass") == names(best), id)
       assert(unnamed(id).getAs[String]("predictedClass") == best.toString, id)
     }
-    assert(out("row4").isNullAt(out("row4").fieldIndex("predictedClass")))  // the broken image
+    assert(out("row4").isNullAt(out("row4").fieldIndex("predictedClass"))) // the broken image
     assert(!TinyCnn.featurizer.transform(TinyCnn.images(spark)).columns.contains("predictedClass"))
     val e = intercept[IllegalArgumentException](TinyCnn.featurizer.setHeadless(false).setClassNames(Array("a", "b"))
-      .transform(TinyCnn.images(spark)))
+        .transform(TinyCnn.images(spark)))
     assert(e.getMessage.contains("classNames has 2 names, but the model's output 'logits' has 3 classes"), e.getMessage)
     val taken = intercept[IllegalArgumentException](TinyCnn.featurizer.setHeadless(false).setPredictedClassCol("id")
-      .transform(TinyCnn.images(spark)))
+        .transform(TinyCnn.images(spark)))
     assert(taken.getMessage.contains("output column 'id' already exists"), taken.getMessage)
   }
 
-  test("null input gives null features and no error; a bad image gives null and a message naming stage, column, origin") {
+  test(
+    "null input gives null features and no error; a bad image gives null and a message naming stage, column, origin") {
     val out = byId(TinyCnn.featurizer.transform(TinyCnn.images(spark)))
-    assert(out("row1").isNullAt(out("row1").fieldIndex("features")) && out("row1").isNullAt(out("row1").fieldIndex("error")))
+    assert(
+      out("row1").isNullAt(out("row1").fieldIndex("features")) && out("row1").isNullAt(out("row1").fieldIndex("error")))
     assert(out("row4").isNullAt(out("row4").fieldIndex("features")))
     assert(out("row4").getAs[String]("error") ==
       "ImageFeaturizer: column 'image', image 'broken': expected 4 x 5 x 3 = 60 bytes of data, got 2")
@@ -93,37 +99,44 @@ class ImageFeaturizerSuite extends SparkSuite {
     assert(files("mem:/null.png").isNullAt(files("mem:/null.png").fieldIndex("error")))
     Seq("mem:/not-an-image.txt", "mem:/cut.png").foreach { p =>
       assert(files(p).isNullAt(files(p).fieldIndex("features")))
-      assert(files(p).getAs[String]("error").startsWith(s"ImageFeaturizer: column 'content', image '$p': cannot decode"))
+      assert(
+        files(p).getAs[String]("error").startsWith(s"ImageFeaturizer: column 'content', image '$p': cannot decode"))
     }
   }
 
   test("the binary path equals the image-struct path") {
     val png = TestImages.png(12, 16, 3)
     val fromBytes = TinyCnn.featurizer.setInputCol("content").transform(TestImages.files(spark, Seq("a.png" -> png)))
-    val fromStruct = TinyCnn.featurizer.transform(TestImages.images(spark, Seq(Some(TestImages.record(12, 16, 3, "a")))))
+    val fromStruct =
+      TinyCnn.featurizer.transform(TestImages.images(spark, Seq(Some(TestImages.record(12, 16, 3, "a")))))
     assert(fromBytes.head().getAs[Vector]("features") == fromStruct.head().getAs[Vector]("features"))
   }
 
   test("preprocessing defaults come from the model metadata; explicitly set Params override them") {
-    assert(TinyCnn.featurizer.preprocessing == Preprocessing(8, 10, "RGB", 1.0 / 255, Seq(0.5, 0.4, 0.3), Seq(0.25, 0.5, 1.0)))
+    assert(TinyCnn.featurizer.preprocessing == Preprocessing(8, 10, "RGB", 1.0 / 255, Seq(0.5, 0.4, 0.3),
+      Seq(0.25, 0.5, 1.0)))
     val explicit = TinyCnn.featurizer.setResizeShortSide(0).setMean(Array(0.0)).setChannelOrder("BGR")
     assert(explicit.preprocessing == Preprocessing(8, 0, "BGR", 1.0 / 255, Seq(0.0), Seq(0.25, 0.5, 1.0)))
     val same = TinyCnn.featurizer.setInputSize(8).setResizeShortSide(10).setMean(Array(0.5, 0.4, 0.3))
       .setStd(Array(0.25, 0.5, 1.0)).setScale(1.0 / 255).setChannelOrder("RGB")
     val images = TinyCnn.images(spark)
-    val (a, b, c) = (byId(TinyCnn.featurizer.transform(images)), byId(same.transform(images)), byId(explicit.transform(images)))
+    val (a, b, c) =
+      (byId(TinyCnn.featurizer.transform(images)), byId(same.transform(images)), byId(explicit.transform(images)))
     assert(vec(a("row0")) == vec(b("row0")) && vec(a("row0")) != vec(c("row0")))
-    val e = intercept[IllegalArgumentException](TinyCnn.featurizer.setInputSize(224).setResizeShortSide(0).transform(images))
+    val e =
+      intercept[IllegalArgumentException](TinyCnn.featurizer.setInputSize(224).setResizeShortSide(0).transform(images))
     assert(e.getMessage.contains("has shape [?, 3, 8, 8]; the preprocessing makes [batch, 3, 224, 224]"))
     val noMeta = new ImageFeaturizer()
-    assert(noMeta.getInputSize == 224 && noMeta.getResizeShortSide == 256 && noMeta.getMean.toSeq == Seq(0.485, 0.456, 0.406))
+    assert(noMeta.getInputSize == 224 && noMeta.getResizeShortSide == 256 && noMeta.getMean.toSeq == Seq(0.485, 0.456,
+      0.406))
   }
 
   test("unknown outputNode, a cut deeper than the graph and invalid Params are clear errors") {
     val images = TinyCnn.images(spark)
     val e1 = intercept[IllegalArgumentException](TinyCnn.featurizer.setOutputNode("nope").transform(images))
     assert(e1.getMessage.contains("outputNode 'nope' is not a tensor of the graph") &&
-      e1.getMessage.contains("input, conv, relu, pooled, features, logits") && e1.getMessage.contains("ImageFeaturizer_"))
+      e1.getMessage.contains("input, conv, relu, pooled, features, logits") &&
+      e1.getMessage.contains("ImageFeaturizer_"))
     val e2 = intercept[IllegalArgumentException](TinyCnn.featurizer.setCutOutputLayers(6).transform(images))
     assert(e2.getMessage.contains("cutOutputLayers = 6 is deeper than the graph: 'input', reached after 5 step(s)"))
     intercept[IllegalArgumentException](new ImageFeaturizer().setStd(Array(0.0)))
@@ -140,10 +153,11 @@ class ImageFeaturizerSuite extends SparkSuite {
     val images = TinyCnn.images(spark)
     f.transform(images).count()
     val cut = OnnxGraphCut.graph(OnnxGraphCut.expose(TinyCnn.bytes, "pooled", "test"))
-    assert(cut.outputs == Seq(OnnxGraphCut.Output) && cut.nodes.map(_.name) == Seq("conv", "relu", "pool", "__irbis_flatten"))
+    assert(cut.outputs == Seq(OnnxGraphCut.Output) && cut.nodes.map(_.name) == Seq("conv", "relu", "pool",
+      "__irbis_flatten"))
     assert(cut.initializers == Set("conv.w", "conv.b"))
     assert(new ONNXModel().setModelPayload(OnnxGraphCut.expose(TinyCnn.bytes, "pooled", "test")).modelMetadata
-      .contains("preprocessing"))
+        .contains("preprocessing"))
     val before = irbis.onnx.OnnxSessions.createdCount
     f.transform(images).count()
     assert(irbis.onnx.OnnxSessions.createdCount == before)

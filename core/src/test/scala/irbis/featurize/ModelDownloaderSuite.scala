@@ -41,14 +41,16 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
   private def respond(ex: HttpExchange, code: Int, body: Array[Byte]): Unit = {
     ex.sendResponseHeaders(code, if (body.isEmpty) -1 else body.length.toLong)
     val out = ex.getResponseBody
-    try out.write(body) finally ex.close()
+    try out.write(body)
+    finally ex.close()
   }
 
   override def beforeAll(): Unit = {
     super.beforeAll()
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0)
     server.createContext("/model.onnx", ex => respond(ex, 200, bytes))
-    server.createContext("/moved", ex => { ex.getResponseHeaders.add("Location", "/model.onnx"); respond(ex, 302, Array()) })
+    server.createContext("/moved",
+      ex => { ex.getResponseHeaders.add("Location", "/model.onnx"); respond(ex, 302, Array()) })
     server.createContext("/other.onnx", ex => respond(ex, 200, bytes.reverse))
     server.createContext("/", ex => respond(ex, 404, "no such file".getBytes(UTF_8)))
     server.start()
@@ -90,7 +92,8 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
     assert(loaded.get("A").preprocessing == preprocessing)
 
     val good = schema("/m.onnx").toJson
-    def refused(json: String) = intercept[IllegalArgumentException](ModelRepository.fromJson(json, "cat.json")).getMessage
+    def refused(json: String) =
+      intercept[IllegalArgumentException](ModelRepository.fromJson(json, "cat.json")).getMessage
     def catalogue(entries: String*) = s"""{"format": 1, "models": [${entries.mkString(",")}]}"""
     assert(refused(catalogue(good, good.replace("/m.onnx", "/n.onnx"))) ==
       "the catalogue names model(s) Lite0 more than once")
@@ -98,7 +101,7 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
       "cat.json: entry 0: model 'Lite0': sha256 must be 64 lower-case hex digits, got 'ABC'")
     assert(refused(catalogue(good, good.replace("\"size\":", "\"sighs\":"))) ==
       "cat.json: entry 1: unknown field(s) sighs; the fields are name, uri, sha256, size, inputNode, layerNames, " +
-        "modelType, dataset, preprocessing, license")
+      "modelType, dataset, preprocessing, license")
     assert(refused(catalogue(good.replace(s""""size":${bytes.length}""", """"size":"big""""))) ==
       """cat.json: entry 0 ('Lite0'): field 'size' must be a whole number of bytes, got "big"""")
     assert(refused("""{"models": []}""") == "cat.json: field 'format' is missing (expected 1)")
@@ -179,7 +182,8 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
     assert(listing(dir).isEmpty, listing(dir))
 
     // A wrong size in the catalogue is caught from the announced length, before any byte is written.
-    val big = intercept[ModelDownloadException](downloader.downloadModel(schema(url("/model.onnx"), size = bytes.length + 1L)))
+    val big =
+      intercept[ModelDownloadException](downloader.downloadModel(schema(url("/model.onnx"), size = bytes.length + 1L)))
     assert(big.getMessage == s"model 'Lite0': ${url("/model.onnx")} has ${bytes.length} bytes, the catalogue says " +
       s"${bytes.length + 1}")
 
@@ -197,8 +201,10 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
     val downloader = new ModelDownloader(spark, dir.getPath)
     val converted = schema("convert:irbis.models.some_converter")
     val e = intercept[ModelDownloadException](downloader.downloadModel(converted))
-    assert(e.getMessage.contains("model 'Lite0' is made by the Python converter irbis.models.some_converter") &&
-      e.getMessage.contains(s"ModelDownloader(irbis.session(), '${dir.getPath}').downloadByName('Lite0')"), e.getMessage)
+    assert(
+      e.getMessage.contains("model 'Lite0' is made by the Python converter irbis.models.some_converter") &&
+        e.getMessage.contains(s"ModelDownloader(irbis.session(), '${dir.getPath}').downloadByName('Lite0')"),
+      e.getMessage)
     Files.write(new File(dir, "Lite0.onnx").toPath, bytes)
     assert(downloader.downloadModel(converted).uri == "file:" + dir.getPath + "/Lite0.onnx")
   }
@@ -206,15 +212,18 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
   test("a downloaded model loads straight into ImageFeaturizer and gives the features of the original file") {
     needModel()
     assume(TestImages.cameraTraps.isDefined, "needs ../shared/data/camera-traps")
-    val images = TestImages.files(spark, TestImages.cameraTrapFiles.filterNot(_.getPath.contains("malformed")).take(4).map(f => f.getPath -> Files.readAllBytes(f.toPath)))
+    val images = TestImages.files(spark,
+      TestImages.cameraTrapFiles.filterNot(_.getPath.contains("malformed")).take(4).map(f =>
+        f.getPath -> Files.readAllBytes(f.toPath)))
     val got = new ModelDownloader(spark, tempDir().getPath).downloadModel(schema(url("/model.onnx")))
     val featurizer = new ImageFeaturizer().setInputCol("content").setModel(got)
     assert(featurizer.getModelLocation == got.uri && featurizer.getMean.toSeq == Seq(0.5, 0.5, 0.5) &&
       featurizer.getScale == 1.0 / 255)
     val reference = new ImageFeaturizer().setInputCol("content").setModelLocation(file.get.getPath)
       .setMean(Array(0.5, 0.5, 0.5)).setStd(Array(0.5, 0.5, 0.5))
-    def features(f: ImageFeaturizer) = f.transform(images).collect().map(r => r.getAs[String]("path") ->
-      r.getAs[Vector]("features").toArray.toSeq).toMap
+    def features(f: ImageFeaturizer) = f.transform(images).collect().map(r =>
+      r.getAs[String]("path") ->
+        r.getAs[Vector]("features").toArray.toSeq).toMap
     val (a, b) = (features(featurizer), features(reference))
     assert(a.size == 4 && a == b && a.values.forall(_.size == 1280))
 
@@ -241,7 +250,7 @@ class ModelDownloaderSuite extends SparkSuite with BeforeAndAfterAll {
     assert(!stage.isDefined(stage.modelPayload) && !stage.isSet(stage.modelLocation))
     Files.write(target.toPath, bytes.take(100))
     assert(intercept[ModelDownloadException](stage.setModel(got)).getMessage.startsWith(
-      s"model 'Lite0': ${got.uri} has 100 bytes, the catalogue says ${bytes.length}: it changed after it was downloaded"))
+        s"model 'Lite0': ${got.uri} has 100 bytes, the catalogue says ${bytes.length}: it changed after it was downloaded"))
 
     // Downloading again replaces it; the digest is then computed once per file state: bytes swapped under the
     // same size and modification time are not hashed again (the cost the cache saves).

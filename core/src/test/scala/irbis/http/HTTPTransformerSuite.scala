@@ -17,9 +17,10 @@ class HTTPTransformerExamples extends ExampleSource {
       (Some("GET"), Some("http://127.0.0.1:9/echo"), Map("Host" -> "example.org")))
       .toDF("method", "url", "headers")
       .select(when(col("url").isNull && col("method").isNull, lit(null))
-        .otherwise(struct(col("method"), col("url"), col("headers"), lit("hi").as("body"))).as("request"))
-    Seq(StageExample("HTTPTransformer", new HTTPTransformer().setInputCol("request").setMaxRetries(2)
-      .setHeaders(Map("X-Test" -> "irbis")), df.coalesce(1)))
+          .otherwise(struct(col("method"), col("url"), col("headers"), lit("hi").as("body"))).as("request"))
+    Seq(StageExample("HTTPTransformer",
+        new HTTPTransformer().setInputCol("request").setMaxRetries(2)
+          .setHeaders(Map("X-Test" -> "irbis")), df.coalesce(1)))
   }
 }
 
@@ -52,8 +53,9 @@ class HTTPTransformerSuite extends SparkSuite {
   test("a final error status names method, status and url; headers travel both ways; null stays null") {
     val path = s"/status?code=500&r=$run"
     val df = Seq(Some(TestHTTPServer.url(path)), None, Some(TestHTTPServer.url("/echo"))).toDF("url")
-      .select(when(col("url").isNotNull, HTTPSchema.request(col("url"), lit("PUT"),
-        typedLit(Map("X-Test" -> "row")), lit("payload"))).as("request"))
+      .select(when(col("url").isNotNull,
+          HTTPSchema.request(col("url"), lit("PUT"),
+            typedLit(Map("X-Test" -> "row")), lit("payload"))).as("request"))
     val out = new HTTPTransformer().setInputCol("request").setMaxRetries(2).setBackoffMs(1)
       .setHeaders(Map("x-test" -> "stage", "X-Other" -> "1")).transform(df).collect().map(_.getStruct(1))
     val failed = out(0)
@@ -92,7 +94,7 @@ class HTTPTransformerSuite extends SparkSuite {
     val e = intercept[IllegalArgumentException](new HTTPTransformer().setInputCol("url").transform(df))
     assert(e.getMessage.contains("input column 'url' has type string; expected a request struct"))
     val e2 = intercept[IllegalArgumentException](new HTTPTransformer().setInputCol("r")
-      .transform(df.select(struct(col("url"), col("n").as("timeout")).as("r"))))
+        .transform(df.select(struct(col("url"), col("n").as("timeout")).as("r"))))
     assert(e2.getMessage.contains("input column 'r' has unknown field(s) timeout"))
     val e3 = intercept[IllegalArgumentException](new HTTPTransformer().setHeaders(Map("Host" -> "a")))
     assert(e3.getMessage.contains("headers"))

@@ -70,7 +70,7 @@ class SimpleHTTPTransformerSuite extends SparkSuite {
     val e = intercept[IllegalArgumentException](echo("/echo").setInputCol("s").transform(df))
     assert(e.getMessage.contains("set exactly one of inputCol"))
     val e2 = intercept[IllegalArgumentException](new SimpleHTTPTransformer().setUrl(TestHTTPServer.url("/echo"))
-      .setInputCol("s").setOutputSchema("a int").transform(df))
+        .setInputCol("s").setOutputSchema("a int").transform(df))
     assert(e2.getMessage.contains("column 's' has type string; expected a struct, map or array"))
     val e3 = intercept[IllegalArgumentException](new SimpleHTTPTransformer().setOutputSchema("a int,"))
     assert(e3.getMessage.contains("outputSchema"))

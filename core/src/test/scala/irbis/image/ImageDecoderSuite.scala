@@ -13,7 +13,8 @@ class ImageDecoderExamples extends ExampleSource {
       StageExample("ImageDecoder", new ImageDecoder(), files),
       StageExample("ImageDecoder-grayscale", new ImageDecoder().setColorMode("grayscale").setOutputCol("grey"), files),
       StageExample("ImageDecoder-unchanged-dropInvalid",
-        new ImageDecoder().setColorMode("unchanged").setDropInvalid(true).setErrorCol("problem").setMaxPixels(200), files))
+        new ImageDecoder().setColorMode("unchanged").setDropInvalid(true).setErrorCol("problem").setMaxPixels(200),
+        files))
   }
 }
 
@@ -29,11 +30,13 @@ class ImageDecoderSuite extends SparkSuite {
     assert(image("mem:/grey.png").getAs[Int]("nChannels") == 3)
     assert(image("mem:/alpha.png").getAs[Int]("mode") == 16)
     assert(image("mem:/photo.jpg").getAs[Int]("height") == 20)
-    Seq("mem:/color.png", "mem:/grey.png", "mem:/alpha.png", "mem:/photo.jpg").foreach(p => assert(out(p).isNullAt(out(p).fieldIndex("error"))))
+    Seq("mem:/color.png", "mem:/grey.png", "mem:/alpha.png", "mem:/photo.jpg").foreach(p =>
+      assert(out(p).isNullAt(out(p).fieldIndex("error"))))
 
     val text = out("mem:/not-an-image.txt")
     assert(text.isNullAt(text.fieldIndex("image")))
-    assert(text.getAs[String]("error").contains("column 'content', image 'mem:/not-an-image.txt': cannot decode 12 bytes"))
+    assert(
+      text.getAs[String]("error").contains("column 'content', image 'mem:/not-an-image.txt': cannot decode 12 bytes"))
     val cut = out("mem:/cut.png").getAs[String]("error")
     assert(cut.contains("'mem:/cut.png'") && cut.contains("PNG") && cut.contains("truncated"), cut)
     val nothing = out("mem:/null.png")
@@ -42,7 +45,8 @@ class ImageDecoderSuite extends SparkSuite {
 
   test("unchanged keeps grey and alpha channels; grayscale gives one channel") {
     val unchanged = decoded(new ImageDecoder().setColorMode("unchanged"), TestImages.mixedFiles(spark))
-    assert(unchanged("mem:/grey.png").getAs[Row]("image").getAs[Array[Byte]]("data").toSeq == TestImages.pattern(9, 7, 1).toSeq)
+    assert(unchanged("mem:/grey.png").getAs[Row]("image").getAs[Array[Byte]]("data").toSeq == TestImages.pattern(9, 7,
+      1).toSeq)
     val alpha = unchanged("mem:/alpha.png").getAs[Row]("image")
     assert(alpha.getAs[Int]("nChannels") == 4 && alpha.getAs[Int]("mode") == 24)
     assert(alpha.getAs[Array[Byte]]("data").toSeq == TestImages.pattern(8, 10, 4).toSeq)
@@ -92,14 +96,16 @@ class ImageDecoderSuite extends SparkSuite {
   private def tiffClaiming(width: Long, height: Long, big: Boolean): Array[Byte] = {
     val b = java.nio.ByteBuffer.allocate(256).order(java.nio.ByteOrder.LITTLE_ENDIAN)
     b.put("II".getBytes)
-    if (big) { b.putShort(43); b.putShort(8); b.putShort(0); b.putLong(16) } else { b.putShort(42); b.putInt(8) }
+    if (big) { b.putShort(43); b.putShort(8); b.putShort(0); b.putLong(16) }
+    else { b.putShort(42); b.putInt(8) }
     if (big) b.position(16)
     val entries = Seq((256, width), (257, height), (258, 8L), (259, 1L), (262, 1L), (273, 200L), (277, 1L),
       (278, height), (279, width * height))
     if (big) b.putLong(entries.size.toLong) else b.putShort(entries.size.toShort)
     entries.foreach { case (tag, v) =>
       b.putShort(tag.toShort)
-      if (big) { b.putShort(16); b.putLong(1); b.putLong(v) } else { b.putShort(4); b.putInt(1); b.putInt(v.toInt) }
+      if (big) { b.putShort(16); b.putLong(1); b.putLong(v) }
+      else { b.putShort(4); b.putInt(1); b.putInt(v.toInt) }
     }
     java.util.Arrays.copyOf(b.array(), b.position() + 8)
   }
@@ -107,14 +113,16 @@ class ImageDecoderSuite extends SparkSuite {
   test("a TIFF decompression bomb is refused from its header, never decoded; sizes past 2^63 do not wrap") {
     val bomb = tiffClaiming(20000, 20000, big = false)
     val bigTiff = tiffClaiming(1L << 32, 1L << 32, big = true)
-    val webp = "RIFF".getBytes ++ Array[Byte](22, 0, 0, 0) ++ "WEBPVP8X".getBytes ++ Array[Byte](10, 0, 0, 0, 0, 0, 0, 0) ++
+    val webp = "RIFF".getBytes ++ Array[Byte](22, 0, 0, 0) ++ "WEBPVP8X".getBytes ++
+      Array[Byte](10, 0, 0, 0, 0, 0, 0, 0) ++
       Array(0x3e, 0x3f, 0, 0x3e, 0x3f, 0).map(_.toByte) // a 16191 x 16191 canvas
-    val files = TestImages.files(spark, Seq("mem:/bomb.tiff" -> bomb, "mem:/big.tiff" -> bigTiff, "mem:/x.webp" -> webp))
+    val files =
+      TestImages.files(spark, Seq("mem:/bomb.tiff" -> bomb, "mem:/big.tiff" -> bigTiff, "mem:/x.webp" -> webp))
     val out = decoded(new ImageDecoder(), files)
     def error(p: String) = { assert(out(p).getAs[Row]("image") == null); out(p).getAs[String]("error") }
     // Decoded first, the bomb would cost 1.2 GB and then fail on its missing strips ("cannot decode").
     assert(error("mem:/bomb.tiff").contains(
-      "image 'mem:/bomb.tiff': the image is 20000x20000 = 400000000 pixels, more than maxPixels = 100000000"))
+        "image 'mem:/bomb.tiff': the image is 20000x20000 = 400000000 pixels, more than maxPixels = 100000000"))
     assert(error("mem:/big.tiff").contains("4294967296x4294967296 = 18446744073709551616 pixels, more than maxPixels"))
     assert(error("mem:/x.webp").contains("16191x16191 = 262148481 pixels, more than maxPixels"))
   }
@@ -125,7 +133,8 @@ class ImageDecoderSuite extends SparkSuite {
     assert(out.getAs[Row]("image").isNullAt(0))
     val e = intercept[IllegalArgumentException](new ImageDecoder().setPathCol("file").transform(bytesOnly))
     assert(e.getMessage.contains("'file' does not exist"))
-    val e2 = intercept[IllegalArgumentException](new ImageDecoder().setInputCol("path").transform(TestImages.mixedFiles(spark)))
+    val e2 = intercept[IllegalArgumentException](
+      new ImageDecoder().setInputCol("path").transform(TestImages.mixedFiles(spark)))
     assert(e2.getMessage.contains("'path' has type string; expected binary"))
   }
 
@@ -142,21 +151,26 @@ class ImageDecoderSuite extends SparkSuite {
     Files.write(dir.resolve("a.png"), TestImages.png(12, 16, 3))
     Files.write(dir.resolve("b.png"), TestImages.png(9, 7, 1))
     val spark4 = spark.read.format("image").load(dir.toString)
-    val ours = new ImageDecoder().setColorMode("unchanged").transform(spark.read.format("binaryFile").load(dir.toString))
+    val ours =
+      new ImageDecoder().setColorMode("unchanged").transform(spark.read.format("binaryFile").load(dir.toString))
     assert(ours.schema("image").dataType == spark4.schema("image").dataType)
     def pixels(df: org.apache.spark.sql.DataFrame) = df.select("image.*").collect()
-      .map(r => (r.getString(0).split("/").last, r.getInt(1), r.getInt(2), r.getInt(3), r.getInt(4), r.getAs[Array[Byte]](5).toSeq)).toSet
+      .map(r =>
+        (r.getString(0).split("/").last, r.getInt(1), r.getInt(2), r.getInt(3), r.getInt(4),
+          r.getAs[Array[Byte]](5).toSeq)).toSet
     assert(pixels(ours) == pixels(spark4))
   }
 
   test("the camera-trap folder: every file decodes except the truncated one; EXIF rotation applied; never fails") {
     assume(TestImages.cameraTraps.isDefined, "needs ../shared/data/camera-traps")
     val dir = TestImages.cameraTraps.get
-    val out = ImageReader.read(spark, dir.getPath).select("path", "image.height", "image.width", "image.nChannels", "error").collect()
+    val out = ImageReader.read(spark, dir.getPath).select("path", "image.height", "image.width", "image.nChannels",
+      "error").collect()
     assert(out.length == TestImages.cameraTrapFiles.length)
     val (bad, good) = out.partition(_.getString(0).contains("truncated"))
     assert(good.forall(r => r.isNullAt(4) && r.getInt(3) == 3))
-    assert(bad.length == 1 && bad.head.isNullAt(1) && bad.head.getString(4).contains("african_elephants_truncated_file.jpg"))
+    assert(
+      bad.length == 1 && bad.head.isNullAt(1) && bad.head.getString(4).contains("african_elephants_truncated_file.jpg"))
     assert(bad.head.getString(4).contains("truncated"), bad.head.getString(4))
     val exif = good.find(_.getString(0).endsWith("with_exif_orientation.jpg")).get
     assert((exif.getInt(1), exif.getInt(2)) == (1536, 2048))

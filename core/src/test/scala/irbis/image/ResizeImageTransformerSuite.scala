@@ -5,7 +5,8 @@ import org.apache.spark.sql.{Row, SparkSession}
 
 class ResizeImageTransformerExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
-    val images = TestImages.images(spark, Seq(Some(TestImages.record(12, 16, 3, "a")), None, Some(TestImages.record(9, 7, 1, "g"))))
+    val images = TestImages.images(spark,
+      Seq(Some(TestImages.record(12, 16, 3, "a")), None, Some(TestImages.record(9, 7, 1, "g"))))
     Seq(
       StageExample("ResizeImageTransformer", new ResizeImageTransformer().setHeight(5).setWidth(4), images),
       StageExample("ResizeImageTransformer-shortSide",
@@ -23,6 +24,7 @@ class ResizeImageTransformerSuite extends SparkSuite {
     val short = new ResizeImageTransformer().setShortSide(6).transform(images).head().getAs[Row]("resized")
     assert((short.getAs[Int]("height"), short.getAs[Int]("width")) == (6, 8))
     intercept[IllegalArgumentException](new ResizeImageTransformer().transform(images))
-    intercept[IllegalArgumentException](new ResizeImageTransformer().setShortSide(3).setHeight(2).setWidth(2).transform(images))
+    intercept[IllegalArgumentException](
+      new ResizeImageTransformer().setShortSide(3).setHeight(2).setWidth(2).transform(images))
   }
 }

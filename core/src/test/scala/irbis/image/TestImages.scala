@@ -14,6 +14,7 @@ import org.bytedeco.opencv.opencv_core.Mat
 
 /** Small synthetic images (made with OpenCV, so the tests need no files) and the shared camera-trap folder. */
 object TestImages {
+
   /** A deterministic pattern: every channel of every pixel differs, so flips and channel swaps show. */
   def pattern(height: Int, width: Int, channels: Int): Array[Byte] =
     Array.tabulate(height * width * channels) { i =>
@@ -55,14 +56,15 @@ object TestImages {
   }
 
   /** A few encoded files: colour, grey and BGRA PNGs, a JPEG, and two that cannot be decoded. */
-  def mixedFiles(spark: SparkSession): DataFrame = files(spark, Seq(
-    "mem:/color.png" -> png(12, 16, 3),
-    "mem:/grey.png" -> png(9, 7, 1),
-    "mem:/alpha.png" -> png(8, 10, 4),
-    "mem:/photo.jpg" -> encode(mat(20, 30, 3), ".jpg"),
-    "mem:/not-an-image.txt" -> "hello, world".getBytes("UTF-8"),
-    "mem:/cut.png" -> png(12, 16, 3).take(60),
-    "mem:/null.png" -> null))
+  def mixedFiles(spark: SparkSession): DataFrame = files(spark,
+    Seq(
+      "mem:/color.png" -> png(12, 16, 3),
+      "mem:/grey.png" -> png(9, 7, 1),
+      "mem:/alpha.png" -> png(8, 10, 4),
+      "mem:/photo.jpg" -> encode(mat(20, 30, 3), ".jpg"),
+      "mem:/not-an-image.txt" -> "hello, world".getBytes("UTF-8"),
+      "mem:/cut.png" -> png(12, 16, 3).take(60),
+      "mem:/null.png" -> null))
 
   /** `../shared/data/camera-traps` next to the repository (searched upwards from the working directory). */
   lazy val cameraTraps: Option[File] =
@@ -70,6 +72,7 @@ object TestImages {
       .map(d => new File(d, "shared/data/camera-traps")).find(_.isDirectory)
 
   def cameraTrapFiles: Seq[File] = cameraTraps.toSeq.flatMap { dir =>
-    Files.walk(dir.toPath).iterator().asScala.map(_.toFile).filter(f => f.isFile && f.getName.endsWith(".jpg")).toSeq.sortBy(_.getPath)
+    Files.walk(dir.toPath).iterator().asScala.map(_.toFile).filter(f =>
+      f.isFile && f.getName.endsWith(".jpg")).toSeq.sortBy(_.getPath)
   }
 }

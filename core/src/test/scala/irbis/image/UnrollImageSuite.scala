@@ -6,7 +6,8 @@ import org.apache.spark.sql.{Row, SparkSession}
 
 class UnrollImageExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
-    val images = TestImages.images(spark, Seq(Some(TestImages.record(3, 4, 3, "a")), None, Some(TestImages.record(2, 5, 1, "g"))))
+    val images =
+      TestImages.images(spark, Seq(Some(TestImages.record(3, 4, 3, "a")), None, Some(TestImages.record(2, 5, 1, "g"))))
     Seq(StageExample("UnrollImage", new UnrollImage(), images))
   }
 }
@@ -25,7 +26,8 @@ class UnrollBinaryImageExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = Seq(
     StageExample("UnrollBinaryImage", new UnrollBinaryImage(), TestImages.mixedFiles(spark)),
     StageExample("UnrollBinaryImage-resized",
-      new UnrollBinaryImage().setHeight(4).setWidth(3).setInterpolation("area").setColorMode("grayscale"), TestImages.mixedFiles(spark)))
+      new UnrollBinaryImage().setHeight(4).setWidth(3).setInterpolation("area").setColorMode("grayscale"),
+      TestImages.mixedFiles(spark)))
 }
 
 class UnrollBinaryImageSuite extends SparkSuite {
@@ -41,7 +43,8 @@ class UnrollBinaryImageSuite extends SparkSuite {
     assert(oneStep("mem:/cut.png")._2.contains("'mem:/cut.png'"))
     intercept[IllegalArgumentException](new UnrollBinaryImage().setHeight(3).transform(files))
     val grey = new UnrollBinaryImage().setColorMode("grayscale").transform(files).where("path = 'mem:/grey.png'").head()
-    assert(grey.getAs[Vector]("unrolled").toArray.toSeq == TestImages.pattern(9, 7, 1).toSeq.map(b => (b & 0xff).toDouble))
+    assert(grey.getAs[Vector]("unrolled").toArray.toSeq == TestImages.pattern(9, 7, 1).toSeq.map(b =>
+      (b & 0xff).toDouble))
     assert(Row.empty != null)
   }
 }

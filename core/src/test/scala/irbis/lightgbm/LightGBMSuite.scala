@@ -11,7 +11,8 @@ object LightGBMData {
     val rows = (0 until n).map { i =>
       val (a, b, c) = (rng.nextGaussian(), rng.nextGaussian(), rng.nextGaussian())
       val score = 1.5 * a - b + 0.3 * rng.nextGaussian()
-      val label = if (classes == 2) (if (score > 0) 1.0 else 0.0) else math.min(classes - 1, math.max(0, (score + 1.5).toInt)).toDouble
+      val label = if (classes == 2) (if (score > 0) 1.0 else 0.0)
+      else math.min(classes - 1, math.max(0, (score + 1.5).toInt)).toDouble
       (Vectors.dense(a, b, c), label, 2 * a + b * b + 0.1 * rng.nextGaussian(), i / 10, (i % 4).toDouble)
     }
     spark.createDataFrame(rows).toDF("features", "label", "target", "query", "grade").repartition(1)
@@ -55,7 +56,8 @@ class LightGBMSuite extends SparkSuite {
   test("a bad label is refused naming the column and row") {
     val df = LightGBMData.table(spark).selectExpr("features", "CASE WHEN label = 1 THEN 2.5 ELSE label END AS label")
     val e = intercept[IllegalArgumentException](new LightGBMRegressor().fit(
-      LightGBMData.table(spark).selectExpr("features", "CASE WHEN label = 1 THEN CAST('NaN' AS DOUBLE) ELSE label END AS label")))
+        LightGBMData.table(spark).selectExpr("features",
+          "CASE WHEN label = 1 THEN CAST('NaN' AS DOUBLE) ELSE label END AS label")))
     assert(e.getMessage.contains("labelCol 'label'"), e.getMessage)
     val e2 = intercept[IllegalArgumentException](new LightGBMClassifier().setObjective("binary").fit(df))
     assert(e2.getMessage.contains("Expected: a class index"), e2.getMessage)
@@ -69,7 +71,8 @@ class LightGBMSuite extends SparkSuite {
     c.setSeed(7).setCatl2(5.0).setMinDataPerBin(4).setPassThroughArgs("num_leaf=9 force_row_wise=true")
     val passed = c.nativeParameters.toMap
     assert(passed("seed") == "7" && passed("cat_l2") == "5" && passed("min_data_in_bin") == "4", passed)
-    assert(passed("num_leaves") == "9" && passed("force_row_wise") == "true" && !passed.contains("bagging_seed"), passed)
+    assert(passed("num_leaves") == "9" && passed("force_row_wise") == "true" && !passed.contains("bagging_seed"),
+      passed)
     assert(c.getCatL2 == 5.0 && c.getCatl2 == 5.0)
     def refused(stage: LightGBMClassifier, expected: String): Unit = {
       val e = intercept[IllegalArgumentException](stage.nativeParameters)

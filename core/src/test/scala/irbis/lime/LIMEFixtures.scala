@@ -6,7 +6,14 @@ import scala.util.Random
 import irbis.image.{ImageRecord, SparkImage, UnrollImage}
 import org.apache.spark.ml.{Pipeline, PipelineModel}
 import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
-import org.apache.spark.ml.feature.{CountVectorizer, OneHotEncoder, StringIndexer, Tokenizer, VectorAssembler, VectorSlicer}
+import org.apache.spark.ml.feature.{
+  CountVectorizer,
+  OneHotEncoder,
+  StringIndexer,
+  Tokenizer,
+  VectorAssembler,
+  VectorSlicer
+}
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
@@ -15,6 +22,7 @@ import org.bytedeco.opencv.global.opencv_core.CV_8UC3
 
 /** Models of known structure and data for the LIME tests (fitted once per JVM). */
 object LIMEFixtures {
+
   /** label = 1 when 3 x0 - 0.5 x2 + noise > 0; x1 plays no part. */
   def vectorData(spark: SparkSession, n: Int, seed: Int): DataFrame = {
     val rng = new Random(seed)
@@ -22,12 +30,14 @@ object LIMEFixtures {
       val x = Array.fill(3)(rng.nextGaussian())
       Row(Vectors.dense(x), if (3 * x(0) - 0.5 * x(2) + 0.3 * rng.nextGaussian() > 0) 1.0 else 0.0)
     }
-    spark.createDataFrame(rows.asJava, StructType(Seq(StructField("features", VectorType), StructField("label", DoubleType))))
+    spark.createDataFrame(rows.asJava,
+      StructType(Seq(StructField("features", VectorType), StructField("label", DoubleType))))
   }
 
   private var vectorModelCache: LogisticRegressionModel = _
   def vectorModel(spark: SparkSession): LogisticRegressionModel = synchronized {
-    if (vectorModelCache == null) vectorModelCache = new LogisticRegression().setMaxIter(50).fit(vectorData(spark, 400, 1))
+    if (vectorModelCache == null)
+      vectorModelCache = new LogisticRegression().setMaxIter(50).fit(vectorData(spark, 400, 1))
     vectorModelCache
   }
 
@@ -43,17 +53,18 @@ object LIMEFixtures {
       val score = (if (colour == "red") 3.0 else -1.0) + 0.08 * (age - 40) + 0.5 * rng.nextGaussian()
       Row(age, colour, noise, rooms, if (score > 0) 1.0 else 0.0)
     }
-    spark.createDataFrame(rows.asJava, StructType(Seq(StructField("age", DoubleType), StructField("colour", StringType),
-      StructField("noise", DoubleType), StructField("rooms", IntegerType), StructField("label", DoubleType))))
+    spark.createDataFrame(rows.asJava,
+      StructType(Seq(StructField("age", DoubleType), StructField("colour", StringType),
+          StructField("noise", DoubleType), StructField("rooms", IntegerType), StructField("label", DoubleType))))
   }
 
   private var tableModelCache: PipelineModel = _
   def tableModel(spark: SparkSession): PipelineModel = synchronized {
     if (tableModelCache == null) tableModelCache = new Pipeline().setStages(Array(
-      new StringIndexer().setInputCol("colour").setOutputCol("colourIndex"),
-      new OneHotEncoder().setInputCol("colourIndex").setOutputCol("colourVec"),
-      new VectorAssembler().setInputCols(Array("age", "noise", "rooms", "colourVec")).setOutputCol("features"),
-      new LogisticRegression().setMaxIter(50))).fit(tableData(spark, 600, 2))
+        new StringIndexer().setInputCol("colour").setOutputCol("colourIndex"),
+        new OneHotEncoder().setInputCol("colourIndex").setOutputCol("colourVec"),
+        new VectorAssembler().setInputCols(Array("age", "noise", "rooms", "colourVec")).setOutputCol("features"),
+        new LogisticRegression().setMaxIter(50))).fit(tableData(spark, 600, 2))
     tableModelCache
   }
 
@@ -71,28 +82,34 @@ object LIMEFixtures {
   }
 
   def images(spark: SparkSession, records: Seq[ImageRecord], labels: Seq[Double]): DataFrame = {
-    val rows = records.zip(labels).map { case (r, l) => Row(Row(r.origin, r.height, r.width, r.nChannels, r.mode, r.data), l) }
-    spark.createDataFrame(rows.asJava, StructType(Seq(StructField("image", SparkImage.schema), StructField("label", DoubleType))))
+    val rows = records.zip(labels).map { case (r, l) =>
+      Row(Row(r.origin, r.height, r.width, r.nChannels, r.mode, r.data), l)
+    }
+    spark.createDataFrame(rows.asJava,
+      StructType(Seq(StructField("image", SparkImage.schema), StructField("label", DoubleType))))
   }
 
   private var regionModelCache: PipelineModel = _
+
   /** Looks only at the region: the unrolled pixels (channel-major) are sliced to the region's before the classifier. */
   def regionModel(spark: SparkSession): PipelineModel = synchronized {
     if (regionModelCache == null) {
       val rng = new Random(3)
       val levels = Seq.fill(300)(rng.nextInt(256))
-      val df = images(spark, levels.zipWithIndex.map { case (l, i) => regionImage(rng, l, s"train$i") }, levels.map(l => if (l > 128) 1.0 else 0.0))
+      val df = images(spark, levels.zipWithIndex.map { case (l, i) => regionImage(rng, l, s"train$i") },
+        levels.map(l => if (l > 128) 1.0 else 0.0))
       val indices = for (c <- 0 until 3; y <- 0 until Region; x <- 0 until Region) yield c * Side * Side + y * Side + x
       regionModelCache = new Pipeline().setStages(Array(
-        new UnrollImage().setInputCol("image").setOutputCol("pixels"),
-        new VectorSlicer().setInputCol("pixels").setOutputCol("features").setIndices(indices.toArray),
-        new LogisticRegression().setMaxIter(30).setRegParam(0.01))).fit(df)
+          new UnrollImage().setInputCol("image").setOutputCol("pixels"),
+          new VectorSlicer().setInputCol("pixels").setOutputCol("features").setIndices(indices.toArray),
+          new LogisticRegression().setMaxIter(30).setRegParam(0.01))).fit(df)
     }
     regionModelCache
   }
 
   val positive = Seq("excellent", "great", "lovely")
-  val filler = Seq("the", "food", "was", "and", "service", "room", "staff", "quite", "very", "view", "price", "bad", "slow")
+  val filler =
+    Seq("the", "food", "was", "and", "service", "room", "staff", "quite", "very", "view", "price", "bad", "slow")
 
   /** label = 1 when the sentence holds a positive word. */
   def textData(spark: SparkSession, n: Int, seed: Int): DataFrame = {
@@ -100,27 +117,32 @@ object LIMEFixtures {
     val rows = (0 until n).map { _ =>
       val words = Seq.fill(4 + rng.nextInt(5))(filler(rng.nextInt(filler.length)))
       val good = rng.nextBoolean()
-      val all = if (good) { val (a, b) = words.splitAt(rng.nextInt(words.length)); a ++ Seq(positive(rng.nextInt(3))) ++ b } else words
+      val all = if (good) {
+        val (a, b) = words.splitAt(rng.nextInt(words.length)); a ++ Seq(positive(rng.nextInt(3))) ++ b
+      } else words
       Row(all.mkString(" "), if (good) 1.0 else 0.0)
     }
-    spark.createDataFrame(rows.asJava, StructType(Seq(StructField("text", StringType), StructField("label", DoubleType))))
+    spark.createDataFrame(rows.asJava,
+      StructType(Seq(StructField("text", StringType), StructField("label", DoubleType))))
   }
 
   private var textModelCache: PipelineModel = _
   def textModel(spark: SparkSession): PipelineModel = synchronized {
     if (textModelCache == null) textModelCache = new Pipeline().setStages(Array(
-      new Tokenizer().setInputCol("text").setOutputCol("tokens"),
-      new CountVectorizer().setInputCol("tokens").setOutputCol("features"),
-      new LogisticRegression().setMaxIter(50))).fit(textData(spark, 400, 4))
+        new Tokenizer().setInputCol("text").setOutputCol("tokens"),
+        new CountVectorizer().setInputCol("tokens").setOutputCol("features"),
+        new LogisticRegression().setMaxIter(50))).fit(textData(spark, 400, 4))
     textModelCache
   }
 
   private var tokensModelCache: PipelineModel = _
+
   /** The same task on a tokens column (array<string>). */
   def tokensModel(spark: SparkSession): PipelineModel = synchronized {
     if (tokensModelCache == null) tokensModelCache = new Pipeline().setStages(Array(
-      new CountVectorizer().setInputCol("tokens").setOutputCol("features"),
-      new LogisticRegression().setMaxIter(50))).fit(new Tokenizer().setInputCol("text").setOutputCol("tokens").transform(textData(spark, 400, 5)))
+        new CountVectorizer().setInputCol("tokens").setOutputCol("features"),
+        new LogisticRegression().setMaxIter(50))).fit(
+      new Tokenizer().setInputCol("text").setOutputCol("tokens").transform(textData(spark, 400, 5)))
     tokensModelCache
   }
 

@@ -10,12 +10,15 @@ import org.bytedeco.opencv.global.opencv_core.CV_8UC3
 class SuperpixelTransformerExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = Seq(
     StageExample("SuperpixelTransformer", new SuperpixelTransformer().setCellSize(6),
-      TestImages.images(spark, Seq(Some(TestImages.record(20, 24, 3, "a")), None, Some(TestImages.record(9, 7, 1, "grey"))))),
+      TestImages.images(spark,
+        Seq(Some(TestImages.record(20, 24, 3, "a")), None, Some(TestImages.record(9, 7, 1, "grey"))))),
     StageExample("SuperpixelTransformer-bytes", new SuperpixelTransformer().setInputCol("content").setModifier(20),
-      TestImages.files(spark, Seq("mem:/a.png" -> TestImages.png(30, 40, 3), "mem:/b.png" -> TestImages.png(16, 16, 4)))))
+      TestImages.files(spark,
+        Seq("mem:/a.png" -> TestImages.png(30, 40, 3), "mem:/b.png" -> TestImages.png(16, 16, 4)))))
 }
 
 object SuperpixelChecks {
+
   /** Every label in 0 until count is used, and every segment is one 4-connected piece. */
   def check(s: Segmentation): Unit = {
     assert(s.labels.length == s.height * s.width)
@@ -23,7 +26,8 @@ object SuperpixelChecks {
     assert(s.labels.distinct.length == s.count, "every segment has pixels")
     val seen = new Array[Boolean](s.labels.length)
     val pieces = s.labels.indices.count { start =>
-      if (seen(start)) false else {
+      if (seen(start)) false
+      else {
         val stack = scala.collection.mutable.Stack(start); seen(start) = true
         while (stack.nonEmpty) {
           val p = stack.pop(); val (y, x) = (p / s.width, p % s.width)
@@ -61,7 +65,8 @@ class SuperpixelTransformerSuite extends SparkSuite {
       val s = LIMEImages.fromRow(rows.head.getStruct(0))
       SuperpixelChecks.check(s)
       val expected = math.max(1L, math.round(h / cell)).toDouble * math.max(1L, math.round(w / cell)).toDouble
-      assert(s.count >= 0.5 * expected && s.count <= 1.5 * expected, s"${h}x$w, cell $cell: ${s.count} segments, expected about $expected")
+      assert(s.count >= 0.5 * expected && s.count <= 1.5 * expected,
+        s"${h}x$w, cell $cell: ${s.count} segments, expected about $expected")
       assert(Compare.diff(stage.transform(df), stage.transform(df.repartition(2))) == null)
     }
   }
@@ -84,7 +89,8 @@ class SuperpixelTransformerSuite extends SparkSuite {
     val (h, w) = (40, 40)
     val data = Array.tabulate(h * w * 3)(i => (if ((i / 3) % w < 23) 20 else 230).toByte)
     val df = TestImages.images(spark, Seq(Some(ImageRecord("edge", h, w, 3, CV_8UC3, data))))
-    val s = LIMEImages.fromRow(new SuperpixelTransformer().setCellSize(10).transform(df).head().getAs[Row]("superpixels"))
+    val s =
+      LIMEImages.fromRow(new SuperpixelTransformer().setCellSize(10).transform(df).head().getAs[Row]("superpixels"))
     SuperpixelChecks.check(s)
     for (l <- 0 until s.count) {
       val xs = s.labels.indices.filter(s.labels(_) == l).map(_ % w)
@@ -97,8 +103,10 @@ class SuperpixelTransformerSuite extends SparkSuite {
     assume(files.nonEmpty, "shared camera-trap images not found")
     val images = new ImageDecoder()
       .transform(spark.read.format("binaryFile").load(files.map(_.getPath): _*))
-    val resized = new ResizeImageTransformer().setInputCol("image").setOutputCol("small").setWidth(240).setHeight(160).transform(images)
-    val out = new SuperpixelTransformer().setInputCol("small").setCellSize(20).transform(resized).select("superpixels").collect()
+    val resized = new ResizeImageTransformer().setInputCol("image").setOutputCol("small").setWidth(240).setHeight(
+      160).transform(images)
+    val out = new SuperpixelTransformer().setInputCol("small").setCellSize(20).transform(resized).select(
+      "superpixels").collect()
     out.foreach { r =>
       val s = LIMEImages.fromRow(r.getStruct(0))
       SuperpixelChecks.check(s)
@@ -107,30 +115,37 @@ class SuperpixelTransformerSuite extends SparkSuite {
   }
 
   test("bad input is named") {
-    val e = intercept[IllegalArgumentException](new SuperpixelTransformer().transform(TestImages.files(spark, Seq("x" -> Array[Byte](1)))))
+    val e = intercept[IllegalArgumentException](new SuperpixelTransformer().transform(TestImages.files(spark,
+          Seq("x" -> Array[Byte](1)))))
     assert(e.getMessage.contains("column 'image' does not exist"))
     val e2 = intercept[IllegalArgumentException](new SuperpixelTransformer().setErrorCol("superpixels")
-      .transform(TestImages.images(spark, Seq(None))))
+        .transform(TestImages.images(spark, Seq(None))))
     assert(e2.getMessage.contains("'superpixels'"), e2.getMessage)
   }
 
   test("an image that cannot be decoded or segmented: null superpixels and the reason, the job goes on") {
     val good = TestImages.record(12, 16, 3, "colour")
-    val mat = new org.bytedeco.opencv.opencv_core.Mat(good.height, good.width, good.mode, new org.bytedeco.javacpp.BytePointer(good.data: _*))
-    val files = TestImages.files(spark, Seq("mem:/good.png" -> TestImages.encode(mat, ".png"), "mem:/bad.png" -> "hello".getBytes("UTF-8")))
+    val mat = new org.bytedeco.opencv.opencv_core.Mat(good.height, good.width, good.mode,
+      new org.bytedeco.javacpp.BytePointer(good.data: _*))
+    val files = TestImages.files(spark,
+      Seq("mem:/good.png" -> TestImages.encode(mat, ".png"), "mem:/bad.png" -> "hello".getBytes("UTF-8")))
     val rows = new SuperpixelTransformer().setInputCol("content").setCellSize(4).transform(files).collect()
       .map(r => r.getAs[String]("path") -> r).toMap
     SuperpixelChecks.check(LIMEImages.fromRow(rows("mem:/good.png").getAs[Row]("superpixels")))
     assert(rows("mem:/good.png").getAs[String]("error") == null)
     assert(rows("mem:/bad.png").getAs[Row]("superpixels") == null)
     val message = rows("mem:/bad.png").getAs[String]("error")
-    assert(message.startsWith("SuperpixelTransformer: column 'content', image with no origin: ") && message.contains("decode"), message)
+    assert(message.startsWith("SuperpixelTransformer: column 'content', image with no origin: ") &&
+        message.contains("decode"), message)
 
-    val structs = TestImages.images(spark, Seq(Some(good), None, Some(good.copy(origin = "broken", data = Array[Byte](1, 2)))))
+    val structs =
+      TestImages.images(spark, Seq(Some(good), None, Some(good.copy(origin = "broken", data = Array[Byte](1, 2)))))
     val out = new SuperpixelTransformer().setCellSize(4).transform(structs).orderBy("id").collect()
     assert(out(0).getAs[Row]("superpixels") != null && out(0).getAs[String]("error") == null)
-    assert(out(1).getAs[Row]("superpixels") == null && out(1).getAs[String]("error") == null, "a null image is not an error")
+    assert(out(1).getAs[Row]("superpixels") == null && out(1).getAs[String]("error") == null,
+      "a null image is not an error")
     assert(out(2).getAs[Row]("superpixels") == null)
-    assert(out(2).getAs[String]("error").startsWith("SuperpixelTransformer: column 'image', image 'broken': "), out(2).getAs[String]("error"))
+    assert(out(2).getAs[String]("error").startsWith("SuperpixelTransformer: column 'image', image 'broken': "),
+      out(2).getAs[String]("error"))
   }
 }

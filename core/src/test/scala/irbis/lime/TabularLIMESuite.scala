@@ -7,7 +7,8 @@ class TabularLIMEExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     val input = LIMEFixtures.tableData(spark, 3, 20)
     val estimator = new TabularLIME().setModel(LIMEFixtures.tableModel(spark))
-      .setInputCols(Array("age", "colour", "noise", "rooms")).setCategoricalCols(Array("colour")).setNumSamples(30).setSeed(2)
+      .setInputCols(Array("age", "colour", "noise", "rooms")).setCategoricalCols(Array("colour")).setNumSamples(
+        30).setSeed(2)
     Seq(StageExample("TabularLIME", estimator, input),
       StageExample("TabularLIMEModel", estimator.fit(LIMEFixtures.tableData(spark, 60, 21)), input))
   }
@@ -15,7 +16,8 @@ class TabularLIMEExamples extends ExampleSource {
 
 class TabularLIMESuite extends SparkSuite {
   private def explainer = new TabularLIME().setModel(LIMEFixtures.tableModel(spark))
-    .setInputCols(Array("age", "colour", "noise", "rooms")).setCategoricalCols(Array("colour")).setNumSamples(500).setSeed(4)
+    .setInputCols(Array("age", "colour", "noise", "rooms")).setCategoricalCols(Array("colour")).setNumSamples(
+      500).setSeed(4)
 
   test("the colour and age the model uses rank above the noise and rooms it ignores") {
     val model = explainer.fit(LIMEFixtures.tableData(spark, 400, 22))
@@ -48,9 +50,11 @@ class TabularLIMESuite extends SparkSuite {
   test("integer columns are fed as integers; bad columns are named") {
     val model = explainer.fit(LIMEFixtures.tableData(spark, 100, 25))
     assert(model.setSamplesCol("s").transform(LIMEFixtures.tableData(spark, 2, 26)).count() == 2)
-    val e = intercept[IllegalArgumentException](explainer.setCategoricalCols(Array("colour", "zip")).fit(LIMEFixtures.tableData(spark, 10, 1)))
+    val e = intercept[IllegalArgumentException](explainer.setCategoricalCols(Array("colour", "zip")).fit(
+        LIMEFixtures.tableData(spark, 10, 1)))
     assert(e.getMessage.contains("categoricalCols zip are not among inputCols"), e.getMessage)
-    val e2 = intercept[IllegalArgumentException](explainer.setCategoricalCols(Array()).fit(LIMEFixtures.tableData(spark, 10, 1)))
+    val e2 = intercept[IllegalArgumentException](explainer.setCategoricalCols(Array()).fit(LIMEFixtures.tableData(spark,
+          10, 1)))
     assert(e2.getMessage.contains("column 'colour' has type string; expected a number"), e2.getMessage)
   }
 }

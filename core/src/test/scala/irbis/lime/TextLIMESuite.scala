@@ -7,10 +7,13 @@ import org.apache.spark.sql.functions.{col, split}
 
 class TextLIMEExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
-    val text = spark.createDataFrame(Seq(("the food was excellent", 1), ("slow service", 2), ("", 3))).toDF("text", "id")
+    val text =
+      spark.createDataFrame(Seq(("the food was excellent", 1), ("slow service", 2), ("", 3))).toDF("text", "id")
     val model = LIMEFixtures.textModel(spark)
     Seq(StageExample("TextLIME-text", new TextLIME().setModel(model).setInputCol("text").setNumSamples(20), text),
-      StageExample("TextLIME-tokens", new TextLIME().setModel(LIMEFixtures.tokensModel(spark)).setNumSamples(20).setSeed(4), text.where("id < 3").withColumn("tokens", split(col("text"), " "))))
+      StageExample("TextLIME-tokens",
+        new TextLIME().setModel(LIMEFixtures.tokensModel(spark)).setNumSamples(20).setSeed(4),
+        text.where("id < 3").withColumn("tokens", split(col("text"), " "))))
   }
 }
 
@@ -40,7 +43,8 @@ class TextLIMESuite extends SparkSuite {
 
   test("bad input is named") {
     val e = intercept[IllegalArgumentException](new TextLIME().setModel(LIMEFixtures.textModel(spark))
-      .transform(spark.range(1).toDF("tokens")))
-    assert(e.getMessage.contains("column 'tokens' has type bigint; expected tokens (array<string>) or text (string)"), e.getMessage)
+        .transform(spark.range(1).toDF("tokens")))
+    assert(e.getMessage.contains("column 'tokens' has type bigint; expected tokens (array<string>) or text (string)"),
+      e.getMessage)
   }
 }

@@ -8,7 +8,8 @@ object TestModels {
   def bytes(name: String): Array[Byte] = {
     val in = getClass.getResourceAsStream(s"/irbis/onnx/$name.onnx")
     require(in != null, s"missing test model $name (run tests/python/onnx_models.py)")
-    try in.readAllBytes() finally in.close()
+    try in.readAllBytes()
+    finally in.close()
   }
 
   def multiIoInput(spark: SparkSession): DataFrame = {
@@ -33,8 +34,9 @@ class ONNXModelExamples extends ExampleSource {
         Seq("ibex", "snow leopard", "wolf").toDF("text")),
       StageExample("ONNXModel-fixed-batch", new ONNXModel().setModelPayload(TestModels.bytes("fixed_batch")),
         (1 to 6).map(i => Seq.tabulate(5)(j => (i * j).toFloat)).toDF("x")),
-      StageExample("ONNXModel-errorCol", new ONNXModel().setModelPayload(TestModels.bytes("multi_io"))
-        .setFeedDict(Map("a" -> "a", "b" -> "b")).setFetchDict("total", "total").setErrorCol("error"),
+      StageExample("ONNXModel-errorCol",
+        new ONNXModel().setModelPayload(TestModels.bytes("multi_io"))
+          .setFeedDict(Map("a" -> "a", "b" -> "b")).setFetchDict("total", "total").setErrorCol("error"),
         Seq((Seq(1f, 2f, 3f), Seq(1L, 2L)), (Seq(1f), Seq(1L, 2L))).toDF("a", "b")))
   }
 }
@@ -42,7 +44,8 @@ class ONNXModelExamples extends ExampleSource {
 class ONNXModelSuite extends SparkSuite {
   import spark.implicits._
 
-  private def multi = new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).setFeedDict(Map("a" -> "a", "b" -> "b"))
+  private def multi =
+    new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).setFeedDict(Map("a" -> "a", "b" -> "b"))
 
   test("outputs of four element types, softmax and argmax, one row per input, nulls propagate") {
     val out = multi.setSoftMaxDict("scaled", "probs").setArgMaxDict("scaled", "best").setMiniBatchSize(2)
@@ -66,9 +69,11 @@ class ONNXModelSuite extends SparkSuite {
     implicit val session: org.apache.spark.sql.SparkSession = spark
     val stream = MemoryStream[(Seq[Float], Seq[Long])]
     val model = multi.setSoftMaxDict("scaled", "probs").setMiniBatchSize(2)
-    val query = model.transform(stream.toDF().toDF("a", "b")).writeStream.format("memory").queryName("onnx_stream").start()
+    val query =
+      model.transform(stream.toDF().toDF("a", "b")).writeStream.format("memory").queryName("onnx_stream").start()
     try {
-      val input = Seq((Seq(1f, 2f, 3f), Seq(1L, -2L)), (Seq(0.5f, -1f, 4f), Seq(3L, 4L)), (Seq(-3f, 0f, 9f), Seq(0L, 0L)))
+      val input =
+        Seq((Seq(1f, 2f, 3f), Seq(1L, -2L)), (Seq(0.5f, -1f, 4f), Seq(3L, 4L)), (Seq(-3f, 0f, 9f), Seq(0L, 0L)))
       stream.addData(input)
       query.processAllAvailable()
       val streamed = spark.table("onnx_stream")
@@ -99,7 +104,8 @@ class ONNXModelSuite extends SparkSuite {
     val bad = Seq((Seq(1f, 2f), Seq(1L, 2L))).toDF("a", "b")
     val e = intercept[Exception](multi.transform(bad).collect())
     assert(e.getMessage.contains("column 'a' has a row of shape [2]; graph input 'a' expects [3] per row"))
-    val rows = multi.setErrorCol("err").transform(bad.union(Seq((Seq(1f, 2f, 3f), Seq(1L, 2L))).toDF("a", "b"))).collect()
+    val rows =
+      multi.setErrorCol("err").transform(bad.union(Seq((Seq(1f, 2f, 3f), Seq(1L, 2L))).toDF("a", "b"))).collect()
     assert(rows(0).getAs[String]("err").contains("shape [2]") && rows(0).isNullAt(rows(0).fieldIndex("total")))
     assert(rows(1).isNullAt(rows(1).fieldIndex("err")) && rows(1).getAs[Long]("total") == 3L)
   }
@@ -112,14 +118,16 @@ class ONNXModelSuite extends SparkSuite {
   }
 
   test("introspection lists inputs and outputs with types and symbolic shapes") {
-    assert(multi.modelInputsJson == """{"a":{"kind":"tensor","type":"FLOAT","shape":[-1,3],"dimNames":["batch",null]},""" +
-      """"b":{"kind":"tensor","type":"INT64","shape":[-1,2],"dimNames":["batch",null]}}""")
+    assert(
+      multi.modelInputsJson == """{"a":{"kind":"tensor","type":"FLOAT","shape":[-1,3],"dimNames":["batch",null]},""" +
+        """"b":{"kind":"tensor","type":"INT64","shape":[-1,2],"dimNames":["batch",null]}}""")
     assert(multi.modelOutputs.keySet == Set("scaled", "total", "positive", "as_double"))
   }
 
   test("missing feeds, unknown outputs and taken column names are clear errors") {
     val df = TestModels.multiIoInput(spark)
-    val e1 = intercept[IllegalArgumentException](new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).transform(df))
+    val e1 =
+      intercept[IllegalArgumentException](new ONNXModel().setModelPayload(TestModels.bytes("multi_io")).transform(df))
     assert(e1.getMessage.contains("set feedDict") && e1.getMessage.contains("Graph inputs: a, b"))
     val e2 = intercept[IllegalArgumentException](multi.setFetchDict("o", "nope").transform(df))
     assert(e2.getMessage.contains("graph output 'nope'"))
@@ -170,16 +178,20 @@ class ONNXModelSuite extends SparkSuite {
       Batching(stacked = true, fixed = None, oneRow = false))
     assert(BatchAxis.decide("stage", Seq(t("x", 4, 5)), Seq(t("y", 4, 2))).fixed.contains(4))
     val state = refusal(Seq(t("state", 2, "batch", 128), t("x", "batch", 512)), Nil)
-    assert(state.contains("the graph inputs disagree about the batch axis: 'state' [2, batch, 128], 'x' [batch, 512]") &&
-      state.contains("Set unbatched to true"))
-    assert(refusal(Seq(t("state", "layers", "batch", 8), t("x", "batch", 4)), Nil).contains("'batch' is not on axis 0 of 'state'"))
+    assert(
+      state.contains("the graph inputs disagree about the batch axis: 'state' [2, batch, 128], 'x' [batch, 512]") &&
+        state.contains("Set unbatched to true"))
+    assert(refusal(Seq(t("state", "layers", "batch", 8), t("x", "batch", 4)), Nil).contains(
+        "'batch' is not on axis 0 of 'state'"))
     assert(refusal(Seq(t("x", "seq", "batch", 4)), Nil).contains("'batch' is not on axis 0 of 'x'"))
     assert(refusal(Seq(t("a", 2, 3), t("b", 3, 3)), Nil).contains("different sizes on axis 0"))
     assert(refusal(Seq(t("x", "N", 3)), Seq(t("table", 3))).contains("graph output 'table' is a tensor of shape [3]"))
     assert(refusal(Seq(t("x", "N", 3)), Seq(t("y", "seq", "N", 3))).contains("'N' is not on its axis 0"))
-    assert(refusal(Seq(Tensor("s", Some(Array.empty[Long]), Array.empty[String])), Nil).contains("graph input 's' [] is a scalar"))
+    assert(refusal(Seq(Tensor("s", Some(Array.empty[Long]), Array.empty[String])), Nil).contains(
+        "graph input 's' [] is a scalar"))
     val unknown = Tensor("u", None, Array.empty[String])
-    assert(BatchAxis.decide("stage", Seq(unknown), Seq(unknown)) == Batching(stacked = true, fixed = None, oneRow = true))
+    assert(BatchAxis.decide("stage", Seq(unknown), Seq(unknown)) ==
+      Batching(stacked = true, fixed = None, oneRow = true))
     assert(refusal(Seq(t("x", 4, 5), unknown), Nil).contains("cannot be stacked into the model's fixed batch of 4"))
   }
 }

@@ -23,6 +23,7 @@ import org.apache.spark.sql.types._
 case class RawAnswer(status: Int, headers: Map[String, String], body: String, closed: Boolean)
 
 object RawHttp {
+
   /** Reads one HTTP response (with a Content-Length) from `in`; then whether the server closes (EOF within 5 s). */
   def read(socket: Socket): RawAnswer = {
     socket.setSoTimeout(30000)
@@ -44,7 +45,8 @@ object RawHttp {
 
   private def eof(socket: Socket, in: InputStream): Boolean = {
     socket.setSoTimeout(5000)
-    try in.read() < 0 catch { case _: SocketTimeoutException => false }
+    try in.read() < 0
+    catch { case _: SocketTimeoutException => false }
   }
 
   /** Sends `request` on a new connection and reads the answer. */
@@ -60,11 +62,13 @@ object RawHttp {
 
   /** A request of protocol_cases.json with its placeholders expanded. */
   def expand(template: String, name: String): Array[Byte] =
-    "\\{(name|bytes:\\d+|headers:\\d+)\\}".r.replaceAllIn(template, m => m.group(1) match {
-      case "name" => name
-      case b if b.startsWith("bytes:") => "x" * b.drop(6).toInt
-      case h => (0 until h.drop(8).toInt).map(i => s"X-Filler-$i: v\r\n").mkString
-    }).getBytes(UTF_8)
+    "\\{(name|bytes:\\d+|headers:\\d+)\\}".r.replaceAllIn(template,
+      m =>
+        m.group(1) match {
+          case "name" => name
+          case b if b.startsWith("bytes:") => "x" * b.drop(6).toInt
+          case h => (0 until h.drop(8).toInt).map(i => s"X-Filler-$i: v\r\n").mkString
+        }).getBytes(UTF_8)
 }
 
 /**
@@ -93,7 +97,7 @@ class ServingProtocolSuite extends SparkSuite {
   /** Starts a query answering `{"k": n}` with n + 1, in micro-batch or low-latency mode; gives the URL clients post
    * to (a low-latency mode's partition server) and stops the query after `body`. */
   private def serve(name: String, lowLatency: Boolean, options: Map[String, String] = Map.empty)(
-      body: String => Unit): Unit = {
+    body: String => Unit): Unit = {
     val reader = (options ++ (if (lowLatency) Map("mode" -> "lowLatency") else Map.empty))
       .foldLeft(spark.readStream.server().address("127.0.0.1", 0, name)) { case (r, (k, v)) => r.option(k, v) }
     val replies: DataFrame = reader.load().parseRequest(new StructType().add("k", IntegerType))
@@ -143,7 +147,8 @@ class ServingProtocolSuite extends SparkSuite {
 
   test("200 slow clients holding partial headers get 408 and are closed, and 1,799 idle connections are closed or, " +
     "beyond maxConnections, answered 503 with Retry-After, while a normal client's 50 requests are answered") {
-    serve("slow", lowLatency = true, Map("readTimeoutMs" -> "3000", "idleTimeoutMs" -> "1500",
+    serve("slow", lowLatency = true,
+      Map("readTimeoutMs" -> "3000", "idleTimeoutMs" -> "1500",
         "retryAfterSeconds" -> "2")) { url =>
       val p = port(url)
       val path = URI.create(url).getPath
@@ -151,13 +156,14 @@ class ServingProtocolSuite extends SparkSuite {
       def ask(k: Int): RawAnswer = {
         val body = s"""{"k":$k}"""
         normal.getOutputStream.write((s"POST $path HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}" +
-          s"\r\n\r\n$body").getBytes(UTF_8))
+            s"\r\n\r\n$body").getBytes(UTF_8))
         RawHttp.read(normal)
       }
       assert(ask(-1).body == "0") // the partition's task is serving before the crowd comes
       def open(n: Int, first: String): Seq[Socket] = (0 until n).map { k =>
         val s = new Socket("127.0.0.1", p)
-        if (first.nonEmpty) try s.getOutputStream.write(first.getBytes(UTF_8)) catch {
+        if (first.nonEmpty) try s.getOutputStream.write(first.getBytes(UTF_8))
+        catch {
           case e: java.io.IOException => fail(s"connection $k of $n ('${first.take(20)}'): $e", e)
         }
         s
@@ -172,8 +178,9 @@ class ServingProtocolSuite extends SparkSuite {
         assert(slowAnsweredMeanwhile == 0)
         // the idle connections within the cap are closed by the server after idleTimeoutMs (EOF, no answer)
         val (refused, closed) = idle.map(RawHttp.read).partition(_.status != -1)
-        assert(refused.size == 1000 && refused.forall(a => a.status == 503 &&
-          a.headers.get("retry-after").contains("2") && a.closed), refused.filter(_.status != 503).take(3))
+        assert(refused.size == 1000 && refused.forall(a =>
+            a.status == 503 &&
+              a.headers.get("retry-after").contains("2") && a.closed), refused.filter(_.status != 503).take(3))
         assert(closed.size == 1799 - refused.size && closed.forall(_.closed))
         val timedOut = slow.map(RawHttp.read)
         assert(timedOut.forall(a => a.status == 408 && a.closed), timedOut.filter(_.status != 408).take(3))
@@ -183,7 +190,7 @@ class ServingProtocolSuite extends SparkSuite {
         val controlRefused = st.rejected(503) - refused.size
         assert(controlRefused >= 0 && controlRefused <= 5, st)
         assert((st.accepted, st.replied, st.rejected, st.pending) ==
-          (51L + 200 + st.rejected(503), 51L, Map(408 -> 200L, 503 -> st.rejected(503)), 0), st)
+            (51L + 200 + st.rejected(503), 51L, Map(408 -> 200L, 503 -> st.rejected(503)), 0), st)
       } finally (normal +: (slow ++ idle)).foreach(_.close())
     }
   }
@@ -193,10 +200,10 @@ class ServingProtocolSuite extends SparkSuite {
     val file = Files.createTempFile("irbis-token", ".txt")
     Files.write(file, "s3cret-token\n".getBytes(UTF_8))
     val e = intercept[IllegalArgumentException](spark.readStream.server().address("127.0.0.1", 0, "t0")
-      .option("token", "has space").load())
+        .option("token", "has space").load())
     assert(e.getMessage.contains("visible ASCII characters without spaces"), e.getMessage)
     val both = intercept[IllegalArgumentException](ServingConfig.from(Map("name" -> "t1", "token" -> "a",
-      "tokenfile" -> file.toString)))
+          "tokenfile" -> file.toString)))
     assert(both.getMessage.contains("'token' and 'tokenFile' are alternatives"), both.getMessage)
     assert(!ServingConfig.from(Map("name" -> "t2", "token" -> "n0t-in-logs")).toString.contains("n0t-in-logs"))
     serve("guarded", lowLatency = true, Map("tokenFile" -> file.toString)) { url =>
@@ -206,8 +213,9 @@ class ServingProtocolSuite extends SparkSuite {
         missing.headers.firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"))
       assert(post(url, body, Some("s3cret-tokem")).statusCode == 401)
       assert(post(url, body, Some("s3cret-token")).body == "5")
-      def get(u: String, token: Option[String]) = client.send(token.foldLeft(HttpRequest.newBuilder(URI.create(u)))(
-        (b, t) => b.header("Authorization", s"Bearer $t")).build(), HttpResponse.BodyHandlers.ofString())
+      def get(u: String, token: Option[String]) =
+        client.send(token.foldLeft(HttpRequest.newBuilder(URI.create(u)))((b, t) =>
+            b.header("Authorization", s"Bearer $t")).build(), HttpResponse.BodyHandlers.ofString())
       assert(get(url + "/_status", None).statusCode == 401)
       assert(get(Serving.url("guarded") + "/_status", Some("wrong")).statusCode == 401)
       assert(get(Serving.url("guarded") + "/_status", Some("s3cret-token")).statusCode == 200)

@@ -25,8 +25,9 @@ class ServingSuite extends SparkSuite {
     .add("x1", DoubleType, nullable = false).add("x2", DoubleType, nullable = false)
 
   private def post(url: String, body: String): HttpResponse[String] =
-    client.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
-      .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString())
+    client.send(
+      HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString())
 
   private def status(name: String): Map[String, Any] =
     json.readValue(Serving.status(name), classOf[java.util.Map[String, Any]]).asScala.toMap
@@ -38,7 +39,7 @@ class ServingSuite extends SparkSuite {
   }
 
   private def serve(name: String, options: Map[String, String] = Map.empty)(
-      pipeline: DataFrame => DataFrame)(body: String => Unit): Unit = {
+    pipeline: DataFrame => DataFrame)(body: String => Unit): Unit = {
     val reader = options.foldLeft(spark.readStream.server().address("127.0.0.1", 0, name)) {
       case (r, (k, v)) => r.option(k, v)
     }
@@ -46,16 +47,19 @@ class ServingSuite extends SparkSuite {
     val url = Serving.url(name)
     val query: StreamingQuery = pipeline(requests).writeStream.server().replyTo(name)
       .trigger(Trigger.ProcessingTime(50)).start()
-    try body(url) finally { query.stop(); Serving.stop(name) }
+    try body(url)
+    finally { query.stop(); Serving.stop(name) }
   }
 
   private lazy val model: PipelineModel = {
     val s = spark
     import s.implicits._
-    val train = (0 until 40).map { i => val x = i / 4.0; (x, 10 - x, if (x + 0.3 * (10 - x) > 5) 1.0 else 0.0) }
+    val train = (0 until 40).map { i =>
+      val x = i / 4.0; (x, 10 - x, if (x + 0.3 * (10 - x) > 5) 1.0 else 0.0)
+    }
       .toDF("x1", "x2", "label")
     new Pipeline().setStages(Array(new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features"),
-      new LogisticRegression().setMaxIter(20))).fit(train)
+        new LogisticRegression().setMaxIter(20))).fit(train)
   }
 
   test("a fitted pipeline answers 50 requests from 8 threads, each with its own prediction; bad requests get 400/413") {
@@ -190,8 +194,9 @@ class ServingSuite extends SparkSuite {
       val front = post(Serving.url("fast"), """{"rid":"f","x1":1.0,"x2":2.0}""")
       assert(front.statusCode() == 307 && urls.contains(front.headers().firstValue("Location").get()), front.body())
       val following = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build()
-      val followed = following.send(HttpRequest.newBuilder(URI.create(Serving.url("fast")))
-        .POST(HttpRequest.BodyPublishers.ofString("""{"rid":"f","x1":1.0,"x2":2.0}""")).build(),
+      val followed = following.send(
+        HttpRequest.newBuilder(URI.create(Serving.url("fast")))
+          .POST(HttpRequest.BodyPublishers.ofString("""{"rid":"f","x1":1.0,"x2":2.0}""")).build(),
         HttpResponse.BodyHandlers.ofString())
       assert(followed.statusCode() == 200 && json.readTree(followed.body()).get("rid").asText() == "f", followed.body())
       // rows that leave the pipeline are answered once their epoch commits
@@ -227,8 +232,8 @@ class ServingSuite extends SparkSuite {
     // a shuffle is refused when the query starts; a micro-batch trigger too
     try {
       val shuffle = intercept[Exception](spark.readStream.server().address("127.0.0.1", 0, "agg")
-        .option("mode", "lowLatency").load().repartition(3, col("method"))
-        .select(col("id"), makeReply(col("method"))).writeStream.server().replyTo("agg").start())
+          .option("mode", "lowLatency").load().repartition(3, col("method"))
+          .select(col("id"), makeReply(col("method"))).writeStream.server().replyTo("agg").start())
       assert(shuffle.getMessage.contains("Continuous processing does not support RepartitionByExpression"),
         shuffle.getMessage)
       val microBatch = spark.readStream.server().address("127.0.0.1", 0, "agg").option("mode", "lowLatency").load()
@@ -251,7 +256,7 @@ class ServingSuite extends SparkSuite {
       .option("mode", "lowLatency").option("requestTimeoutMs", "20000").load()
     // epochs of a minute: a stage that waited for its batch (64 rows) or for the epoch's end would answer 504
     val query = onnx.transform(requests.parseRequest(new StructType().add("a", ArrayType(FloatType))
-      .add("b", ArrayType(LongType)))).select(col("id"), makeReply(col("total")))
+          .add("b", ArrayType(LongType)))).select(col("id"), makeReply(col("total")))
       .writeStream.server().replyTo("onnx").trigger(Trigger.Continuous(60000)).start()
     try {
       val url = Serving.partitionUrls("onnx", 60000.0).head

@@ -20,7 +20,8 @@ class FixedMiniBatchTransformerSuite extends SparkSuite {
     val batched = new FixedMiniBatchTransformer().setBatchSize(3).transform(df)
     val sizes = batched.select("i").as[Seq[Int]].collect().map(_.size)
     val perPartition = df.rdd.glom().map(_.length).collect()
-    assert(sizes.sorted.toSeq == perPartition.flatMap(n => Seq.fill(n / 3)(3) ++ (if (n % 3 > 0) Seq(n % 3) else Nil)).sorted.toSeq)
+    assert(sizes.sorted.toSeq ==
+      perPartition.flatMap(n => Seq.fill(n / 3)(3) ++ (if (n % 3 > 0) Seq(n % 3) else Nil)).sorted.toSeq)
     assert(Compare.diff(new FlattenBatch().transform(batched), df) == null)
   }
 }

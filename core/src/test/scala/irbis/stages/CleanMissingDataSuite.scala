@@ -14,7 +14,8 @@ object CleanMissingDataData {
 class CleanMissingDataExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     val df = CleanMissingDataData.table(spark)
-    val median = new CleanMissingData().setInputCols(Array("x", "n")).setOutputCols(Array("x2", "n2")).setCleaningMode("Median")
+    val median =
+      new CleanMissingData().setInputCols(Array("x", "n")).setOutputCols(Array("x2", "n2")).setCleaningMode("Median")
     Seq(
       StageExample("CleanMissingData-mean", new CleanMissingData().setInputCols(Array("x", "n")), df),
       StageExample("CleanMissingData-median", median, df),
@@ -38,7 +39,8 @@ class CleanMissingDataSuite extends SparkSuite {
 
   test("custom needs customValue; an all-missing column and a string column are named") {
     val df = CleanMissingDataData.table(spark)
-    val e = intercept[IllegalArgumentException](new CleanMissingData().setInputCols(Array("x")).setCleaningMode("Custom").fit(df))
+    val e = intercept[IllegalArgumentException](
+      new CleanMissingData().setInputCols(Array("x")).setCleaningMode("Custom").fit(df))
     assert(e.getMessage.contains("customValue is not set"))
     assert(new CleanMissingData().setInputCols(Array("x")).setCleaningMode("Custom").setCustomValue(-1).fit(df)
       .transform(df).select("x").as[Double].collect().toSeq == Seq(1.0, -1.0, -1.0, 4.0, 10.0))

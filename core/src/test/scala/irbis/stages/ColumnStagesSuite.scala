@@ -7,7 +7,7 @@ class SelectColumnsExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     import spark.implicits._
     Seq(StageExample("SelectColumns", new SelectColumns().setCols(Array("c", "a.b")),
-      Seq((1, "x", 2.0), (2, "y", 3.0)).toDF("a.b", "b", "c")))
+        Seq((1, "x", 2.0), (2, "y", 3.0)).toDF("a.b", "b", "c")))
   }
 }
 
@@ -42,7 +42,8 @@ class DropColumnsSuite extends SparkSuite {
   import spark.implicits._
 
   test("drops exactly the named columns") {
-    assert(new DropColumns().setCols(Array("b", "a")).transform(Seq((1, "x", 2.0)).toDF("a", "b", "c")).columns.toSeq == Seq("c"))
+    assert(new DropColumns().setCols(Array("b", "a")).transform(Seq((1, "x", 2.0)).toDF("a", "b", "c")).columns.toSeq ==
+      Seq("c"))
   }
 
   test("dropping a missing column is an error, not a silent no-op") {
@@ -55,7 +56,7 @@ class RenameColumnExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     import spark.implicits._
     Seq(StageExample("RenameColumn", new RenameColumn().setInputCol("b").setOutputCol("label"),
-      Seq((1, "x"), (2, "y")).toDF("a", "b")))
+        Seq((1, "x"), (2, "y")).toDF("a", "b")))
   }
 }
 
@@ -111,7 +112,8 @@ class ExplodeSuite extends SparkSuite {
   }
 
   test("a non-array input column is named in the error") {
-    val e = intercept[IllegalArgumentException](new Explode().setInputCol("id").setOutputCol("o").transform(Seq(1).toDF("id")))
+    val e = intercept[IllegalArgumentException](
+      new Explode().setInputCol("id").setOutputCol("o").transform(Seq(1).toDF("id")))
     assert(e.getMessage.contains("'id' has type int; expected an array"))
   }
 }

@@ -5,6 +5,7 @@ import org.apache.spark.sql.{DataFrame, Row, SparkSession}
 import org.apache.spark.sql.types.{IntegerType, StructType}
 
 object MiniBatchData {
+
   /** One row per partition: batches are the same whatever the timing, as the generic tests need. */
   def onePerPartition(spark: SparkSession): DataFrame =
     spark.range(0, 3, 1, 3).selectExpr("cast(id as int) as i", "concat('s', id) as s")
@@ -21,7 +22,8 @@ object MiniBatchData {
 
 class DynamicMiniBatchTransformerExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = Seq(
-    StageExample("DynamicMiniBatchTransformer", new DynamicMiniBatchTransformer(), MiniBatchData.onePerPartition(spark)),
+    StageExample("DynamicMiniBatchTransformer", new DynamicMiniBatchTransformer(),
+      MiniBatchData.onePerPartition(spark)),
     StageExample("DynamicMiniBatchTransformer-max1", new DynamicMiniBatchTransformer().setMaxBatchSize(1),
       spark.range(0, 5, 1, 1).toDF("i")))
 }
@@ -46,7 +48,8 @@ class DynamicMiniBatchTransformerSuite extends SparkSuite {
     val batched = new FixedMiniBatchTransformer().setBatchSize(2).transform(stream.toDF().toDF("i"))
     val flat = new FlattenBatch().transform(batched)
     val queries = Seq(batched -> "batched_stream", flat -> "flat_stream").map { case (df, name) =>
-      df.writeStream.format("memory").queryName(name).start() }
+      df.writeStream.format("memory").queryName(name).start()
+    }
     try {
       stream.addData(0 until 5)
       queries.foreach(_.processAllAvailable())
@@ -62,20 +65,22 @@ class DynamicMiniBatchTransformerSuite extends SparkSuite {
       r.getLong(0)
     }.toDF("i")
     val e = intercept[Exception](new DynamicMiniBatchTransformer().transform(failing).collect())
-    assert(Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).exists(_.getMessage.contains("row five is broken")))
+    assert(Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).exists(
+        _.getMessage.contains("row five is broken")))
   }
 }
 
 class TimeIntervalMiniBatchTransformerExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = Seq(StageExample("TimeIntervalMiniBatchTransformer",
-    new TimeIntervalMiniBatchTransformer().setMillisToWait(5), MiniBatchData.onePerPartition(spark)))
+      new TimeIntervalMiniBatchTransformer().setMillisToWait(5), MiniBatchData.onePerPartition(spark)))
 }
 
 class TimeIntervalMiniBatchTransformerSuite extends SparkSuite {
   import spark.implicits._
 
   test("rows arriving within millisToWait share a batch; a pause starts a new one") {
-    val batched = new TimeIntervalMiniBatchTransformer().setMillisToWait(200).transform(MiniBatchData.withPause(spark, 800))
+    val batched =
+      new TimeIntervalMiniBatchTransformer().setMillisToWait(200).transform(MiniBatchData.withPause(spark, 800))
     assert(batched.select("i").as[Seq[Int]].collect().toSeq == Seq(Seq(0, 1, 2), Seq(3, 4)))
   }
 

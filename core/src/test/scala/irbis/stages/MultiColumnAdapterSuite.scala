@@ -18,8 +18,9 @@ class MultiColumnAdapterExamples extends ExampleSource {
       .setInputCols(Array("s1", "s2")).setOutputCols(Array("i1", "i2"))
     Seq(
       StageExample("MultiColumnAdapter-estimator", indexer, df),
-      StageExample("MultiColumnAdapter-transformer", new MultiColumnAdapter().setBaseStage(new Tokenizer())
-        .setInputCols(Array("s1", "s2")).setOutputCols(Array("t1", "t2")), df),
+      StageExample("MultiColumnAdapter-transformer",
+        new MultiColumnAdapter().setBaseStage(new Tokenizer())
+          .setInputCols(Array("s1", "s2")).setOutputCols(Array("t1", "t2")), df),
       StageExample("MultiColumnAdapterModel", indexer.fit(df), df))
   }
 }
@@ -40,7 +41,7 @@ class MultiColumnAdapterSuite extends SparkSuite {
   test("mismatched column lists and a base stage without inputCol are refused") {
     val df = MultiColumnData.table(spark)
     val e = intercept[IllegalArgumentException](new MultiColumnAdapter().setBaseStage(new Tokenizer())
-      .setInputCols(Array("s1", "s2")).setOutputCols(Array("t1")).fit(df))
+        .setInputCols(Array("s1", "s2")).setOutputCols(Array("t1")).fit(df))
     assert(e.getMessage.contains("inputCols has 2 names but outputCols has 1"))
     intercept[IllegalArgumentException](new MultiColumnAdapter().setBaseStage(new SelectColumns()))
   }

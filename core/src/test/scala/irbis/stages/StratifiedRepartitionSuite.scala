@@ -4,6 +4,7 @@ import irbis.testkit.{Compare, ExampleSource, StageExample, SparkSuite}
 import org.apache.spark.sql.{DataFrame, SparkSession}
 
 object StratifiedData {
+
   /** 30 rows of "a", 10 of "b", 5 of "c", in 3 partitions. */
   def table(spark: SparkSession): DataFrame = {
     import spark.implicits._
@@ -26,7 +27,9 @@ class StratifiedRepartitionSuite extends SparkSuite {
   import spark.implicits._
 
   private def perPartition(df: DataFrame): Seq[Map[String, Int]] =
-    df.select("label").as[String].rdd.glom().collect().toSeq.map(_.groupBy(identity).map { case (k, v) => k -> v.length })
+    df.select("label").as[String].rdd.glom().collect().toSeq.map(_.groupBy(identity).map { case (k, v) =>
+      k -> v.length
+    })
 
   test("original keeps the rows and deals each label evenly over the partitions") {
     val df = StratifiedData.table(spark)

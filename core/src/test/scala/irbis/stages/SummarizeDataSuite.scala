@@ -6,7 +6,8 @@ import org.apache.spark.sql.{DataFrame, SparkSession}
 object SummarizeDataData {
   def table(spark: SparkSession): DataFrame = {
     import spark.implicits._
-    Seq[(Option[Double], Option[Int], String)]((Some(1.5), Some(3), "a"), (None, Some(1), "b"), (Some(Double.NaN), None, "a"),
+    Seq[(Option[Double], Option[Int], String)]((Some(1.5), Some(3), "a"), (None, Some(1), "b"),
+      (Some(Double.NaN), None, "a"),
       (Some(-2.0), Some(3), null), (Some(7.25), Some(10), "c"), (Some(1.5), Some(-4), "a")).toDF("x", "n", "s")
   }
 }
@@ -14,8 +15,9 @@ object SummarizeDataData {
 class SummarizeDataExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = Seq(
     StageExample("SummarizeData", new SummarizeData(), SummarizeDataData.table(spark)),
-    StageExample("SummarizeData-some", new SummarizeData().setInputCols(Array("n")).setSample(false).setCounts(false)
-      .setErrorThreshold(0.1), SummarizeDataData.table(spark)))
+    StageExample("SummarizeData-some",
+      new SummarizeData().setInputCols(Array("n")).setSample(false).setCounts(false)
+        .setErrorThreshold(0.1), SummarizeDataData.table(spark)))
 }
 
 class SummarizeDataSuite extends SparkSuite {

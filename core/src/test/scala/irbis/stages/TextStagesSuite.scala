@@ -12,8 +12,10 @@ object TextData {
 
 class TextPreprocessorExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = Seq(
-    StageExample("TextPreprocessor", new TextPreprocessor().setInputCol("text").setOutputCol("out")
-      .setMap(Map("snow" -> "ice", "snow leopard" -> "irbis", "a" -> "α")).setNormFunc("lowerCase"), TextData.table(spark)))
+    StageExample("TextPreprocessor",
+      new TextPreprocessor().setInputCol("text").setOutputCol("out")
+        .setMap(Map("snow" -> "ice", "snow leopard" -> "irbis", "a" -> "α")).setNormFunc("lowerCase"),
+      TextData.table(spark)))
 }
 
 class TextPreprocessorSuite extends SparkSuite {
@@ -28,7 +30,8 @@ class TextPreprocessorSuite extends SparkSuite {
 
   test("a non-string column and an empty key are refused") {
     val e = intercept[IllegalArgumentException](
-      new TextPreprocessor().setInputCol("id").setOutputCol("o").setMap(Map("a" -> "b")).transform(TextData.table(spark)))
+      new TextPreprocessor().setInputCol("id").setOutputCol("o").setMap(Map("a" -> "b")).transform(
+        TextData.table(spark)))
     assert(e.getMessage.contains("'id' has type int; expected a string column"))
     intercept[IllegalArgumentException](new TextPreprocessor().setMap(Map("" -> "x")))
   }
@@ -36,9 +39,11 @@ class TextPreprocessorSuite extends SparkSuite {
 
 class UnicodeNormalizeExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = Seq(
-    StageExample("UnicodeNormalize", new UnicodeNormalize().setInputCol("text").setOutputCol("out"), TextData.table(spark)),
-    StageExample("UnicodeNormalize-NFC", new UnicodeNormalize().setInputCol("text").setOutputCol("out")
-      .setForm("NFC").setLower(false), TextData.table(spark)))
+    StageExample("UnicodeNormalize", new UnicodeNormalize().setInputCol("text").setOutputCol("out"),
+      TextData.table(spark)),
+    StageExample("UnicodeNormalize-NFC",
+      new UnicodeNormalize().setInputCol("text").setOutputCol("out")
+        .setForm("NFC").setLower(false), TextData.table(spark)))
 }
 
 class UnicodeNormalizeSuite extends SparkSuite {

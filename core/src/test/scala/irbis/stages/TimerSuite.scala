@@ -11,8 +11,9 @@ class TimerExamples extends ExampleSource {
     val timer = new Timer().setStage(new StringIndexer().setInputCol("label").setOutputCol("index"))
     Seq(
       StageExample("Timer-estimator", timer, df),
-      StageExample("Timer-transformer", new Timer().setStage(new SelectColumns().setCols(Array("label")))
-        .setDisableMaterialization(true), df),
+      StageExample("Timer-transformer",
+        new Timer().setStage(new SelectColumns().setCols(Array("label")))
+          .setDisableMaterialization(true), df),
       StageExample("TimerModel", timer.fit(df), df))
   }
 }

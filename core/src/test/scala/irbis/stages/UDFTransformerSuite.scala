@@ -9,10 +9,12 @@ class UDFTransformerExamples extends ExampleSource {
     import spark.implicits._
     val df = Seq((1, "a"), (2, "bb"), (5, null)).toDF("n", "s")
     Seq(
-      StageExample("UDFTransformer-one", new UDFTransformer().setInputCol("n").setOutputCol("twice")
-        .setUDF(udf((n: Int) => n * 2)), df),
-      StageExample("UDFTransformer-two", new UDFTransformer().setInputCols(Array("s", "n")).setOutputCol("t")
-        .setUDF(udf((s: String, n: Int) => Option(s).map(_ * n).orNull)), df))
+      StageExample("UDFTransformer-one",
+        new UDFTransformer().setInputCol("n").setOutputCol("twice")
+          .setUDF(udf((n: Int) => n * 2)), df),
+      StageExample("UDFTransformer-two",
+        new UDFTransformer().setInputCols(Array("s", "n")).setOutputCol("t")
+          .setUDF(udf((s: String, n: Int) => Option(s).map(_ * n).orNull)), df))
   }
 }
 
@@ -51,7 +53,8 @@ class UDFTransformerSuite extends SparkSuite {
 
   test("input columns are checked; bytes that are not a function are refused, naming the stage") {
     val df = Seq(1).toDF("a")
-    val both = new UDFTransformer().setInputCol("a").setInputCols(Array("a")).setOutputCol("o").setUDF(SuiteFunctions.identity)
+    val both =
+      new UDFTransformer().setInputCol("a").setInputCols(Array("a")).setOutputCol("o").setUDF(SuiteFunctions.identity)
     assert(intercept[IllegalArgumentException](both.transform(df)).getMessage.contains("either inputCol or inputCols"))
     val missing = new UDFTransformer().setInputCol("z").setOutputCol("o").setUDF(SuiteFunctions.identity)
     assert(intercept[IllegalArgumentException](missing.transform(df)).getMessage.contains("column 'z' does not exist"))
@@ -62,7 +65,8 @@ class UDFTransformerSuite extends SparkSuite {
   private def javaBytes(o: AnyRef): Array[Byte] = {
     val bytes = new java.io.ByteArrayOutputStream()
     val out = new java.io.ObjectOutputStream(bytes)
-    try out.writeObject(o) finally out.close()
+    try out.writeObject(o)
+    finally out.close()
     bytes.toByteArray
   }
 
@@ -74,8 +78,9 @@ class UDFTransformerSuite extends SparkSuite {
   test("bytes that are not a udf the project wrote are refused before anything is deserialized") {
     Tripwire.fired = false
     val junk = refusal("not a function at all".getBytes("UTF-8"))
-    assert(junk == "udf-stage: udf does not hold a function serialized by setUDF: 21 bytes starting " +
-      "6e 6f 74 20 61 20 66 75 6e 63 74 69, not the marker 'IRBISUDF'; it was not deserialized", junk)
+    assert(
+      junk == "udf-stage: udf does not hold a function serialized by setUDF: 21 bytes starting " +
+        "6e 6f 74 20 61 20 66 75 6e 63 74 69, not the marker 'IRBISUDF'; it was not deserialized", junk)
 
     // Another class, bare as the code before the marker wrote payloads, or behind the marker: never read.
     val other = javaBytes(new Tripwire)
@@ -85,8 +90,9 @@ class UDFTransformerSuite extends SparkSuite {
       "irbis.stages.Tripwire, not a function set by setUDF (irbis.stages.ScalaUDF or irbis.stages.PythonUDF)")
     // A payload class at the root whose function captured a foreign object.
     val capturing = UDFPayload.serialize(ScalaUDF(SuiteFunctions.capturing(new Tripwire)))
-    assert(refusal(capturing).startsWith("udf-stage: udf was refused before it was deserialized: it holds an " +
-      "object of class irbis.stages.Tripwire"), refusal(capturing))
+    assert(
+      refusal(capturing).startsWith("udf-stage: udf was refused before it was deserialized: it holds an " +
+        "object of class irbis.stages.Tripwire"), refusal(capturing))
     assert(!Tripwire.fired, "Java deserialization ran code of a class that is not a udf")
     assert(refusal("IRBISUDF".getBytes("US-ASCII") ++ Array[Byte](9) ++ other) == "udf-stage: udf holds a function " +
       "of format version 9; this Irbis reads version 1 (save the stage again with this Irbis)")
@@ -97,9 +103,11 @@ class UDFTransformerSuite extends SparkSuite {
 
   test("a captured object of the user's own class needs the allow-list; payloads without the marker still load") {
     val df = Seq(1, 2).toDF("a")
-    val stage = new UDFTransformer("udf-stage").setInputCol("a").setOutputCol("o").setUDF(SuiteFunctions.times(Factor(3)))
+    val stage =
+      new UDFTransformer("udf-stage").setInputCol("a").setOutputCol("o").setUDF(SuiteFunctions.times(Factor(3)))
     val e = intercept[IllegalArgumentException](stage.transform(df)).getMessage
-    assert(e.contains("it holds an object of class irbis.stages.Factor") && e.contains(UDFPayload.AllowedClassesProperty), e)
+    assert(
+      e.contains("it holds an object of class irbis.stages.Factor") && e.contains(UDFPayload.AllowedClassesProperty), e)
     sys.props(UDFPayload.AllowedClassesProperty) = "com.example., irbis.stages.Factor"
     try assert(stage.transform(df).select("o").as[Int].collect().toSeq == Seq(3, 6))
     finally sys.props -= UDFPayload.AllowedClassesProperty
@@ -112,7 +120,7 @@ class UDFTransformerSuite extends SparkSuite {
     // A lambda written in a serializable class (this suite) refers to it; being serializable, it needs the list.
     val here = new UDFTransformer().setInputCol("a").setOutputCol("o").setUDF(udf((a: Int) => a - 1))
     assert(intercept[IllegalArgumentException](here.transform(df)).getMessage.contains(
-      s"it holds an object of class ${getClass.getName}"))
+        s"it holds an object of class ${getClass.getName}"))
     sys.props(UDFPayload.AllowedClassesProperty) = getClass.getName
     try assert(here.transform(df).select("o").as[Int].collect().toSeq == Seq(0, 1))
     finally sys.props -= UDFPayload.AllowedClassesProperty

@@ -13,7 +13,8 @@ class CacherExamples extends ExampleSource {
 class CacherSuite extends SparkSuite {
   test("persists with the storage level, or not at all when disabled") {
     // Two different plans: Spark's cache matches by plan, so one persisted frame would mark the other.
-    assert(new Cacher().setStorageLevel("DISK_ONLY").transform(spark.range(5).toDF("i")).storageLevel == StorageLevel.DISK_ONLY)
+    assert(new Cacher().setStorageLevel("DISK_ONLY").transform(spark.range(5).toDF("i")).storageLevel ==
+      StorageLevel.DISK_ONLY)
     assert(new Cacher().setDisable(true).transform(spark.range(7).toDF("j")).storageLevel == StorageLevel.NONE)
   }
 }

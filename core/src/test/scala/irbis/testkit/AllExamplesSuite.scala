@@ -40,7 +40,8 @@ class AllExamplesSuite extends SparkSuite {
     assert(reloaded.getClass == ex.stage.getClass && reloaded.uid == ex.stage.uid)
     assert(Examples.setParamsJson(reloaded) == Examples.setParamsJson(ex.stage), s"${ex.name}: reloaded params")
 
-    val pipeline = new Pipeline().setStages(Array(new SQLTransformer().setStatement("SELECT * FROM __THIS__"), ex.stage))
+    val pipeline =
+      new Pipeline().setStages(Array(new SQLTransformer().setStatement("SELECT * FROM __THIS__"), ex.stage))
     val pipelinePath = tempPath("pipeline")
     pipeline.write.save(pipelinePath)
     val fitted = Pipeline.load(pipelinePath).fit(ex.input)

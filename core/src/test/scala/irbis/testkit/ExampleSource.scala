@@ -7,6 +7,7 @@ import org.apache.spark.sql.{DataFrame, SparkSession}
 
 /** One configured stage and the input it runs on; the generic suites in every language start from these. */
 case class StageExample(name: String, stage: PipelineStage, input: DataFrame) {
+
   /**
    * What Scala itself produces, computed once per example object: the Python and R suites compare four or five
    * results of an example with it, and an estimator's example would otherwise be fitted again for each.

@@ -37,9 +37,9 @@ object Examples {
 
   /** The params explicitly set on a stage, non-complex ones, as a JSON object of their JSON values. */
   def setParamsJson(stage: PipelineStage): String = compact(render(JObject(
-    stage.params.filter(p => stage.isSet(p) && !ParamKind.isComplex(stage, p)).sortBy(_.name).map { p =>
-      JField(p.name, parse(ParamsBridge.getJson(stage, p.name)))
-    }.toList)))
+        stage.params.filter(p => stage.isSet(p) && !ParamKind.isComplex(stage, p)).sortBy(_.name).map { p =>
+          JField(p.name, parse(ParamsBridge.getJson(stage, p.name)))
+        }.toList)))
 
   def complexParamNames(stage: PipelineStage): java.util.List[String] =
     stage.params.filter(p => stage.isSet(p) && ParamKind.isComplex(stage, p)).map(_.name).sorted.toSeq.asJava

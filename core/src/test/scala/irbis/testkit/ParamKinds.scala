@@ -56,8 +56,9 @@ class ParamKinds(override val uid: String) extends Transformer with IrbisStage {
       .map(p => JField(p.name, parse(ParamsBridge.getJson(this, p.name))))
     val bytes = get(payload).map(b => JField("payload.length", JInt(b.length))).toList
     val stage = get(inner).map(s => JField("inner.class", JString(s.getClass.getName))).toList
-    val stages = get(innerStages).map(a => JField("innerStages.classes",
-      JArray(a.toList.map(s => JString(s.getClass.getName))))).toList
+    val stages = get(innerStages).map(a =>
+      JField("innerStages.classes",
+        JArray(a.toList.map(s => JString(s.getClass.getName))))).toList
     compact(render(JObject(simple.toList ++ bytes ++ stage ++ stages)))
   }
 
@@ -75,8 +76,9 @@ class ParamKindsExamples extends ExampleSource {
     stage.set(stage.aString, "set from Scala").set(stage.ints, Array(5, 6, 7))
       .set(stage.intMap, Map("a" -> 1, "b" -> 2)).set(stage.payload, Array[Byte](0, 1, 2, -1))
       .set(stage.inner, new irbis.stages.SelectColumns().setCols(Array("id")))
-      .set(stage.innerStages, Array[PipelineStage](new irbis.stages.SelectColumns().setCols(Array("id")),
-        new org.apache.spark.ml.feature.SQLTransformer().setStatement("SELECT * FROM __THIS__")))
+      .set(stage.innerStages,
+        Array[PipelineStage](new irbis.stages.SelectColumns().setCols(Array("id")),
+          new org.apache.spark.ml.feature.SQLTransformer().setStatement("SELECT * FROM __THIS__")))
       .set(stage.vector, Vectors.dense(1.0, Double.NaN))
     Seq(StageExample("ParamKinds", stage, Seq(1, 2).toDF("id")))
   }

@@ -18,10 +18,12 @@ class DataConversionExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     val df = DataConversionData.table(spark)
     Seq(StageExample("DataConversion-int", new DataConversion().setCols(Array("text")).setConvertTo("integer"), df),
-      StageExample("DataConversion-date", new DataConversion().setCols(Array("day")).setConvertTo("date")
-        .setDateTimeFormat("dd/MM/yyyy"), df),
-      StageExample("DataConversion-categorical", new DataConversion().setCols(Array("text", "big"))
-        .setConvertTo("toCategorical"), df))
+      StageExample("DataConversion-date",
+        new DataConversion().setCols(Array("day")).setConvertTo("date")
+          .setDateTimeFormat("dd/MM/yyyy"), df),
+      StageExample("DataConversion-categorical",
+        new DataConversion().setCols(Array("text", "big"))
+          .setConvertTo("toCategorical"), df))
   }
 }
 
@@ -38,20 +40,25 @@ class DataConversionSuite extends SparkSuite {
     assert(ints.select("text").as[Option[Int]].collect().toSeq == Seq(Some(12), Some(-4), None))
     val strings = new DataConversion().setCols(Array("big")).setConvertTo("string").transform(df)
     assert(strings.select("big").as[String].collect().toSeq == Seq("3", "5000000000", "7"))
-    val days = new DataConversion().setCols(Array("day")).setConvertTo("date").setDateTimeFormat("dd/MM/yyyy").transform(df)
+    val days =
+      new DataConversion().setCols(Array("day")).setConvertTo("date").setDateTimeFormat("dd/MM/yyyy").transform(df)
     assert(days.select("day").as[Option[Date]].collect().toSeq ==
       Seq(Some(Date.valueOf("2024-05-31")), Some(Date.valueOf("2000-01-01")), None))
   }
 
   test("an unconvertible value fails naming the column and the value") {
     val df = DataConversionData.table(spark)
-    val e = intercept[Exception](new DataConversion().setCols(Array("big")).setConvertTo("integer").transform(df).collect())
+    val e =
+      intercept[Exception](new DataConversion().setCols(Array("big")).setConvertTo("integer").transform(df).collect())
     assert(messages(e).exists(_.contains("column 'big' holds '5000000000', which cannot be converted to int")))
-    val e2 = intercept[Exception](new DataConversion().setCols(Array("day")).setConvertTo("double").transform(df).collect())
+    val e2 =
+      intercept[Exception](new DataConversion().setCols(Array("day")).setConvertTo("double").transform(df).collect())
     assert(messages(e2).exists(_.contains("column 'day' holds '31/05/2024', which cannot be converted to double")))
-    val e3 = intercept[Exception](new DataConversion().setCols(Array("day")).setConvertTo("date").transform(df).collect())
+    val e3 =
+      intercept[Exception](new DataConversion().setCols(Array("day")).setConvertTo("date").transform(df).collect())
     assert(messages(e3).exists(_.contains("column 'day' holds '31/05/2024', which cannot be converted to date")))
-    val e4 = intercept[IllegalArgumentException](new DataConversion().setCols(Array("big")).setConvertTo("clearCategorical").transform(df))
+    val e4 = intercept[IllegalArgumentException](
+      new DataConversion().setCols(Array("big")).setConvertTo("clearCategorical").transform(df))
     assert(e4.getMessage.contains("column 'big' is not categorical"))
   }
 

@@ -25,8 +25,9 @@ class FeaturizeExamples extends ExampleSource {
     val df = FeaturizeData.table(spark)
     val indexed = new Featurize().setInputCols(FeaturizeData.inputs).setMaxCategoricalLevels(2).setNumTextFeatures(8)
       .setOneHotEncodeCategoricals(false)
-    Seq(StageExample("Featurize", new Featurize().setInputCols(FeaturizeData.inputs).setMaxCategoricalLevels(2)
-      .setNumTextFeatures(8), df),
+    Seq(StageExample("Featurize",
+        new Featurize().setInputCols(FeaturizeData.inputs).setMaxCategoricalLevels(2)
+          .setNumTextFeatures(8), df),
       StageExample("FeaturizeModel", indexed.fit(df), df))
   }
 }
@@ -58,19 +59,21 @@ class FeaturizeSuite extends SparkSuite {
 
   test("indexed categoricals are marked nominal; constant columns are dropped or named in an error") {
     val df = FeaturizeData.table(spark)
-    val out = new Featurize().setInputCols(Array("color", "same")).setOneHotEncodeCategoricals(false).fit(df).transform(df)
+    val out =
+      new Featurize().setInputCols(Array("color", "same")).setOneHotEncodeCategoricals(false).fit(df).transform(df)
     val attrs = AttributeGroup.fromStructField(out.schema("features")).attributes.get
     assert(attrs.length == 1 && attrs(0).isInstanceOf[NominalAttribute] && attrs(0).name.contains("color"))
     assert(out.select("features").collect().map(_.getAs[Vector](0)(0)).toSeq == Seq(1.0, 0.0, 1.0, 2.0))
     val e = intercept[IllegalArgumentException](new Featurize().setInputCols(Array("x", "same"))
-      .setConstantColumns("error").fit(df))
+        .setConstantColumns("error").fit(df))
     assert(e.getMessage.contains("column(s) 'same' have a single value or only missing values") &&
       e.getMessage.contains("remove them from inputCols, or set constantColumns to 'drop'"))
     val empty = Seq[(Option[Double], Int)]((None, 1), (None, 2)).toDF("z", "k")
     val e2 = intercept[IllegalArgumentException](new Featurize().setInputCols(Array("z")).fit(empty))
     assert(e2.getMessage.contains("no features are left"))
     val e3 = intercept[IllegalArgumentException](new Featurize().setInputCols(Array("m"))
-      .fit(Seq(Map("a" -> 1)).toDF("m")))
-    assert(e3.getMessage.contains("'m' has type map<string,int>; expected a number, boolean, string, date, timestamp or vector column"))
+        .fit(Seq(Map("a" -> 1)).toDF("m")))
+    assert(e3.getMessage.contains(
+        "'m' has type map<string,int>; expected a number, boolean, string, date, timestamp or vector column"))
   }
 }

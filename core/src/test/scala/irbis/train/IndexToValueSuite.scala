@@ -9,7 +9,8 @@ class IndexToValueExamples extends ExampleSource {
     val df = ValueIndexerData.table(spark)
     val indexed = new ValueIndexer().setInputCol("n").setOutputCol("i").fit(df).transform(df)
     Seq(StageExample("IndexToValue-metadata", new IndexToValue().setInputCol("i").setOutputCol("n2"), indexed),
-      StageExample("IndexToValue-levels", new IndexToValue().setInputCol("i").setOutputCol("name")
-        .setLevels(Array("nine", "ten", "hundred")), indexed))
+      StageExample("IndexToValue-levels",
+        new IndexToValue().setInputCol("i").setOutputCol("name")
+          .setLevels(Array("nine", "ten", "hundred")), indexed))
   }
 }

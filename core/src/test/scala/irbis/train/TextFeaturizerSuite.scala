@@ -33,7 +33,9 @@ class TextFeaturizerSuite extends SparkSuite {
     val tf = new HashingTF().setNumFeatures(n)
     val idf = (docFreq: Int) => math.log((3 + 1.0) / (docFreq + 1))
     val expected = Seq(Map("cat" -> 1, "sat" -> 1), Map("dog" -> 1, "cat" -> 1), Map.empty[String, Int]).map { counts =>
-      counts.map { case (term, c) => tf.indexOf(term) -> c * idf(Seq("cat" -> 2, "sat" -> 1, "dog" -> 1).toMap.apply(term)) }
+      counts.map { case (term, c) =>
+        tf.indexOf(term) -> c * idf(Seq("cat" -> 2, "sat" -> 1, "dog" -> 1).toMap.apply(term))
+      }
     }
     assert(out.size == 3)
     out.zip(expected).foreach { case (v, e) =>
@@ -45,8 +47,9 @@ class TextFeaturizerSuite extends SparkSuite {
 
   test("n-grams of 2 to nGramLength tokens are terms too; without IDF the output is the counts") {
     val df = Seq("a b a b").toDF("text")
-    val v = vectors(new TextFeaturizer().setInputCol("text").setNGramLength(2).setRemoveStopWords(false).setUseIDF(false)
-      .setNumFeatures(1 << 12).fit(df).transform(df), "features").head
+    val v = vectors(
+      new TextFeaturizer().setInputCol("text").setNGramLength(2).setRemoveStopWords(false).setUseIDF(false)
+        .setNumFeatures(1 << 12).fit(df).transform(df), "features").head
     val tf = new HashingTF().setNumFeatures(1 << 12)
     val expected = Map("a" -> 2.0, "b" -> 2.0, "a b" -> 2.0, "b a" -> 1.0).map { case (t, c) => tf.indexOf(t) -> c }
     assert(expected.size == 4, "hash collision in the test's terms")

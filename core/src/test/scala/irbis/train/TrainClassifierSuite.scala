@@ -8,6 +8,7 @@ import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{DataFrame, SparkSession}
 
 object TrainData {
+
   /** Two numbers, a category and a label that depends on them (a few rows disagree, so it is not separable). */
   def table(spark: SparkSession, n: Int = 12): DataFrame = {
     import spark.implicits._
@@ -49,7 +50,8 @@ class TrainClassifierSuite extends SparkSuite {
     val levels = Map("empty" -> 0.0, "fox" -> 1.0, "snow leopard" -> 2.0)
     val byHand = new VectorAssembler().setInputCols(Array("a", "b")).setOutputCol("f")
       .transform(df.map(r => (r.getDouble(0), r.getDouble(1), levels(r.getString(2)))).toDF("a", "b", "l"))
-    val reference = new LogisticRegression().setRegParam(0.01).setFeaturesCol("f").setLabelCol("l").fit(byHand).transform(byHand)
+    val reference =
+      new LogisticRegression().setRegParam(0.01).setFeaturesCol("f").setLabelCol("l").fit(byHand).transform(byHand)
     val got = out.select("probability", "prediction", "scored_labels").collect()
       .map(r => (r.getAs[Vector](0), r.getDouble(1), r.getString(2)))
     val want = reference.select("probability", "prediction").collect().map(r => (r.getAs[Vector](0), r.getDouble(1)))
@@ -65,14 +67,18 @@ class TrainClassifierSuite extends SparkSuite {
     val out = new TrainClassifier().setLabelCol("big").fit(df).transform(df)
     assert(out.schema("scored_labels").dataType == org.apache.spark.sql.types.BooleanType)
     assert(out.where($"scored_labels" === $"big").count() >= 20)
-    val e = intercept[IllegalArgumentException](new TrainClassifier().setLabelCol("big").setInputCols(Array("a", "big")).fit(df))
+    val e =
+      intercept[IllegalArgumentException](new TrainClassifier().setLabelCol("big").setInputCols(Array("a", "big")).fit(
+          df))
     assert(e.getMessage.contains("inputCols holds the label column 'big'"))
   }
 
   test("a single class and an unknown label at scoring time are named") {
     val df = TrainData.table(spark).drop("y")
-    val e = intercept[IllegalArgumentException](new TrainClassifier().setLabelCol("animal").fit(df.where($"animal" === "fox")))
-    assert(e.getMessage.contains("label column 'animal' has the single value 'fox'; a classifier needs at least two classes"))
+    val e = intercept[IllegalArgumentException](
+      new TrainClassifier().setLabelCol("animal").fit(df.where($"animal" === "fox")))
+    assert(e.getMessage.contains(
+        "label column 'animal' has the single value 'fox'; a classifier needs at least two classes"))
     val model = new TrainClassifier().setLabelCol("animal").fit(df)
     val other = df.limit(1).withColumn("animal", org.apache.spark.sql.functions.lit("wolf"))
     val e2 = intercept[Exception](model.transform(other).collect())

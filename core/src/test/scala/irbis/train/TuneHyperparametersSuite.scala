@@ -9,7 +9,8 @@ import org.apache.spark.sql.{DataFrame, SparkSession}
 object TuneData {
   def table(spark: SparkSession): DataFrame = {
     import spark.implicits._
-    (0 until 8).map(i => (Vectors.dense(i.toDouble, (i % 3).toDouble), 2.0 * i + (i % 3) + (if (i % 2 == 0) 0.3 else -0.2)))
+    (0 until 8).map(i =>
+      (Vectors.dense(i.toDouble, (i % 3).toDouble), 2.0 * i + (i % 3) + (if (i % 2 == 0) 0.3 else -0.2)))
       .toDF("features", "label")
   }
 
@@ -31,7 +32,8 @@ class TuneHyperparametersSuite extends SparkSuite {
   test("folds are deterministic for a seed, balanced, and independent of the partitioning") {
     val df = TuneData.table(spark)
     val t = TuneData.tuner.setNumFolds(3).setSeed(7)
-    def folds(d: DataFrame) = t.assignFolds(d).select("label", "fold").collect().map(r => r.getDouble(0) -> r.getInt(1)).toMap
+    def folds(d: DataFrame) =
+      t.assignFolds(d).select("label", "fold").collect().map(r => r.getDouble(0) -> r.getInt(1)).toMap
     val a = folds(df)
     assert(a == folds(df.repartition(3)))
     assert(a.values.groupBy(identity).values.map(_.size).toSeq.sorted == Seq(2, 3, 3))
@@ -42,7 +44,8 @@ class TuneHyperparametersSuite extends SparkSuite {
   test("random search draws numRuns maps within the ranges; a bad param space names the model and param") {
     val df = TuneData.table(spark)
     val m = TuneData.tuner.setSearchMode("random").setNumRuns(3)
-      .setParamSpace("""{"0": {"regParam": {"random": {"min": 0.5, "max": 2.0}}, "maxIter": {"random": {"min": 1, "max": 5, "type": "int"}}}}""")
+      .setParamSpace(
+        """{"0": {"regParam": {"random": {"min": 0.5, "max": 2.0}}, "maxIter": {"random": {"min": 1, "max": 5, "type": "int"}}}}""")
       .fit(df)
     val rows = m.getResults.collect()
     assert(rows.length == 3)
@@ -52,10 +55,11 @@ class TuneHyperparametersSuite extends SparkSuite {
       val iters = (params \ "maxIter").values.asInstanceOf[BigInt].toInt
       assert(reg >= 0.5 && reg <= 2.0 && iters >= 1 && iters <= 5)
     }
-    val e = intercept[IllegalArgumentException](TuneData.tuner.setParamSpace("""{"0": {"regParm": {"grid": [1.0]}}}""").fit(df))
+    val e = intercept[IllegalArgumentException](
+      TuneData.tuner.setParamSpace("""{"0": {"regParm": {"grid": [1.0]}}}""").fit(df))
     assert(e.getMessage.contains("paramSpace['0'].regParm: LinearRegression has no param 'regParm'"))
     val e2 = intercept[IllegalArgumentException](TuneData.tuner
-      .setParamSpace("""{"0": {"regParam": {"random": {"min": 0.0, "max": 1.0}}}}""").fit(df))
+        .setParamSpace("""{"0": {"regParam": {"random": {"min": 0.0, "max": 1.0}}}}""").fit(df))
     assert(e2.getMessage.contains("use searchMode 'random'"))
   }
 }

@@ -17,7 +17,8 @@ class ValueIndexerExamples extends ExampleSource {
     val df = ValueIndexerData.table(spark)
     val indexer = new ValueIndexer().setInputCol("n").setOutputCol("n_index")
     Seq(StageExample("ValueIndexer", indexer, df),
-      StageExample("ValueIndexer-keep", new ValueIndexer().setInputCol("s").setOutputCol("s_index").setUnknownValues("keep"), df),
+      StageExample("ValueIndexer-keep",
+        new ValueIndexer().setInputCol("s").setOutputCol("s_index").setUnknownValues("keep"), df),
       StageExample("ValueIndexerModel", new ValueIndexer().setInputCol("flag").setOutputCol("flag").fit(df), df))
   }
 }
@@ -44,7 +45,7 @@ class ValueIndexerSuite extends SparkSuite {
     val model = new ValueIndexer().setInputCol("s").setOutputCol("i").fit(df)
     val e = intercept[Exception](model.transform(other).collect())
     assert(Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).exists(_.getMessage.contains(
-      "column 's' holds 'zebra', which was not seen when fitting (known levels: 'a', 'b')")))
+          "column 's' holds 'zebra', which was not seen when fitting (known levels: 'a', 'b')")))
     assert(model.setUnknownValues("keep").transform(other).select("i").as[Double].collect().toSeq == Seq(0.0, 2.0))
   }
 
@@ -57,8 +58,8 @@ class ValueIndexerSuite extends SparkSuite {
     val e = intercept[IllegalArgumentException](new IndexToValue().setInputCol("n").setOutputCol("x").transform(df))
     assert(e.getMessage.contains("column 'n' carries no levels"))
     val bad = intercept[Exception](new IndexToValue().setInputCol("i").setOutputCol("x").setLevels(Array("a"))
-      .transform(Seq(0.0, 3.0).toDF("i")).collect())
+        .transform(Seq(0.0, 3.0).toDF("i")).collect())
     assert(Iterator.iterate[Throwable](bad)(_.getCause).takeWhile(_ != null).exists(_.getMessage.contains(
-      "column 'i' holds index 3.0, which is not a level")))
+          "column 'i' holds index 3.0, which is not a level")))
   }
 }

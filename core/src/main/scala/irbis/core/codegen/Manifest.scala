@@ -34,7 +34,8 @@ object Manifest {
     try c.getConstructor().newInstance()
     catch {
       case e: ReflectiveOperationException => throw new IllegalStateException(
-        s"${c.getName} needs a public no-arg constructor (Spark's ServiceLoader registry and code generation use it)", e)
+          s"${c.getName} needs a public no-arg constructor (Spark's ServiceLoader registry and code generation use it)",
+          e)
     }
 
   def stageType(c: Class[_]): String =
