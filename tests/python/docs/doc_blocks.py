@@ -61,7 +61,7 @@ def extract(path: Path, root: Path) -> List[Block]:
         if lang not in RUN and lang not in SHOWN:
             raise ValueError(f"{rel}:{i + 1}: block {number} is in '{lang}', which the docs test neither runs "
                              f"({', '.join(sorted(RUN))}) nor lists as shown only ({', '.join(sorted(SHOWN))})")
-        body = [l[len(indent):] if l.startswith(indent) else l for l in lines[start:j]]
+        body = [ln[len(indent):] if ln.startswith(indent) else ln for ln in lines[start:j]]
         text = "\n".join(body) + "\n"
         skip = None
         before = NOT_RUN.match(lines[i - 1]) if i > 0 else None
