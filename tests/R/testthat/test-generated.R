@@ -1,6 +1,11 @@
 # The generated package against the manifest, without Spark.
 
-snake <- function(name) tolower(gsub("([a-z0-9])([A-Z])", "\\1_\\2", gsub("([A-Z]+)([A-Z][a-z])", "\\1_\\2", name)))
+# Words that stay one word though their capitals would split them (LightGBMClassifier is ml_lightgbm_classifier).
+words <- c(LightGBM = "Lightgbm", xGBoost = "xgboost")
+snake <- function(name) {
+  for (w in names(words)) name <- gsub(w, words[[w]], name, fixed = TRUE)
+  tolower(gsub("([a-z0-9])([A-Z])", "\\1_\\2", gsub("([A-Z]+)([A-Z][a-z])", "\\1_\\2", name)))
+}
 
 # sparklyr's conventions: an estimator that reads a label or a target is a learner or model tool (ml_; with label
 # and input columns, a learner taking a formula), any other estimator a feature estimator (ft_, as
