@@ -33,10 +33,7 @@ private[lightgbm] object LightGBMFit {
           s"$uid: modelString and initScoreCol are both set. Expected: one of them (modelString's model gives the " +
             "initial scores)")
         val init = new LightGBMRegressionModel(s"$uid.modelString").setNativeModel(text)
-        val classes = task match {
-          case Classification(n) if n > 2 => n
-          case _ => 1
-        }
+        val classes = task.scoresPerRow
         if (init.getBoosterNumClasses != classes) throw new IllegalArgumentException(
           s"$uid.modelString: a model with ${init.getBoosterNumClasses} score(s) per row. Expected: $classes, as this fit learns")
         (init.rawScores(dataset.toDF(), featuresCol, LightGBMFit.InitScores), Some(LightGBMFit.InitScores))

@@ -352,13 +352,12 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
 
   /** A Param's value, also when set through its SynapseML alias (see [[alias]]); set both ways, they must agree. */
   private[lightgbm] def effective[T](p: Param[T]): Option[T] = {
-    val viaAlias = aliases.collect { case (a, target) if target eq p => a.asInstanceOf[Param[T]] }.flatMap(get(_))
-    (get(p).toSeq ++ viaAlias).distinct match {
+    val names = p +: aliases.collect { case (a, target) if target eq p => a.asInstanceOf[Param[T]] }.toSeq
+    names.flatMap(get(_)).distinct match {
       case Seq() => None
       case Seq(v) => Some(v)
       case values => throw new IllegalArgumentException(s"$uid.${p.name}: set to ${values.mkString(" and ")} " +
-          s"(through ${(Seq[Param[_]](p) ++ aliases.collect { case (a, t) if t eq p => a }).map(_.name).mkString(" and ")}). " +
-          "Expected: one value")
+          s"(through ${names.map(_.name).mkString(" and ")}). Expected: one value")
     }
   }
 

@@ -21,10 +21,10 @@ final case class TrainPlan(
   earlyStoppingRound: Int,
   numTasks: Int,
   timeoutSeconds: Int,
-  improvementTolerance: Double = 0.0,
-  matrixType: String = "auto",
-  listenPort: Int = 0,
-  initModel: String = "")
+  improvementTolerance: Double,
+  matrixType: String,
+  listenPort: Int,
+  initModel: String)
 
 /**
  * Distributed training: one LightGBM worker per Spark task, all started together by Spark's barrier execution

@@ -9,7 +9,14 @@ import org.apache.spark.sql.types.{ArrayType, DataType, DoubleType, UserDefinedT
 import org.apache.spark.unsafe.types.UTF8String
 
 /** What kind of learning a fit does, which decides how labels are checked. */
-sealed trait LearningTask
+sealed trait LearningTask {
+
+  /** Raw scores per row (and initial scores a row gives): one per class for multiclass, else one. */
+  def scoresPerRow: Int = this match {
+    case Classification(n) if n > 2 => n
+    case _ => 1
+  }
+}
 final case class Classification(numClasses: Int) extends LearningTask
 case object Regression extends LearningTask
 case object Ranking extends LearningTask
@@ -31,7 +38,7 @@ final class BadRowException(message: String) extends IllegalArgumentException(me
  * as objects): dense row-major values, or CSR when the first row is sparse (or as matrixType says); labels, weights, initial scores and
  * group sizes beside them. Every value is checked as it is read; a bad one names its column and row.
  */
-final class PartitionData(columns: TrainColumns, task: LearningTask, partition: Int, matrixType: String = "auto") {
+final class PartitionData(columns: TrainColumns, task: LearningTask, partition: Int, matrixType: String) {
   private val dense = new Chunks[Double]()
   private val csrIndptr = new Chunks[Int]()
   private val csrIndices = new Chunks[Int]()
@@ -124,10 +131,7 @@ final class PartitionData(columns: TrainColumns, task: LearningTask, partition: 
       case _: ArrayType => row.getArray(columns.initScore).toDoubleArray()
       case _ => PartitionData.vectorType.deserialize(row.getStruct(columns.initScore, 4)).toArray
     }
-    val expected = task match {
-      case Classification(n) if n > 2 => n
-      case _ => 1
-    }
+    val expected = task.scoresPerRow
     if (scores.length != expected) throw bad("initScore", k,
       s"${scores.length} values. Expected: $expected (${if (expected == 1) "one raw score" else "one per class"})")
     scores.foreach(initScores.add)
