@@ -18,13 +18,6 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
       spec$fn, paste(extra, collapse = ", "), paste(c("x", names(spec$params), "uid"), collapse = ", ")
     ), call. = FALSE)
   }
-  irbis_check_version(sc)
-  uid <- get("uid", envir = env)
-  jobj <- if (is.null(uid)) {
-    invoke_new(sc, spec$class_name)
-  } else {
-    invoke_new(sc, spec$class_name, irbis_scalar_string(uid, spec$fn, "uid"))
-  }
   values <- list()
   for (arg in names(spec$params)) {
     if (eval(call("missing", as.name(arg)), env)) next
@@ -32,6 +25,16 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
     if (!is.null(value)) values[arg] <- list(value)
   }
   if (identical(spec$role, "learner")) values <- irbis_apply_formula(get("formula", envir = env), values, spec$fn)
+  # Every argument is checked before the JVM is asked anything: a refused value costs no JVM call and leaves no
+  # half-built stage behind.
+  for (arg in names(values)) irbis_checked_json(spec$params[[arg]], values[[arg]], spec$fn, arg, spec$class_name)
+  irbis_check_version(sc)
+  uid <- get("uid", envir = env)
+  jobj <- if (is.null(uid)) {
+    invoke_new(sc, spec$class_name)
+  } else {
+    invoke_new(sc, spec$class_name, irbis_scalar_string(uid, spec$fn, "uid"))
+  }
   for (arg in names(values)) {
     irbis_set_param(sc, jobj, spec$params[[arg]], values[[arg]], spec$fn, arg, spec$class_name)
   }
@@ -43,13 +46,8 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
 # argument is added in front.
 irbis_set_param <- function(sc, jobj, param, value, fn, arg, class_name = "") {
   complex <- param$kind %in% c("bytes", "stage", "stage[]")
-  json <- if (complex) NULL else irbis_param_json(value, param$kind, fn, arg)
-  rule <- param$validation
-  if (!complex && !is.null(rule) && !identical(rule$rule, "jvm") && !irbis_valid(rule, param$kind, value)) {
-    stop(sprintf("%s(): `%s` is invalid: %s.%s: invalid value %s. Expected: %s", fn, arg,
-                 sub(".*\\.", "", class_name), param$name, json, rule$expected), call. = FALSE)
-  }
-  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg, sc) else json
+  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg, sc) else
+    irbis_checked_json(param, value, fn, arg, class_name)
   tryCatch(
     invoke_static(sc, irbis_params_bridge, if (complex) "setRaw" else "setJson", jobj, param$name, value),
     error = function(e) {
@@ -57,6 +55,19 @@ irbis_set_param <- function(sc, jobj, param, value, fn, arg, class_name = "") {
     }
   )
   invisible(jobj)
+}
+
+# A simple param's value as the JSON its codec reads, refused here when a declared rule refuses it (NULL for the
+# complex kinds, which travel raw).
+irbis_checked_json <- function(param, value, fn, arg, class_name = "") {
+  if (param$kind %in% c("bytes", "stage", "stage[]")) return(NULL)
+  json <- irbis_param_json(value, param$kind, fn, arg)
+  rule <- param$validation
+  if (!is.null(rule) && !identical(rule$rule, "jvm") && !irbis_valid(rule, param$kind, value)) {
+    stop(sprintf("%s(): `%s` is invalid: %s.%s: invalid value %s. Expected: %s", fn, arg,
+                 sub(".*\\.", "", class_name), param$name, json, rule$expected), call. = FALSE)
+  }
+  json
 }
 
 # Whether an R value (already accepted as JSON of its kind) passes a declarative rule of the manifest: the

@@ -35,38 +35,56 @@ validation_cases <- function(kind, rule) {
 
 test_that("declared validators refuse a value when the stage is built, with the JVM's message", {
   need_jvm()
-  checked <- 0L
+  cases <- list()
   for (spec in all_specs()) {
-    fn <- get(spec$fn, envir = generated)
     for (arg in names(spec$params)) {
       param <- spec$params[[arg]]
       rule <- param$validation
       if (is.null(rule) || identical(rule$rule, "jvm")) next
       for (case in validation_cases(param$kind, rule)) {
-        value <- case[[1]]
-        json <- irbis_param_json(value, param$kind, spec$fn, arg)
-        jvm <- tryCatch({
-          invoke_static(sc, "irbis.core.ParamsBridge", "pair", invoke_new(sc, spec$class_name), param$name, json)
-          NULL
-        }, error = function(e) irbis_jvm_message(e))
-        got <- tryCatch({
-          do.call(fn, stats::setNames(list(sc, value), c("x", arg)))
-          NULL
-        }, error = function(e) conditionMessage(e))
-        where <- sprintf("%s(%s = %s)", spec$fn, arg, json)
-        expect_identical(is.null(got), case[[2]], info = where)
-        expect_identical(is.null(jvm), case[[2]], info = where)
-        if (!is.null(got)) {
-          scala <- sprintf("%s.%s: invalid value %s. Expected: %s", sub(".*\\.", "", spec$class_name), param$name,
-                           json, rule$expected)
-          expect_identical(got, sprintf("%s(): `%s` is invalid: %s", spec$fn, arg, scala), info = where)
-          expect_true(grepl(scala, jvm, fixed = TRUE), info = paste(where, jvm))
-        }
-        checked <- checked + 1L
+        cases[[length(cases) + 1L]] <- list(spec = spec, arg = arg, value = case[[1]], valid = case[[2]],
+                                            json = irbis_param_json(case[[1]], param$kind, spec$fn, arg))
       }
     }
   }
-  expect_gt(checked, 150L)
+  expect_gt(length(cases), 150L)
+  # The JVM's verdict on every case (irbis.core.ParamsBridge.pair), asked in one call.
+  asked <- lapply(cases, function(c) c(c$spec$class_name, c$spec$params[[c$arg]]$name, c$json))
+  jvm <- parse_json(invoke_static(sc, "irbis.testkit.Verdicts", "of", as.character(jsonlite::toJSON(asked))))
+  expect_length(jvm, length(cases))
+  # A refused value is refused in R before any JVM call, so each costs nothing; the accepted values of a function
+  # are built together, the i-th accepted value of every argument in the i-th build.
+  accepted <- list()
+  for (i in seq_along(cases)) {
+    case <- cases[[i]]
+    where <- sprintf("%s(%s = %s)", case$spec$fn, case$arg, case$json)
+    expect_identical(is.null(jvm[[i]]), case$valid, info = where)
+    if (case$valid) {
+      builds <- accepted[[case$spec$fn]][[case$arg]]
+      accepted[[case$spec$fn]][[case$arg]] <- c(builds, list(case$value))
+      next
+    }
+    fn <- get(case$spec$fn, envir = generated)
+    got <- tryCatch({
+      do.call(fn, stats::setNames(list(sc, case$value), c("x", case$arg)))
+      NULL
+    }, error = function(e) conditionMessage(e))
+    scala <- sprintf("%s.%s: invalid value %s. Expected: %s", sub(".*\\.", "", case$spec$class_name),
+                     case$spec$params[[case$arg]]$name, case$json, case$spec$params[[case$arg]]$validation$expected)
+    expect_identical(got, sprintf("%s(): `%s` is invalid: %s", case$spec$fn, case$arg, scala), info = where)
+    expect_true(grepl(scala, jvm[[i]], fixed = TRUE), info = paste(where, jvm[[i]]))
+  }
+  for (fn_name in names(accepted)) {
+    values <- accepted[[fn_name]]
+    for (round in seq_len(max(lengths(values)))) {
+      args <- lapply(Filter(function(v) length(v) >= round, values), `[[`, round)
+      built <- tryCatch({
+        do.call(get(fn_name, envir = generated), c(list(sc), args))
+        NULL
+      }, error = function(e) conditionMessage(e))
+      expect_null(built, info = sprintf("%s(%s)", fn_name, paste(names(args), collapse = ", ")))
+    }
+  }
 })
 
 test_that("ONNXModel refuses a negative miniBatchSize and an unknown execution provider when it is built", {

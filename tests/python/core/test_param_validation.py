@@ -109,8 +109,11 @@ def test_every_declared_validator_refuses_at_set_time_with_the_jvms_message(spar
     declared = _declared()
     assert len(declared) > 50 and {s["name"] for s, _ in declared} >= {"ONNXModel", "ImageDecoder", "HTTPTransformer"}
     checked = 0
+    made = {}  # one Python stage and one JVM stage per class, asked every case of that class
     for stage, param in declared:
-        python, java = _python_and_jvm(spark, stage)
+        if stage["className"] not in made:
+            made[stage["className"]] = _python_and_jvm(spark, stage)
+        python, java = made[stage["className"]]
         name, kind = param["name"], param["kind"]
         for value, valid in cases(kind, param["validation"]):
             shown = kinds.to_json(kind, getattr(python, name).typeConverter(value))
