@@ -50,14 +50,15 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("example_name", names, ids=ids)
 
 
-def first_of_class() -> set:
+@functools.lru_cache(maxsize=None)
+def first_of_class() -> frozenset:
     """The first example (by name) of each stage class: the Python paths that depend on the class and not on the
     params' values (the class's reader, pyspark's Pipeline writer, a fresh process finding the module) are taken
     once per class, with that example's params."""
     firsts: Dict[str, str] = {}
     for name, example in sorted(examples().items()):
         firsts.setdefault(str(example.stage().getClass().getName()), name)
-    return set(firsts.values())
+    return frozenset(firsts.values())
 
 
 @pytest.fixture
