@@ -25,9 +25,11 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
     if (!is.null(value)) values[arg] <- list(value)
   }
   if (identical(spec$role, "learner")) values <- irbis_apply_formula(get("formula", envir = env), values, spec$fn)
-  # Every argument is checked before the JVM is asked anything: a refused value costs no JVM call and leaves no
-  # half-built stage behind.
-  for (arg in names(values)) irbis_checked_json(spec$params[[arg]], values[[arg]], spec$fn, arg, spec$class_name)
+  # Every argument is checked, and made into its JSON, before the JVM is asked anything: a refused value costs no
+  # JVM call and leaves no half-built stage behind.
+  jsons <- lapply(stats::setNames(nm = names(values)), function(arg) {
+    irbis_checked_json(spec$params[[arg]], values[[arg]], spec$fn, arg, spec$class_name)
+  })
   irbis_check_version(sc)
   uid <- get("uid", envir = env)
   jobj <- if (is.null(uid)) {
@@ -35,19 +37,16 @@ irbis_stage_jobj <- function(sc, spec, env, ...) {
   } else {
     invoke_new(sc, spec$class_name, irbis_scalar_string(uid, spec$fn, "uid"))
   }
-  for (arg in names(values)) {
-    irbis_set_param(sc, jobj, spec$params[[arg]], values[[arg]], spec$fn, arg, spec$class_name)
-  }
+  for (arg in names(values)) irbis_set_param(sc, jobj, spec$params[[arg]], values[[arg]], jsons[[arg]], spec$fn, arg)
   jobj
 }
 
-# A validator the manifest describes is checked here, with the JVM's message (irbis.core.ParamsBridge); the
-# JVM validates every value again with the Param's own validator. Both messages name the Scala param, so the R
-# argument is added in front.
-irbis_set_param <- function(sc, jobj, param, value, fn, arg, class_name = "") {
+# Sets one param on the JVM stage: a simple one from its JSON (irbis_checked_json, already checked in R), a complex
+# one as its raw value. The JVM validates every value again with the Param's own validator; its message names the
+# Scala param, so the R argument is added in front.
+irbis_set_param <- function(sc, jobj, param, value, json, fn, arg) {
   complex <- param$kind %in% c("bytes", "stage", "stage[]")
-  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg, sc) else
-    irbis_checked_json(param, value, fn, arg, class_name)
+  value <- if (complex) irbis_param_raw(value, param$kind, fn, arg, sc) else json
   tryCatch(
     invoke_static(sc, irbis_params_bridge, if (complex) "setRaw" else "setJson", jobj, param$name, value),
     error = function(e) {
@@ -57,8 +56,8 @@ irbis_set_param <- function(sc, jobj, param, value, fn, arg, class_name = "") {
   invisible(jobj)
 }
 
-# A simple param's value as the JSON its codec reads, refused here when a declared rule refuses it (NULL for the
-# complex kinds, which travel raw).
+# A simple param's value as the JSON its codec reads, refused here when a validator the manifest describes refuses
+# it, with the JVM's message (irbis.core.ParamsBridge); NULL for the complex kinds, which travel raw.
 irbis_checked_json <- function(param, value, fn, arg, class_name = "") {
   if (param$kind %in% c("bytes", "stage", "stage[]")) return(NULL)
   json <- irbis_param_json(value, param$kind, fn, arg)
