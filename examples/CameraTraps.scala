@@ -9,6 +9,7 @@ import scala.collection.mutable
 
 import irbis.featurize.ImageFeaturizer
 import irbis.image.{ImageDecoder, ImageSetAugmenter, UnrollBinaryImage}
+import irbis.lightgbm.LightGBMClassifier
 import irbis.stages.EnsembleByKey
 import org.apache.hadoop.fs.{Path => HadoopPath}
 import org.apache.spark.ml.{Pipeline, PipelineModel, PipelineStage}
@@ -27,12 +28,13 @@ import org.apache.spark.sql.functions.{col, monotonically_increasing_id, row_num
  * folder) and the images. Every other file in the folder is read too, so nothing is skipped silently: an
  * undecodable image gets null features and an error message, and is reported and left out with a count.
  *
- * Four models, evaluated by leave-one-sequence-out (frames of one trigger burst are never split between train
+ * Five models, evaluated by leave-one-sequence-out (frames of one trigger burst are never split between train
  * and test; `--folds K` groups the sequences into K folds instead):
  *   1. raw pixels: UnrollBinaryImage to 32x32, LogisticRegression;
  *   2. deep features: ImageFeaturizer (EfficientNet-Lite0, 1280-d pooled features), LogisticRegression;
  *   3. (2) trained on the training frames plus their horizontal flips (ImageSetAugmenter);
- *   4. (3) with EnsembleByKey over `sequence`: each frame gets the mean probability of its burst.
+ *   4. (3) with EnsembleByKey over `sequence`: each frame gets the mean probability of its burst;
+ *   5. deep features: LightGBMClassifier (boosted trees) instead of the logistic regression of (2).
  * The pipeline of model (4), fitted on all frames, is saved, loaded back and must predict identically.
  *
  * The model is the ONNX file written by the Python converter (`python -m irbis.models.efficientnet_lite --out F`),
@@ -47,7 +49,7 @@ object CameraTraps {
   val MetadataFiles: Set[String] = Set("labels.csv", "README.md") // files of the data folder that are not images
   val Pixels = 32
   val Models: Seq[String] = Seq("1 raw pixels 32x32 + LR", "2 deep features + LR", "3 deep features + flips + LR",
-    "4 = 3 + EnsembleByKey(sequence)")
+    "4 = 3 + EnsembleByKey(sequence)", "5 deep features + LightGBM")
   val TableColumns: Seq[String] = Seq("model", "frame acc", "sequence acc", "leopard frames found", "false alarms")
   val LabelColumns: Seq[String] = Seq("path", "species", "is_snow_leopard", "sequence")
 
@@ -202,6 +204,14 @@ object CameraTraps {
   def lr(featuresCol: String): LogisticRegression =
     new LogisticRegression().setFeaturesCol(featuresCol).setLabelCol("label").setMaxIter(100).setRegParam(0.01)
 
+  /**
+   * LightGBM on the deep features. A fold trains on a few dozen frames, so the trees are small (4 leaves, at least
+   * 3 frames per leaf); one partition, so one LightGBM worker and no network; deterministic with one thread.
+   */
+  def gbm(featuresCol: String): LightGBMClassifier =
+    new LightGBMClassifier().setFeaturesCol(featuresCol).setLabelCol("label").setNumIterations(50)
+      .setLearningRate(0.1).setNumLeaves(4).setMinDataInLeaf(3).setDeterministic(true).setNumThreads(1).setSeed(7)
+
   def pLeopard(df: DataFrame, column: String = "probability"): DataFrame =
     df.withColumn("p", vector_to_array(col(column)).getItem(1))
 
@@ -290,7 +300,7 @@ object CameraTraps {
 
     val ensemble = new EnsembleByKey().setKeys(Array("sequence")).setCols(Array("probability"))
       .setColNames(Array("sequenceProbability")).setCollapseGroup(false)
-    val preds = timed(s"$nFolds folds x 3 logistic regressions (+ EnsembleByKey)") {
+    val preds = timed(s"$nFolds folds x 3 logistic regressions (+ EnsembleByKey) + LightGBM") {
       (0 until nFolds).flatMap { fold =>
         val train = frames.where(col("fold") =!= fold)
         val test = frames.where(col("fold") === fold && col("copy") === 0)
@@ -298,11 +308,13 @@ object CameraTraps {
         val m1 = lr("pixels").fit(originals)
         val m2 = lr("features").fit(originals)
         val m3 = lr("features").fit(train) // originals and their flips; the test frames are never flipped
+        val m5 = gbm("features").fit(originals)
         val scored = m3.transform(test)
         framePredictions(pLeopard(m1.transform(test)), Models(0), fold) ++
           framePredictions(pLeopard(m2.transform(test)), Models(1), fold) ++
           framePredictions(pLeopard(scored), Models(2), fold) ++
-          framePredictions(pLeopard(ensemble.transform(scored), "sequenceProbability"), Models(3), fold)
+          framePredictions(pLeopard(ensemble.transform(scored), "sequenceProbability"), Models(3), fold) ++
+          framePredictions(pLeopard(m5.transform(test)), Models(4), fold)
       }
     }
     val table = formatTable(TableColumns, summarize(preds))
@@ -347,6 +359,6 @@ object CameraTraps {
       s"and their flips): reloaded predicts identically: ${if (same) "True" else "False"}")
     println(f"pipeline from files vs cached features (checks the flip bookkeeping): max |dp| = $cacheDiff%.2e"
         .formatLocal(Locale.ROOT))
-    same && cacheDiff < 1e-6 && preds.size == 4 * n
+    same && cacheDiff < 1e-6 && preds.size == Models.size * n
   }
 }

@@ -6,12 +6,13 @@
 # the images. Every other file in the folder is read too, so nothing is skipped silently: an undecodable image gets
 # null features and an error message, and is reported and left out with a count.
 #
-# Four models, evaluated by leave-one-sequence-out (frames of one trigger burst are never split between train and
+# Five models, evaluated by leave-one-sequence-out (frames of one trigger burst are never split between train and
 # test; --folds K groups the sequences into K folds instead):
 #   1. raw pixels: ft_unroll_binary_image to 32x32, ml_logistic_regression;
 #   2. deep features: ft_image_featurizer (EfficientNet-Lite0, 1280-d pooled features), ml_logistic_regression;
 #   3. (2) trained on the training frames plus their horizontal flips (ft_image_set_augmenter);
-#   4. (3) with ft_ensemble_by_key over `sequence`: each frame gets the mean probability of its burst.
+#   4. (3) with ft_ensemble_by_key over `sequence`: each frame gets the mean probability of its burst;
+#   5. deep features: ml_lightgbm_classifier (boosted trees) instead of the logistic regression of (2).
 # The pipeline of model (4), fitted on all frames, is saved, loaded back and must predict identically.
 #
 # The model is the ONNX file written by the Python converter (python -m irbis.models.efficientnet_lite --out F),
@@ -33,7 +34,7 @@ suppressPackageStartupMessages({
 METADATA_FILES <- c("labels.csv", "README.md") # files of the data folder that are not images
 PIXELS <- 32L
 MODELS <- c("1 raw pixels 32x32 + LR", "2 deep features + LR", "3 deep features + flips + LR",
-            "4 = 3 + EnsembleByKey(sequence)")
+            "4 = 3 + EnsembleByKey(sequence)", "5 deep features + LightGBM")
 USAGE <- paste(
   "usage: Rscript camera_traps.R --data DIR --model MODEL.onnx [--out DIR] [--folds K]",
   "  --data   folder with labels.csv and the images",
@@ -163,6 +164,14 @@ lr <- function(sc, features_col) {
   ml_logistic_regression(sc, features_col = features_col, label_col = "label", max_iter = 100, reg_param = 0.01)
 }
 
+# LightGBM on the deep features. A fold trains on a few dozen frames, so the trees are small (4 leaves, at least 3
+# frames per leaf); one partition, so one LightGBM worker and no network; deterministic with one thread.
+gbm <- function(sc, features_col) {
+  ml_lightgbm_classifier(sc, features_col = features_col, label_col = "label", num_iterations = 50L,
+                         learning_rate = 0.1, num_leaves = 4L, min_data_in_leaf = 3L, deterministic = TRUE,
+                         num_threads = 1L, seed = 7L)
+}
+
 # The test frames' P(snow leopard) under one model, as a data.frame.
 frame_predictions <- function(scored, model, fold, column = "probability") {
   split <- sdf_separate_column(scored, column, into = c("p_other", "p"))
@@ -283,7 +292,7 @@ evaluate <- function(sc, data_dir, model_path, out, k) {
   ensemble <- ft_ensemble_by_key(sc, keys = "sequence", cols = "probability", col_names = "sequenceProbability",
                                  collapse_group = FALSE)
   preds <- list()
-  timed(sprintf("%d folds x 3 logistic regressions (+ EnsembleByKey)", n_folds), {
+  timed(sprintf("%d folds x 3 logistic regressions (+ EnsembleByKey) + LightGBM", n_folds), {
     for (fold in seq_len(n_folds) - 1L) {
       train <- sdf_sql(sc, sprintf("SELECT * FROM frames WHERE fold != %d", fold))
       test <- sdf_sql(sc, sprintf("SELECT * FROM frames WHERE fold = %d AND copy = 0", fold))
@@ -291,12 +300,14 @@ evaluate <- function(sc, data_dir, model_path, out, k) {
       m1 <- ml_fit(lr(sc, "pixels"), originals)
       m2 <- ml_fit(lr(sc, "features"), originals)
       m3 <- ml_fit(lr(sc, "features"), train) # originals and their flips; the test frames are never flipped
+      m5 <- ml_fit(gbm(sc, "features"), originals)
       scored <- ml_transform(m3, test)
       preds <- c(preds, list(
         frame_predictions(ml_transform(m1, test), MODELS[[1]], fold),
         frame_predictions(ml_transform(m2, test), MODELS[[2]], fold),
         frame_predictions(scored, MODELS[[3]], fold),
-        frame_predictions(ml_transform(ensemble, scored), MODELS[[4]], fold, "sequenceProbability")))
+        frame_predictions(ml_transform(ensemble, scored), MODELS[[4]], fold, "sequenceProbability"),
+        frame_predictions(ml_transform(m5, test), MODELS[[5]], fold)))
     }
   })
   preds <- do.call(rbind, preds)
@@ -345,7 +356,7 @@ evaluate <- function(sc, data_dir, model_path, out, k) {
   cat(sprintf(paste("saved pipeline %s (ImageFeaturizer, LogisticRegression, EnsembleByKey; fitted on all %d frames",
                     "and their flips): reloaded predicts identically: %s\n"), saved, n, if (same) "True" else "False"))
   cat(sprintf("pipeline from files vs cached features (checks the flip bookkeeping): max |dp| = %.2e\n", cache_diff))
-  same && cache_diff < 1e-6 && nrow(preds) == 4 * n
+  same && cache_diff < 1e-6 && nrow(preds) == length(MODELS) * n
 }
 
 main <- function(args) {

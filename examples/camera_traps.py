@@ -9,15 +9,16 @@ frames), or the animal/no-animal photographs that ``examples/sample_data.py`` bu
 undecodable image (the truncated JPEG in ``malformed/``) gets null features and an error message, and is
 reported and left out of training and evaluation with a printed count.
 
-Four models, evaluated by leave-one-sequence-out (frames of one trigger burst are never split between train
+Five models, evaluated by leave-one-sequence-out (frames of one trigger burst are never split between train
 and test; ``--folds K`` groups the sequences into K folds instead):
 
 1. raw pixels: UnrollBinaryImage to 32x32, LogisticRegression;
 2. deep features: ImageFeaturizer (EfficientNet-Lite0, 1280-d pooled features), LogisticRegression;
 3. (2) trained on the training frames plus their horizontal flips (ImageSetAugmenter);
-4. (3) with EnsembleByKey over ``sequence``: each frame gets the mean probability of its burst.
+4. (3) with EnsembleByKey over ``sequence``: each frame gets the mean probability of its burst;
+5. deep features: LightGBMClassifier (boosted trees) instead of the logistic regression of (2).
 
-Every image is featurized once, and its flipped copy once, so the folds only fit logistic regressions. The
+Every image is featurized once, and its flipped copy once, so the folds only fit the classifiers. The
 pipeline of model (4) (featurizer, logistic regression, EnsembleByKey), fitted on all frames, is saved, loaded
 back and must predict identically. The steps are functions (``load_labels``, ``convert_model``, ``prepare``,
 ``cross_validate``, ``summarize``, ``confusion_png``, ``save_load_check``) that ``camera_traps.ipynb`` and the
@@ -49,13 +50,14 @@ from pyspark.sql import functions as F
 import irbis
 from irbis.featurize import ImageFeaturizer
 from irbis.image import ImageDecoder, ImageSetAugmenter, UnrollBinaryImage
+from irbis.lightgbm import LightGBMClassifier
 from irbis.models import efficientnet_lite
 from irbis.stages import EnsembleByKey
 
 METADATA_FILES = {"labels.csv", "README.md", ".complete"}  # files of a data folder that are not images
 PIXELS = 32
 MODELS = ["1 raw pixels 32x32 + LR", "2 deep features + LR", "3 deep features + flips + LR",
-          "4 = 3 + EnsembleByKey(sequence)"]
+          "4 = 3 + EnsembleByKey(sequence)", "5 deep features + LightGBM"]
 TIMINGS = []
 
 
@@ -214,6 +216,14 @@ def lr(features_col):
     return LogisticRegression(featuresCol=features_col, labelCol="label", maxIter=100, regParam=0.01)
 
 
+def gbm(features_col):
+    """LightGBM on the deep features. A fold trains on a few dozen frames, so the trees are small (4 leaves, at least
+    3 frames per leaf) and many features per tree are enough; one partition (see `prepare`), so one LightGBM worker
+    and no network. deterministic with one thread: the same folds give the same model on every run."""
+    return LightGBMClassifier(featuresCol=features_col, labelCol="label", numIterations=50, learningRate=0.1,
+                              numLeaves=4, minDataInLeaf=3, deterministic=True, numThreads=1, seed=7)
+
+
 def p_positive(df, col="probability"):
     return df.withColumn("p", vector_to_array(F.col(col))[1])
 
@@ -230,21 +240,23 @@ def sequence_ensemble():
 
 
 def fold_predictions(frames, fold, ensemble):
-    """The four models' predictions on one fold's held-out frames, trained on the other folds."""
+    """The five models' predictions on one fold's held-out frames, trained on the other folds."""
     train, test = frames.where(F.col("fold") != fold), frames.where((F.col("fold") == fold) & (F.col("copy") == 0))
     originals = train.where("copy = 0")
     m1 = lr("pixels").fit(originals)
     m2 = lr("features").fit(originals)
     m3 = lr("features").fit(train)  # originals and their flips; the test frames are never flipped
+    m5 = gbm("features").fit(originals)
     scored = m3.transform(test)
     return [frame_predictions(p_positive(m1.transform(test)), MODELS[0], fold),
             frame_predictions(p_positive(m2.transform(test)), MODELS[1], fold),
             frame_predictions(p_positive(scored), MODELS[2], fold),
-            frame_predictions(p_positive(ensemble.transform(scored), "sequenceProbability"), MODELS[3], fold)]
+            frame_predictions(p_positive(ensemble.transform(scored), "sequenceProbability"), MODELS[3], fold),
+            frame_predictions(p_positive(m5.transform(test)), MODELS[4], fold)]
 
 
 def cross_validate(spark, prepared: Prepared, k: Optional[int] = None, parallelism: int = 4) -> pd.DataFrame:
-    """Per-frame predictions of the four models on held-out sequences: one row per (model, frame).
+    """Per-frame predictions of the five models on held-out sequences: one row per (model, frame).
 
     `parallelism` folds are fitted at once from as many threads, as CrossValidator does: on ~100 rows an
     L-BFGS iteration is one small Spark job whose time is mostly scheduling, which concurrent jobs overlap.
@@ -256,7 +268,7 @@ def cross_validate(spark, prepared: Prepared, k: Optional[int] = None, paralleli
     fold_of = spark.createDataFrame(pd.DataFrame({"sequence": list(folds), "fold": list(folds.values())}))
     frames = prepared.frames.join(fold_of, "sequence").coalesce(1).cache()
     ensemble = sequence_ensemble()
-    with timed(f"{n_folds} folds x 3 logistic regressions (+ EnsembleByKey), {parallelism} folds at a time"):
+    with timed(f"{n_folds} folds x 3 logistic regressions (+ EnsembleByKey) + LightGBM, {parallelism} folds at a time"):
         fit = inheritable_thread_target(spark)(lambda fold: fold_predictions(frames, fold, ensemble))
         with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
             per_fold = list(pool.map(fit, range(n_folds)))
@@ -400,7 +412,7 @@ def run(spark, data_dir, out, k=None, label=None):
     print(f"saved pipeline {check.saved} (ImageFeaturizer, LogisticRegression, EnsembleByKey; fitted on all "
           f"{prepared.n} frames and their flips): reloaded predicts identically: {check.identical}")
     print(f"pipeline from files vs cached features (checks the flip bookkeeping): max |dp| = {check.cache_diff:.2e}")
-    return check.identical and check.cache_diff < 1e-6 and len(preds) == 4 * prepared.n
+    return check.identical and check.cache_diff < 1e-6 and len(preds) == len(MODELS) * prepared.n
 
 
 def main():

@@ -2,7 +2,8 @@
 
 On the 44 shared camera-trap photographs (../shared/data/camera-traps, snow leopard or not, 16 real bursts),
 cross-validated by sequence, the example's accuracy table must show what the example is about: deep features beat
-raw pixels, and sequence ensembling is no worse than per-frame predictions. The notebook runs the example's
+raw pixels, sequence ensembling is no worse than per-frame predictions, and LightGBM on the deep features learns
+more than the majority class. The notebook runs the example's
 steps once, in its own kernel (nbclient); the tests read what it printed and the predictions it wrote.
 """
 
@@ -132,6 +133,17 @@ def test_sequence_ensembling_is_no_worse_than_per_frame(run, ct):
 
 
 @NEEDS_SHARED
+def test_lightgbm_on_the_deep_features_learns_from_a_few_dozen_frames(run, ct):
+    """Model 5: LightGBM's trees split on the deep features of a fold's training frames (4 leaves, at least 3 frames
+    a leaf): the held-out probabilities differ within a fold, and it beats always answering the majority class."""
+    preds = run["preds"][run["preds"].model == ct.MODELS[4]]
+    assert preds.p.between(0, 1).all()
+    assert (preds.groupby("fold").p.nunique() > 1).all()  # a model without a split gives every frame one value
+    majority = max(preds.label.mean(), 1 - preds.label.mean())
+    assert (preds.pred == preds.label).mean() > majority
+
+
+@NEEDS_SHARED
 def test_confusion_png_shows_the_counts_of_model_4(run, ct, tmp_path):
     assert (run["out"] / "confusion_model4.png").exists()  # the notebook's
     preds = run["preds"][run["preds"].model == ct.MODELS[3]]
@@ -209,7 +221,7 @@ def test_sample_data_is_real_credited_photographs_in_synthetic_bursts(ct, tmp_pa
 def test_script_runs_end_to_end_as_make_demo_runs_it(tmp_path):
     """`python examples/camera_traps.py --data DIR --folds 2` (what `make demo` runs, there on the sample
     photographs) in a fresh process, on four shared sequences: exit status 0 means the save/load and cache checks
-    passed; the table lists the four models."""
+    passed; the table lists the five models."""
     import shutil
     import subprocess
     import sys

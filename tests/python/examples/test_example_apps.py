@@ -8,8 +8,9 @@
 
 Both evaluate with `--folds 2` (sequences never split between folds; fewer fits than the default 3, as the
 Python notebook test covers the full evaluation) on the model that the Python converter writes, and must print
-the results table with deep features beating raw pixels and sequence ensembling no worse than per-frame
-predictions; their exit status covers the save/load and flip-bookkeeping checks.
+the results table with deep features beating raw pixels, sequence ensembling no worse than per-frame
+predictions and LightGBM on the deep features better than the majority class; their exit status covers the
+save/load and flip-bookkeeping checks.
 """
 import os
 import re
@@ -29,8 +30,8 @@ VERSION = (ROOT / "VERSION").read_text().strip()
 R_PACKAGE = ROOT / "dist" / f"irbis_{VERSION}.tar.gz"
 SPARK_HOME = Path(pyspark.__file__).parent
 MODELS = ["1 raw pixels 32x32 + LR", "2 deep features + LR", "3 deep features + flips + LR",
-          "4 = 3 + EnsembleByKey(sequence)"]
-ROW = re.compile(r"^\s*([1-4] .+?)\s+(\d\.\d{3})\s+(\d\.\d{3})\s+(\d+)/(\d+)\s+(\d+)/(\d+)\s*$")
+          "4 = 3 + EnsembleByKey(sequence)", "5 deep features + LightGBM"]
+ROW = re.compile(r"^\s*([1-5] .+?)\s+(\d\.\d{3})\s+(\d\.\d{3})\s+(\d+)/(\d+)\s+(\d+)/(\d+)\s*$")
 FOLDS = 2
 TIMEOUT = 900  # minutes on an idle 2-core machine, far more while other builds share the cores
 
@@ -67,7 +68,7 @@ def parse_table(stdout):
     header = lines[heads[0] + 1].split()
     assert header == ["model", "frame", "acc", "sequence", "acc", "leopard", "frames", "found", "false", "alarms"]
     table = {}
-    for line in lines[heads[0] + 2:heads[0] + 6]:
+    for line in lines[heads[0] + 2:heads[0] + 2 + len(MODELS)]:
         match = ROW.match(line)
         assert match, f"not a table row: {line!r}\n{stdout}"
         name, frame_acc, seq_acc, found, leopards, alarms, others = match.groups()
@@ -87,10 +88,12 @@ def check_results(stdout):
     assert n_frames == 44, stdout  # every labelled frame: the one undecodable file is unlabelled
     assert "undecodable (null features, dropped): 1\n  malformed/african_elephants_truncated_file.jpg" in stdout
     assert "reloaded predicts identically: True" in stdout
-    raw, deep, flips, ensemble = (table[m] for m in MODELS)
+    raw, deep, flips, ensemble, gbm = (table[m] for m in MODELS)
     assert deep["frame_acc"] > raw["frame_acc"], stdout
     assert ensemble["frame_acc"] >= flips["frame_acc"], stdout
     assert ensemble["seq_acc"] >= flips["seq_acc"], stdout
+    # LightGBM's trees learn from the deep features: better than always answering the majority class
+    assert gbm["frame_acc"] > max(gbm["leopards"], gbm["others"]) / n_frames, stdout
     return table
 
 
