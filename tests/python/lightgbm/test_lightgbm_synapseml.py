@@ -81,17 +81,22 @@ def test_synapseml_quickstart_quantile_regressor_and_ranker(spark):
 
 
 def test_synapseml_setters_and_pass_through_args_as_documented(spark, cancer):
-    """The Scala-style setters of SynapseML's examples (setDefaultListenPort with two workers) and its documented
-    passThroughArgs, which set LightGBM parameters that a Param leaves at its default."""
+    """The Scala-style setters of SynapseML's examples (setDefaultListenPort with two workers; setTimeout takes a
+    double of seconds, as SynapseML's) and its documented passThroughArgs, which set LightGBM parameters that a
+    Param leaves at its default."""
     from irbis.lightgbm import LightGBMClassifier
 
     X, y, _ = cancer
     df2 = frame(spark, X, y, 2)
     two = (LightGBMClassifier().setFeaturesCol("features").setRawPredictionCol("rawPrediction")
-           .setDefaultListenPort(12402).setNumLeaves(5).setNumIterations(10).setObjective("binary")
+           .setDefaultListenPort(12402).setTimeout(90.5).setNumLeaves(5).setNumIterations(10).setObjective("binary")
            .setLabelCol("label").setLeafPredictionCol("leafPrediction").setFeaturesShapCol("featuresShap"))
     fitted = two.fit(df2)
-    assert fitted.getBoosterNumTotalIterations() == 10
+    assert fitted.getBoosterNumTotalIterations() == 10 and fitted.getTimeout() == 90.5
+    assert LightGBMClassifier(timeout=600).getTimeout() == 600.0 and LightGBMClassifier().getTimeout() == 120.0
+    refused = r"^LightGBMClassifier\.timeout: invalid value 0\.0\. Expected: > 0 and <= 2147483647$"
+    with pytest.raises(ValueError, match=refused):
+        LightGBMClassifier().setTimeout(0)
     prob, leaves = collect(fitted.transform(df2), "probability", "leafPrediction")
     assert leaves.shape == (len(y), 10)
     assert ((prob[:, 1] > 0.5) == y).mean() > 0.9

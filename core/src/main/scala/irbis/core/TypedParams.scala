@@ -7,7 +7,7 @@ import scala.reflect.ClassTag
 
 import org.apache.spark.ml.PipelineStage
 import org.apache.spark.ml.linalg.{DenseVector, SparseVector, Vector, Vectors}
-import org.apache.spark.ml.param.{Param, Params}
+import org.apache.spark.ml.param.{DoubleParam, Param, Params}
 import org.json4s._
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
@@ -76,6 +76,15 @@ class StringParam(parent: Params, name: String, doc: String, isValid: String => 
 /** A string Param restricted to a fixed set of values, listed in its doc and in the generated wrappers. */
 class EnumParam(parent: Params, name: String, doc: String, val options: Seq[String])
   extends StringParam(parent, name, s"$doc One of: ${options.mkString(", ")}.", Validators.oneOf(options))
+
+/**
+ * A DoubleParam that once was an IntParam: it also reads JSON integers, which Spark's DoubleParam refuses, so that
+ * stages saved before (`"timeout":120`) still load. It writes as a DoubleParam does.
+ */
+class WidenedDoubleParam(parent: Params, name: String, doc: String, isValid: Double => Boolean)
+  extends DoubleParam(parent, name, doc, isValid) {
+  override def jsonDecode(json: String): Double = double(parse(json), name)
+}
 
 /** Array Params defined by how one element is written to and read from JSON (and taken from Java). */
 abstract class ElementArrayParam[T: ClassTag](parent: Params, name: String, doc: String, isValid: Array[T] => Boolean)

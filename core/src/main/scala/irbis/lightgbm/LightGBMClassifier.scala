@@ -94,19 +94,20 @@ class LightGBMClassificationModel(override val uid: String)
       "say), and when set, SHAP contributions (featuresShapCol) and leaf indexes (leafPredictionCol). Loads models " +
       "trained by LightGBM anywhere (loadNativeModelFromFile/FromString)."
 
-  override def numClasses: Int = math.max(2, booster.numClasses)
+  override def numClasses: Int = math.max(2, withBooster(_.numClasses))
 
   /** SynapseML's name of numClasses. */
   def getActualNumClasses: Int = numClasses
-  override def numFeatures: Int = booster.numFeatures
+  override def numFeatures: Int = withBooster(_.numFeatures)
 
   override def predictRaw(features: Vector): Vector =
-    LightGBMClassificationModel.raw(predictOne(features, C.C_API_PREDICT_RAW_SCORE), booster.numClasses)
+    LightGBMClassificationModel.raw(predictOne(features, C.C_API_PREDICT_RAW_SCORE), withBooster(_.numClasses))
 
   override protected def raw2probabilityInPlace(rawPrediction: Vector): Vector = rawPrediction match {
     case d: DenseVector =>
-      val p = LightGBMClassificationModel.probability(d.values, booster.objectiveName, booster.sigmoid).getOrElse(
-        throw new UnsupportedOperationException(s"$uid: probabilities of objective '${booster.objectiveName}' come " +
+      val (objectiveName, sigmoid) = withBooster(b => (b.objectiveName, b.sigmoid))
+      val p = LightGBMClassificationModel.probability(d.values, objectiveName, sigmoid).getOrElse(
+        throw new UnsupportedOperationException(s"$uid: probabilities of objective '$objectiveName' come " +
           "from transform() only"))
       System.arraycopy(p, 0, d.values, 0, p.length)
       d
@@ -118,9 +119,7 @@ class LightGBMClassificationModel(override val uid: String)
   override def transform(dataset: Dataset[_]): DataFrame = {
     val schema = transformSchema(dataset.schema, logging = true)
     val (rawCol, probCol, predCol) = ($(rawPredictionCol), $(probabilityCol), $(predictionCol))
-    val objectiveName = booster.objectiveName
-    val sigmoid = booster.sigmoid
-    val boosterClasses = booster.numClasses
+    val (objectiveName, sigmoid, boosterClasses) = withBooster(b => (b.objectiveName, b.sigmoid, b.numClasses))
     val inJvm =
       LightGBMClassificationModel.probability(new Array[Double](boosterClasses), objectiveName, sigmoid).isDefined
     val thresholds = if (isDefined(this.thresholds)) Some($(this.thresholds)) else None

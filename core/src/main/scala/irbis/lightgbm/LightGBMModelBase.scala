@@ -9,6 +9,7 @@ import org.apache.hadoop.fs.Path
 import org.apache.spark.ml.linalg.{DenseVector, SQLDataTypes, SparseVector, Vector, Vectors}
 import org.apache.spark.ml.param.{BooleanParam, IntParam}
 import org.apache.spark.sql.{DataFrame, SparkSession}
+import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{GenericInternalRow, JoinedRow}
 import org.apache.spark.sql.types.{StructField, StructType, UserDefinedType}
 
@@ -54,19 +55,19 @@ trait LightGBMModelBase extends LightGBMParams {
    * its text is not kept a second time).
    */
   private[lightgbm] def predictingWithAllTrees(): this.type =
-    clear(modelString).set(numIterations, booster.numIterations)
+    clear(modelString).set(numIterations, withBooster(_.numIterations))
 
   // SynapseML's model methods.
   /** The iteration early stopping kept, -1 if none (see bestIteration). */
   def getBoosterBestIteration: Int = $(bestIteration)
 
   /** The number of boosting iterations the model holds. */
-  def getBoosterNumTotalIterations: Int = booster.numIterations
+  def getBoosterNumTotalIterations: Int = withBooster(_.numIterations)
 
   /** The number of trees the model holds (iterations times trees per iteration). */
-  def getBoosterNumTotalModel: Int = booster.numTrees
-  def getBoosterNumFeatures: Int = booster.numFeatures
-  def getBoosterNumClasses: Int = booster.numClasses
+  def getBoosterNumTotalModel: Int = withBooster(_.numTrees)
+  def getBoosterNumFeatures: Int = withBooster(_.numFeatures)
+  def getBoosterNumClasses: Int = withBooster(_.numClasses)
 
   /** SHAP contributions of one row: one per feature then the expected value (per class for multiclass). */
   def getFeatureShaps(features: Vector): Array[Double] = predictOne(features, C.C_API_PREDICT_CONTRIB)
@@ -79,7 +80,7 @@ trait LightGBMModelBase extends LightGBMParams {
 
   /** `df` with LightGBM's raw scores of each row in `outCol`: a number, or a vector of one per class. */
   private[lightgbm] def rawScores(df: DataFrame, featuresCol: String, outCol: String): DataFrame = {
-    val perClass = booster.numClasses > 1
+    val perClass = withBooster(_.numClasses) > 1
     val schema = df.schema.add(StructField(outCol,
         if (perClass) SQLDataTypes.VectorType
         else
@@ -89,14 +90,16 @@ trait LightGBMModelBase extends LightGBMParams {
   }
 
   /** One row's prediction of a kind, with the Params' iterations. */
-  protected def predictOne(features: Vector, predictType: Int): Array[Double] =
-    booster.predict(LightGBMModelBase.dense(features, booster.numFeatures, getPredictDisableShapeCheck, uid, "the row"),
-      1, predictType, 1, getStartIteration, getNumIterations)
+  protected def predictOne(features: Vector, predictType: Int): Array[Double] = withBooster { b =>
+    b.predict(LightGBMModelBase.dense(features, b.numFeatures, getPredictDisableShapeCheck, uid, "the row"), 1,
+      predictType, 1, getStartIteration, getNumIterations)
+  }
 
   @transient private var cachedKey: (Array[Byte], String) = _
 
-  /** This JVM's booster of the model (one per model per JVM). */
-  def booster: LightGBMBooster = LightGBMBooster.of(modelKey, getNativeModel)
+  /** Runs `f` with this JVM's booster of the model (shared by the threads that use the model, freed only after). */
+  private[lightgbm] def withBooster[T](f: LightGBMBooster => T): T =
+    LightGBMBooster.withBooster(modelKey, getNativeModel)(f)
 
   private[lightgbm] def modelKey: String = {
     val bytes = $(nativeModelBytes)
@@ -105,7 +108,8 @@ trait LightGBMModelBase extends LightGBMParams {
   }
 
   /** LightGBM's feature importances: "split" (how often each feature is used) or "gain" (its splits' total gain). */
-  def getFeatureImportances(importanceType: String): Array[Double] = booster.featureImportances(importanceType)
+  def getFeatureImportances(importanceType: String): Array[Double] =
+    withBooster(_.featureImportances(importanceType))
   def getFeatureImportances: Array[Double] = getFeatureImportances("split")
 
   /** Writes the model text to `path` (any Hadoop path), as lightgbm's Booster.save_model does. */
@@ -171,17 +175,20 @@ trait LightGBMModelBase extends LightGBMParams {
     val key = modelKey
     val stage = uid
     val index = df.schema.fieldIndex(featuresCol)
-    val expectedSize = booster.numFeatures
+    val expectedSize = withBooster(_.numFeatures)
     val threads = predictThreads
     val (start, count, anySize) = (getStartIteration, getNumIterations, getPredictDisableShapeCheck)
     InternalFrames.mapPartitions(df, schema) { rows =>
-      val booster = LightGBMBooster.of(key, text.value)
+      // Held until the partition's rows are all scored (or the task ends): eviction never frees it under this task.
+      val lease = LightGBMBooster.acquire(key, text.value)
+      Option(org.apache.spark.TaskContext.get()).foreach(_.addTaskCompletionListener[Unit](_ => lease.release()))
+      val booster = lease.value
       val udt = SQLDataTypes.VectorType.asInstanceOf[UserDefinedType[Vector]]
       val perBatch =
         if (InternalFrames.inContinuousTask) 1 else math.max(1, math.min(4096, (1 << 20) / math.max(1, expectedSize)))
       val partition = Option(org.apache.spark.TaskContext.get()).map(_.partitionId()).getOrElse(0)
       var number = 0L
-      rows.map(_.copy()).grouped(perBatch).flatMap { batch =>
+      val scored = rows.map(_.copy()).grouped(perBatch).flatMap { batch =>
         val n = batch.size
         val values = new Array[Double](n * expectedSize)
         var i = 0
@@ -213,6 +220,10 @@ trait LightGBMModelBase extends LightGBMParams {
           val values = emit(mine)
           new JoinedRow(batch(r), new GenericInternalRow(order.map(k => LightGBMModelBase.internal(values(k)))))
         }
+      }
+      new Iterator[InternalRow] {
+        def hasNext: Boolean = scored.hasNext || { lease.release(); false }
+        def next(): InternalRow = scored.next()
       }
     }
   }

@@ -169,10 +169,11 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
   final val numTasks = new IntParam(this, "numTasks",
     "LightGBM workers, one per Spark task, started together (barrier mode); 0: the input's partition count, " +
       "capped at the cluster's task slots. Above the slots available is refused.", Validators.gtEq(0))
-  final val timeout = new IntParam(this, "timeout",
+  final val timeout = new WidenedDoubleParam(this, "timeout",
     "Seconds a worker waits for another (to connect, or for its next message) before the fit fails; LightGBM " +
-      "counts whole minutes (at least 1). A lost executor costs up to this before Spark reruns the workers.",
-    Validators.gt(0))
+      "counts whole minutes (rounded up). A lost executor costs up to this before Spark reruns the workers. A " +
+      "double, as SynapseML's timeout (whose default is 1200; Irbis's is 120).",
+    Validators.inRange(0, Int.MaxValue, lowerInclusive = false))
   final val passThroughArgs = new StringParam(this, "passThroughArgs",
     "Any other LightGBM parameter, as space-separated key=value text (e.g. 'extra_trees=true max_cat_threshold=16'); " +
       "keys (or their aliases) are checked against LightGBM's own list. A key wins over a Param left at its default, " +
@@ -198,7 +199,7 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
     otherRate -> 0.1, boostFromAverage -> true, metric -> "", deterministic -> false, verbosity -> -1,
     categoricalSlotIndexes -> Array.emptyIntArray, categoricalSlotNames -> Array.empty[String], maxCatToOnehot -> 4,
     catSmooth -> 10.0, catL2 -> 10.0, earlyStoppingRound -> 0, numThreads -> 0, parallelism -> "data_parallel",
-    topK -> 20, numTasks -> 0, timeout -> 120, passThroughArgs -> "", weightCol -> "", initScoreCol -> "",
+    topK -> 20, numTasks -> 0, timeout -> 120.0, passThroughArgs -> "", weightCol -> "", initScoreCol -> "",
     validationIndicatorCol -> "", featuresShapCol -> "", leafPredictionCol -> "", maxCatThreshold -> 32,
     minDataPerGroup -> 100, posBaggingFraction -> 1.0, negBaggingFraction -> 1.0, featureFractionByNode -> 1.0,
     xGBoostDartMode -> false, uniformDrop -> false, maxDeltaStep -> 0.0, maxBinByFeature -> Array.emptyIntArray,
@@ -270,7 +271,7 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
   def setParallelism(v: String): this.type = set(parallelism, v)
   def setTopK(v: Int): this.type = set(topK, v)
   def setNumTasks(v: Int): this.type = set(numTasks, v)
-  def setTimeout(v: Int): this.type = set(timeout, v)
+  def setTimeout(v: Double): this.type = set(timeout, v)
   def setPassThroughArgs(v: String): this.type = set(passThroughArgs, v)
   def setWeightCol(v: String): this.type = set(weightCol, v)
   def setInitScoreCol(v: String): this.type = set(initScoreCol, v)
@@ -339,7 +340,7 @@ trait LightGBMParams extends Params with LightGBMExecutionParams {
   def getParallelism: String = $(parallelism)
   def getTopK: Int = $(topK)
   def getNumTasks: Int = $(numTasks)
-  def getTimeout: Int = $(timeout)
+  def getTimeout: Double = $(timeout)
   def getPassThroughArgs: String = $(passThroughArgs)
   def getWeightCol: String = $(weightCol)
   def getInitScoreCol: String = $(initScoreCol)
@@ -418,7 +419,8 @@ object LightGBMParams {
     "num_class" -> "nothing: the classes come from labelCol", "tree_learner" -> "parallelism",
     "num_threads" -> "numThreads", "categorical_feature" -> "categoricalSlotIndexes or categoricalSlotNames",
     "early_stopping_round" -> "earlyStoppingRound", "num_machines" -> "numTasks", "machines" -> "numTasks",
-    "machine_list_filename" -> "numTasks", "local_listen_port" -> "defaultListenPort", "time_out" -> "timeout",
+    "machine_list_filename" -> "numTasks", "local_listen_port" -> "defaultListenPort",
+    "time_out" -> "timeout, in seconds (LightGBM's time_out counts minutes: Irbis rounds timeout up to them)",
     "input_model" -> "modelString")
 
   def text(v: Any): String = v match {

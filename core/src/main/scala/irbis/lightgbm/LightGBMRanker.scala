@@ -65,7 +65,7 @@ class LightGBMRankerModel(override val uid: String)
       "contributions (featuresShapCol) and leaf indexes (leafPredictionCol). Loads models trained by LightGBM " +
       "anywhere (loadNativeModelFromFile/FromString)."
 
-  override def numFeatures: Int = booster.numFeatures
+  override def numFeatures: Int = withBooster(_.numFeatures)
 
   override def predict(features: Vector): Double = predictOne(features, C.C_API_PREDICT_NORMAL)(0)
 

@@ -57,7 +57,7 @@ class LightGBMRegressionModel(override val uid: String)
       "when set, SHAP contributions (featuresShapCol) and leaf indexes (leafPredictionCol). Loads models trained by " +
       "LightGBM anywhere (loadNativeModelFromFile/FromString)."
 
-  override def numFeatures: Int = booster.numFeatures
+  override def numFeatures: Int = withBooster(_.numFeatures)
 
   override def predict(features: Vector): Double = predictOne(features, C.C_API_PREDICT_NORMAL)(0)
 

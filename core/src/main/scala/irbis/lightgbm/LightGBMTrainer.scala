@@ -20,7 +20,7 @@ final case class TrainPlan(
   numIterations: Int,
   earlyStoppingRound: Int,
   numTasks: Int,
-  timeoutSeconds: Int,
+  timeoutSeconds: Double,
   improvementTolerance: Double,
   matrixType: String,
   listenPort: Int,
@@ -95,7 +95,7 @@ object LightGBMTrainer {
     if (network) {
       val watchdog = new InitWatchdog(ctx, host, port, rank)
       try LightGBMNative.check(
-          lib.LGBM_NetworkInit(machines.mkString(","), port, math.max(1, plan.timeoutSeconds / 60), machines.length),
+          lib.LGBM_NetworkInit(machines.mkString(","), port, timeoutMinutes(plan.timeoutSeconds), machines.length),
           s"${plan.stage}: connecting LightGBM's workers ${machines.mkString(",")} (worker $rank)")
       finally watchdog.finish()
       checkInterrupted()
@@ -105,6 +105,10 @@ object LightGBMTrainer {
       Outcome(if (rank == 0) Some(text) else None, None, best)
     } finally if (network) lib.LGBM_NetworkFree()
   }
+
+  /** LightGBM's network takes its time_out in whole minutes: `seconds` rounded up, at least 1. */
+  private[lightgbm] def timeoutMinutes(seconds: Double): Int =
+    math.max(1.0, math.min(Int.MaxValue.toDouble, math.ceil(seconds / 60))).toInt
 
   /**
    * A free port on this executor's address: any when `first` is 0, else the first free one of `first + partition`,

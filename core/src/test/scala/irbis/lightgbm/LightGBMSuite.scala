@@ -90,4 +90,32 @@ class LightGBMSuite extends SparkSuite {
       .nativeParameters.toMap
     assert(agreed("boosting") == "dart" && agreed("lambda_l2") == "0.5", agreed)
   }
+
+  test("timeout is a double of seconds as in SynapseML, rounded up to LightGBM's minutes; int metadata still loads") {
+    val c = new LightGBMClassifier().setTimeout(600.0)
+    assert(c.getTimeout == 600.0 && new LightGBMClassifier().getTimeout == 120.0)
+    assert(c.setTimeout(90).getTimeout == 90.0) // an Int widens, as SynapseML's Double setter takes it
+    assert(Seq(0.5, 60.0, 60.5, 90.0, 120.0).map(LightGBMTrainer.timeoutMinutes) == Seq(1, 1, 2, 2, 2))
+    Seq(0.0, -1.0, Double.NaN, Double.PositiveInfinity).foreach { v =>
+      intercept[IllegalArgumentException](new LightGBMClassifier().setTimeout(v))
+    }
+    val e = intercept[IllegalArgumentException](irbis.core.ParamsBridge.setJson(c, "timeout", "0"))
+    assert(e.getMessage == "LightGBMClassifier.timeout: invalid value 0. Expected: > 0 and <= 2147483647",
+      e.getMessage)
+    irbis.core.ParamsBridge.setJson(c, "timeout", "45")
+    assert(c.getTimeout == 45.0)
+
+    // Stages saved while timeout was an IntParam hold "timeout":120 (Spark's DoubleParam reads no JSON integer).
+    intercept[IllegalArgumentException](new org.apache.spark.ml.param.DoubleParam("x", "timeout", "").jsonDecode("120"))
+    val path = tempPath("lightgbm-int-timeout")
+    c.write.save(path)
+    val metadata = java.nio.file.Paths.get(path, "metadata", "part-00000")
+    val json = new String(java.nio.file.Files.readAllBytes(metadata), "UTF-8")
+    assert(json.contains("\"timeout\":45.0") && json.contains("\"timeout\":120.0"), json)
+    val asInt = json.replace("\"timeout\":45.0", "\"timeout\":45").replace("\"timeout\":120.0", "\"timeout\":120")
+    java.nio.file.Files.write(metadata, asInt.getBytes("UTF-8"))
+    java.nio.file.Files.deleteIfExists(java.nio.file.Paths.get(path, "metadata", ".part-00000.crc"))
+    val loaded = LightGBMClassifier.load(path)
+    assert(loaded.getTimeout == 45.0 && loaded.getDefault(loaded.timeout).contains(120.0))
+  }
 }
