@@ -77,7 +77,7 @@ object LightGBMTrainer {
     val (host, port) =
       if (badRow.isEmpty && data.rows > 0) freePort(plan.listenPort, partition, plan.numTasks) else ("", 0)
     val state = badRow.map(m => "bad\t" + m).getOrElse(s"ok\t$host:$port\t${data.rows}\t${data.numFeatures}")
-    val everyone = ctx.allGather(state)
+    val everyone = allGather(ctx, state)
     val bad = everyone.find(_.startsWith("bad\t")).map(_.stripPrefix("bad\t"))
     if (bad.isDefined) return Outcome(None, if (badRow.isDefined) badRow else None, 0)
     val working = everyone.map(_.split('\t')).filter(_(2).toLong > 0)
@@ -109,6 +109,42 @@ object LightGBMTrainer {
   /** LightGBM's network takes its time_out in whole minutes: `seconds` rounded up, at least 1. */
   private[lightgbm] def timeoutMinutes(seconds: Double): Int =
     math.max(1.0, math.min(Int.MaxValue.toDouble, math.ceil(seconds / 60))).toInt
+
+  /**
+   * `ctx.allGather(message)`, returned as soon as the last worker's message is in. Spark's BarrierTaskContext checks
+   * for the coordinator's answer between sleeps of one second (`Thread.sleep(1000)`, which an interrupt only cuts short
+   * to check whether the task was killed), so every worker but the last would wait up to a second more. A daemon
+   * thread interrupts that sleep, and only that sleep (the waiting thread's top frames are Thread.sleep called from
+   * BarrierTaskContext), every 10 ms; the interrupt flag it may leave behind is cleared afterwards. A real kill is
+   * still seen: Spark marks the task context killed before it interrupts, and both Spark and [[checkInterrupted]]
+   * look there.
+   */
+  private def allGather(ctx: BarrierTaskContext, message: String): Array[String] = {
+    val caller = Thread.currentThread()
+    @volatile var waiting = true
+    def inBarrierSleep: Boolean = caller.getState == Thread.State.TIMED_WAITING && {
+      val frames = caller.getStackTrace.take(4)
+      frames.headOption.exists(f => f.getClassName == "java.lang.Thread" && f.getMethodName == "sleep") &&
+      frames.exists(_.getClassName.startsWith("org.apache.spark.BarrierTaskContext"))
+    }
+    val poker = new Thread(() =>
+      while (waiting) {
+        try Thread.sleep(10)
+        catch { case _: InterruptedException => }
+        if (waiting && inBarrierSleep) caller.interrupt()
+      }, "irbis-lightgbm-allgather")
+    poker.setDaemon(true)
+    poker.start()
+    try ctx.allGather(message)
+    finally {
+      waiting = false
+      var joined = false
+      while (!joined) try { poker.join(); joined = true }
+      catch { case _: InterruptedException => }
+      Thread.interrupted()
+      checkInterrupted()
+    }
+  }
 
   /**
    * A free port on this executor's address: any when `first` is 0, else the first free one of `first + partition`,
