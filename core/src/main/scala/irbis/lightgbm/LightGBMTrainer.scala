@@ -128,11 +128,11 @@ object LightGBMTrainer {
       frames.exists(_.getClassName.startsWith("org.apache.spark.BarrierTaskContext"))
     }
     val poker = new Thread(() =>
-      while (waiting) {
-        try Thread.sleep(10)
-        catch { case _: InterruptedException => }
-        if (waiting && inBarrierSleep) caller.interrupt()
-      }, "irbis-lightgbm-allgather")
+        while (waiting) {
+          try Thread.sleep(10)
+          catch { case _: InterruptedException => }
+          if (waiting && inBarrierSleep) caller.interrupt()
+        }, "irbis-lightgbm-allgather")
     poker.setDaemon(true)
     poker.start()
     try ctx.allGather(message)
