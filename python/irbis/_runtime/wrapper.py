@@ -2,6 +2,7 @@
 irbis.core.ParamsBridge, so each value goes through the Param's own JVM codec and validator instead of
 py4j's guesses (which cannot build a Map[String, Double], a Float array or a nested stage)."""
 
+import json
 from typing import Any, Dict, Tuple
 
 from pyspark.ml.param import Param, Params
@@ -94,18 +95,49 @@ class IrbisWrapper:
         text = params_bridge().getJson(java_obj, name)
         return None if text is None else kinds.from_json(kind, text)
 
+    def _transfer_params_to_java(self) -> None:
+        """What pyspark's transfer does (set values, then every default), with the simple Params in one JVM call
+        (ParamsBridge.setAll, each value through its Param's codec and validator); complex ones (stages, bytes)
+        move one by one as raw values."""
+        values: Dict[str, str] = {}
+        defaults: Dict[str, str] = {}
+        raw_defaults = []
+        for param in self.params:
+            for present, source, simple in ((self.isSet(param), self._paramMap, values),
+                                            (self.hasDefault(param), self._defaultParamMap, defaults)):
+                if not present:
+                    continue
+                kind = self._irbis_kind(param.name)
+                value = source[param]
+                if kind not in kinds.COMPLEX and value is not None:
+                    simple[param.name] = kinds.to_json(kind, value)
+                elif source is self._paramMap:
+                    self._java_obj.set(self._make_java_param_pair(param, value))
+                else:
+                    raw_defaults.append(self._make_java_param_pair(param, value))
+        params_bridge().setAll(self._java_obj, json.dumps(values), json.dumps(defaults))
+        if raw_defaults:
+            self._java_obj.setDefault(_jvm().PythonUtils.toSeq(raw_defaults))
+
     def _transfer_params_from_java(self) -> None:
-        bridge = params_bridge()
+        """Every Param's state in one JVM call (ParamsBridge.snapshot); complex values are read one by one."""
+        snapshot = json.loads(params_bridge().snapshot(self._java_obj))
         for param in self.params:
             name = param.name
-            if not self._java_obj.hasParam(name):
+            if name not in snapshot:  # a Python-only param
                 continue
-            if bridge.isSet(self._java_obj, name):
+            is_set, has_default, text = snapshot[name]
+            if is_set:
                 # The JVM's values passed its validators already.
-                Params._set(self, **{name: self._irbis_read_java(name)})
-            elif bridge.hasDefault(self._java_obj, name) and not self.isDefined(param):
+                Params._set(self, **{name: self._irbis_snapshot_value(name, text)})
+            elif has_default and not self.isDefined(param):
                 # Only params the generated class does not declare: its defaults come from the manifest.
-                self._setDefault(**{name: self._irbis_read_java(name)})
+                self._setDefault(**{name: self._irbis_snapshot_value(name, text)})
+
+    def _irbis_snapshot_value(self, name: str, text: Any) -> Any:
+        """A value of ParamsBridge.snapshot: its JSON text read as the param's kind; complex ones from the JVM."""
+        kind = self._irbis_kind(name)
+        return self._irbis_read_java(name) if kind in kinds.COMPLEX else kinds.from_json(kind, text)
 
     def _transfer_param_map_from_java(self, java_param_map: Any) -> Dict[Param, Any]:
         """Param maps (e.g. a loaded CrossValidator's estimatorParamMaps) also go through each Param's

@@ -122,4 +122,43 @@ object ParamsBridge {
   }
 
   def clear(stage: Params, name: String): Params = stage.clear(lookup(stage, name))
+
+  /**
+   * Every Param of the stage in one call, for the wrappers' transfer from the JVM: a JSON object of name ->
+   * `[isSet, hasDefault, value]`, the value being the Param's JSON text (set, else default), or null when undefined
+   * or complex (those move as raw values, through getRaw).
+   */
+  def snapshot(stage: Params): String = {
+    val fields = stage.params.toList.map { p =>
+      val param = p.asInstanceOf[Param[Any]]
+      val value =
+        if (ParamKind.isComplex(stage, param)) JNull
+        else stage.get(param).orElse(stage.getDefault(param)).map(v => JString(param.jsonEncode(v))).getOrElse(JNull)
+      p.name -> JArray(List(JBool(stage.isSet(param)), JBool(stage.hasDefault(param)), value))
+    }
+    org.json4s.jackson.JsonMethods.compact(JObject(fields))
+  }
+
+  /**
+   * Sets the simple Params of `setJson` and makes those of `defaultsJson` the defaults, in one call (the wrappers'
+   * transfer to the JVM): both are JSON objects of name -> the Param's JSON text, and each value goes through the
+   * Param's codec and validator as `setJson` does. Values are set before defaults, as pyspark does.
+   */
+  def setAll(stage: Params, setJson: String, defaultsJson: String): Params = {
+    def pairs(json: String): List[ParamPair[Any]] = parse(json) match {
+      case JObject(fields) => fields.map {
+          case (name, JString(text)) => pair(stage, name, text)
+          case (name, other) => throw new IllegalArgumentException(
+              s"${stage.getClass.getSimpleName}.$name: $other. Expected: the Param's JSON as a string")
+        }
+      case other => throw new IllegalArgumentException(s"$other. Expected: a JSON object of name -> JSON text")
+    }
+    pairs(setJson).foreach(pp => stage.set(pp.param, pp.value))
+    val defaults = pairs(defaultsJson)
+    // Params.setDefault is protected in Scala (public in bytecode, as pyspark calls it through py4j).
+    if (defaults.nonEmpty) setDefaultMethod.invoke(stage, defaults)
+    stage
+  }
+
+  private lazy val setDefaultMethod = classOf[Params].getMethod("setDefault", classOf[scala.collection.immutable.Seq[_]])
 }
