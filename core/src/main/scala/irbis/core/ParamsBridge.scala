@@ -160,5 +160,6 @@ object ParamsBridge {
     stage
   }
 
-  private lazy val setDefaultMethod = classOf[Params].getMethod("setDefault", classOf[scala.collection.immutable.Seq[_]])
+  private lazy val setDefaultMethod =
+    classOf[Params].getMethod("setDefault", classOf[scala.collection.immutable.Seq[_]])
 }
