@@ -39,8 +39,10 @@ private[lime] object ICEFeature {
     if (!entry.trim.startsWith("{"))
       return if (numeric) ICENumericFeature(entry, None, None, None, None)
       else ICECategoricalFeature(entry, None, None)
-    val fields = (try parse(entry) catch {
-      case e: Exception => throw new IllegalArgumentException(s"$param: entry $entry is not valid JSON: ${e.getMessage}")
+    val fields = (try parse(entry)
+    catch {
+      case e: Exception =>
+        throw new IllegalArgumentException(s"$param: entry $entry is not valid JSON: ${e.getMessage}")
     }) match {
       case JObject(fs) => fs.toMap
       case _ => throw new IllegalArgumentException(s"$param: entry $entry is not a JSON object")
@@ -52,7 +54,7 @@ private[lime] object ICEFeature {
     def str(k: String): Option[String] = fields.get(k).map {
       case JString(s) if s.nonEmpty => s
       case other => throw new IllegalArgumentException(
-        s"$param: '$k' of entry $entry must be a non-empty string, got ${compact(render(other))}")
+          s"$param: '$k' of entry $entry must be a non-empty string, got ${compact(render(other))}")
     }
     def num(k: String): Option[Double] = fields.get(k).map {
       case JDouble(d) => d
@@ -60,7 +62,7 @@ private[lime] object ICEFeature {
       case JLong(l) => l.toDouble
       case JDecimal(d) => d.toDouble
       case other => throw new IllegalArgumentException(
-        s"$param: '$k' of entry $entry must be a number, got ${compact(render(other))}")
+          s"$param: '$k' of entry $entry must be a number, got ${compact(render(other))}")
     }
     def positiveInt(k: String): Option[Int] = num(k).map { d =>
       if (!d.isWhole || d < 1 || d > Int.MaxValue) throw new IllegalArgumentException(
@@ -195,7 +197,7 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
     getKind match {
       case "feature" =>
         StructType(Seq(StructField(getFeatureNameCol, StringType, nullable = false),
-          StructField(getDependenceNameCol, VectorType, nullable = true)))
+            StructField(getDependenceNameCol, VectorType, nullable = true)))
       case k =>
         val columns = fs.map { case (f, field) =>
           StructField(f.outputCol, MapType(field.dataType, VectorType, valueContainsNull = true), nullable = true)
@@ -211,17 +213,31 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema)
     val scorer = get(model).getOrElse(throw new IllegalArgumentException(
-      s"$uid: set 'model' to the fitted Transformer to explain"))
+        s"$uid: set 'model' to the fitted Transformer to explain"))
     val df = dataset.toDF()
     val fs = checkFeatures(df.schema)
-    val grids: Seq[Array[Any]] = fs.map { case (f, field) => ICETransformer.grid(uid, df, f, field, getNumSplits) }
+    // The data ranges that the numeric grids need, all in one pass over the data.
+    val unranged = fs.collect { case (f: ICENumericFeature, _) if f.rangeMin.isEmpty || f.rangeMax.isEmpty => f.name }
+    val ranges: Map[String, Option[(Double, Double)]] = if (unranged.isEmpty) Map.empty
+    else {
+      val aggs = unranged.flatMap(n => Seq(min(ColumnRef(n)).cast(DoubleType), max(ColumnRef(n)).cast(DoubleType)))
+      val r = df.agg(aggs.head, aggs.tail: _*).head()
+      unranged.zipWithIndex.map { case (n, i) =>
+        n -> (if (r.isNullAt(2 * i)) None else Some((r.getDouble(2 * i), r.getDouble(2 * i + 1))))
+      }.toMap
+    }
+    val grids: Seq[Array[Any]] = fs.map { case (f, field) =>
+      ICETransformer.grid(uid, df, f, field, getNumSplits, ranges.getOrElse(f.name, None))
+    }
     val p = Columns.internalPrefix("ice")
     val (id, fCol, gCol, tCol) = (p + "row", p + "feature", p + "value", p + "target")
     val sampled = get(numSamples).map(n => df.orderBy(rand(getSeed)).limit(n)).getOrElse(df)
     val base = sampled.withColumn(id, monotonically_increasing_id())
     val keep = getKind == "individual"
     val originals = fs.indices.map(k => p + "orig" + k)
-    val withOrig = if (keep) originals.zip(fs).foldLeft(base) { case (d, (o, (f, _))) => d.withColumn(o, ColumnRef(f.name)) }
+    val withOrig = if (keep) originals.zip(fs).foldLeft(base) { case (d, (o, (f, _))) =>
+      d.withColumn(o, ColumnRef(f.name))
+    }
     else base
     val pairs = for (k <- fs.indices; g <- grids(k).indices) yield struct(lit(k).as("f"), lit(g).as("g"))
     val exploded = withOrig.withColumn(p + "pair", explode(array(pairs: _*)))
@@ -233,20 +249,22 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
     val scored = scorer.transform(replaced)
     val target = targetColumn(scored.schema)
     val hidden = Seq(fCol, gCol, id) ++ (if (keep) originals else Nil)
-    hidden.foreach(h => if (!scored.columns.contains(h)) throw new IllegalArgumentException(
-      s"$uid: the model dropped the input column '$h'; ICETransformer needs a model that keeps its input columns"))
+    hidden.foreach(h =>
+      if (!scored.columns.contains(h)) throw new IllegalArgumentException(
+        s"$uid: the model dropped the input column '$h'; ICETransformer needs a model that keeps its input columns"))
 
     getKind match {
       case "individual" =>
         val inputCols = df.columns.toSeq
-        inputCols.foreach(c => if (!scored.columns.contains(c)) throw new IllegalArgumentException(
-          s"$uid: the model dropped the input column '$c'; ICETransformer needs a model that keeps its input columns"))
+        inputCols.foreach(c =>
+          if (!scored.columns.contains(c)) throw new IllegalArgumentException(
+            s"$uid: the model dropped the input column '$c'; ICETransformer needs a model that keeps its input columns"))
         val restored = inputCols.map { c =>
           val k = fs.indexWhere(_._1.name == c)
           if (k >= 0) first(col(originals(k))).as(c) else first(ColumnRef(c)).as(c)
         }
         val grouped = scored.select((ColumnRef(id) +: inputCols.map(ColumnRef(_))) ++
-              originals.map(col) :+ struct(col(fCol), col(gCol), target.as(tCol)).as("s"): _*)
+            originals.map(col) :+ struct(col(fCol), col(gCol), target.as(tCol)).as("s"): _*)
           .groupBy(id).agg(restored.head, restored.tail :+ collect_list(col("s")).as("s"): _*)
         val sizes = grids.map(_.length)
         val stage = uid
@@ -299,10 +317,12 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
     val field = Columns.requireType(schema, uid, name,
       s"a vector, an array of numbers or a number: the model's output to explain (set targetCol to one of the " +
         s"model's output columns: ${schema.fieldNames.filterNot(_.startsWith(Columns.internalPrefix("ice"))).mkString(", ")})"
-    )(t => t == VectorType || Columns.isNumeric(t) || (t match {
-      case ArrayType(e, _) => Columns.isNumeric(e)
-      case _ => false
-    }))
+    )(t =>
+      t == VectorType || Columns.isNumeric(t) ||
+        (t match {
+          case ArrayType(e, _) => Columns.isNumeric(e)
+          case _ => false
+        }))
     def pick(scores: Array[Double]): Seq[Double] = {
       if (scores == null) throw new IllegalArgumentException(
         s"$stage: the model gave a null '$name' for a row; ICE needs a score for every row and value")
@@ -333,18 +353,18 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
 
 object ICETransformer extends IrbisReadable[ICETransformer] {
 
-  /** A numeric feature's grid: numSplits+1 evenly spaced values from min to max (as numpy.linspace), in the
-   * column's type (integers rounded half up, repeats dropped); a categorical feature's most frequent values. */
+  /** A numeric feature's grid: numSplits+1 evenly spaced values from min to max (as numpy.linspace; `dataRange` is
+   * the column's in the data, None when it has no values), in the column's type (integers rounded half up, repeats
+   * dropped); a categorical feature's most frequent values. */
   private[lime] def grid(stage: String, df: DataFrame, feature: ICEFeature, field: StructField,
-                         defaultSplits: Int): Array[Any] = feature match {
+                         defaultSplits: Int, dataRange: Option[(Double, Double)]): Array[Any] = feature match {
     case f: ICENumericFeature =>
       val (lo, hi) = (f.rangeMin, f.rangeMax) match {
         case (Some(a), Some(b)) => (a, b)
         case _ =>
-          val r = df.agg(min(ColumnRef(f.name)).cast(DoubleType), max(ColumnRef(f.name)).cast(DoubleType)).head()
-          if (r.isNullAt(0)) throw new IllegalArgumentException(
-            s"$stage: numeric feature '${f.name}' has no values in the data (no rows, or only nulls)")
-          (f.rangeMin.getOrElse(r.getDouble(0)), f.rangeMax.getOrElse(r.getDouble(1)))
+          val (dataMin, dataMax) = dataRange.getOrElse(throw new IllegalArgumentException(
+              s"$stage: numeric feature '${f.name}' has no values in the data (no rows, or only nulls)"))
+          (f.rangeMin.getOrElse(dataMin), f.rangeMax.getOrElse(dataMax))
       }
       if (!(lo <= hi)) throw new IllegalArgumentException(
         s"$stage: numeric feature '${f.name}' has range [$lo, $hi]: rangeMin must not exceed rangeMax or the data's maximum")

@@ -66,7 +66,7 @@ class ICETransformerSuite extends SparkSuite {
   test("integer grids are rounded without repeats; ranges, top values and numSamples are honoured") {
     val data = LIMEFixtures.tableData(spark, 40, 32)
     val out = ice.setKind("average").setNumericFeatures(Array("""{"name": "rooms", "numSplits": 20}""",
-          """{"name": "age", "numSplits": 2, "rangeMin": 0, "rangeMax": 100, "outputColName": "a"}"""))
+        """{"name": "age", "numSplits": 2, "rangeMin": 0, "rangeMax": 100, "outputColName": "a"}"""))
       .setCategoricalFeatures(Array("""{"name": "colour", "numTopValues": 2}""")).setNumSamples(7).transform(data)
     val r = out.head()
     val rooms = data.select("rooms").collect().map(_.getInt(0))
@@ -91,18 +91,18 @@ class ICETransformerSuite extends SparkSuite {
     }
     assert(err(ice.setNumericFeatures(Array("zip")).transform(data)).contains("column 'zip' does not exist"))
     assert(err(ice.setNumericFeatures(Array("colour")).transform(data))
-      .contains("column 'colour' has type string; expected a number"))
+        .contains("column 'colour' has type string; expected a number"))
     assert(err(ice.transform(data)).contains("no features to explain"))
     assert(err(ice.setNumericFeatures(Array("age")).transform(data.limit(0)))
-      .contains("numeric feature 'age' has no values"))
+        .contains("numeric feature 'age' has no values"))
     assert(err(ice.setCategoricalFeatures(Array("colour")).transform(data.where(col("age") > 1000)))
-      .contains("categorical feature 'colour' has no values"))
+        .contains("categorical feature 'colour' has no values"))
     assert(err(ice.setNumericFeatures(Array("age")).setTargetCol("score").transform(data))
-      .contains("column 'score' does not exist"))
+        .contains("column 'score' does not exist"))
     assert(err(ice.setNumericFeatures(Array("age")).setTargetClasses(Array(2)).transform(data).collect())
-      .contains("targetClasses holds 2 but 'probability' has only 2 score(s)"))
+        .contains("targetClasses holds 2 but 'probability' has only 2 score(s)"))
     assert(err(ice.setNumericFeatures(Array("""{"name": "age", "splits": 3}""")))
-      .contains("unknown key(s) splits"))
+        .contains("unknown key(s) splits"))
     assert(err(ice.setNumericFeatures(Array("age", "age")).transform(data)).contains("age listed more than once"))
   }
 }
