@@ -116,3 +116,23 @@ class ImageLIMEExt:
 
     overlay = staticmethod(overlay)
     write_png = staticmethod(write_png)
+
+
+def _feature_entries(values: Any) -> Any:
+    """SynapseML's feature lists: names or dicts such as ``{"name": "age", "numSplits": 20}``, as the JSON strings
+    that the JVM's ``numericFeatures``/``categoricalFeatures`` hold."""
+    import json
+
+    if values is None or isinstance(values, str):
+        return values
+    return [json.dumps(v, separators=(",", ":"), sort_keys=True) if isinstance(v, dict) else v for v in values]
+
+
+class ICETransformerExt:
+    """``numericFeatures`` and ``categoricalFeatures`` also take dicts (SynapseML's form), stored as JSON."""
+
+    def _set(self, **kwargs: Any) -> Any:
+        for name in ("numericFeatures", "categoricalFeatures"):
+            if name in kwargs:
+                kwargs[name] = _feature_entries(kwargs[name])
+        return super()._set(**kwargs)
