@@ -103,21 +103,29 @@ class IrbisWrapper:
         defaults: Dict[str, str] = {}
         raw_defaults = []
         for param in self.params:
-            for present, source, simple in ((self.isSet(param), self._paramMap, values),
-                                            (self.hasDefault(param), self._defaultParamMap, defaults)):
-                if not present:
-                    continue
-                kind = self._irbis_kind(param.name)
-                value = source[param]
-                if kind not in kinds.COMPLEX and value is not None:
-                    simple[param.name] = kinds.to_json(kind, value)
-                elif source is self._paramMap:
+            if self.isSet(param):
+                value = self._paramMap[param]
+                text = self._irbis_simple_json(param, value)
+                if text is None:
                     self._java_obj.set(self._make_java_param_pair(param, value))
                 else:
+                    values[param.name] = text
+            if self.hasDefault(param):
+                value = self._defaultParamMap[param]
+                text = self._irbis_simple_json(param, value)
+                if text is None:
                     raw_defaults.append(self._make_java_param_pair(param, value))
+                else:
+                    defaults[param.name] = text
         params_bridge().setAll(self._java_obj, json.dumps(values), json.dumps(defaults))
         if raw_defaults:
             self._java_obj.setDefault(_jvm().PythonUtils.toSeq(raw_defaults))
+
+    def _irbis_simple_json(self, param: Param, value: Any) -> Any:
+        """The JSON text of a simple Param's value; None for a complex one (or a None value, which
+        _make_java_param_pair refuses)."""
+        kind = self._irbis_kind(param.name)
+        return None if kind in kinds.COMPLEX or value is None else kinds.to_json(kind, value)
 
     def _transfer_params_from_java(self) -> None:
         """Every Param's state in one JVM call (ParamsBridge.snapshot); complex values are read one by one."""
