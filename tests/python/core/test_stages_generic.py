@@ -272,7 +272,7 @@ def test_python_stage_gives_scalas_output_and_saves_and_loads(example, example_n
     that Python holds (compared here) pushed back into it. AllExamplesSuite compares what Scala's reader loads with
     Scala's output, so here the output is compared where Python adds a step of its own: the stage built through the
     generated setters, in the PipelineModel that pyspark fitted, wrote and read (the fresh-process test loads that
-    one again)."""
+    one again, where no generated module was imported before)."""
     stage = build_from_python(example)
     expected_json = json.loads(kit().Examples.setParamsJson(example.stage()))
     stage._transfer_params_to_java()
@@ -319,20 +319,15 @@ FRESH_PROCESS = textwrap.dedent("""
     import json, sys
     import irbis
     from pyspark.ml import PipelineModel
-    from pyspark.sql import DataFrame
 
     jobs, results_path, tests_jar = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
     spark = irbis.session(extra_jars=[tests_jar], **{"spark.ui.enabled": "false"})
-    kit = spark._jvm.irbis.testkit
-    examples = {str(e.name()): e for e in kit.Examples.all(spark._jsparkSession)}
     generated_before = sorted(m for m in sys.modules if m.startswith("irbis.") and not m.startswith("irbis._"))
     results = {}
     for name, path in sorted(jobs.items()):
         try:
             model = PipelineModel.load(path)
-            out = model.transform(DataFrame(examples[name].input(), spark))
-            results[name] = {"diff": kit.Compare.diff(out._jdf, kit.Examples.expected(examples[name])),
-                             "stages": [type(s).__module__ + "." + type(s).__name__ for s in model.stages]}
+            results[name] = {"stages": [type(s).__module__ + "." + type(s).__name__ for s in model.stages]}
         except Exception as e:
             results[name] = {"error": f"{type(e).__name__}: {e}"}
     results["imported before loading"] = generated_before
@@ -348,7 +343,9 @@ PER_CLASS = {"test_pipeline_model_loads_in_fresh_process_after_import_irbis"}
 @pytest.fixture(scope="session")
 def fresh_process_results(request, spark, tmp_path_factory, fitted_pipelines) -> Dict[str, Any]:
     """One fresh Python (one JVM start) loads the fitted pipelines of the examples whose fresh-process test runs:
-    those the per-example test saved, and any it did not run for (a `-k` selection) fitted here."""
+    those the per-example test saved, and any it did not run for (a `-k` selection) fitted here. What it checks is
+    that loading finds every stage's Python class by itself: that a loaded pipeline gives Scala's output is the
+    per-example test's, which loads the same folder with the same Python classes (the stages' names compared)."""
     root = tmp_path_factory.mktemp("fresh")
     selected = {item.callspec.params["example_name"] for item in request.session.items
                 if item.originalname == "test_pipeline_model_loads_in_fresh_process_after_import_irbis"}
@@ -379,4 +376,3 @@ def test_pipeline_model_loads_in_fresh_process_after_import_irbis(example_name, 
     result = fresh_process_results[example_name]
     assert "error" not in result, result["error"]
     assert result["stages"] == result["expected stages"]
-    assert result["diff"] is None, result["diff"]
