@@ -118,8 +118,11 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:  # the example applications each run as a user runs them: a process and a Spark of their own
-        if EXAMPLES in Path(str(item.fspath)).parents:
+    for item in items:
+        # The example applications each run as a user runs them: a process and a Spark of their own. The standalone
+        # cluster's tests all run in the one pytest process of the own-Spark tests, which then starts the one
+        # cluster and application of the run.
+        if EXAMPLES in Path(str(item.fspath)).parents or "standalone_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(OWN_SPARK)
 
 
@@ -163,14 +166,25 @@ def distinct_traps(spark):
 
 
 @pytest.fixture(scope="session")
-def local_cluster(tmp_path_factory):
-    """The one local-cluster application of the run (tests/python/cluster.py), started on first use."""
+def standalone_cluster(tmp_path_factory):
+    """A real Spark standalone cluster on 127.0.0.1, one Master and two Workers (tests/python/cluster.py), started on
+    first use and stopped at the end of the run, also when tests failed."""
     require_build()
-    from cluster import LocalCluster
+    from cluster import StandaloneCluster
 
-    cluster = LocalCluster(tmp_path_factory.mktemp("local-cluster"))
+    cluster = StandaloneCluster(tmp_path_factory.mktemp("standalone-cluster"))
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster_app(standalone_cluster, tmp_path_factory):
+    """The run's one application on the standalone cluster (tests/python/cluster.py), started on first use."""
+    from cluster import ClusterApp
+
+    app = ClusterApp(standalone_cluster, tmp_path_factory.mktemp("cluster-app"))
+    yield app
+    app.stop()
 
 
 def load_runtime_module(name: str) -> ModuleType:

@@ -1,6 +1,6 @@
-"""Decoding and transforming on local-cluster[2,1,2048] (the run's shared one, tests/python/cluster.py): two
-executor JVMs, separate from the driver, each loading OpenCV's natives from the Irbis jar on its own, with no
-set-up."""
+"""Decoding and transforming on a standalone cluster (the run's shared one, tests/python/cluster.py): two executor
+JVMs, one on each worker, separate from the driver, each loading OpenCV's natives from the Irbis jar that reached it
+through spark.jars, with no set-up."""
 
 import pytest
 
@@ -28,15 +28,18 @@ out = (ImageTransformer(inputCol="content").resizeShortSide(256).centerCrop(224,
        .normalize([0.406, 0.456, 0.485], [0.225, 0.224, 0.229], 1 / 255).toTensor().transform(files))
 rows = out.select("path", F.size("transformed").alias("n"), "error", executor_jvm().alias("jvm")).collect()
 driver = int(spark._jvm.java.lang.ProcessHandle.current().pid())
-print(json.dumps({"driver": driver, "rows": [r.asDict() for r in rows]}))
+parents = {r.jvm: psutil.Process(r.jvm).ppid() for r in rows if r.jvm > 0}
+print(json.dumps({"driver": driver, "rows": [r.asDict() for r in rows], "parents": list(parents.values())}))
 """
 
 
-def test_natives_load_in_every_executor_jvm(local_cluster):
-    result = last_json(local_cluster.run("natives in every executor", JOB, str(CAMERA_TRAPS)))
+def test_natives_load_in_every_executor_jvm(cluster_app, standalone_cluster):
+    result = last_json(cluster_app.run("natives in every executor", JOB, str(CAMERA_TRAPS)))
     rows = result["rows"]
     assert len(rows) == len(camera_trap_files())
     assert [r["path"].rsplit("/", 1)[-1] for r in rows if r["error"]] == [TRUNCATED]
     assert all(r["n"] == 3 * 224 * 224 for r in rows if not r["error"])
     jvms = {r["jvm"] for r in rows}
     assert len(jvms) == 2 and result["driver"] not in jvms and -1 not in jvms, jvms
+    workers = standalone_cluster.pids[1:]  # the master's first
+    assert sorted(result["parents"]) == sorted(workers), (result["parents"], workers)  # one executor on each

@@ -139,12 +139,12 @@ def test_bad_input_is_refused_naming_column_row_or_param(spark):
         LightGBMRegressor().setNumLeaves(1)
 
 
-# In two executor JVMs (the shared local cluster): the same fit as in one, and a fit during which an executor JVM
-# is killed, which Spark reruns as a whole barrier stage. The job waits until the worker has started a new
-# executor, so that later jobs find two again.
+# In two executor JVMs, one on each worker of the shared standalone cluster: the same fit as in one, and a fit during
+# which an executor JVM is killed, which Spark reruns as a whole barrier stage. The job waits until the worker has
+# started a new executor, so that later jobs find two again.
 CLUSTER_JOB = textwrap.dedent("""
     import json, os, signal, threading, time
-    import numpy as np, psutil
+    import numpy as np
     from sklearn.datasets import make_classification
     from sklearn.metrics import roc_auc_score
     from pyspark.ml.linalg import Vectors
@@ -160,16 +160,6 @@ CLUSTER_JOB = textwrap.dedent("""
     def auc(model):
         p = model.transform(test).orderBy("id").select("probability").collect()
         return roc_auc_score(y[n:], [r[0][1] for r in p])
-
-    def executors():
-        found = []
-        for p in psutil.Process().children(recursive=True):
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE and "CoarseGrainedExecutorBackend" in " ".join(p.cmdline()):
-                    found.append(p)
-            except psutil.Error:
-                pass  # gone meanwhile
-        return found
 
     stage = LightGBMClassifier().setNumIterations(200).setLearningRate(0.1).setNumTasks(2).setSeed(3).setTimeout(60)
     start = time.time()
@@ -190,17 +180,14 @@ CLUSTER_JOB = textwrap.dedent("""
     disturbed = stage.fit(train)
     result["seconds"] = time.time() - start
     killer.join()
-    for _ in range(120):
-        if len(executors()) == 2 and spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() == 3:
-            break
-        time.sleep(1)
+    wait_for_executors(2)
     result.update(calm_seconds=calm_seconds, before=before, after=[p.pid for p in executors()], calm=auc(calm), disturbed=auc(disturbed))
     print(json.dumps(result))
 """)
 
 
-def test_in_two_executor_jvms_and_with_an_executor_killed_mid_training(local_cluster):
-    result = last_json(local_cluster.run("LightGBM with an executor killed", CLUSTER_JOB, 1.0, timeout=600))
+def test_in_two_executor_jvms_and_with_an_executor_killed_mid_training(cluster_app):
+    result = last_json(cluster_app.run("LightGBM with an executor killed", CLUSTER_JOB, 1.0, timeout=600))
     assert result["killed"] in result["before"] and result["killed"] not in result["after"], result
     assert len(result["after"]) == 2, result
     assert result["calm"] > 0.9, result

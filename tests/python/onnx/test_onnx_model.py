@@ -149,9 +149,9 @@ def test_efficientnet_lite0_matches_onnxruntime(spark):
     assert [r.cls for r in rows] == expected.argmax(axis=1).tolist()
 
 
-# Run in the shared local-cluster application (tests/python/cluster.py): sessions counted per executor before and
+# Run in the shared application on the standalone cluster (tests/python/cluster.py): sessions counted per executor before and
 # after, since earlier jobs of the run may have opened other models there.
-LOCAL_CLUSTER = r"""
+ON_CLUSTER = r"""
 import json
 from irbis.onnx import ONNXModel
 probes = spark.sparkContext._jvm.irbis.testkit.Probes
@@ -180,12 +180,12 @@ def external_folder(tmp_path, name, model):
 
 @pytest.mark.own_spark
 @pytest.mark.parametrize("form", ["bytes", "folder"])
-def test_each_executor_creates_its_session_once(tmp_path, form, local_cluster):
+def test_each_executor_creates_its_session_once(tmp_path, form, cluster_app):
     """Several executor JVMs: each opens the model once, from the broadcast bytes or, for a model folder
     with external data, from its own local copy of the folder."""
     model_path = save(tmp_path, "mlp", onnx_models.mlp()) if form == "bytes" else \
         external_folder(tmp_path, "mlp_folder", onnx_models.mlp())
-    counts = last_json(local_cluster.run(f"ONNX sessions per executor ({form})", LOCAL_CLUSTER, str(model_path)))
+    counts = last_json(cluster_app.run(f"ONNX sessions per executor ({form})", ON_CLUSTER, str(model_path)))
     before, after = counts["before"], counts["after"]
     assert len(after) == 2, counts
     assert all(after[e] - before.get(e, 0) == 1 for e in after), counts

@@ -194,7 +194,7 @@ FAULTY_SERVICE = """
     print(json.dumps({"answers": answers, "status": status("flaky"), "failed": query.exception() is not None}))
     query.stop()
 """
-# FAULTY_SERVICE with a Spark of its own, for a master other than the shared local cluster's.
+# FAULTY_SERVICE with a Spark of its own, for a master other than the shared standalone cluster's.
 OWN_SPARK = """
     import sys
     import irbis
@@ -221,8 +221,8 @@ KILL_EXECUTOR = """
         time.sleep(60)"""
 
 
-# A low-latency service in local-cluster (two executor JVMs with one core each, so each of the two partitions'
-# long-running tasks runs in its own executor): every id is asked of a partition's server, and the listening
+# A low-latency service on the standalone cluster (two executor JVMs with one core each, one per worker, so each of
+# the two partitions' long-running tasks runs in its own executor): every id is asked of a partition's server, and the listening
 # processes are found by their ports.
 LOW_LATENCY_SERVICE = """
 import json, sys, time, urllib.error, urllib.request
@@ -282,11 +282,11 @@ print(json.dumps(result))
 
 
 @pytest.mark.own_spark
-def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(local_cluster):
-    """mode=lowLatency in local-cluster: each partition's server listens in its own executor JVM (not the
+def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(cluster_app):
+    """mode=lowLatency on the standalone cluster: each partition's server listens in its own executor JVM (not the
     driver's), every request gets its own prediction, the driver's address redirects to the partitions' servers,
     and the servers stop with the query."""
-    printed = local_cluster.run("low-latency serving", LOW_LATENCY_SERVICE)
+    printed = cluster_app.run("low-latency serving", LOW_LATENCY_SERVICE)
     result = json.loads(printed.strip().splitlines()[-1])
     assert len(result["urls"]) == 2 and len(set(result["pids"])) == 2, result
     assert result["names"] == ["java", "java"] and result["driver"] not in result["pids"], result
@@ -301,17 +301,19 @@ def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(l
 
 
 @pytest.mark.parametrize("master, fault", [("local[2,3]", FAIL_FIRST_ATTEMPTS),
-                                           ("local-cluster[2,1,2048]", KILL_EXECUTOR)],
+                                           (None, KILL_EXECUTOR)],
                          ids=["first-attempts-fail", "executor-killed"])
 @pytest.mark.own_spark
 def test_failed_tasks_are_retried_and_every_request_answered_once(tmp_path, master, fault, request):
     """Task failures on first attempts (local[2,3]), or an executor JVM killed in the middle of a micro-batch
-    (the shared local cluster: two executor JVMs; this kill is the run's last job there): the retried tasks replay
+    (the shared standalone cluster: two executor JVMs, one per worker): the retried tasks replay
     the same requests, and every request gets its own answer exactly once, before its deadline."""
     service = textwrap.dedent(FAULTY_SERVICE % textwrap.indent(textwrap.dedent(fault).strip("\n"), " " * 8))
     marker = tmp_path / "killed"
     if fault is KILL_EXECUTOR:
-        printed = request.getfixturevalue("local_cluster").run("executor killed mid-batch", service, str(marker))
+        app = request.getfixturevalue("cluster_app")
+        printed = app.run("executor killed mid-batch", service, str(marker))
+        app.run("the killed executor replaced", "wait_for_executors(2)")  # for the cluster's later jobs
     else:
         script = tmp_path / "flaky.py"
         script.write_text(textwrap.dedent(OWN_SPARK) + service + "spark.stop()\n")
