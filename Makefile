@@ -114,7 +114,7 @@ publish-local:
 # latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another. The
 # Python suite is three processes: two with one shared session each (tests/python/core, which holds the generic
 # per-stage suite, and the other areas), and the tests that start Spark of their own (marker own_spark: example
-# applications, fresh processes, local-cluster). Every suite prints its wall time (bin/timed) and `make test` ends
+# applications, fresh processes, the standalone cluster). Every suite prints its wall time (bin/timed) and `make test` ends
 # with the list; pytest lists its 15 slowest tests.
 TIMES   := build/test-times.txt
 PYTEST  := $(PY) -m pytest -q -p no:cacheprovider --durations=15
@@ -147,7 +147,7 @@ test-python-own: build $(VENV)/.installed $(USER_VENV)/.installed
 
 # The loop while working on one area: its Scala suites and the generic checks of its stages' examples, and its
 # Python tests (tests/python/<area>) with the generic per-stage checks of its stages, side by side, without the
-# tests that start Spark of their own (own_spark: example apps, memory, local cluster; `make test` runs them). A few minutes:
+# tests that start Spark of their own (own_spark: example apps, memory, standalone cluster; `make test` runs them). A few minutes:
 # `make test-quick AREA=onnx`. Areas are the packages under core/src/main/scala/irbis.
 AREAS := $(sort $(notdir $(wildcard core/src/main/scala/irbis/*)))
 AREA_PACKAGES = irbis.$(AREA). $(if $(filter core,$(AREA)),irbis.testkit.)
