@@ -15,6 +15,7 @@ Python (a Scala test, a shell): `start` prints the master's URL and writes the p
 """
 
 import json
+import os
 import queue
 import signal
 import socket
@@ -24,12 +25,10 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import psutil
 import pyspark
-
-from conftest import JVM_OPTIONS, TESTS_JAR, subprocess_env
 
 MARK = "@@irbis-cluster-app@@ "
 WORKERS, WORKER_CORES, WORKER_MEMORY = 2, 1, "2g"
@@ -100,15 +99,19 @@ def free_port() -> int:
 
 
 class StandaloneCluster:
-    """One Master and WORKERS Workers (WORKER_CORES cores and WORKER_MEMORY each) of pyspark's Spark on 127.0.0.1,
-    each with its own work and log folders under `folder`; ready once the master lists every worker as alive."""
+    """One Master and `workers` Workers (WORKER_CORES cores and WORKER_MEMORY each) of pyspark's Spark on 127.0.0.1,
+    each with its own work and log folders under `folder`; ready once the master lists every worker as alive.
+    `env` is the environment of the daemons and of the applications started with `self.env` (the tests add their
+    Python path); `jvm_options` go to the daemons (the benchmarks leave Spark's defaults)."""
 
-    def __init__(self, folder: Path, workers: int = WORKERS, start_timeout: float = 180):
+    def __init__(self, folder: Path, workers: int = WORKERS, env: Optional[Dict[str, str]] = None,
+                 jvm_options: Sequence[str] = (), start_timeout: float = 180):
         self.folder = folder
         self.home = spark_home(folder)
-        self.env = subprocess_env()
+        self.env = dict(os.environ if env is None else env)
         self.env.update(SPARK_HOME=str(self.home), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
-                        SPARK_DAEMON_MEMORY="512m", SPARK_LOG_DIR=str(folder / "logs"))
+                        SPARK_DAEMON_MEMORY="512m", SPARK_DAEMON_JAVA_OPTS=" ".join(jvm_options),
+                        SPARK_LOG_DIR=str(folder / "logs"))
         port, ui = free_port(), free_port()
         self.url, self.ui = f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}/json/"
         self.processes: List[subprocess.Popen] = []
@@ -190,6 +193,8 @@ class ClusterApp:
     one core on each worker."""
 
     def __init__(self, cluster: StandaloneCluster, folder: Path, start_timeout: float = 300):
+        from conftest import JVM_OPTIONS, TESTS_JAR
+
         env = dict(cluster.env)
         conf = {"spark.ui.enabled": "false", "spark.executor.memory": "1g", "spark.sql.shuffle.partitions": "2",
                 "spark.cores.max": str(WORKERS * WORKER_CORES), "spark.executor.cores": str(WORKER_CORES),
@@ -251,8 +256,10 @@ def last_json(printed: str):
 if __name__ == "__main__":
     command, where = sys.argv[1], Path(sys.argv[2])
     if command == "start":
+        from conftest import JVM_OPTIONS, subprocess_env
+
         where.mkdir(parents=True, exist_ok=True)
-        print(StandaloneCluster(where).url)
+        print(StandaloneCluster(where, env=subprocess_env(), jvm_options=JVM_OPTIONS).url)
     elif command == "stop":
         stop_pids(json.loads((where / "pids.json").read_text())["pids"])
     else:

@@ -172,7 +172,8 @@ def standalone_cluster(tmp_path_factory):
     require_build()
     from cluster import StandaloneCluster
 
-    cluster = StandaloneCluster(tmp_path_factory.mktemp("standalone-cluster"))
+    cluster = StandaloneCluster(tmp_path_factory.mktemp("standalone-cluster"), env=subprocess_env(),
+                                jvm_options=JVM_OPTIONS)
     yield cluster
     cluster.stop()
 
