@@ -49,16 +49,17 @@ class TabularSHAP(override val uid: String) extends Estimator[TabularSHAPModel] 
     checkColumns(dataset.schema, uid)
     requireModel(uid)
     val selected = dataset.select(getInputCols.toIndexedSeq.map(ColumnRef(_)): _*)
-    val n = selected.count()
-    if (n == 0) throw new IllegalArgumentException(
+    // One job when the data is small enough to keep whole, as background data usually is.
+    val first = selected.limit(getMaxBackgroundRows + 1).collect()
+    if (first.isEmpty) throw new IllegalArgumentException(
       s"$uid: the background data (the dataset given to fit) is empty; SHAP needs rows to take the absent " +
         "features' values from")
     val kept =
-      if (n <= getMaxBackgroundRows) selected
-      else selected.sample(withReplacement = false, math.min(1.0, 1.5 * getMaxBackgroundRows / n), getSeed)
-        .limit(getMaxBackgroundRows)
-    val rows = kept.collect()
-    val json = compact(render(JArray(rows.toList.map(r => JArray(r.toSeq.toList.map(TabularSHAPModel.encode))))))
+      if (first.length <= getMaxBackgroundRows) first
+      else
+        selected.sample(withReplacement = false, math.min(1.0, 1.5 * getMaxBackgroundRows / selected.count()), getSeed)
+          .limit(getMaxBackgroundRows).collect()
+    val json = compact(render(JArray(kept.toList.map(r => JArray(r.toSeq.toList.map(TabularSHAPModel.encode))))))
     copyValues(new TabularSHAPModel(uid).setBackground(json).setParent(this))
   }
 

@@ -40,15 +40,16 @@ class VectorSHAP(override val uid: String) extends Estimator[VectorSHAPModel] wi
     Columns.requireType(dataset.schema, uid, getInputCol, "a vector (the model's features)")(Columns.isVector)
     requireModel(uid)
     val vectors = dataset.select(ColumnRef(getInputCol)).where(ColumnRef(getInputCol).isNotNull)
-    val n = vectors.count()
-    if (n == 0) throw new IllegalArgumentException(
+    // One job when the data is small enough to keep whole, as background data usually is.
+    val first = vectors.limit(getMaxBackgroundRows + 1).collect()
+    if (first.isEmpty) throw new IllegalArgumentException(
       s"$uid: the background data (the dataset given to fit) has no vectors in '$getInputCol'; SHAP needs rows to " +
         "take the absent features' values from")
     val kept =
-      if (n <= getMaxBackgroundRows) vectors
-      else vectors.sample(withReplacement = false, math.min(1.0, 1.5 * getMaxBackgroundRows / n), getSeed)
-        .limit(getMaxBackgroundRows)
-    val rows = kept.collect().map(_.getAs[Vector](0).toArray)
+      if (first.length <= getMaxBackgroundRows) first
+      else vectors.sample(withReplacement = false, math.min(1.0, 1.5 * getMaxBackgroundRows / vectors.count()), getSeed)
+        .limit(getMaxBackgroundRows).collect()
+    val rows = kept.map(_.getAs[Vector](0).toArray)
     if (rows.exists(_.length != rows.head.length)) throw new IllegalArgumentException(
       s"$uid: the background vectors in '$getInputCol' have different sizes (${rows.map(_.length).distinct.sorted
           .mkString(", ")})")

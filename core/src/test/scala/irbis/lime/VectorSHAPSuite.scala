@@ -75,6 +75,8 @@ class VectorSHAPSuite extends SparkSuite {
     assert(model.transform(df.limit(1)).head().isNullAt(1))
     val e1 = intercept[Exception](model.transform(df).collect())
     assert(e1.toString.contains("'features' has 2 elements; the background data had 3"), e1.toString)
+    val kept = explainer.setMaxBackgroundRows(2).fit(LIMEFixtures.vectorData(spark, 30, 46)).getBackground
+    assert(kept.length >= 1 && kept.length <= 2 && kept.forall(_.length == 3))
     val e2 = intercept[IllegalArgumentException](explainer.setInputCol("label").fit(rows))
     assert(e2.getMessage.contains("column 'label' has type double; expected a vector"), e2.getMessage)
     val e3 = intercept[IllegalArgumentException](model.copy(org.apache.spark.ml.param.ParamMap.empty)
