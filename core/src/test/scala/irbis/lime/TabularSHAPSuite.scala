@@ -3,6 +3,7 @@ package irbis.lime
 import scala.jdk.CollectionConverters._
 
 import irbis.testkit.{ExampleSource, SparkSuite, StageExample}
+import org.apache.spark.ml.feature.SQLTransformer
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{Row, SparkSession}
 import org.apache.spark.sql.types.{ArrayType, IntegerType, StructField, StructType}
@@ -10,8 +11,11 @@ import org.apache.spark.sql.types.{ArrayType, IntegerType, StructField, StructTy
 class TabularSHAPExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     val input = LIMEFixtures.tableData(spark, 3, 30)
-    val estimator = new TabularSHAP().setModel(LIMEFixtures.tableModel(spark))
-      .setInputCols(Array("age", "colour", "noise", "rooms")).setNumSamples(14).setTargetClasses(Array(1))
+    // A model of one SQL expression: cheap to run and to save in the generic suites' round trips.
+    val model = new SQLTransformer().setStatement(
+      "SELECT *, 0.05 * age + IF(colour = 'red', 2.0, -1.0) * rooms + noise * noise AS prediction FROM __THIS__")
+    val estimator = new TabularSHAP().setModel(model).setTargetCol("prediction")
+      .setInputCols(Array("age", "colour", "noise", "rooms")).setNumSamples(14)
     Seq(StageExample("TabularSHAP", estimator, input),
       StageExample("TabularSHAPModel", estimator.fit(LIMEFixtures.tableData(spark, 4, 31)).setNumSamples(6), input))
   }
