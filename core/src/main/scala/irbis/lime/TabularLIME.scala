@@ -159,19 +159,33 @@ class TabularLIMEModel(override val uid: String) extends Model[TabularLIMEModel]
 object TabularLIMEModel extends IrbisReadable[TabularLIMEModel] {
   private[lime] val MaxCategories = 10000
 
+  /** A kept value (a category, a background row's value) as JSON, exactly: integers as integers (a long above 2^53
+   * would change as a double), decimals as their digits, floats and doubles as doubles. */
   private[lime] def encodeValue(v: Any): JValue = v match {
     case s: String => JString(s)
     case b: Boolean => JBool(b)
+    case i @ (_: Byte | _: Short | _: Int | _: Long) => JInt(BigInt(i.asInstanceOf[Number].longValue))
+    case d: java.math.BigDecimal => JString(d.toPlainString)
     case other => JDouble(TabularSampling.toDouble(other))
   }
 
+  /** A kept value back as the column's type; one that the type cannot hold exactly is refused. */
   private[lime] def decodeValue(v: JValue, t: DataType): Any = (v, t) match {
     case (JString(s), StringType) => s
     case (JBool(b), BooleanType) => b
-    case (JDouble(d), _) => fromDouble(t)(d)
-    case (JInt(i), _) => fromDouble(t)(i.toDouble)
+    case (JInt(i), IntegerType) if i.isValidInt => i.toInt
+    case (JInt(i), LongType) if i.isValidLong => i.toLong
+    case (JInt(i), ShortType) if i.isValidShort => i.toShort
+    case (JInt(i), ByteType) if i.isValidByte => i.toByte
+    case (JInt(i), FloatType | DoubleType) if BigInt(i.toDouble.toLong) == i => fromDouble(t)(i.toDouble)
+    case (JString(s), d: DecimalType) if scala.util.Try(new java.math.BigDecimal(s)).isSuccess =>
+      val value = new java.math.BigDecimal(s)
+      if (value.scale > d.scale || value.precision - value.scale > d.precision - d.scale)
+        throw new IllegalArgumentException(s"a saved value $s does not fit type ${t.simpleString}")
+      value
+    case (JDouble(d), _) => fromDouble(t)(d) // models saved before integers were kept as integers
     case (other, _) => throw new IllegalArgumentException(
-        s"a saved category ${compact(render(other))} does not fit type ${t.simpleString}")
+        s"a saved value ${compact(render(other))} does not fit type ${t.simpleString}")
   }
 
   /** A sampled number as the column's own type (integers rounded). */

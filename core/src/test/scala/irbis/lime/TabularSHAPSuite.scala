@@ -6,7 +6,7 @@ import irbis.testkit.{ExampleSource, SparkSuite, StageExample}
 import org.apache.spark.ml.feature.SQLTransformer
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.{Row, SparkSession}
-import org.apache.spark.sql.types.{ArrayType, IntegerType, StructField, StructType}
+import org.apache.spark.sql.types.{ArrayType, DecimalType, IntegerType, LongType, StructField, StructType}
 
 class TabularSHAPExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
@@ -65,6 +65,26 @@ class TabularSHAPSuite extends SparkSuite {
     val picked = model.copy(org.apache.spark.ml.param.ParamMap.empty).setTargetClassesCol("classes")
       .transform(withClasses).collect().map(r => r.getSeq[Vector](r.fieldIndex("shapValues")).map(_.toArray.toSeq))
     picked.zip(all).zip(wanted).foreach { case ((p, full), w) => assert(p == w.map(full(_))) }
+  }
+
+  test("background values reach the model exactly, also through save and load: longs above 2^53, decimals") {
+    // f = id - 2^53 - 1 and cents * 100 - 1: 0 on the one background row, unless a value changed on its way
+    val big = (1L << 53) + 1
+    val schema = StructType(Seq(StructField("id", LongType), StructField("cents", DecimalType(20, 2))))
+    def frame(id: Long, cents: String) =
+      spark.createDataFrame(java.util.List.of(Row(id, new java.math.BigDecimal(cents))), schema)
+    val model = new SQLTransformer().setStatement(
+      s"SELECT *, CAST(id - $big AS DOUBLE) + CAST(cents * 100 - 1 AS DOUBLE) AS prediction FROM __THIS__")
+    val fitted = new TabularSHAP().setModel(model).setTargetCol("prediction").setInputCols(Array("id", "cents"))
+      .fit(frame(big, "0.01"))
+    val path = tempPath("shap-exact")
+    fitted.write.save(path)
+    Seq(fitted, TabularSHAPModel.load(path)).foreach { m =>
+      val row = m.transform(frame(big + 2, "0.03")).head()
+      val values = row.getSeq[Vector](row.fieldIndex("shapValues")).head.toArray
+      assert(values(0) == 0.0, s"base value ${values(0)}: the background row changed") // exactly
+      assert(math.abs(values(1) - 2.0) < 1e-9 && math.abs(values(2) - 2.0) < 1e-9, values.mkString(", "))
+    }
   }
 
   test("bad input is named: column type, missing column, empty background, class out of range, no model") {
