@@ -1,16 +1,17 @@
 """scaling: the same jobs on a real Spark standalone cluster (pyspark's own Spark: one Master and Workers started
 with bin/spark-class, tests/python/cluster.py) with 1 worker and with 2 workers of 1 core each, one application per
-cluster reaching the executors through spark.jars only (what irbis.session sets), every job with the same tasks (about 8):
+cluster reaching the executors through spark.jars only (what irbis.session sets), every job with the same tasks
+(about 16):
 
 - featurize: ImageFeaturizer (EfficientNet-Lite0) over the few hundred JPEGs of featurize_throughput, read from disk;
-- onnx: ONNXModel (EfficientNet-Lite0) over 256 tensors already in a cached DataFrame;
+- onnx: ONNXModel (EfficientNet-Lite0) over 512 tensors already in a cached DataFrame;
 - lightgbm: LightGBMClassifier training, 200,000 rows x 28 features cached, 100 iterations, one task per worker.
 
 Each row gives the throughput with 2 workers against 1 (the speed-up, target >= 1.8x): the best of two warm passes.
 The lines printed before the table say where the time of a short job goes: the application's start (driver and
 executors registered), and each job's first pass against a warm one (the model shipped to each executor, its ONNX
-session or natives loaded, the JIT). On this 2-core machine the driver, the Master and the Workers share the two
-cores with the executors, so 2 workers cannot show all of a second machine's gain."""
+session or natives loaded, the JIT). The driver, the Master and the Workers share the machine's two cores with the
+executors, so 2 workers cannot show all of a second machine's gain."""
 import json
 import math
 import shutil
@@ -30,9 +31,9 @@ sys.path.insert(0, str(ROOT / "tests" / "python"))
 from cluster import StandaloneCluster  # noqa: E402
 
 TARGET = 1.8
-TASKS = 8
+TASKS = 16
 IMAGES = 300
-TENSORS = 256
+TENSORS = 512
 GBM_ROWS, GBM_FEATURES = 200_000, 28
 
 DRIVER = r"""
