@@ -8,11 +8,11 @@ import org.apache.spark.sql.functions.col
 class ICETransformerExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     val input = LIMEFixtures.tableData(spark, 5, 30)
-    def ice = new ICETransformer().setModel(LIMEFixtures.tableModel(spark)).setTargetClasses(Array(1))
+    def ice = new ICETransformer().setModel(LIMEFixtures.tableExpression).setTargetCol("prediction")
       .setNumericFeatures(Array("""{"name": "age", "numSplits": 4}""", "rooms"))
       .setCategoricalFeatures(Array("colour"))
     Seq(StageExample("ICETransformer", ice, input),
-      StageExample("ICETransformerAverage", ice.setKind("average").setTargetClasses(Array(0, 1)), input))
+      StageExample("ICETransformerAverage", ice.setKind("average"), input))
   }
 }
 

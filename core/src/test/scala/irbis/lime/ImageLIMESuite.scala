@@ -12,11 +12,12 @@ class ImageLIMEExamples extends ExampleSource {
     val rng = new Random(30)
     val input = LIMEFixtures.images(spark,
       Seq(LIMEFixtures.regionImage(rng, 200, "a"), LIMEFixtures.regionImage(rng, 40, "b")), Seq(1.0, 0.0))
-    val model = LIMEFixtures.regionModel(spark)
-    Seq(StageExample("ImageLIME", new ImageLIME().setModel(model).setCellSize(8).setNumSamples(20).setSeed(1), input),
+    val model = LIMEFixtures.regionExpression
+    Seq(StageExample("ImageLIME",
+        new ImageLIME().setModel(model).setTargetCol("prediction").setCellSize(8).setNumSamples(20).setSeed(1), input),
       StageExample("ImageLIME-black",
-        new ImageLIME().setModel(model).setCellSize(10).setNumSamples(20)
-          .setHideColor("black").setSamplingFraction(0.5).setTargetClasses(Array(0, 1)), input))
+        new ImageLIME().setModel(model).setTargetCol("prediction").setCellSize(10).setNumSamples(20)
+          .setHideColor("black").setSamplingFraction(0.5).setTargetClasses(Array(0)), input))
   }
 }
 

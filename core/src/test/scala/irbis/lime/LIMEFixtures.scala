@@ -9,6 +9,7 @@ import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressio
 import org.apache.spark.ml.feature.{
   CountVectorizer,
   OneHotEncoder,
+  SQLTransformer,
   StringIndexer,
   Tokenizer,
   VectorAssembler,
@@ -145,6 +146,30 @@ object LIMEFixtures {
       new Tokenizer().setInputCol("text").setOutputCol("tokens").transform(textData(spark, 400, 5)))
     tokensModelCache
   }
+
+  /**
+   * Models of one SQL expression (a `prediction` number) for the examples: the generic suites save and load every
+   * example's stage several times in each language, and a fitted pipeline model costs Spark jobs per stage and file
+   * each time, where these cost one small file. What the explainers find in a trained model is the suites' to test.
+   */
+  private def expression(sql: String): SQLTransformer =
+    new SQLTransformer().setStatement(s"SELECT *, $sql AS prediction FROM __THIS__")
+
+  /** Over tableData's columns: age, the colour red and rooms raise it. */
+  def tableExpression: SQLTransformer = expression("0.08 * (age - 40) + IF(colour = 'red', 3.0, -1.0) + 0.2 * rooms")
+
+  /** Over a text column: 'excellent' raises it, 'slow' lowers it, and so does length. */
+  def textExpression: SQLTransformer =
+    expression("IF(instr(text, 'excellent') > 0, 2.0, 0.0) - IF(instr(text, 'slow') > 0, 1.0, 0.0) + 0.1 * length(text)")
+
+  /** Over a tokens column: 'food' raises it, 'slow' lowers it, and so does the count of tokens. */
+  def tokensExpression: SQLTransformer = expression(
+    "IF(array_contains(tokens, 'food'), 1.0, 0.0) - IF(array_contains(tokens, 'slow'), 1.0, 0.0) + 0.5 * size(tokens)")
+
+  /** Over an image column: two bytes of the top-left region, where regionImage puts its level. */
+  def regionExpression: SQLTransformer = expression(
+    "CAST(conv(hex(substring(image.data, 1, 1)), 16, 10) AS DOUBLE) + " +
+      "CAST(conv(hex(substring(image.data, 100, 1)), 16, 10) AS DOUBLE)")
 
   def weights(row: Row, col: String = "explanation"): Array[Double] =
     row.getSeq[Row](row.fieldIndex(col)).head.getAs[Vector]("weights").toArray

@@ -6,7 +6,7 @@ import org.apache.spark.sql.{Row, SparkSession}
 class TabularLIMEExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     val input = LIMEFixtures.tableData(spark, 3, 20)
-    val estimator = new TabularLIME().setModel(LIMEFixtures.tableModel(spark))
+    val estimator = new TabularLIME().setModel(LIMEFixtures.tableExpression).setTargetCol("prediction")
       .setInputCols(Array("age", "colour", "noise", "rooms")).setCategoricalCols(Array("colour")).setNumSamples(
         30).setSeed(2)
     Seq(StageExample("TabularLIME", estimator, input),

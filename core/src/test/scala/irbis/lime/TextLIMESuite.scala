@@ -9,10 +9,12 @@ class TextLIMEExamples extends ExampleSource {
   override def examples(spark: SparkSession): Seq[StageExample] = {
     val text =
       spark.createDataFrame(Seq(("the food was excellent", 1), ("slow service", 2), ("", 3))).toDF("text", "id")
-    val model = LIMEFixtures.textModel(spark)
-    Seq(StageExample("TextLIME-text", new TextLIME().setModel(model).setInputCol("text").setNumSamples(20), text),
+    Seq(StageExample("TextLIME-text",
+        new TextLIME().setModel(LIMEFixtures.textExpression).setTargetCol("prediction").setInputCol("text")
+          .setNumSamples(20), text),
       StageExample("TextLIME-tokens",
-        new TextLIME().setModel(LIMEFixtures.tokensModel(spark)).setNumSamples(20).setSeed(4),
+        new TextLIME().setModel(LIMEFixtures.tokensExpression).setTargetCol("prediction").setNumSamples(20)
+          .setSeed(4),
         text.where("id < 3").withColumn("tokens", split(col("text"), " "))))
   }
 }
