@@ -160,7 +160,8 @@ object LIMEFixtures {
 
   /** Over a text column: 'excellent' raises it, 'slow' lowers it, and so does length. */
   def textExpression: SQLTransformer =
-    expression("IF(instr(text, 'excellent') > 0, 2.0, 0.0) - IF(instr(text, 'slow') > 0, 1.0, 0.0) + 0.1 * length(text)")
+    expression(
+      "IF(instr(text, 'excellent') > 0, 2.0, 0.0) - IF(instr(text, 'slow') > 0, 1.0, 0.0) + 0.1 * length(text)")
 
   /** Over a tokens column: 'food' raises it, 'slow' lowers it, and so does the count of tokens. */
   def tokensExpression: SQLTransformer = expression(
