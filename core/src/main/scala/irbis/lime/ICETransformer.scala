@@ -90,7 +90,7 @@ private[lime] object ICEFeature {
  * grid value with the feature set to that value, all rows and grid values of all features in one distributed
  * `transform` of the model.
  */
-class ICETransformer(override val uid: String) extends Transformer with IrbisStage {
+class ICETransformer(override val uid: String) extends Transformer with IrbisStage with ExplainerParams {
   def this() = this(Identifiable.randomUID("ICETransformer"))
 
   override def stageDoc: String =
@@ -103,16 +103,17 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
       "the target classes' scores; 'average' returns one row with the same columns holding the means over the " +
       "rows (scikit-learn's partial_dependence); 'feature' returns a row per feature with a PD-based importance."
 
-  final val model = new StageParam[Transformer](this, "model",
+  override protected def modelDoc: String =
     "The fitted model to explain: any Transformer, such as a PipelineModel or an ONNXModel, that keeps its input " +
-      "columns and adds targetCol.")
-  final val targetCol = new StringParam(this, "targetCol",
+      "columns and adds targetCol."
+  override protected def targetColDoc: String =
     "The model's output column to explain: a vector (e.g. 'probability'), an array of numbers or a number (e.g. " +
-      "a regression's 'prediction').", Validators.nonEmpty)
-  final val targetClasses = new IntArrayParam(this, "targetClasses",
+      "a regression's 'prediction')."
+  override protected def targetClassesDoc: String =
     "Indices into targetCol's vector or array of the classes to explain; each output value is a vector of their " +
-      "scores in this order. Ignored when targetCol holds a number.",
-    (a: Array[Int]) => a != null && a.nonEmpty && a.forall(_ >= 0))
+      "scores in this order. Ignored when targetCol holds a number."
+  override protected def targetClassesValid: Array[Int] => Boolean =
+    (a: Array[Int]) => a != null && a.nonEmpty && a.forall(_ >= 0)
   final val kind = new EnumParam(this, "kind",
     "'individual': per row, the model's target for each value of each feature (ICE); 'average': their mean " +
       "over the rows, one row (partial dependence); 'feature': one row per feature with the standard deviation " +
@@ -142,16 +143,10 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
     "Kind 'feature': the output column of the importances (a vector, one value per target class).",
     Validators.nonEmpty)
 
-  setDefault(targetCol -> "probability", targetClasses -> Array(0), kind -> "individual", numSplits -> 10,
+  setDefault(targetClasses -> Array(0), kind -> "individual", numSplits -> 10,
     numericFeatures -> Array.empty[String], categoricalFeatures -> Array.empty[String], seed -> 0L,
     featureNameCol -> "featureNames", dependenceNameCol -> "pdpBasedDependence")
 
-  def getModel: Transformer = $(model)
-  def setModel(value: Transformer): this.type = set(model, value)
-  def getTargetCol: String = $(targetCol)
-  def setTargetCol(value: String): this.type = set(targetCol, value)
-  def getTargetClasses: Array[Int] = $(targetClasses)
-  def setTargetClasses(value: Array[Int]): this.type = set(targetClasses, value)
   def getKind: String = $(kind)
   def setKind(value: String): this.type = set(kind, value)
   def getNumSplits: Int = $(numSplits)
@@ -212,8 +207,7 @@ class ICETransformer(override val uid: String) extends Transformer with IrbisSta
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema)
-    val scorer = get(model).getOrElse(throw new IllegalArgumentException(
-        s"$uid: set 'model' to the fitted Transformer to explain"))
+    val scorer = requireModel(uid)
     val df = dataset.toDF()
     val fs = checkFeatures(df.schema)
     // The data ranges that the numeric grids need, all in one pass over the data.

@@ -27,17 +27,13 @@ trait HasSamplingFraction extends Params {
 }
 
 /** Params shared by every LIME stage: the model, what is explained, the sampling and the local model. */
-trait LIMEParams extends Params with HasOutputCol {
-  final val model = new StageParam[Transformer](this, "model",
+trait LIMEParams extends ExplainerParams with HasOutputCol {
+  override protected def modelDoc: String =
     "The model to explain: any Transformer, such as a fitted PipelineModel, an ONNXModel or an ImageFeaturizer " +
-      "followed by a classifier. It is applied once to all perturbed samples of all rows together.")
-  final val targetCol = new StringParam(this, "targetCol",
-    "The model's output column whose scores are explained: a vector (e.g. 'probability', one score per class) " +
-      "or a number (e.g. a regression's 'prediction', explained as class 0).",
-    Validators.nonEmpty)
-  final val targetClasses = new IntArrayParam(this, "targetClasses",
+      "followed by a classifier. It is applied once to all perturbed samples of all rows together."
+  override protected def targetClassesDoc: String =
     "Indices into targetCol's vector of the classes to explain, one explanation each. Empty (the default): the " +
-      "class with the highest score for the unperturbed row.", Validators.each(Validators.gtEq(0)))
+      "class with the highest score for the unperturbed row."
   final val numSamples = new IntParam(this, "numSamples",
     "Perturbed samples per row, the unperturbed row included (it is sample 0).", Validators.gt(1))
   final val regularization = new DoubleParam(this, "regularization",
@@ -53,15 +49,9 @@ trait LIMEParams extends Params with HasOutputCol {
     "Column for the perturbed samples each local model was fitted on (interpretable state, distance, the " +
       "target scores), for inspection and testing; empty (the default) for none.")
 
-  setDefault(outputCol -> "explanation", targetCol -> "probability", targetClasses -> Array.empty[Int],
+  setDefault(outputCol -> "explanation", targetClasses -> Array.empty[Int],
     numSamples -> 1000, regularization -> 1.0, seed -> 0L, samplesCol -> "")
 
-  def getModel: Transformer = $(model)
-  def setModel(value: Transformer): this.type = set(model, value)
-  def getTargetCol: String = $(targetCol)
-  def setTargetCol(value: String): this.type = set(targetCol, value)
-  def getTargetClasses: Array[Int] = $(targetClasses)
-  def setTargetClasses(value: Array[Int]): this.type = set(targetClasses, value)
   def getNumSamples: Int = $(numSamples)
   def setNumSamples(value: Int): this.type = set(numSamples, value)
   def getRegularization: Double = $(regularization)
@@ -72,9 +62,6 @@ trait LIMEParams extends Params with HasOutputCol {
   def setSeed(value: Long): this.type = set(seed, value)
   def getSamplesCol: String = $(samplesCol)
   def setSamplesCol(value: String): this.type = set(samplesCol, value)
-
-  protected def requireModel(stage: String): Transformer =
-    get(model).getOrElse(throw new IllegalArgumentException(s"$stage: set 'model' to the Transformer to explain"))
 
   /** The output columns' types (the explanation, and the samples if asked for). */
   protected def explanationSchema(schema: StructType, stage: String): StructType = {

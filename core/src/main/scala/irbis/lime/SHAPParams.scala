@@ -10,18 +10,13 @@ import org.apache.spark.sql.functions.{array, col, collect_list, struct, udf, xx
 import org.apache.spark.sql.types._
 
 /** Params shared by the Kernel SHAP stages: the model, what is explained, and the coalition budget. */
-trait SHAPParams extends Params with HasOutputCol {
-  final val model = new StageParam[Transformer](this, "model",
+trait SHAPParams extends ExplainerParams with HasOutputCol {
+  override protected def modelDoc: String =
     "The model to explain: any Transformer, such as a fitted PipelineModel or an ONNXModel. It is applied once " +
-      "to all coalition samples of all rows together.")
-  final val targetCol = new StringParam(this, "targetCol",
-    "The model's output column whose scores are explained: a vector (e.g. 'probability', one score per class) " +
-      "or a number (e.g. a regression's 'prediction', explained as class 0).",
-    Validators.nonEmpty)
-  final val targetClasses = new IntArrayParam(this, "targetClasses",
+      "to all coalition samples of all rows together."
+  override protected def targetClassesDoc: String =
     "Indices into targetCol's vector of the classes to explain, one vector of SHAP values each. Empty (the " +
-      "default) and no targetClassesCol: the class with the highest score for the row.",
-    Validators.each(Validators.gtEq(0)))
+      "default) and no targetClassesCol: the class with the highest score for the row."
   final val targetClassesCol = new StringParam(this, "targetClassesCol",
     "Column holding each row's classes to explain (an array of integers, or one integer); it overrides " +
       "targetClasses. Empty (the default): targetClasses for every row.")
@@ -37,26 +32,38 @@ trait SHAPParams extends Params with HasOutputCol {
       "the target classes): 1 when the SHAP values account exactly for every evaluated coalition.",
     Validators.nonEmpty)
 
-  setDefault(outputCol -> "shapValues", targetCol -> "probability", targetClasses -> Array.empty[Int],
+  final val maxBackgroundRows = new IntParam(this, "maxBackgroundRows",
+    "Most background rows fit keeps (a seeded random sample when the data has more): every coalition of every " +
+      "row is evaluated once per background row, so the cost grows with it (the shap package advises 100 or so).",
+    Validators.gtEq(1))
+
+  setDefault(outputCol -> "shapValues", targetClasses -> Array.empty[Int], maxBackgroundRows -> 100,
     targetClassesCol -> "", seed -> 0L, metricsCol -> "r2")
 
-  def getModel: Transformer = $(model)
-  def setModel(value: Transformer): this.type = set(model, value)
-  def getTargetCol: String = $(targetCol)
-  def setTargetCol(value: String): this.type = set(targetCol, value)
-  def getTargetClasses: Array[Int] = $(targetClasses)
-  def setTargetClasses(value: Array[Int]): this.type = set(targetClasses, value)
   def getTargetClassesCol: String = $(targetClassesCol)
   def setTargetClassesCol(value: String): this.type = set(targetClassesCol, value)
   def getNumSamples: Int = $(numSamples)
   def setNumSamples(value: Int): this.type = set(numSamples, value)
   def getSeed: Long = $(seed)
   def setSeed(value: Long): this.type = set(seed, value)
+  def getMaxBackgroundRows: Int = $(maxBackgroundRows)
+  def setMaxBackgroundRows(value: Int): this.type = set(maxBackgroundRows, value)
   def getMetricsCol: String = $(metricsCol)
   def setMetricsCol(value: String): this.type = set(metricsCol, value)
 
-  protected def requireModel(stage: String): Transformer =
-    get(model).getOrElse(throw new IllegalArgumentException(s"$stage: set 'model' to the Transformer to explain"))
+  /**
+   * The background rows fit keeps: all of them in one job when there are at most maxBackgroundRows (background data
+   * usually is that small), else a seeded sample of that many. None: an error naming the stage and `what` is wrong.
+   */
+  protected def keptBackground(rows: DataFrame, what: String): Array[Row] = {
+    val first = rows.limit(getMaxBackgroundRows + 1).collect()
+    if (first.isEmpty) throw new IllegalArgumentException(
+      s"$uid: the background data (the dataset given to fit) $what; SHAP needs rows to take the absent features' " +
+        "values from")
+    if (first.length <= getMaxBackgroundRows) first
+    else rows.sample(withReplacement = false, math.min(1.0, 1.5 * getMaxBackgroundRows / rows.count()), getSeed)
+      .limit(getMaxBackgroundRows).collect()
+  }
 
   /** The coalition budget for `features` features. */
   def coalitionBudget(features: Int): Int = get(numSamples).getOrElse(2 * features + 2048)

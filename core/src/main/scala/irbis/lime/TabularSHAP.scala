@@ -10,14 +10,6 @@ import org.json4s._
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
 trait TabularSHAPParams extends SHAPParams with HasInputCols {
-  final val maxBackgroundRows = new IntParam(this, "maxBackgroundRows",
-    "Most background rows fit keeps (a seeded random sample when the data has more): every coalition of every " +
-      "row is evaluated once per background row, so the cost grows with it (the shap package advises 100 or so).",
-    Validators.gtEq(1))
-  setDefault(maxBackgroundRows -> 100)
-  def getMaxBackgroundRows: Int = $(maxBackgroundRows)
-  def setMaxBackgroundRows(value: Int): this.type = set(maxBackgroundRows, value)
-
   protected def checkColumns(schema: StructType, stage: String): Unit = getInputCols.foreach { c =>
     Columns.requireType(schema, stage, c, "a number, a string or a boolean (a feature)")(t =>
       Columns.isNumeric(t) || t == StringType || t == BooleanType)
@@ -48,17 +40,7 @@ class TabularSHAP(override val uid: String) extends Estimator[TabularSHAPModel] 
   override def fit(dataset: Dataset[_]): TabularSHAPModel = {
     checkColumns(dataset.schema, uid)
     requireModel(uid)
-    val selected = dataset.select(getInputCols.toIndexedSeq.map(ColumnRef(_)): _*)
-    // One job when the data is small enough to keep whole, as background data usually is.
-    val first = selected.limit(getMaxBackgroundRows + 1).collect()
-    if (first.isEmpty) throw new IllegalArgumentException(
-      s"$uid: the background data (the dataset given to fit) is empty; SHAP needs rows to take the absent " +
-        "features' values from")
-    val kept =
-      if (first.length <= getMaxBackgroundRows) first
-      else
-        selected.sample(withReplacement = false, math.min(1.0, 1.5 * getMaxBackgroundRows / selected.count()), getSeed)
-          .limit(getMaxBackgroundRows).collect()
+    val kept = keptBackground(dataset.select(getInputCols.toIndexedSeq.map(ColumnRef(_)): _*), "is empty")
     val json = compact(render(JArray(kept.toList.map(r => JArray(r.toSeq.toList.map(TabularSHAPModel.encode))))))
     copyValues(new TabularSHAPModel(uid).setBackground(json).setParent(this))
   }

@@ -10,13 +10,7 @@ import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.types.{StructField, StructType}
 
 trait VectorSHAPParams extends SHAPParams with HasInputCol {
-  final val maxBackgroundRows = new IntParam(this, "maxBackgroundRows",
-    "Most background vectors fit keeps (a seeded random sample when the data has more): every coalition of every " +
-      "row is evaluated once per background vector, so the cost grows with it (the shap package advises 100 or so).",
-    Validators.gtEq(1))
-  setDefault(inputCol -> "features", maxBackgroundRows -> 100)
-  def getMaxBackgroundRows: Int = $(maxBackgroundRows)
-  def setMaxBackgroundRows(value: Int): this.type = set(maxBackgroundRows, value)
+  setDefault(inputCol -> "features")
 }
 
 class VectorSHAP(override val uid: String) extends Estimator[VectorSHAPModel] with IrbisStage with VectorSHAPParams {
@@ -40,16 +34,7 @@ class VectorSHAP(override val uid: String) extends Estimator[VectorSHAPModel] wi
     Columns.requireType(dataset.schema, uid, getInputCol, "a vector (the model's features)")(Columns.isVector)
     requireModel(uid)
     val vectors = dataset.select(ColumnRef(getInputCol)).where(ColumnRef(getInputCol).isNotNull)
-    // One job when the data is small enough to keep whole, as background data usually is.
-    val first = vectors.limit(getMaxBackgroundRows + 1).collect()
-    if (first.isEmpty) throw new IllegalArgumentException(
-      s"$uid: the background data (the dataset given to fit) has no vectors in '$getInputCol'; SHAP needs rows to " +
-        "take the absent features' values from")
-    val kept =
-      if (first.length <= getMaxBackgroundRows) first
-      else vectors.sample(withReplacement = false, math.min(1.0, 1.5 * getMaxBackgroundRows / vectors.count()), getSeed)
-        .limit(getMaxBackgroundRows).collect()
-    val rows = kept.map(_.getAs[Vector](0).toArray)
+    val rows = keptBackground(vectors, s"has no vectors in '$getInputCol'").map(_.getAs[Vector](0).toArray)
     if (rows.exists(_.length != rows.head.length)) throw new IllegalArgumentException(
       s"$uid: the background vectors in '$getInputCol' have different sizes (${rows.map(_.length).distinct.sorted
           .mkString(", ")})")
