@@ -1,8 +1,13 @@
 package irbis.lime
 
-import irbis.core.{StageParam, StringParam, Validators}
+import irbis.core.{ColumnRef, Columns, StageParam, StringParam, Validators}
 import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.ml.param.{IntArrayParam, Params}
+import org.apache.spark.sql.{Column, DataFrame}
+import org.apache.spark.sql.functions.{array, udf}
+import org.apache.spark.sql.types.DoubleType
 
 /**
  * The Params every explainer shares (LIME, Kernel SHAP, ICE): the model it explains, the model's output column and
@@ -30,4 +35,18 @@ trait ExplainerParams extends Params {
 
   protected def requireModel(stage: String): Transformer =
     get(model).getOrElse(throw new IllegalArgumentException(s"$stage: set 'model' to the Transformer to explain"))
+
+  /**
+   * targetCol of the model's output `scored` as an array of doubles (a number as one score), or an error naming
+   * the columns the model gave, less the explainer's own (`internalPrefix`).
+   */
+  private[lime] def targetScores(scored: DataFrame, stage: String, internalPrefix: String): Column = {
+    val target = Columns.requireType(scored.schema, stage, getTargetCol,
+      "a vector or a number: the model's output to explain (set targetCol to one of " +
+        s"${scored.schema.fieldNames.filterNot(_.startsWith(internalPrefix)).mkString(", ")})"
+    )(t => t == VectorType || Columns.isNumeric(t))
+    if (target.dataType == VectorType)
+      udf((v: Vector) => if (v == null) null else v.toArray).apply(ColumnRef(getTargetCol))
+    else array(ColumnRef(getTargetCol).cast(DoubleType))
+  }
 }

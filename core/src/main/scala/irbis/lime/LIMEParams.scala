@@ -135,13 +135,7 @@ private[lime] object LIMEEngine {
     }(Encoders.row(sampleSchema))
 
     val scored = model.transform(samples)
-    val target = Columns.requireType(scored.schema, uid, targetCol,
-      s"a vector or a number: the model's output to explain (set targetCol to one of ${scored.schema.fieldNames.filterNot(_.startsWith("__lime")).mkString(", ")})"
-    )(t => t == VectorType || Columns.isNumeric(t))
-    val scoreColumn: Column =
-      if (target.dataType == VectorType)
-        udf((v: Vector) => if (v == null) null else v.toArray).apply(ColumnRef(targetCol))
-      else array(ColumnRef(targetCol).cast(DoubleType))
+    val scoreColumn = stage.targetScores(scored, uid, "__lime")
     val grouped = scored
       .select(col(Id), struct(col(Sample), col(State), col(Distance), scoreColumn.as(Score)).as("s"))
       .groupBy(Id).agg(collect_list(col("s")).as("samples"))
