@@ -99,13 +99,15 @@ def free_port() -> int:
 
 
 class StandaloneCluster:
-    """One Master and `workers` Workers (WORKER_CORES cores and WORKER_MEMORY each) of pyspark's Spark on 127.0.0.1,
+    """One Master and `workers` Workers (`cores` cores and WORKER_MEMORY each) of pyspark's Spark on 127.0.0.1,
     each with its own work and log folders under `folder`; ready once the master lists every worker as alive.
     `env` is the environment of the daemons and of the applications started with `self.env` (the tests add their
-    Python path); `jvm_options` go to the daemons (the benchmarks leave Spark's defaults)."""
+    Python path); `jvm_options` go to the daemons (the benchmarks leave Spark's defaults). The tests' workers offer
+    two cores each: the shared application (ClusterApp) takes one on each worker, and an application of a test's
+    own (spark-submit, a second session) the other."""
 
     def __init__(self, folder: Path, workers: int = WORKERS, env: Optional[Dict[str, str]] = None,
-                 jvm_options: Sequence[str] = (), start_timeout: float = 180):
+                 jvm_options: Sequence[str] = (), start_timeout: float = 180, cores: int = WORKER_CORES):
         self.folder = folder
         self.home = spark_home(folder)
         self.env = dict(os.environ if env is None else env)
@@ -115,6 +117,7 @@ class StandaloneCluster:
         port, ui = free_port(), free_port()
         self.url, self.ui = f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}/json/"
         self.processes: List[subprocess.Popen] = []
+        self._commands: List[tuple] = []  # (name, main class, arguments) of each daemon, to restart one
         try:
             self._daemon("master", "org.apache.spark.deploy.master.Master",
                          "--host", "127.0.0.1", "--port", port, "--webui-port", ui)
@@ -122,24 +125,55 @@ class StandaloneCluster:
                 work = folder / f"worker-{i}"
                 work.mkdir(exist_ok=True)
                 self._daemon(f"worker-{i}", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                             "--cores", WORKER_CORES, "--memory", WORKER_MEMORY, "--work-dir", work,
+                             "--cores", cores, "--memory", WORKER_MEMORY, "--work-dir", work,
                              "--webui-port", free_port(), self.url)
             self._wait_for_workers(workers, start_timeout)
         except BaseException:
             self.stop()
             raise
-        (folder / "pids.json").write_text(json.dumps({"url": self.url, "pids": self.pids}))
+        self._write_pids()
+
+    def _write_pids(self) -> None:
+        (self.folder / "pids.json").write_text(json.dumps({"url": self.url, "pids": self.pids}))
 
     @property
     def pids(self) -> List[int]:
         return [p.pid for p in self.processes]
 
-    def _daemon(self, name: str, main: str, *args) -> None:
-        log = open(self.folder / f"{name}.log", "w")
-        self.processes.append(subprocess.Popen(
+    def _daemon(self, name: str, main: str, *args, index: Optional[int] = None) -> None:
+        """Starts a daemon (a JVM: bin/spark-class execs java), appended, or in place `index` when restarted."""
+        log = open(self.folder / f"{name}.log", "a")
+        proc = subprocess.Popen(
             [str(self.home / "bin" / "spark-class"), main, *map(str, args)], stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=str(self.folder), start_new_session=True))
+            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=str(self.folder), start_new_session=True)
         log.close()
+        if index is None:
+            self.processes.append(proc)
+            self._commands.append((name, main, args))
+        else:
+            self.processes[index] = proc
+
+    def restart_worker(self, pid: int, timeout: float = 120) -> None:
+        """Starts again the worker whose daemon had process id `pid` (killed by a test, as a machine is lost), with
+        its folders and cores, and waits until the master lists every worker alive again."""
+        index = self.pids.index(pid)
+        assert index > 0, "the master is not restarted"
+        name, main, args = self._commands[index]
+        if self.processes[index].poll() is None:
+            raise AssertionError(f"{name} (pid {pid}) is still running")
+        self._daemon(name, main, *args, index=index)
+        self._wait_for_workers(len(self.processes) - 1, timeout)
+        self._write_pids()
+
+    def executor_folders(self, app_id: str) -> List[Path]:
+        """The work folders of an application's executors (WORKER/APP/EXECUTOR, holding its stdout and stderr) on
+        every worker: where its executors ran, also after it ended."""
+        return sorted(self.folder.glob(f"worker-*/{app_id}/*"))
+
+    def applications(self) -> List[dict]:
+        """The master's running and completed applications (id, name, state, cores), oldest first."""
+        status = self.status()
+        return sorted(status["activeapps"] + status["completedapps"], key=lambda a: a["starttime"])
 
     def status(self) -> dict:
         with urllib.request.urlopen(self.ui, timeout=5) as r:

@@ -168,12 +168,13 @@ def distinct_traps(spark):
 @pytest.fixture(scope="session")
 def standalone_cluster(tmp_path_factory):
     """A real Spark standalone cluster on 127.0.0.1, one Master and two Workers (tests/python/cluster.py), started on
-    first use and stopped at the end of the run, also when tests failed."""
+    first use and stopped at the end of the run, also when tests failed. Each worker offers two cores: one for the
+    shared application (cluster_app), one for an application a test starts of its own."""
     require_build()
     from cluster import StandaloneCluster
 
     cluster = StandaloneCluster(tmp_path_factory.mktemp("standalone-cluster"), env=subprocess_env(),
-                                jvm_options=JVM_OPTIONS)
+                                jvm_options=JVM_OPTIONS, cores=2)
     yield cluster
     cluster.stop()
 

@@ -206,17 +206,20 @@ FAIL_FIRST_ATTEMPTS = """
     if TaskContext.get().attemptNumber() == 0:
         raise RuntimeError("injected failure of a first attempt")"""
 
-# The first task to see q3 kills the executor JVM it runs in (an ancestor of its Python worker) and records its
-# pid; the marker file, created exclusively, makes it happen once across executors and attempts.
-KILL_EXECUTOR = """
+# The first task to see q3 kills, as a machine is lost, the worker daemon that runs its executor and that executor
+# JVM (an ancestor of its Python worker), and records the worker's pid; the marker file, created exclusively, makes
+# it happen once across executors and attempts.
+KILL_WORKER = """
     if rid == "q3":
         try:
             fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return rid
         jvm = next(p for p in psutil.Process(os.getpid()).parents() if p.name() == "java")
-        os.write(fd, str(jvm.pid).encode())
+        worker = jvm.parent()
+        os.write(fd, json.dumps([worker.pid, jvm.pid]).encode())
         os.close(fd)
+        os.kill(worker.pid, signal.SIGKILL)
         os.kill(jvm.pid, signal.SIGKILL)
         time.sleep(60)"""
 
@@ -301,19 +304,26 @@ def test_low_latency_mode_answers_from_the_executors_that_hold_the_connections(c
 
 
 @pytest.mark.parametrize("master, fault", [("local[2,3]", FAIL_FIRST_ATTEMPTS),
-                                           (None, KILL_EXECUTOR)],
-                         ids=["first-attempts-fail", "executor-killed"])
+                                           (None, KILL_WORKER)],
+                         ids=["first-attempts-fail", "worker-killed"])
 @pytest.mark.own_spark
 def test_failed_tasks_are_retried_and_every_request_answered_once(tmp_path, master, fault, request):
-    """Task failures on first attempts (local[2,3]), or an executor JVM killed in the middle of a micro-batch
-    (the shared standalone cluster: two executor JVMs, one per worker): the retried tasks replay
-    the same requests, and every request gets its own answer exactly once, before its deadline."""
+    """Task failures on first attempts (local[2,3]), or a worker lost with its executor in the middle of a
+    micro-batch during a burst of requests (the shared standalone cluster: two workers, one executor JVM on each):
+    the retried tasks replay the same requests on the executor left, and every request gets its own answer exactly
+    once, before its deadline, with exact counters. The lost worker is then started again for the later tests."""
     service = textwrap.dedent(FAULTY_SERVICE % textwrap.indent(textwrap.dedent(fault).strip("\n"), " " * 8))
     marker = tmp_path / "killed"
-    if fault is KILL_EXECUTOR:
-        app = request.getfixturevalue("cluster_app")
-        printed = app.run("executor killed mid-batch", service, str(marker))
-        app.run("the killed executor replaced", "wait_for_executors(2)")  # for the cluster's later jobs
+    if fault is KILL_WORKER:
+        app, cluster = request.getfixturevalue("cluster_app"), request.getfixturevalue("standalone_cluster")
+        try:
+            printed = app.run("worker killed mid-batch", service, str(marker))
+        finally:
+            if marker.exists():
+                worker, executor = json.loads(marker.read_text())
+                psutil.wait_procs([p for p in map(process, (worker, executor)) if p], timeout=30)
+                cluster.restart_worker(worker)
+                app.run("the lost worker's executor replaced", "wait_for_executors(2)")  # for the later jobs
     else:
         script = tmp_path / "flaky.py"
         script.write_text(textwrap.dedent(OWN_SPARK) + service + "spark.stop()\n")
@@ -326,9 +336,16 @@ def test_failed_tasks_are_retried_and_every_request_answered_once(tmp_path, mast
     st = result["status"]
     assert (st["accepted"], st["replied"], st["rejected"], st["expired"], st["late"], result["failed"]) == \
         (12, 12, {}, 0, 0, False)
-    if fault is KILL_EXECUTOR:
-        killed = int(marker.read_text())
-        assert not psutil.pid_exists(killed), f"executor JVM {killed} was to be killed"
+    if fault is KILL_WORKER:
+        assert worker not in cluster.pids, "the lost worker was not replaced"
+        assert not psutil.pid_exists(worker) and not psutil.pid_exists(executor), (worker, executor)
+
+
+def process(pid):
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
 
 
 def raw_request(port, name, body, declared=None):
