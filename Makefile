@@ -34,7 +34,7 @@ SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \(
              $(wildcard project/*.sbt) project/build.properties build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
-.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-core test-python-areas test-python-own test-quick test-quick-scala test-quick-python test-wheel test-r demo bench clean publish-local
+.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-core test-python-areas test-python-own test-python-docs test-quick test-quick-scala test-quick-python test-wheel test-r demo bench clean publish-local
 
 build: $(WHEEL) $(RPKG)
 
@@ -106,15 +106,23 @@ $(RPKG): $(GEN)/.built
 	cp $(JARS)/irbis-assembly.jar $(GEN)/R/irbis/inst/java/irbis-assembly.jar
 	cd dist && R CMD build --no-build-vignettes ../$(GEN)/R/irbis >/dev/null
 
-publish-local:
-	echo "== publish the thin jar and its POM to ~/.m2 and ~/.ivy2/local"
-	$(SBT) -Dsbt.batch=true core/publishM2 core/publishLocal < /dev/null
+# The thin jar and its POM, as sbt made them, into a Maven repository on disk (~/.m2/repository, where Maven, sbt's
+# Resolver.mavenLocal and spark-submit's --packages look first): `--packages io.github.irbis-ml:irbis-core_2.13:$(VERSION)`
+# then resolves ONNX Runtime, OpenCV and LightGBM from the POM. The cluster tests publish into a folder of their own
+# (`make publish-local M2_REPO=...`) and spark-submit from it.
+M2_REPO ?= $(HOME)/.m2/repository
+M2_DIR   = $(M2_REPO)/io/github/irbis-ml/irbis-core_2.13/$(VERSION)
+publish-local: $(JARS)/.built
+	echo "== publish-local: io.github.irbis-ml:irbis-core_2.13:$(VERSION) (thin jar, POM) to $(M2_REPO)"
+	mkdir -p $(M2_DIR)
+	cp $(JARS)/irbis-core.jar $(M2_DIR)/irbis-core_2.13-$(VERSION).jar
+	cp $(JARS)/irbis-core.pom $(M2_DIR)/irbis-core_2.13-$(VERSION).pom
 
 # The suites run side by side (each output printed whole when it ends): much of a Spark test's time is
 # latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another. The
-# Python suite is three processes: two with one shared session each (tests/python/core, which holds the generic
-# per-stage suite, and the other areas), and the tests that start Spark of their own (marker own_spark: example
-# applications, fresh processes, the standalone cluster). Every suite prints its wall time (bin/timed) and `make test` ends
+# Python suite is four processes: two with one shared session each (tests/python/core, which holds the generic
+# per-stage suite, and the other areas), and two of the tests that start Spark of their own (marker own_spark):
+# the docs' blocks, and the rest (example applications, fresh processes, the standalone cluster). Every suite prints its wall time (bin/timed) and `make test` ends
 # with the list; pytest lists its 15 slowest tests.
 TIMES   := build/test-times.txt
 PYTEST  := $(PY) -m pytest -q -p no:cacheprovider --durations=15
@@ -122,7 +130,7 @@ test: build
 	rm -f $(TIMES)
 	export IRBIS_TIMES=$(CURDIR)/$(TIMES)
 	status=0
-	$(MAKE) --no-print-directory -j5 -O test-scala test-python test-r || status=$$?
+	$(MAKE) --no-print-directory -j6 -O test-scala test-python test-r || status=$$?
 	$(MAKE) --no-print-directory test-wheel || status=$$?
 	echo "== suite wall times (side by side, then the wheel)"
 	cat $(TIMES)
@@ -132,7 +140,7 @@ test-scala:
 	bin/timed scala $(SBT) -Dsbt.batch=true core/test < /dev/null
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
-test-python: test-python-core test-python-areas test-python-own
+test-python: test-python-core test-python-areas test-python-own test-python-docs
 
 test-python-core: build $(VENV)/.installed
 	bin/timed python-core $(PYTEST) --basetemp=build/pytest-core -m "not own_spark" tests/python/core
@@ -141,9 +149,14 @@ test-python-areas: build $(VENV)/.installed
 	bin/timed python-areas $(PYTEST) --basetemp=build/pytest-areas -m "not own_spark" tests/python \
 	  --ignore=tests/python/core
 
-# The own-Spark tests include tests/python/docs, which runs the README's and docs/'s blocks in the user venv.
+# The own-Spark tests in two processes: tests/python/docs (the README's and docs/'s blocks, run in the user venv),
+# and the rest.
 test-python-own: build $(VENV)/.installed $(USER_VENV)/.installed
-	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python
+	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python \
+	  --ignore=tests/python/docs
+
+test-python-docs: build $(VENV)/.installed $(USER_VENV)/.installed
+	bin/timed python-docs $(PYTEST) --basetemp=build/pytest-docs -m own_spark tests/python/docs
 
 # The loop while working on one area: its Scala suites and the generic checks of its stages' examples, and its
 # Python tests (tests/python/<area>) with the generic per-stage checks of its stages, side by side, without the

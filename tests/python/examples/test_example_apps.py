@@ -1,7 +1,8 @@
 """The camera-trap example as a user runs it in Scala and in R, on the shared camera-trap images.
 
 - Scala: `spark-submit --class irbis.examples.CameraTraps --jars irbis-assembly.jar irbis-examples.jar ...`
-  with pyspark's own spark-submit.
+  with pyspark's own spark-submit, to the tests' standalone cluster; and the same with `--packages` from the
+  Maven repository that `make publish-local` fills instead of `--jars`.
 - R: `Rscript examples/camera_traps.R ...` on real sparklyr (from ~/.cache/irbis/R-lib, where .ci/run installs it
   with ../shared/vendor/r/install.sh, or any library on R_LIBS), with the irbis package installed from `dist/` by
   `R CMD INSTALL` into a temporary library; the script itself is the one a user runs.
@@ -97,18 +98,79 @@ def check_results(stdout):
     return table
 
 
-def test_scala_app_with_spark_submit(model, tmp_path):
-    for jar in ("irbis-assembly.jar", "irbis-examples.jar"):
-        assert (JARS / jar).is_file(), f"missing build/jars/{jar}: run `make build` first"
-    env = dict(os.environ, SPARK_HOME=str(SPARK_HOME))
+def spark_submit_on_cluster(cluster, model, tmp_path, label, *args):
+    """pyspark's spark-submit of the camera-trap app to the standalone cluster (an application beside the tests'
+    shared one, on each worker's second core; client mode), checked as a user reads its output; returns the
+    application's id after asserting that executors on both workers ran its tasks."""
+    before = {a["id"] for a in cluster.applications()}
     out = tmp_path / "out"
-    stdout = run([SPARK_HOME / "bin" / "spark-submit", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-                  "--driver-memory", "2g", "--class", "irbis.examples.CameraTraps", "--jars", JARS / "irbis-assembly.jar",
-                  JARS / "irbis-examples.jar", "--data", DATA, "--model", model, "--out", out, "--folds", FOLDS],
-                 env, "spark-submit CameraTraps")
+    stdout = run([SPARK_HOME / "bin" / "spark-submit", "--master", cluster.url, "--conf", "spark.ui.enabled=false",
+                  "--driver-memory", "2g", "--executor-memory", "1g", "--conf", "spark.executor.cores=1",
+                  "--conf", "spark.cores.max=2",
+                  *args, "--class", "irbis.examples.CameraTraps", JARS / "irbis-examples.jar",
+                  "--data", DATA, "--model", model, "--out", out, "--folds", FOLDS],
+                 dict(cluster.env, SPARK_HOME=str(SPARK_HOME)), label)
     check_results(stdout)
     assert (out / "confusion_model4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "camera-traps-model4" / "metadata").is_dir()
+    apps = [a for a in cluster.applications() if a["id"] not in before]
+    assert [a["name"] for a in apps] == ["irbis-camera-traps"], apps
+    folders = cluster.executor_folders(apps[0]["id"])
+    assert sorted({f.parent.parent.name for f in folders}) == ["worker-0", "worker-1"], folders
+    for worker in ("worker-0", "worker-1"):  # each worker's executors ran tasks of the app
+        logs = "".join((f / "stderr").read_text(errors="replace") for f in folders if f.parent.parent.name == worker)
+        assert "Running task" in logs, f"{worker}: no task in its executors' logs {folders}"
+    return apps[0]["id"]
+
+
+def test_scala_app_with_spark_submit_jars_on_the_cluster(model, tmp_path, standalone_cluster):
+    """`spark-submit --jars irbis-assembly.jar` to the standalone cluster: the jar and its natives reach executors
+    that share nothing with the driver."""
+    for jar in ("irbis-assembly.jar", "irbis-examples.jar"):
+        assert (JARS / jar).is_file(), f"missing build/jars/{jar}: run `make build` first"
+    spark_submit_on_cluster(standalone_cluster, model, tmp_path, "spark-submit --jars CameraTraps", "--jars",
+                            JARS / "irbis-assembly.jar")
+
+
+IVY_SETTINGS = """<ivysettings>
+  <settings defaultResolver="irbis-test"/>
+  <caches defaultCacheDir="{cache}"/>
+  <resolvers>
+    <chain name="irbis-test" returnFirst="true">
+      <ibiblio name="published" m2compatible="true" root="{published}"/>
+      <ibiblio name="sbt-downloads" m2compatible="true" root="{coursier}"/>
+      <ibiblio name="central" m2compatible="true"/>
+    </chain>
+  </resolvers>
+</ivysettings>
+"""
+
+
+def test_scala_app_with_spark_submit_packages_on_the_cluster(model, tmp_path, standalone_cluster):
+    """`spark-submit --packages io.github.irbis-ml:irbis-core_2.13:VERSION` from the Maven repository that `make
+    publish-local` fills: Ivy resolves ONNX Runtime, OpenCV (with its linux-x86_64 natives), LightGBM and the rest
+    from the thin jar's POM alone (no assembly jar anywhere), and the app runs on the cluster. Ivy reads the
+    dependencies from the files sbt downloaded for the build when they are there (no network), else Maven Central."""
+    repo = tmp_path / "m2"
+    proc = subprocess.run(["make", "--no-print-directory", "publish-local", f"M2_REPO={repo}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    coordinate = f"io.github.irbis-ml:irbis-core_2.13:{VERSION}"
+    published = repo / "io" / "github" / "irbis-ml" / "irbis-core_2.13" / VERSION
+    assert sorted(p.name for p in published.iterdir()) == [f"irbis-core_2.13-{VERSION}.jar",
+                                                           f"irbis-core_2.13-{VERSION}.pom"]
+    coursier = Path(os.environ.get("COURSIER_CACHE", Path.home() / ".cache" / "coursier" / "v1"))
+    settings = tmp_path / "ivysettings.xml"
+    settings.write_text(IVY_SETTINGS.format(cache=tmp_path / "ivy-cache", published=repo.as_uri(),
+                                            coursier=(coursier / "https" / "repo1.maven.org" / "maven2").as_uri()))
+    spark_submit_on_cluster(standalone_cluster, model, tmp_path, "spark-submit --packages CameraTraps",
+                            "--packages", coordinate, "--conf", f"spark.jars.ivySettings={settings}",
+                            "--conf", f"spark.jars.ivy={tmp_path / 'ivy-home'}")
+    resolved = {p.name for p in (tmp_path / "ivy-home" / "jars").iterdir()}
+    for jar in (f"io.github.irbis-ml_irbis-core_2.13-{VERSION}.jar", "com.microsoft.onnxruntime_onnxruntime-",
+                "org.bytedeco_opencv-", "com.microsoft.ml.lightgbm_lightgbmlib-"):
+        assert any(name.startswith(jar) for name in resolved), (jar, sorted(resolved))
+    assert not any("assembly" in name or name.startswith("org.apache.spark") for name in resolved), resolved
 
 
 R_LIB = Path.home() / ".cache" / "irbis" / "R-lib"
