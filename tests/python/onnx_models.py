@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = [helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]
@@ -210,9 +211,22 @@ def tiny_cnn():
 TINY = {"multi_io": multi_io, "strings": strings, "fixed_batch": fixed_batch, "symbolic": symbolic,
         "tiny_cnn": tiny_cnn}
 
+def external_folder(tmp_path, name, model):
+    """The model saved as ONNX keeps models over 2 GB: a folder with the graph and its weights in a data file."""
+    folder = tmp_path / name
+    folder.mkdir()
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)  # save_model moves the weights out of the proto it is given
+    onnx.save_model(copy, str(folder / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="weights.bin", size_threshold=0)
+    assert (folder / "weights.bin").stat().st_size > (folder / "model.onnx").stat().st_size
+    return folder
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "core/src/test/resources/irbis/onnx"
     out.mkdir(parents=True, exist_ok=True)
     for name, build in TINY.items():
         (out / f"{name}.onnx").write_bytes(build().SerializeToString())
         print("wrote", out / f"{name}.onnx")
+

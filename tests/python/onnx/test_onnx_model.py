@@ -165,26 +165,13 @@ print(json.dumps({"before": before, "after": after}))
 """
 
 
-def external_folder(tmp_path, name, model):
-    """The model saved as ONNX keeps models over 2 GB: a folder with the graph and its weights in a data file."""
-    import onnx
-    folder = tmp_path / name
-    folder.mkdir()
-    copy = onnx.ModelProto()
-    copy.CopyFrom(model)  # save_model moves the weights out of the proto it is given
-    onnx.save_model(copy, str(folder / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location="weights.bin", size_threshold=0)
-    assert (folder / "weights.bin").stat().st_size > (folder / "model.onnx").stat().st_size
-    return folder
-
-
 @pytest.mark.own_spark
 @pytest.mark.parametrize("form", ["bytes", "folder"])
 def test_each_executor_creates_its_session_once(tmp_path, form, cluster_app):
     """Several executor JVMs: each opens the model once, from the broadcast bytes or, for a model folder
     with external data, from its own local copy of the folder."""
     model_path = save(tmp_path, "mlp", onnx_models.mlp()) if form == "bytes" else \
-        external_folder(tmp_path, "mlp_folder", onnx_models.mlp())
+        onnx_models.external_folder(tmp_path, "mlp_folder", onnx_models.mlp())
     counts = last_json(cluster_app.run(f"ONNX sessions per executor ({form})", ON_CLUSTER, str(model_path)))
     before, after = counts["before"], counts["after"]
     assert len(after) == 2, counts
@@ -288,7 +275,7 @@ def test_model_folder_with_external_data(spark, tmp_path):
 
     from irbis.onnx import ONNXModel
     model = onnx_models.mlp()
-    folder = external_folder(tmp_path, "mlp_external", model)
+    folder = onnx_models.external_folder(tmp_path, "mlp_external", model)
     x = np.random.default_rng(12).standard_normal((40, 64)).astype(np.float32)
     expected = reference(model.SerializeToString(), {"x": x})["logits"]
     df = spark.createDataFrame([(i, row.tolist()) for i, row in enumerate(x)], ["id", "x"]).repartition(2)
