@@ -74,7 +74,7 @@ SPACE = {"0": {"regParam": {"grid": [0.0, 3.0]}, "fitIntercept": {"grid": [True,
 
 
 def test_tune_hyperparameters_grid_table_is_recomputed_independently(spark, train, data):
-    lr = LogisticRegression(maxIter=15)
+    lr = LogisticRegression(maxIter=5)
     tuner = train.TuneHyperparameters(models=[lr], paramSpace=json.dumps(SPACE), evaluationMetric="accuracy",
                                       numFolds=3, seed=42, parallelism=2)
     fitted = tuner.fit(data)
@@ -93,14 +93,14 @@ def test_tune_hyperparameters_grid_table_is_recomputed_independently(spark, trai
         for k in range(3):
             train_df = folds.where(F.col("fold") != k).drop("fold")
             test_df = folds.where(F.col("fold") == k).drop("fold")
-            model = LogisticRegression(maxIter=15, **params).fit(train_df)
+            model = LogisticRegression(maxIter=5, **params).fit(train_df)
             per_fold.append(sk_metrics(model.transform(test_df))["accuracy"])
         assert r["fold_metrics"] == pytest.approx(per_fold, rel=1e-12), params
         assert r["metric"] == pytest.approx(float(np.mean(per_fold)), rel=1e-12)
     best = int(np.argmax([r["metric"] for r in results]))
     assert fitted.getBestIndex() == best
     best_params = json.loads(results[best]["params"])
-    refit = LogisticRegression(maxIter=15, **best_params).fit(data)
+    refit = LogisticRegression(maxIter=5, **best_params).fit(data)
     assert fitted.getBestModel().coefficients.toArray().tolist() == pytest.approx(refit.coefficients.toArray().tolist(), rel=1e-9)
     # the same seed gives the same folds and table; parallelism changes nothing
     again = train.TuneHyperparameters(models=[lr], paramSpace=json.dumps(SPACE), evaluationMetric="accuracy",

@@ -65,6 +65,18 @@ trait FeaturizeParams extends FeaturizeOptions with HasInputCols with HasOutputC
 
   /** Prefix of the intermediate columns, dropped from the output and from the feature names. */
   protected def internalPrefix: String = Columns.internalPrefix("Featurize")
+
+  /**
+   * The dataset with each vector input column checked: a null vector (no imputation exists for one; an image
+   * stage's row that could not be decoded has one) fails the job with an error naming the column, instead of
+   * VectorAssembler's, which names none and suggests handleInvalid=keep (NaN features, wrong predictions).
+   */
+  protected def nullVectorsRefused(dataset: Dataset[_], stage: String): DataFrame =
+    getInputCols.filter(c => dataset.schema(c).dataType == VectorType).foldLeft(dataset.toDF()) { (df, c) =>
+      df.withColumn(c, when(ColumnRef(c).isNull, raise_error(lit(s"$stage: column '$c' holds a null vector, " +
+          "which has no imputation (an earlier stage may have failed on that row: see its error column); " +
+          s"drop those rows first, e.g. df.na.drop(subset=['$c'])"))).otherwise(ColumnRef(c)))
+    }
 }
 
 class Featurize(override val uid: String) extends Estimator[FeaturizeModel]
@@ -150,7 +162,7 @@ class Featurize(override val uid: String) extends Estimator[FeaturizeModel]
     if (assembled.isEmpty) throw new IllegalArgumentException(
       s"$uid: no features are left (every input column was constant or empty); choose other inputCols")
     stages += new VectorAssembler().setInputCols(assembled.toArray).setOutputCol(getOutputCol).setHandleInvalid("error")
-    val fitted = new Pipeline().setStages(stages.result().toArray).fit(dataset)
+    val fitted = new Pipeline().setStages(stages.result().toArray).fit(nullVectorsRefused(dataset, uid))
     copyValues(new FeaturizeModel(uid).setPipeline(fitted).setParent(this))
   }
 
@@ -184,7 +196,7 @@ class FeaturizeModel(override val uid: String) extends Model[FeaturizeModel] wit
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val p = internalPrefix
-    val out = getPipeline.transform(dataset)
+    val out = getPipeline.transform(nullVectorsRefused(dataset, uid))
     val group = AttributeGroup.fromStructField(out.schema(getOutputCol))
     val named = group.attributes match {
       case Some(attrs) => new AttributeGroup(getOutputCol,

@@ -6,6 +6,7 @@ import irbis.testkit.{ExampleSource, SparkSuite, StageExample}
 import org.apache.spark.ml.attribute.{AttributeGroup, NominalAttribute}
 import org.apache.spark.ml.linalg.{Vector, Vectors}
 import org.apache.spark.sql.{DataFrame, SparkSession}
+import org.apache.spark.sql.functions.{col, lit, when}
 
 object FeaturizeData {
   def table(spark: SparkSession): DataFrame = {
@@ -75,5 +76,15 @@ class FeaturizeSuite extends SparkSuite {
         .fit(Seq(Map("a" -> 1)).toDF("m")))
     assert(e3.getMessage.contains(
         "'m' has type map<string,int>; expected a number, boolean, string, date, timestamp or vector column"))
+  }
+
+  test("a null vector is refused with its column named, not assembled into NaN features") {
+    val df = FeaturizeData.table(spark)
+    val withNull = df.withColumn("v", when(col("x").isNull, lit(null)).otherwise(col("v")))
+    val model = new Featurize().setInputCols(Array("x", "v")).fit(df)
+    val e = intercept[Exception](model.transform(withNull).collect())
+    val messages = Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).map(_.getMessage).mkString("\n")
+    assert(messages.contains(s"${model.uid}: column 'v' holds a null vector, which has no imputation"), messages)
+    assert(model.transform(withNull.na.drop(Seq("v"))).count() == 3)
   }
 }
