@@ -128,7 +128,8 @@ test: build
 	cat $(TIMES)
 	exit $$status
 
-test-scala:
+# StandaloneClusterSuite starts the tests' standalone cluster with tests/python/cluster.py, in the development venv.
+test-scala: $(VENV)/.installed
 	bin/timed scala $(SBT) -Dsbt.batch=true core/test < /dev/null
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
