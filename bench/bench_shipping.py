@@ -15,7 +15,6 @@ For each model, in one application, with its files out of the page cache first:
 The bounds are the model's size over the disk's cold read speed and over a loopback TCP copy's speed, both measured
 in the same run; the ratio is the time to usable over the larger bound. Generated files live in a temporary folder.
 """
-import json
 import os
 import re
 import socket
@@ -27,11 +26,8 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from bench_scaling import on_cluster
 from onnx import TensorProto, helper, numpy_helper
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "python"))
-from cluster import StandaloneCluster  # noqa: E402
 
 K = 1 << 20  # floats per weight vector: 4 MiB
 PER_FILE = 64  # weight vectors per external data file: 256 MiB files
@@ -43,7 +39,7 @@ import json, sys, time
 import irbis
 from irbis.onnx import ONNXModel
 
-url, cfg = sys.argv[1], json.loads(sys.argv[2])
+url, cfg = sys.argv[1], json.loads(sys.argv[3])
 spark = irbis.session(master=url, app_name="irbis-bench-shipping", **{
     "spark.ui.enabled": "false", "spark.cores.max": "2", "spark.executor.cores": "1",
     "spark.executor.memory": "1g", "spark.driver.memory": "2g"})
@@ -235,18 +231,8 @@ def run(spark):
         gather_chain(warmup, 2, False, rng)
         for m in models:
             uncache(Path(m["path"]))
-        (tmp / "cluster").mkdir()
-        cluster = StandaloneCluster(tmp / "cluster", workers=2)
-        try:
-            proc = subprocess.run([sys.executable, "-c", DRIVER, cluster.url,
-                                   json.dumps({"models": models, "rows": ROWS, "warmup": str(warmup)})],
-                                  env=cluster.env, capture_output=True, text=True, timeout=900, cwd=name)
-        finally:
-            cluster.stop()
-        if proc.returncode != 0:
-            raise RuntimeError(f"shipping: the driver exited {proc.returncode}\n{proc.stderr[-4000:]}")
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        logs = executor_logs(tmp / "cluster")
+        result = on_cluster(tmp, 2, {"models": models, "rows": ROWS, "warmup": str(warmup)}, DRIVER, "shipping")
+        logs = executor_logs(tmp / "cluster-2")
         assert len(logs) == 2, f"{len(logs)} executor logs"
         broadcasts = [broadcast_reads(log)[1:] for log in logs]  # the warm-up model's first
         archives = [archive_steps(log, "irbis-onnx-") for log in logs]

@@ -47,16 +47,7 @@ final class StandaloneCluster private (val folder: File, val url: String) extend
       .setConf(SparkLauncher.EXECUTOR_EXTRA_JAVA_OPTIONS, jvmOptions)
       .redirectError()
       .redirectOutput(log)
-    val process = launcher.launch()
-    val finished = process.waitFor(timeoutSeconds, TimeUnit.SECONDS)
-    if (!finished) process.destroyForcibly().waitFor()
-    if (!finished || process.exitValue() != 0) {
-      val text = if (log.exists) new String(Files.readAllBytes(log.toPath), UTF_8) else ""
-      throw new AssertionError(
-        (if (finished) s"${main.getName} exited with ${process.exitValue()}"
-         else s"${main.getName} ran past " +
-           s"$timeoutSeconds s") + s" on the standalone cluster; driver log $log, last lines:\n${text.takeRight(4000)}")
-    }
+    StandaloneCluster.await(launcher.launch(), timeoutSeconds, main.getName, log)
   }
 
   /** Stops the daemons and the executors they started. */
@@ -107,12 +98,20 @@ object StandaloneCluster {
     val log = new File(folder, s"cluster-$command.log")
     val process = new ProcessBuilder(python.getPath, new File(root, "tests/python/cluster.py").getPath, command,
       folder.getAbsolutePath).directory(root).redirectErrorStream(true).redirectOutput(log).start()
+    await(process, timeoutSeconds, s"tests/python/cluster.py $command", log)
+  }
+
+  /**
+   * Waits for `process` (killed past `timeoutSeconds`) and returns its output, `log`; fails with the log's end unless
+   * it exited 0.
+   */
+  private def await(process: Process, timeoutSeconds: Long, what: String, log: File): String = {
     val finished = process.waitFor(timeoutSeconds, TimeUnit.SECONDS)
     if (!finished) process.destroyForcibly().waitFor()
-    val printed = new String(Files.readAllBytes(log.toPath), UTF_8)
+    val printed = if (log.exists) new String(Files.readAllBytes(log.toPath), UTF_8) else ""
     if (!finished || process.exitValue() != 0) throw new AssertionError(
-      s"tests/python/cluster.py $command ${if (finished) s"exited with ${process.exitValue()}" else "timed out"}" +
-        s":\n${printed.takeRight(4000)}")
+      s"$what ${if (finished) s"exited with ${process.exitValue()}" else s"ran past $timeoutSeconds s"}; " +
+        s"its output ($log), last lines:\n${printed.takeRight(4000)}")
     printed
   }
 
