@@ -157,7 +157,7 @@ test-quick: generate
 	$(MAKE) --no-print-directory -j2 -O test-quick-scala test-quick-python
 
 test-quick-scala:
-	bin/timed scala-$(AREA) $(SBT) -Dsbt.batch=true "core/testOnly irbis.$(AREA).*" \
+	bin/timed scala-$(AREA) $(SBT) -Dsbt.batch=true "core/testOnly irbis.$(AREA).* -- -l irbis.OwnSpark" \
 	  "core/testOnly irbis.testkit.AllExamplesSuite -- $(foreach p,$(AREA_PACKAGES),-z $(p))" < /dev/null
 
 test-quick-python: generate $(VENV)/.installed

@@ -7,7 +7,7 @@ import java.nio.file.Files
 import scala.jdk.CollectionConverters._
 
 import irbis.onnx.{ONNXModel, TestModels}
-import irbis.testkit.SparkSuite
+import irbis.testkit.{OwnSpark, SparkSuite}
 import org.apache.hadoop.fs.FileUtil
 import org.apache.spark.sql.Row
 
@@ -28,7 +28,7 @@ class StandaloneClusterSuite extends SparkSuite {
     case _ => fail(s"the application wrote an unexpected line: $line")
   }
 
-  test("an application on the 2-worker standalone cluster runs ONNXModel in both workers' executors") {
+  test("an application on the 2-worker standalone cluster runs ONNXModel in both workers' executors", OwnSpark) {
     StandaloneCluster.requireBuild()
     val scratch = Files.createTempDirectory("irbis-scala-cluster-").toFile
     val model = new File(scratch, "symbolic.onnx")
