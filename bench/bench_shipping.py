@@ -42,7 +42,8 @@ from irbis.onnx import ONNXModel
 url, cfg = sys.argv[1], json.loads(sys.argv[3])
 spark = irbis.session(master=url, app_name="irbis-bench-shipping", **{
     "spark.ui.enabled": "false", "spark.cores.max": "2", "spark.executor.cores": "1",
-    "spark.executor.memory": "1g", "spark.driver.memory": "2g"})
+    "spark.executor.memory": "1g", "spark.driver.memory": "2g",
+    "spark.driver.extraJavaOptions": "-Djava.io.tmpdir=" + cfg["tmp"]})  # the folder's zip among the bench's files
 while spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() < 3:
     time.sleep(0.1)
 rows = spark.range(len(cfg["rows"]), numPartitions=len(cfg["rows"])).selectExpr(
@@ -231,7 +232,8 @@ def run(spark):
         gather_chain(warmup, 2, False, rng)
         for m in models:
             uncache(Path(m["path"]))
-        result = on_cluster(tmp, 2, {"models": models, "rows": ROWS, "warmup": str(warmup)}, DRIVER, "shipping")
+        cfg = {"models": models, "rows": ROWS, "warmup": str(warmup), "tmp": name}
+        result = on_cluster(tmp, 2, cfg, DRIVER, "shipping")
         logs = executor_logs(tmp / "cluster-2")
         assert len(logs) == 2, f"{len(logs)} executor logs"
         broadcasts = [broadcast_reads(log)[1:] for log in logs]  # the warm-up model's first
