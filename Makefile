@@ -136,7 +136,8 @@ test: build
 	cat $(TIMES)
 	exit $$status
 
-test-scala:
+# StandaloneClusterSuite starts the tests' standalone cluster with tests/python/cluster.py, in the development venv.
+test-scala: $(VENV)/.installed
 	bin/timed scala $(SBT) -Dsbt.batch=true core/test < /dev/null
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
@@ -169,7 +170,7 @@ test-quick: generate
 	$(MAKE) --no-print-directory -j2 -O test-quick-scala test-quick-python
 
 test-quick-scala:
-	bin/timed scala-$(AREA) $(SBT) -Dsbt.batch=true "core/testOnly irbis.$(AREA).*" \
+	bin/timed scala-$(AREA) $(SBT) -Dsbt.batch=true "core/testOnly irbis.$(AREA).* -- -l irbis.OwnSpark" \
 	  "core/testOnly irbis.testkit.AllExamplesSuite -- $(foreach p,$(AREA_PACKAGES),-z $(p))" < /dev/null
 
 test-quick-python: generate $(VENV)/.installed

@@ -92,17 +92,19 @@ print(json.dumps(result))
 JOBS = [("featurize", "img/s"), ("onnx", "r/s"), ("lightgbm", "r/s")]
 
 
-def on_cluster(tmp: Path, workers: int, cfg: dict) -> dict:
+def on_cluster(tmp: Path, workers: int, cfg: dict, driver: str = DRIVER, bench: str = "scaling") -> dict:
+    """Runs `driver` (with the master's URL, `workers` and `cfg` as arguments) as the one application of a cluster
+    of `workers` workers in tmp/cluster-N, which stays for its logs; returns the JSON it printed last."""
     folder = tmp / f"cluster-{workers}"
     folder.mkdir()
     cluster = StandaloneCluster(folder, workers=workers)
     try:
-        proc = subprocess.run([sys.executable, "-c", DRIVER, cluster.url, str(workers), json.dumps(cfg)],
+        proc = subprocess.run([sys.executable, "-c", driver, cluster.url, str(workers), json.dumps(cfg)],
                               env=cluster.env, capture_output=True, text=True, timeout=1800, cwd=str(folder))
     finally:
         cluster.stop()
     if proc.returncode != 0:
-        raise RuntimeError(f"scaling, {workers} worker(s): the driver exited {proc.returncode}\n{proc.stderr[-4000:]}")
+        raise RuntimeError(f"{bench}, {workers} worker(s): the driver exited {proc.returncode}\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

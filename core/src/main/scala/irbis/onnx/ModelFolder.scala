@@ -60,7 +60,11 @@ final case class ModelFolder(path: String) {
   def ship(sc: SparkContext, conf: Configuration, fingerprint: String): String = {
     val name = shippedName(fingerprint) + ".zip"
     if (!sc.listArchives().exists(_.endsWith("/" + name))) {
-      val zip = new File(Files.createTempDirectory("irbis-ship-").toFile, name)
+      val dir = Files.createTempDirectory("irbis-ship-").toFile
+      val zip = new File(dir, name)
+      // Spark serves the archive for the application's life; without this, each driver left a copy of the folder.
+      dir.deleteOnExit()
+      zip.deleteOnExit()
       val out = new ZipOutputStream(new BufferedOutputStream(new FileOutputStream(zip), 1 << 20))
       out.setLevel(Deflater.NO_COMPRESSION)
       try files(conf).foreach { f =>
