@@ -131,7 +131,6 @@ class StandaloneCluster:
         except BaseException:
             self.stop()
             raise
-        self._write_pids()
 
     def _write_pids(self) -> None:
         (self.folder / "pids.json").write_text(json.dumps({"url": self.url, "pids": self.pids}))
@@ -152,6 +151,7 @@ class StandaloneCluster:
             self._commands.append((name, main, args))
         else:
             self.processes[index] = proc
+        self._write_pids()  # at once: `cluster.py stop` finds what a start killed halfway had started
 
     def restart_worker(self, pid: int, timeout: float = 120) -> None:
         """Starts again the worker whose daemon had process id `pid` (killed by a test, as a machine is lost), with
@@ -163,7 +163,6 @@ class StandaloneCluster:
             raise AssertionError(f"{name} (pid {pid}) is still running")
         self._daemon(name, main, *args, index=index)
         self._wait_for_workers(len(self.processes) - 1, timeout)
-        self._write_pids()
 
     def executor_folders(self, app_id: str) -> List[Path]:
         """The work folders of an application's executors (WORKER/APP/EXECUTOR, holding its stdout and stderr) on
