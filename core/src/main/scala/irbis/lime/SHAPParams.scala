@@ -18,8 +18,8 @@ trait SHAPParams extends ExplainerParams with HasOutputCol {
     "Indices into targetCol's vector of the classes to explain, one vector of SHAP values each. Empty (the " +
       "default) and no targetClassesCol: the class with the highest score for the row."
   final val targetClassesCol = new StringParam(this, "targetClassesCol",
-    "Column holding each row's classes to explain (an array of integers, or one integer); it overrides " +
-      "targetClasses. Empty (the default): targetClasses for every row.")
+    "Column holding each row's classes to explain (an array of integers, or one integer); set it or " +
+      "targetClasses, not both. Empty (the default): targetClasses for every row.")
   final val numSamples = new IntParam(this, "numSamples",
     "Coalitions evaluated per row, besides the empty and the full one; each costs one model evaluation per " +
       "background row. When all 2^M - 2 coalitions of the M features fit, all are evaluated and the values are " +
@@ -70,6 +70,9 @@ trait SHAPParams extends ExplainerParams with HasOutputCol {
 
   /** The output columns' types; checks targetClassesCol. */
   protected def shapSchema(schema: StructType, stage: String): StructType = {
+    if (getTargetClassesCol.nonEmpty && getTargetClasses.nonEmpty) throw new IllegalArgumentException(
+      s"$stage: set targetClasses (${getTargetClasses.mkString("[", ", ", "]")}) or targetClassesCol " +
+        s"('$getTargetClassesCol'), not both: one gives the same classes for every row, the other each row's")
     if (getTargetClassesCol.nonEmpty)
       Columns.requireType(schema, stage, getTargetClassesCol,
         "an array of integers or an integer (classes to explain)") {
