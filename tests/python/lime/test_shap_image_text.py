@@ -56,6 +56,19 @@ def shap_reference(f, m):
     return float(np.atleast_1d(explainer.expected_value)[0]), values.reshape(m)
 
 
+def image_game(img, labels, fill):
+    """The image model's output for 0/1 rows of kept superpixels, the others painted with their `fill` colour."""
+    def f(z):
+        scores = []
+        for keep in np.atleast_2d(z):
+            painted = img.astype(np.float64).copy()
+            for k in np.flatnonzero(keep == 0):
+                painted[labels == k] = fill[k]
+            scores.append(image_score([painted[y, x, c] for y, x, c in PIXELS]))
+        return np.array(scores)
+    return f
+
+
 @pytest.mark.parametrize("hide", ["mean", "black"])
 def test_image_shap_equals_kernel_explainer(spark, image_model, hide):
     images = [block_image(seed) for seed in (1, 2)]
@@ -73,16 +86,7 @@ def test_image_shap_equals_kernel_explainer(spark, image_model, hide):
         fill = np.zeros((m, 3))
         if hide == "mean":  # each superpixel's mean colour, rounded half up as the stage rounds
             fill = np.floor(np.array([flat[labels.ravel() == k].mean(axis=0) for k in range(m)]) + 0.5)
-
-        def f(z):
-            scores = []
-            for keep in np.atleast_2d(z):
-                painted = img.astype(np.float64).copy()
-                for k in np.flatnonzero(keep == 0):
-                    painted[labels == k] = fill[k]
-                scores.append(image_score([painted[y, x, c] for y, x, c in PIXELS]))
-            return np.array(scores)
-
+        f = image_game(img, labels, fill)
         base, expected = shap_reference(f, m)
         values = row["shapValues"][0].toArray()
         assert len(values) == m + 1
@@ -116,6 +120,13 @@ def tokens_model(spark):
 SENTENCES = ["the food was slow", "great food but cold and slow", "slow slow food cold", "great"]
 
 
+def token_game(tokens, feature):
+    """The tokens model's output for 0/1 rows of kept features; feature[t] is token t's feature."""
+    def f(z):
+        return np.array([token_score([t for t, k in zip(tokens, feature) if keep[k]]) for keep in np.atleast_2d(z)])
+    return f
+
+
 @pytest.mark.parametrize("bag_of_words", [True, False])
 def test_text_shap_equals_kernel_explainer(spark, tokens_model, bag_of_words):
     df = spark.createDataFrame([(s.split(" "),) for s in SENTENCES], ["tokens"])
@@ -127,11 +138,7 @@ def test_text_shap_equals_kernel_explainer(spark, tokens_model, bag_of_words):
         words = list(dict.fromkeys(tokens))
         feature = [words.index(t) for t in tokens] if bag_of_words else list(range(len(tokens)))
         m = len(words) if bag_of_words else len(tokens)
-
-        def f(z):
-            return np.array([token_score([t for t, k in zip(tokens, feature) if keep[k]])
-                             for keep in np.atleast_2d(z)])
-
+        f = token_game(tokens, feature)
         values = row["shapValues"][0].toArray()
         assert len(values) == m + 1
         if m == 1:  # shap needs no regression here: the one token gets all of f(x) - f(nothing)
