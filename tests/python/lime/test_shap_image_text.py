@@ -95,6 +95,9 @@ def test_image_shap_equals_kernel_explainer(spark, image_model, hide):
         np.testing.assert_allclose(values[1:], expected, rtol=0, atol=TOL)
         np.testing.assert_allclose(values[1:].sum(), f(np.ones(m))[0] - f(np.zeros(m))[0], rtol=0, atol=1e-9)
         assert row["r2"].size == 1
+        # overlay draws the values (not the base value) of the shapValues column as it draws a weight array
+        drawn = ImageSHAP.overlay(row["image"], sp, row["shapValues"], top_k=2)
+        np.testing.assert_array_equal(drawn, ImageSHAP.overlay(row["image"], sp, values[1:], top_k=2))
 
 
 def token_score(tokens):
