@@ -56,6 +56,9 @@ def _labels(superpixels: Any) -> Any:
 def _weights(explanation: Any, target_class: Optional[int]) -> Any:
     import numpy as np
 
+    if isinstance(explanation, (list, tuple)) and len(explanation) > 0 and hasattr(explanation[0], "toArray"):
+        # ImageSHAP's shapValues: one [base value, one value per superpixel] vector per explained class
+        return explanation[target_class or 0].toArray()[1:]
     if isinstance(explanation, (np.ndarray, list, tuple)) and (len(explanation) == 0 or not hasattr(explanation[0], "asDict")):
         return np.asarray(explanation, dtype=np.float64)
     for entry in explanation:
@@ -84,7 +87,8 @@ def overlay(image: Any, superpixels: Any, explanation: Sequence[Any], top_k: int
     ``image``: the explained column's value: an image struct Row or an encoded image file's bytes (or a BGR numpy
     array); ``superpixels``: the row's superpixel
     struct (ImageLIME's ``superpixelCol``); ``explanation``: the row's explanation column (the first entry, or
-    the one for ``target_class``) or a plain weight array. The ``top_k`` superpixels with the largest
+    the one for ``target_class``), ImageSHAP's ``shapValues`` column (the values of its first target class, or of
+    the ``target_class``-th one, the base value left out) or a plain weight array. The ``top_k`` superpixels with the largest
     positive weights are shown as they are with a green outline; everything else is dimmed to ``dim``.
     """
     import numpy as np
@@ -113,6 +117,13 @@ def overlay(image: Any, superpixels: Any, explanation: Sequence[Any], top_k: int
 
 class ImageLIMEExt:
     """``ImageLIME.overlay(image, superpixels, explanation, top_k=5, path=None)``: see :func:`overlay`."""
+
+    overlay = staticmethod(overlay)
+    write_png = staticmethod(write_png)
+
+
+class ImageSHAPExt:
+    """``ImageSHAP.overlay(image, superpixels, shapValues, top_k=5, path=None)``: see :func:`overlay`."""
 
     overlay = staticmethod(overlay)
     write_png = staticmethod(write_png)

@@ -18,8 +18,8 @@ trait SHAPParams extends ExplainerParams with HasOutputCol {
     "Indices into targetCol's vector of the classes to explain, one vector of SHAP values each. Empty (the " +
       "default) and no targetClassesCol: the class with the highest score for the row."
   final val targetClassesCol = new StringParam(this, "targetClassesCol",
-    "Column holding each row's classes to explain (an array of integers, or one integer); it overrides " +
-      "targetClasses. Empty (the default): targetClasses for every row.")
+    "Column holding each row's classes to explain (an array of integers, or one integer); set it or " +
+      "targetClasses, not both. Empty (the default): targetClasses for every row.")
   final val numSamples = new IntParam(this, "numSamples",
     "Coalitions evaluated per row, besides the empty and the full one; each costs one model evaluation per " +
       "background row. When all 2^M - 2 coalitions of the M features fit, all are evaluated and the values are " +
@@ -70,6 +70,9 @@ trait SHAPParams extends ExplainerParams with HasOutputCol {
 
   /** The output columns' types; checks targetClassesCol. */
   protected def shapSchema(schema: StructType, stage: String): StructType = {
+    if (getTargetClassesCol.nonEmpty && getTargetClasses.nonEmpty) throw new IllegalArgumentException(
+      s"$stage: set targetClasses (${getTargetClasses.mkString("[", ", ", "]")}) or targetClassesCol " +
+        s"('$getTargetClassesCol'), not both: one gives the same classes for every row, the other each row's")
     if (getTargetClassesCol.nonEmpty)
       Columns.requireType(schema, stage, getTargetClassesCol,
         "an array of integers or an integer (classes to explain)") {
@@ -105,20 +108,35 @@ private[lime] object SHAPEngine {
   final case class SHAPFit(classes: Seq[Int], values: Seq[Vector], r2: Seq[Double])
 
   /**
-   * @param features    the row's features (None: the row is not explained, its outputs are null)
-   * @param background  the background rows' features
-   * @param assemble    the model's input values (in `modelFields` order) for one vector of features
+   * One row to explain: its `size` features, those that can change the model's output (`varying`; the others get 0
+   * and take part in no coalition), and `fill`, the model inputs (in `modelFields` order) of a coalition given as a
+   * keep-mask over all features: one sample per background row, or one only where an absent feature has a fixed
+   * replacement (a painted superpixel, a removed token).
+   */
+  final case class Masked(size: Int, varying: Array[Int], fill: Array[Boolean] => Iterator[Seq[Any]])
+
+  /** Absent features take a background row's values, one sample per background row: TabularSHAP's, VectorSHAP's. */
+  def againstBackground(background: IndexedSeq[IndexedSeq[Any]], assemble: IndexedSeq[Any] => Seq[Any])(
+    x: IndexedSeq[Any]): Masked = {
+    val m = x.length
+    Masked(m, (0 until m).filter(j => background.exists(b => b(j) != x(j))).toArray,
+      kept => background.iterator.map(b => assemble(IndexedSeq.tabulate(m)(j => if (kept(j)) x(j) else b(j)))))
+  }
+
+  /** Every feature varies, and a coalition is one sample: ImageSHAP's and TextSHAP's. */
+  def replacing(size: Int)(fill: Array[Boolean] => Seq[Any]): Masked =
+    Masked(size, Array.range(0, size), kept => Iterator.single(fill(kept)))
+
+  /**
+   * @param inputCols the columns `masked` reads, in order, as one Row
+   * @param masked    the row to explain (None: the row is not explained, its outputs are null)
    */
   def explain(stage: SHAPParams, uid: String, dataset: Dataset[_], inputCols: Seq[String],
-              modelFields: Seq[StructField],
-              background: IndexedSeq[IndexedSeq[Any]], features: Row => Option[IndexedSeq[Any]],
-              assemble: IndexedSeq[Any] => Seq[Any]): DataFrame = {
-    if (background.isEmpty) throw new IllegalArgumentException(s"$uid: the background data is empty")
+              modelFields: Seq[StructField], masked: Row => Option[Masked]): DataFrame = {
     val model = stage.getModel
     val (targetCol, seed0, perRow) = (stage.getTargetCol, stage.getSeed, stage.getTargetClassesCol.nonEmpty)
     val requested = if (perRow) Array.empty[Int] else stage.getTargetClasses
-    val m = background.head.length
-    val budget = stage.coalitionBudget(m)
+    val budget = stage.coalitionBudget _
     val base = dataset.toDF().withColumn(Id, xxhash64(inputCols.map(ColumnRef(_)): _*))
     val sampleSchema = StructType(Seq(StructField(Id, LongType, nullable = false),
       StructField(Coalition, IntegerType, nullable = false), StructField(Background, IntegerType, nullable = false),
@@ -127,9 +145,9 @@ private[lime] object SHAPEngine {
     ) ++ modelFields)
     val samples = base.select((Id +: inputCols).map(ColumnRef(_)): _*).flatMap { r =>
       val id = r.getLong(0)
-      features(Row.fromSeq(r.toSeq.tail)) match {
+      masked(Row.fromSeq(r.toSeq.tail)) match {
         case None => Iterator.empty
-        case Some(x) => rowSamples(id, x, background, budget, LIMEEngine.rowSeed(seed0, id.hashCode), assemble)
+        case Some(x) => rowSamples(id, x, budget(x.size), LIMEEngine.rowSeed(seed0, id.hashCode))
       }
     }(Encoders.row(sampleSchema))
 
@@ -169,28 +187,27 @@ private[lime] object SHAPEngine {
     }
   }
 
-  /** Features that take the row's value in every background row change nothing: they get 0 and no coalitions. */
-  def rowSamples(id: Long, x: IndexedSeq[Any], background: IndexedSeq[IndexedSeq[Any]], budget: Int, seed: Long,
-                 assemble: IndexedSeq[Any] => Seq[Any]): Iterator[Row] = {
-    val m = x.length
-    val varying = (0 until m).filter(j => background.exists(b => b(j) != x(j))).toArray
+  /**
+   * Coalition samples of one row: the full coalition once (its state marks the varying features, which solveRow
+   * reads from it), the empty one and the sampled ones once per background row.
+   */
+  def rowSamples(id: Long, x: Masked, budget: Int, seed: Long): Iterator[Row] = {
+    val (m, varying) = (x.size, x.varying)
     val coalitions =
       if (varying.length < 2) KernelSHAP.Coalitions(Array.empty, Array.empty)
       else KernelSHAP.coalitions(varying.length, budget, seed)
-    val varyingState = Array.tabulate(m)(j => if (varying.contains(j)) 1.0 else 0.0).toSeq
-    val full = Iterator.single(Row.fromSeq(Seq(id, Full, 0, varyingState, 1.0) ++ assemble(x)))
-    val empty = background.indices.iterator.map { b =>
-      Row.fromSeq(Seq(id, Empty, b, if (b == 0) Seq.fill(m)(0.0) else null, 0.0) ++ assemble(background(b)))
-    }
-    val sampled = coalitions.masks.indices.iterator.flatMap { c =>
-      val kept = new Array[Boolean](m)
-      (0 until m).foreach(j => kept(j) = true)
-      varying.indices.foreach(k => kept(varying(k)) = coalitions.masks(c)(k))
-      val state = kept.toSeq.map(k => if (k) 1.0 else 0.0)
-      background.indices.iterator.map { b =>
-        val mixed = IndexedSeq.tabulate(m)(j => if (kept(j)) x(j) else background(b)(j))
-        Row.fromSeq(Seq(id, c + 2, b, if (b == 0) state else null, coalitions.weights(c)) ++ assemble(mixed))
+    def rows(coalition: Int, kept: Array[Boolean], weight: Double, state: Seq[Double]): Iterator[Row] =
+      x.fill(kept).zipWithIndex.map { case (values, b) =>
+        Row.fromSeq(Seq(id, coalition, b, if (b == 0) state else null, weight) ++ values)
       }
+    def stateOf(kept: Array[Boolean]): Seq[Double] = kept.toSeq.map(k => if (k) 1.0 else 0.0)
+    val varyingState = stateOf(Array.tabulate(m)(j => varying.contains(j)))
+    val full = rows(Full, Array.fill(m)(true), 1.0, varyingState).take(1)
+    val empty = rows(Empty, Array.fill(m)(false), 0.0, stateOf(Array.fill(m)(false)))
+    val sampled = coalitions.masks.indices.iterator.flatMap { c =>
+      val kept = Array.fill(m)(true)
+      varying.indices.foreach(k => kept(varying(k)) = coalitions.masks(c)(k))
+      rows(c + 2, kept, coalitions.weights(c), stateOf(kept))
     }
     full ++ empty ++ sampled
   }

@@ -29,6 +29,59 @@ trait SuperpixelParams extends Params {
   def setModifier(value: Double): this.type = set(modifier, value)
 }
 
+/**
+ * The image explainers' input (ImageLIME, ImageSHAP): an image column, its superpixels (read or computed) and
+ * what a hidden superpixel becomes; an image that fails gives null outputs and its reason in errorCol.
+ */
+trait ExplainedImageParams extends SuperpixelParams with HasInputCol with HasErrorCol {
+  final val superpixelCol = new StringParam(this, "superpixelCol",
+    "Column of the superpixels explained. If it exists (SuperpixelTransformer's output) it is used; otherwise it " +
+      "is computed with cellSize and modifier and added, so the explanation can be drawn.",
+    Validators.nonEmpty)
+  final val hideColor = new EnumParam(this, "hideColor",
+    "What a hidden superpixel becomes: black (all channels 0, alpha kept) or mean (the superpixel's mean colour).",
+    Seq("black", "mean"))
+  setDefault(inputCol -> "image", superpixelCol -> "superpixels", hideColor -> "mean")
+
+  def getSuperpixelCol: String = $(superpixelCol)
+  def setSuperpixelCol(value: String): this.type = set(superpixelCol, value)
+  def getHideColor: String = $(hideColor)
+  def setHideColor(value: String): this.type = set(hideColor, value)
+
+  /** The input schema with the superpixel column (checked if there, else added) and the error column. */
+  protected def superpixelSchema(schema: StructType): StructType = {
+    val stage = uid
+    SparkImage.requireImageOrBytes(schema, stage, getInputCol)
+    val withSegments = if (schema.fieldNames.contains(getSuperpixelCol)) {
+      Columns.requireType(schema, stage, getSuperpixelCol,
+        s"superpixels as SuperpixelTransformer writes them (${LIMEImages.SegmentationType.simpleString})"
+      )(t =>
+        t.isInstanceOf[StructType] &&
+          t.asInstanceOf[StructType].fieldNames.sameElements(LIMEImages.SegmentationType.fieldNames))
+      schema
+    } else schema.add(getSuperpixelCol, LIMEImages.SegmentationType, nullable = true)
+    // An existing superpixel column is input, not a clash: check the error column against the rest.
+    ImageRows.checkOutputs(StructType(schema.filterNot(_.name == getSuperpixelCol)), stage, getInputCol,
+      getSuperpixelCol, getErrorCol)
+    ImageRows.outputSchema(withSegments, getSuperpixelCol, LIMEImages.SegmentationType, getErrorCol)
+  }
+
+  /** The dataset with each image's superpixels (null, and the reason in errorCol, where the image fails). */
+  protected def withSuperpixels(dataset: Dataset[_], samples: Int = Int.MaxValue): DataFrame = {
+    val segments =
+      LIMEImages.segmentUdf(getCellSize, getModifier, getClass.getSimpleName, getInputCol, samples)
+    val existing =
+      if (dataset.schema.fieldNames.contains(getSuperpixelCol)) ColumnRef(getSuperpixelCol)
+      else lit(null).cast(LIMEImages.SegmentationType)
+    ImageRows.attach(dataset.toDF(), segments(ColumnRef(getInputCol), existing), "superpixels", getSuperpixelCol,
+      getErrorCol)
+  }
+
+  /** The columns the engines read (see LIMEImages.explained) and the field the model reads: image structs. */
+  protected def explainedColumns: Seq[String] = Seq(getInputCol, getSuperpixelCol)
+  protected def imageField: StructField = StructField(getInputCol, SparkImage.schema, nullable = true)
+}
+
 /** Reading images for the LIME stages: image structs as they are, encoded files decoded as OpenCV's IMREAD_COLOR. */
 private[lime] object LIMEImages {
   val SegmentationType: StructType = StructType(Seq(
@@ -46,6 +99,43 @@ private[lime] object LIMEImages {
         SparkImage.schema)
     case other => throw new IllegalArgumentException(s"holds ${other.getClass.getName}, not an image")
   }
+
+  /**
+   * The image (a struct Row) with the superpixels a keep-mask hides painted with their mean colour (`mean`) or
+   * black, alpha kept: the perturbed images of ImageLIME and the coalitions of ImageSHAP.
+   */
+  def painter(image: Row, seg: Segmentation, mean: Boolean): Array[Boolean] => Row = {
+    val rec = SparkImage.record(image)
+    val (h, w, c) = (rec.height, rec.width, rec.nChannels)
+    val k = seg.count
+    val painted = Array.ofDim[Byte](k, c)
+    if (mean) {
+      val sums = Array.ofDim[Long](k, c); val counts = new Array[Long](k)
+      for (p <- 0 until h * w) {
+        val l = seg.labels(p); counts(l) += 1; for (ch <- 0 until c) sums(l)(ch) += rec.data(p * c + ch) & 0xff
+      }
+      for (l <- 0 until k; ch <- 0 until c if counts(l) > 0)
+        painted(l)(ch) = math.round(sums(l)(ch).toDouble / counts(l)).toByte
+    }
+    val alpha = if (c == 4) 3 else -1
+    mask => {
+      val data = rec.data.clone()
+      var p = 0
+      while (p < h * w) {
+        val l = seg.labels(p)
+        if (!mask(l)) { var ch = 0; while (ch < c) { if (ch != alpha) data(p * c + ch) = painted(l)(ch); ch += 1 } }
+        p += 1
+      }
+      Row(rec.origin, h, w, c, rec.mode, data)
+    }
+  }
+
+  /**
+   * A row of explainedColumns as an image struct and its superpixels; None where the image failed (its superpixels
+   * are null and errorCol says why) or is null: such a row gets null outputs.
+   */
+  def explained(r: Row): Option[(Row, Segmentation)] =
+    if (r.isNullAt(0) || r.isNullAt(1)) None else Some((imageRow(r.get(0)), fromRow(r.getStruct(1))))
 
   val SegmentResultType: StructType =
     StructType(Seq(StructField("superpixels", SegmentationType), StructField("error", StringType)))

@@ -88,10 +88,12 @@ class TabularSHAPModel(override val uid: String) extends Model[TabularSHAPModel]
     requireModel(uid)
     val schema = dataset.schema
     val bg = backgroundRows(schema)
+    if (bg.isEmpty) throw new IllegalArgumentException(s"$uid: the background data is empty; refit TabularSHAP")
     val cols = getInputCols.toIndexedSeq
     val fields = cols.map(c => schema(c).copy(nullable = true))
-    SHAPEngine.explain(this, uid, dataset, cols, fields, bg,
-      (r: Row) => if (r.anyNull) None else Some(r.toSeq.toIndexedSeq), (x: IndexedSeq[Any]) => x)
+    val masked = SHAPEngine.againstBackground(bg, (x: IndexedSeq[Any]) => x) _
+    SHAPEngine.explain(this, uid, dataset, cols, fields,
+      (r: Row) => if (r.anyNull) None else Some(masked(r.toSeq.toIndexedSeq)))
   }
 
   override def copy(extra: ParamMap): TabularSHAPModel = copyValues(new TabularSHAPModel(uid), extra).setParent(parent)

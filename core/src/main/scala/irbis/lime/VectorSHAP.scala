@@ -72,17 +72,19 @@ class VectorSHAPModel(override val uid: String) extends Model[VectorSHAPModel] w
     if (bg.exists(_.length != size))
       throw new IllegalArgumentException(s"$uid: the background vectors have different sizes")
     val field = StructField(column, VectorType, nullable = true)
-    SHAPEngine.explain(this, uid, dataset, Seq(column), Seq(field), bg,
+    val masked =
+      SHAPEngine.againstBackground(bg,
+        (x: IndexedSeq[Any]) => Seq(Vectors.dense(x.map(_.asInstanceOf[Double]).toArray))) _
+    SHAPEngine.explain(this, uid, dataset, Seq(column), Seq(field),
       { (r: Row) =>
         val v = r.getAs[Vector](0)
         if (v == null) None
         else {
           if (v.size != size) throw new IllegalArgumentException(
             s"$stage: a vector in '$column' has ${v.size} elements; the background data had $size")
-          Some(v.toArray.toIndexedSeq)
+          Some(masked(v.toArray.toIndexedSeq))
         }
-      },
-      (x: IndexedSeq[Any]) => Seq(Vectors.dense(x.map(_.asInstanceOf[Double]).toArray)))
+      })
   }
 
   override def copy(extra: ParamMap): VectorSHAPModel = copyValues(new VectorSHAPModel(uid), extra).setParent(parent)

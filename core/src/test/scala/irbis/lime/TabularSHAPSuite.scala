@@ -62,7 +62,8 @@ class TabularSHAPSuite extends SparkSuite {
     val withClasses = spark.createDataFrame(rows.collect().zip(wanted).map { case (r, c) =>
         Row.fromSeq(r.toSeq :+ c)
       }.toSeq.asJava, schema)
-    val picked = model.copy(org.apache.spark.ml.param.ParamMap.empty).setTargetClassesCol("classes")
+    val picked = model.copy(org.apache.spark.ml.param.ParamMap.empty).setTargetClasses(Array.empty)
+      .setTargetClassesCol("classes")
       .transform(withClasses).collect().map(r => r.getSeq[Vector](r.fieldIndex("shapValues")).map(_.toArray.toSeq))
     picked.zip(all).zip(wanted).foreach { case ((p, full), w) => assert(p == w.map(full(_))) }
   }
@@ -91,8 +92,9 @@ class TabularSHAPSuite extends SparkSuite {
     val e1 = intercept[IllegalArgumentException](explainer.setInputCols(Array("age", "nope")).fit(
         LIMEFixtures.tableData(spark, 3, 1)))
     assert(e1.getMessage.contains("'nope' does not exist"), e1.getMessage)
-    val e2 = intercept[IllegalArgumentException](explainer.setInputCols(Array("age", "label")).setTargetClassesCol(
-        "age").transformSchema(LIMEFixtures.tableData(spark, 3, 1).schema))
+    val e2 =
+      intercept[IllegalArgumentException](explainer.setInputCols(Array("age", "label")).setTargetClasses(Array.empty)
+          .setTargetClassesCol("age").transformSchema(LIMEFixtures.tableData(spark, 3, 1).schema))
     assert(e2.getMessage.contains("expected an array of integers or an integer"), e2.getMessage)
     val e3 = intercept[IllegalArgumentException](explainer.fit(LIMEFixtures.tableData(spark, 0, 1)))
     assert(e3.getMessage.contains("the background data (the dataset given to fit) is empty"), e3.getMessage)
