@@ -21,8 +21,8 @@ class ImageSHAP(override val uid: String) extends Transformer with IrbisStage wi
       "Shapley values when all 2^M - 2 coalitions of the M superpixels fit in numSamples). Outputs per row: for each " +
       "target class a vector [base value, one value per superpixel], the fit's R^2 per class (metricsCol), and the " +
       "superpixels. Input: an image struct or encoded image bytes (decoded as colour). An image that cannot be " +
-      "decoded or segmented, or does not fit its superpixels, gives null outputs and the reason in errorCol; the " +
-      "other rows are explained."
+      "decoded or segmented, or does not fit its superpixels, or has at least as many superpixels as numSamples, " +
+      "gives null outputs and the reason in errorCol; the other rows are explained."
 
   override def transformSchema(schema: StructType): StructType = shapSchema(superpixelSchema(schema), uid)
 
@@ -30,7 +30,9 @@ class ImageSHAP(override val uid: String) extends Transformer with IrbisStage wi
     transformSchema(dataset.schema)
     requireModel(uid)
     val mean = getHideColor == "mean"
-    SHAPEngine.explain(this, uid, withSuperpixels(dataset), explainedColumns, Seq(imageField),
+    // an image with as many superpixels as numSamples coalitions or more is refused in its row, with the numbers
+    // (SHAPEngine.requireDetermined would fail the job)
+    SHAPEngine.explain(this, uid, withSuperpixels(dataset, get(numSamples).getOrElse(Int.MaxValue)), explainedColumns, Seq(imageField),
       LIMEImages.explained(_).map { case (image, superpixels) =>
         val paint = LIMEImages.painter(image, superpixels, mean)
         SHAPEngine.replacing(superpixels.count)(mask => Seq(paint(mask)))

@@ -123,6 +123,18 @@ private[lime] object SHAPEngine {
       kept => background.iterator.map(b => assemble(IndexedSeq.tabulate(m)(j => if (kept(j)) x(j) else b(j)))))
   }
 
+  /**
+   * Fewer coalitions than features, not all of them: the M - 1 free values (the efficiency constraint gives the
+   * last) would fit the coalitions' outputs exactly whatever the model does, and say nothing: refused, as the LIME
+   * explainers refuse as many weights as samples. (ImageSHAP refuses such an image in its row instead: requireFewerThan.)
+   */
+  def requireDetermined(uid: String, features: Int, budget: Int): Unit =
+    if (features >= 2 && !KernelSHAP.enumerable(features, budget) && budget < features)
+      throw new IllegalArgumentException(
+        s"$uid: $features features vary but numSamples is $budget: Kernel SHAP would fit ${features - 1} free values " +
+          s"to $budget coalitions, which any model output fits exactly; raise numSamples above $features (unset, it " +
+          "is 2 M + 2048, as the shap package's 'auto') or explain fewer features")
+
   /** Every feature varies, and a coalition is one sample: ImageSHAP's and TextSHAP's. */
   def replacing(size: Int)(fill: Array[Boolean] => Seq[Any]): Masked =
     Masked(size, Array.range(0, size), kept => Iterator.single(fill(kept)))
@@ -147,7 +159,10 @@ private[lime] object SHAPEngine {
       val id = r.getLong(0)
       masked(Row.fromSeq(r.toSeq.tail)) match {
         case None => Iterator.empty
-        case Some(x) => rowSamples(id, x, budget(x.size), LIMEEngine.rowSeed(seed0, id.hashCode))
+        case Some(x) =>
+          val b = budget(x.size)
+          requireDetermined(uid, x.varying.length, b)
+          rowSamples(id, x, b, LIMEEngine.rowSeed(seed0, id.hashCode))
       }
     }(Encoders.row(sampleSchema))
 

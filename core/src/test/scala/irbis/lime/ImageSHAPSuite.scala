@@ -66,6 +66,12 @@ class ImageSHAPSuite extends SparkSuite {
     Seq("shapValues", "r2", "superpixels").foreach(c => assert(bad.isNullAt(bad.fieldIndex(c)), c))
     assert(bad.getAs[String]("error").startsWith("ImageSHAP: column 'image', image with no origin: "),
       bad.getAs[String]("error"))
+    // fewer coalitions than superpixels: that image is refused in its row, with the numbers
+    val few = shap.setNumSamples(1).transform(files).collect().map(r => r.getAs[String]("path") -> r).toMap
+    val refused = few("mem:/good.png")
+    assert(refused.isNullAt(refused.fieldIndex("shapValues")))
+    assert(refused.getAs[String]("error").contains("superpixels for 1 samples"), refused.getAs[String]("error"))
+    shap.setNumSamples(20)
     val e1 = intercept[IllegalArgumentException](shap.transform(files.withColumnRenamed("image", "content")))
     assert(e1.getMessage.contains("column 'image' does not exist"), e1.getMessage)
     val e2 = intercept[IllegalArgumentException](shap.transform(files.select(files("path").as("image"))))

@@ -98,11 +98,16 @@ class TabularSHAPSuite extends SparkSuite {
     assert(e2.getMessage.contains("expected an array of integers or an integer"), e2.getMessage)
     val e3 = intercept[IllegalArgumentException](explainer.fit(LIMEFixtures.tableData(spark, 0, 1)))
     assert(e3.getMessage.contains("the background data (the dataset given to fit) is empty"), e3.getMessage)
-    val e4 = intercept[Exception](explainer.setTargetClasses(Array(2)).setNumSamples(3)
+    val e4 = intercept[Exception](explainer.setTargetClasses(Array(2)).setNumSamples(14)
         .fit(LIMEFixtures.tableData(spark, 3, 1)).transform(LIMEFixtures.tableData(spark, 1, 2)).collect())
     assert(e4.toString.contains("targetClasses holds 2 but 'probability' has only 2 score(s)"), e4.toString)
     val e5 = intercept[IllegalArgumentException](new TabularSHAP().setInputCols(columns).fit(
         LIMEFixtures.tableData(spark, 3, 1)))
     assert(e5.getMessage.contains("set 'model'"), e5.getMessage)
+    // 4 features, 3 coalitions: 3 free values fit 3 outputs exactly, whatever the model
+    val e6 = intercept[Exception](explainer.setNumSamples(3).fit(LIMEFixtures.tableData(spark, 3, 1))
+        .transform(LIMEFixtures.tableData(spark, 1, 2)).collect())
+    assert(e6.toString.contains("4 features vary but numSamples is 3") && e6.toString.contains("raise numSamples"),
+      e6.toString)
   }
 }
