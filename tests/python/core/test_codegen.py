@@ -222,6 +222,18 @@ def test_extension_class_is_inherited_first(tmp_path, manifest):
     assert ast.unparse(model.bases[0]) == "IrbisWrapper"
 
 
+def test_extension_module_all_is_re_exported_beside_the_stages(tmp_path, manifest):
+    (tmp_path / "ext").mkdir()
+    (tmp_path / "ext" / "stages.py").write_text(
+        "__all__ = ['helper']\n\n\ndef helper() -> int:\n    return 1\n\n\nclass CleanMissingDataExt:\n    pass\n")
+    generate.generate(manifest, tmp_path / "out", ext_dir=tmp_path / "ext")
+    source = (tmp_path / "out/python/irbis/stages/__init__.py").read_text(encoding="utf-8")
+    assert "from irbis._ext.stages import CleanMissingDataExt, helper\n" in source
+    exported = next(n.value for n in ast.parse(source).body
+                    if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "__all__")
+    assert ast.literal_eval(exported)[-1] == "helper"
+
+
 def test_misnamed_extension_class_is_an_error(tmp_path, manifest):
     (tmp_path / "ext").mkdir()
     (tmp_path / "ext" / "stages.py").write_text("class CleanMissingDatExt:\n    pass\n")
