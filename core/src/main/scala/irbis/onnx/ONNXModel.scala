@@ -174,7 +174,7 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
       s"$uid: sliceAtOutput cuts a modelPayload model; this one is a model folder " +
         "(modelLocation), whose graph is not held in memory")
     val columns = get(fetchDict).getOrElse(Map.empty).collect { case (col, `output`) => col }
-    val cut = copy(ParamMap.empty).setModelPayload(OnnxGraphCut.expose(payload, output, uid))
+    val cut = copy(ParamMap.empty).setModelPayload(OnnxGraphCut.expose(payload, output, uid, "sliceAtOutput"))
     cut.setFetchDict((if (columns.isEmpty) Seq(output) else columns).map(_ -> OnnxGraphCut.Output).toMap)
   }
 

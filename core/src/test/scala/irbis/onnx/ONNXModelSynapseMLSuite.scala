@@ -28,6 +28,7 @@ class ONNXModelSynapseMLSuite extends SparkSuite {
     val renamed = cnn.setFetchDict("feat", "features").sliceAtOutput("features")
     assert(renamed.getFetchDict == Map("feat" -> OnnxGraphCut.Output))
     assert(renamed.transform(input).head().getAs[collection.Seq[Float]]("feat") == features)
-    assert(intercept[IllegalArgumentException](cnn.sliceAtOutput("nope")).getMessage.contains("is not a tensor"))
+    assert(intercept[IllegalArgumentException](cnn.sliceAtOutput("nope")).getMessage.contains(
+        "sliceAtOutput 'nope' is not a tensor"))
   }
 }
