@@ -125,6 +125,24 @@ def extension_classes(ext_dir: Optional[Path], area: str) -> Set[str]:
     return {node.name for node in tree.body if isinstance(node, ast.ClassDef) and node.name.endswith("Ext")}
 
 
+def extension_helpers(ext_dir: Optional[Path], area: str) -> List[str]:
+    """Module-level names that python/irbis/_ext/<area>.py lists in its `__all__` (a literal list of strings):
+    the generated module re-exports them beside its stages (e.g. ``irbis.image.toNDArray``)."""
+    path = extension_path(ext_dir, area) if ext_dir is not None else None
+    if path is None or not path.is_file():
+        return []
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    return []
+
+
+def _isort_key(name: str) -> Any:
+    # ruff's isort (order-by-type): CONSTANTS, then Classes, then functions and variables
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
 def _stage_view(stage: Dict[str, Any], by_class: Dict[str, Dict[str, Any]], ext: Set[str]) -> Dict[str, Any]:
     model = None
     if stage.get("modelClassName"):
@@ -146,7 +164,7 @@ def _stage_view(stage: Dict[str, Any], by_class: Dict[str, Dict[str, Any]], ext:
     }
 
 
-def _imports(views: List[Dict[str, Any]]) -> List[str]:
+def _imports(views: List[Dict[str, Any]], helpers: List[str]) -> List[str]:
     """Exactly the imports a module uses, so that the generated code is lint-clean: what the kinds of its params
     name (kinds.KINDS), what every wrapper uses, and what estimators and models use."""
     params = [p for s in views for p in s["params"]]
@@ -169,7 +187,7 @@ def _imports(views: List[Dict[str, Any]]) -> List[str]:
         raise mf.ManifestError(f"kinds.KINDS names imports from {sorted(kind_names)}, which python_gen does not place")
     lines = [f"from typing import {', '.join(sorted(typing, key=lambda n: (n != 'TYPE_CHECKING', n)))}", ""]
     lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in pyspark if names]
-    exts = sorted(s["ext"] for s in views if s["ext"])
+    exts = sorted([s["ext"] for s in views if s["ext"]] + helpers, key=_isort_key)
     if exts:
         line = f"from irbis._ext.{views[0]['area']} import {', '.join(exts)}"
         # as the import sorter (ruff's isort) wraps a line longer than 120 columns
@@ -198,7 +216,9 @@ def render(manifest: Dict[str, Any], out_dir: Path, ext_dir: Optional[Path]) -> 
                 f"{extension_path(ext_dir, area)} defines {', '.join(orphans)} but {package} has no stage "
                 "of that name (an Ext class is named <StageName>Ext)")
         views = [_stage_view(s, by_class, ext) for s in group]
+        helpers = extension_helpers(ext_dir, area)
         text = env.get_template("module.py.j2").render(
-            package=package, area=area, stages=views, version=manifest["irbisVersion"], imports=_imports(views))
+            package=package, area=area, stages=views, version=manifest["irbisVersion"], helpers=helpers,
+            imports=_imports(views, helpers))
         written.append(write(out_dir / "irbis" / Path(*area.split(".")) / "__init__.py", text))
     return written

@@ -209,17 +209,32 @@ def test_defaults_in_code_equal_the_manifest_decoded_by_the_runtime(rendered, ma
             assert same(in_code[name], value), (stage["name"], name, in_code[name], value)
 
 
-def test_extension_class_is_inherited_first(tmp_path, manifest):
+def _generated_stages_with_ext(tmp_path, manifest, ext_source: str) -> str:
+    """The generated irbis.stages module when python/irbis/_ext/stages.py holds `ext_source`."""
     (tmp_path / "ext").mkdir()
-    (tmp_path / "ext" / "stages.py").write_text(
-        "class CleanMissingDataExt:\n    def describe(self) -> str:\n        return 'hand-written'\n")
+    (tmp_path / "ext" / "stages.py").write_text(ext_source)
     generate.generate(manifest, tmp_path / "out", ext_dir=tmp_path / "ext")
-    source = (tmp_path / "out/python/irbis/stages/__init__.py").read_text(encoding="utf-8")
+    return (tmp_path / "out/python/irbis/stages/__init__.py").read_text(encoding="utf-8")
+
+
+def test_extension_class_is_inherited_first(tmp_path, manifest):
+    source = _generated_stages_with_ext(
+        tmp_path, manifest, "class CleanMissingDataExt:\n    def describe(self) -> str:\n        return 'hand-written'\n")
     assert "from irbis._ext.stages import CleanMissingDataExt\n" in source
     assert ast.unparse(_class(tmp_path / "out", _stage(manifest, "irbis.stages.CleanMissingData")).bases[0]) == \
         "CleanMissingDataExt"
     model = _class(tmp_path / "out", _stage(manifest, "irbis.stages.CleanMissingDataModel"))
     assert ast.unparse(model.bases[0]) == "IrbisWrapper"
+
+
+def test_extension_module_all_is_re_exported_beside_the_stages(tmp_path, manifest):
+    source = _generated_stages_with_ext(
+        tmp_path, manifest,
+        "__all__ = ['helper']\n\n\ndef helper() -> int:\n    return 1\n\n\nclass CleanMissingDataExt:\n    pass\n")
+    assert "from irbis._ext.stages import CleanMissingDataExt, helper\n" in source
+    exported = next(n.value for n in ast.parse(source).body
+                    if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "__all__")
+    assert ast.literal_eval(exported)[-1] == "helper"
 
 
 def test_misnamed_extension_class_is_an_error(tmp_path, manifest):

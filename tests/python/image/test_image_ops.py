@@ -97,7 +97,7 @@ CASES: Dict[str, tuple] = {
                                 lambda i: cv2.resize(i, (1600, 1200), interpolation=cv2.INTER_LANCZOS4)),
     "resize-upscale-cubic": (lambda t: t.centerCrop(100, 100).resize(300, 300, "cubic"),
                              lambda i: cv2.resize(center_crop(i, 100, 100), (300, 300), interpolation=cv2.INTER_CUBIC)),
-    "crop": (lambda t: t.crop(13, 7, 101, 57), lambda i: crop(i, 13, 7, 101, 57)),
+    "crop": (lambda t: t.crop(13, 7, width=101, height=57), lambda i: crop(i, 13, 7, 101, 57)),
     "centerCrop-224": (lambda t: t.centerCrop(224, 224), lambda i: center_crop(i, 224, 224)),
     "centerCrop-odd": (lambda t: t.centerCrop(101, 77), lambda i: center_crop(i, 101, 77)),
     "convertColor-RGB": (lambda t: t.convertColor("RGB"), lambda i: cv2.cvtColor(i, cv2.COLOR_BGR2RGB)),
@@ -122,7 +122,7 @@ CASES: Dict[str, tuple] = {
     **{f"flip-{mode}": (lambda t, m=mode: t.flip(m), lambda i, c=code: cv2.flip(i, c))
        for mode, code in {"horizontal": 1, "vertical": 0, "both": -1}.items()},
     "chain-8bit": (lambda t: t.resizeShortSide(300).centerCrop(256, 256).flip("horizontal").gaussianBlur(3, 0.8)
-                   .convertColor("RGB").crop(10, 20, 200, 180),
+                   .convertColor("RGB").crop(10, 20, width=200, height=180),
                    lambda i: crop(cv2.cvtColor(cv2.GaussianBlur(cv2.flip(center_crop(short_side(i, 300), 256, 256), 1),
                                                                 (3, 3), 0.8), cv2.COLOR_BGR2RGB), 10, 20, 200, 180)),
 }

@@ -46,6 +46,11 @@ case class GaussianBlur(kernelWidth: Int, kernelHeight: Int, sigmaX: Double, sig
     "sigmaX" -> JDouble(sigmaX), "sigmaY" -> JDouble(sigmaY))
 }
 
+case class BoxBlur(kernelWidth: Int, kernelHeight: Int) extends ImageOp {
+  val op = "boxBlur"
+  protected def fields = List("kernelWidth" -> JInt(kernelWidth), "kernelHeight" -> JInt(kernelHeight))
+}
+
 case class Threshold(threshold: Double, maxValue: Double, thresholdType: String, method: String) extends ImageOp {
   val op = "threshold"
   protected def fields = List("threshold" -> JDouble(threshold), "maxValue" -> JDouble(maxValue),
@@ -82,8 +87,8 @@ object ImageOp {
   val FlipModes: Seq[String] = Seq("horizontal", "vertical", "both")
   val Layouts: Seq[String] = Seq("CHW", "HWC")
   val ChannelOrders: Seq[String] = Seq("RGB", "BGR")
-  val Names: Seq[String] = Seq("resize", "crop", "centerCrop", "convertColor", "gaussianBlur", "threshold", "flip",
-    "normalize", "toTensor")
+  val Names: Seq[String] = Seq("resize", "crop", "centerCrop", "convertColor", "gaussianBlur", "boxBlur", "threshold",
+    "flip", "normalize", "toTensor")
 
   /** Reads one element of `operations`; errors name the element's position, its op and the field. */
   def parse(json: String, index: Int): ImageOp = {
@@ -122,6 +127,7 @@ object ImageOp {
           "kernelWidth and kernelHeight must both be positive and odd, or both 0 with sigmaX > 0 (OpenCV then " +
             s"derives the kernel from sigma); got ${b.kernelWidth}x${b.kernelHeight}, sigmaX ${b.sigmaX}")
         b
+      case "boxBlur" => BoxBlur(f.int("kernelWidth", min = 1), f.int("kernelHeight", min = 1))
       case "threshold" => Threshold(f.double("threshold", None), f.double("maxValue", Some(255.0)),
           f.choice("type", ThresholdTypes, Some("binary")), f.choice("method", ThresholdMethods, Some("fixed")))
       case "flip" => Flip(f.choice("mode", FlipModes, None))

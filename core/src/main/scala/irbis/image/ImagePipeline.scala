@@ -107,6 +107,7 @@ object ImagePipeline {
     case GaussianBlur(kw, kh, sx, sy) =>
       (fresh(cvGaussianBlur(m, _, new Size(kw, kh), sx, sy, BORDER_DEFAULT,
             ALGO_HINT_DEFAULT)), order)
+    case BoxBlur(kw, kh) => (fresh(blur(m, _, new Size(kw, kh))), order)
     case Threshold(t, max, kind, method) =>
       if (method != "fixed" && m.`type`() != CV_8UC1) throw new ImageException(
         s"method '$method' needs a 1-channel 8-bit image (convertColor to GRAY first), got ${m.channels()} channels")

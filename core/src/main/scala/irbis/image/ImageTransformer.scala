@@ -14,7 +14,7 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
 
   override def stageDoc: String =
     "Applies an ordered list of OpenCV operations to every image in one pass: resize, crop, centerCrop, " +
-      "convertColor, gaussianBlur, threshold, flip, normalize, and a final toTensor that outputs a float array " +
+      "convertColor, gaussianBlur, boxBlur, threshold, flip, normalize, and a final toTensor that outputs a float array " +
       "(CHW or HWC) for ONNXModel. The input is an image struct (Spark's image schema) or a binary column of " +
       "encoded files, decoded on the way as ImageDecoder does. A row whose image cannot be processed gets a " +
       "null result and a message in errorCol; the job never fails because of one image."
@@ -31,7 +31,8 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
       "be at least that large. convertColor {to: BGR, RGB or GRAY}: converts from the current channel order " +
       "(an image struct is GRAY, BGR or BGRA; alpha is dropped) with cv2.cvtColor. gaussianBlur {kernelWidth, " +
       "kernelHeight (odd, or both 0 to derive them from sigma), sigmaX, sigmaY (0 = derived), border " +
-      "BORDER_REFLECT_101}. threshold {threshold, maxValue (255), type (binary, binaryInv, trunc, toZero, " +
+      "BORDER_REFLECT_101}. boxBlur {kernelWidth, kernelHeight (>= 1)}: cv2.blur, the mean over the kernel. " +
+      "threshold {threshold, maxValue (255), type (binary, binaryInv, trunc, toZero, " +
       "toZeroInv), method (fixed, otsu, triangle: automatic threshold, 1-channel 8-bit only)}. flip {mode: " +
       "horizontal (left-right), vertical (up-down), both}. normalize {mean, std (1 value, or one per channel " +
       "in the current channel order), scale (1)}: (pixel * scale - mean) / std in float32, in that order; the " +
@@ -54,12 +55,13 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
     addOperation(Resize(height, width, interpolation))
   def resizeShortSide(size: Int, interpolation: String = "linear"): this.type =
     addOperation(ResizeShortSide(size, interpolation))
-  def crop(x: Int, y: Int, width: Int, height: Int): this.type = addOperation(Crop(x, y, width, height))
+  def crop(x: Int, y: Int, height: Int, width: Int): this.type = addOperation(Crop(x, y, width, height))
   def centerCrop(height: Int, width: Int): this.type = addOperation(CenterCrop(height, width))
   def convertColor(to: String): this.type = addOperation(ConvertColor(to))
   def gaussianBlur(kernelSize: Int, sigma: Double): this.type = gaussianBlur(kernelSize, kernelSize, sigma, 0.0)
   def gaussianBlur(kernelWidth: Int, kernelHeight: Int, sigmaX: Double, sigmaY: Double): this.type =
     addOperation(GaussianBlur(kernelWidth, kernelHeight, sigmaX, sigmaY))
+  def boxBlur(kernelWidth: Int, kernelHeight: Int): this.type = addOperation(BoxBlur(kernelWidth, kernelHeight))
   def threshold(threshold: Double, maxValue: Double = 255, thresholdType: String = "binary",
                 method: String = "fixed"): this.type =
     addOperation(Threshold(threshold, maxValue, thresholdType, method))
@@ -68,6 +70,60 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
     addOperation(Normalize(mean, std, scale))
   def toTensor(layout: String = "CHW", channelOrder: String = "RGB"): this.type =
     addOperation(ToTensor(layout, channelOrder))
+
+  // SynapseML's spellings of the same operations (see docs/MIGRATING_FROM_SYNAPSEML.md): its OpenCV codes
+  // become Irbis's named fields, and where its own code does something else than documented, the documented
+  // behaviour wins.
+
+  /** Resizes the short side to `size` keeping the aspect ratio, or to `size` x `size` when it is false. */
+  def resize(size: Int, keepAspectRatio: Boolean): this.type =
+    if (keepAspectRatio) resizeShortSide(size) else resize(size, size)
+
+  /** `cv2.cvtColor` with one of the codes whose source order the image can have (BGR, BGRA or GRAY). */
+  def colorFormat(code: Int): this.type = addOperation(ConvertColor(SynapseMLCodes.colorTarget(code, channelOrder)))
+
+  /** A `height` x `width` box blur; SynapseML passes them to OpenCV swapped, Irbis does not. */
+  def blur(height: Double, width: Double): this.type =
+    boxBlur(SynapseMLCodes.wholeSize("width", width), SynapseMLCodes.wholeSize("height", height))
+
+  /** A 2-D Gaussian blur of `apertureSize` x `apertureSize` (SynapseML blurs only vertically). */
+  def gaussianKernel(apertureSize: Int, sigma: Double): this.type = gaussianBlur(apertureSize, sigma)
+
+  /** `cv2.threshold` with an OpenCV type code (`THRESH_BINARY`... optionally `| THRESH_OTSU`/`THRESH_TRIANGLE`). */
+  def threshold(threshold: Double, maxValue: Double, thresholdType: Int): this.type = {
+    val (kind, method) = SynapseMLCodes.threshold(thresholdType)
+    this.threshold(threshold, maxValue, kind, method)
+  }
+
+  /** `cv2.flip` codes: 0 up-down, positive left-right, negative both. */
+  def flip(flipCode: Int): this.type =
+    flip(if (flipCode == 0) "vertical" else if (flipCode > 0) "horizontal" else "both")
+
+  /**
+   * Normalizes with `mean` and `std` given in `channelOrder` (RGB or BGR) and ends with a CHW tensor in that
+   * order: SynapseML's `normalize(mean, std, colorScaleFactor)`, whose statistics are in its tensor's order.
+   */
+  def normalizeToTensor(mean: Array[Double], std: Array[Double], scale: Double,
+                        channelOrder: String = "RGB"): this.type = {
+    require(ImageOp.ChannelOrders.contains(channelOrder),
+      s"channelOrder must be one of ${ImageOp.ChannelOrders.mkString(", ")}, got $channelOrder")
+    val current = this.channelOrder
+    val reorder = (v: Array[Double]) =>
+      if (v.length == 3 && ImageOp.ChannelOrders.contains(current) && current != channelOrder) v.reverse else v
+    normalize(reorder(mean).toSeq, reorder(std).toSeq, scale).toTensor("CHW", channelOrder)
+  }
+
+  /** SynapseML's element type of the tensor: Irbis's tensors are float arrays, so only FloatType is accepted. */
+  def setTensorElementType(value: DataType): this.type = {
+    require(value == FloatType,
+      s"$uid: tensors are float32 arrays (FloatType); got $value. Cast the output " +
+        "column instead, e.g. col(outputCol).cast(\"array<double>\")")
+    this
+  }
+
+  /** The channel order the image will have after the current operations, assuming a colour image struct. */
+  private def channelOrder: String =
+    getOps.collect { case ConvertColor(to) => to }.lastOption.getOrElse("BGR")
 
   private def outputType: DataType =
     if (getOps.lastOption.exists(_.isInstanceOf[ToTensor])) ArrayType(FloatType, containsNull = false)
@@ -109,6 +165,13 @@ class ImageTransformer(override val uid: String) extends Transformer with IrbisS
 }
 
 object ImageTransformer extends IrbisReadable[ImageTransformer] {
+
+  /** A stage holding these operations (a JSON array of strings): the wrappers run the Scala aliases on it. */
+  def withOperations(jsonArray: String): ImageTransformer = {
+    validateOperations(jsonArray)
+    val items = org.json4s.jackson.JsonMethods.parse(jsonArray).values.asInstanceOf[List[String]]
+    new ImageTransformer().setOperations(items.toArray)
+  }
 
   /** One operation's canonical JSON (validated, defaults filled in): how the Python fluent methods build theirs. */
   def canonicalOperation(json: String): String = ImageOp.canonical(json)

@@ -158,6 +158,26 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
   def modelInputsJson: String = OnnxTypes.describeAll(driverSession.getInputInfo)
   def modelOutputsJson: String = OnnxTypes.describeAll(driverSession.getOutputInfo)
 
+  // SynapseML's spellings (see docs/MIGRATING_FROM_SYNAPSEML.md).
+  def modelInput: Map[String, NodeInfo] = modelInputs
+  def modelOutput: Map[String, NodeInfo] = modelOutputs
+  def getDeviceType: String = getExecutionProvider
+  def setDeviceType(value: String): this.type = setExecutionProvider(ONNXModel.executionProviderOf(value))
+
+  /**
+   * A copy whose model ends at the inner tensor `output`, fetched into a column of that name (or wherever
+   * fetchDict already sends it). Unlike SynapseML, the tensor comes back flattened per row (a float array
+   * per row, as ImageFeaturizer's cut), since its inner shape is not declared in the graph.
+   */
+  def sliceAtOutput(output: String): ONNXModel = {
+    require(folder.isEmpty,
+      s"$uid: sliceAtOutput cuts a modelPayload model; this one is a model folder " +
+        "(modelLocation), whose graph is not held in memory")
+    val columns = get(fetchDict).getOrElse(Map.empty).collect { case (col, `output`) => col }
+    val cut = copy(ParamMap.empty).setModelPayload(OnnxGraphCut.expose(payload, output, uid, "sliceAtOutput"))
+    cut.setFetchDict((if (columns.isEmpty) Seq(output) else columns).map(_ -> OnnxGraphCut.Output).toMap)
+  }
+
   private def resolvedFeeds(schema: StructType): Seq[FeedSpec] = {
     val inputs = driverSession.getInputNames.asScala.toSeq.sorted
     val feeds = if (getFeedDict.nonEmpty) getFeedDict
@@ -308,5 +328,14 @@ class ONNXModel(override val uid: String) extends Transformer with IrbisStage wi
 }
 
 object ONNXModel extends IrbisReadable[ONNXModel] {
+
+  /** executionProvider for SynapseML's deviceType: the same names, in any case; anything else is refused. */
+  def executionProviderOf(deviceType: String): String = {
+    val upper = String.valueOf(deviceType).toUpperCase(java.util.Locale.ROOT)
+    require(Set("CPU", "CUDA")(upper),
+      s"deviceType '$deviceType': Irbis runs ONNX models on CPU or CUDA only; " +
+        "write setExecutionProvider(\"CPU\") or setExecutionProvider(\"CUDA\")")
+    upper
+  }
   override def read: MLReader[ONNXModel] = HasModelFolder.reader[ONNXModel]
 }

@@ -53,7 +53,7 @@ object OnnxGraphCut {
   }
 
   /** A copy of `model` whose only output is `tensor`, flattened per row; nodes it does not need are dropped. */
-  def expose(model: Array[Byte], tensor: String, stage: String): Array[Byte] = {
+  def expose(model: Array[Byte], tensor: String, stage: String, what: String = "outputNode"): Array[Byte] = {
     val gf = graphField(model)
     val g = parseGraph(model, gf)
     if (!g.tensors.contains(tensor)) {
@@ -61,7 +61,7 @@ object OnnxGraphCut {
       val shown = if (known.size <= 60) known.mkString(", ")
       else known.take(30).mkString(", ") + s", ... (${known.size - 60} more) ..., " + known.takeRight(30).mkString(", ")
       throw new IllegalArgumentException(
-        s"$stage: outputNode '$tensor' is not a tensor of the graph. Its tensors (inputs and node outputs, in " +
+        s"$stage: $what '$tensor' is not a tensor of the graph. Its tensors (inputs and node outputs, in " +
           s"graph order): $shown")
     }
     val keep = neededNodes(g, tensor)

@@ -10,7 +10,7 @@ class ImageTransformerExamples extends ExampleSource {
         Some(TestImages.record(9, 7, 1, "grey")), Some(TestImages.record(4, 5, 4, "small-bgra"))))
     Seq(
       StageExample("ImageTransformer",
-        new ImageTransformer().resize(10, 8).crop(1, 2, 6, 5).flip("both")
+        new ImageTransformer().resize(10, 8).crop(1, 2, width = 6, height = 5).flip("both")
           .gaussianBlur(3, 0.8).convertColor("RGB"), images),
       StageExample("ImageTransformer-tensor",
         new ImageTransformer().setOutputCol("tensor").resizeShortSide(6, "area")
@@ -86,7 +86,8 @@ class ImageTransformerSuite extends SparkSuite {
     def px(y: Int, x: Int, c: Int) = rec.data((y * 4 + x) * 3 + c) & 0xff
     val images = TestImages.images(spark, Seq(Some(rec)))
     val flipped =
-      new ImageTransformer().flip("horizontal").crop(1, 1, 2, 2).transform(images).head().getAs[Row]("transformed")
+      new ImageTransformer().flip("horizontal").crop(1, 1, height = 2, width = 2).transform(images).head().getAs[Row](
+        "transformed")
     val data = flipped.getAs[Array[Byte]]("data").map(_ & 0xff)
     assert(data.toSeq == Seq(px(1, 2, 0), px(1, 2, 1), px(1, 2, 2), px(1, 1, 0), px(1, 1, 1), px(1, 1, 2),
       px(2, 2, 0), px(2, 2, 1), px(2, 2, 2), px(2, 1, 0), px(2, 1, 1), px(2, 1, 2)))
