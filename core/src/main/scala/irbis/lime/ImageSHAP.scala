@@ -32,7 +32,8 @@ class ImageSHAP(override val uid: String) extends Transformer with IrbisStage wi
     val mean = getHideColor == "mean"
     // an image with as many superpixels as numSamples coalitions or more is refused in its row, with the numbers
     // (SHAPEngine.requireDetermined would fail the job)
-    SHAPEngine.explain(this, uid, withSuperpixels(dataset, get(numSamples).getOrElse(Int.MaxValue)), explainedColumns, Seq(imageField),
+    SHAPEngine.explain(this, uid, withSuperpixels(dataset, get(numSamples).getOrElse(Int.MaxValue)), explainedColumns,
+      Seq(imageField),
       LIMEImages.explained(_).map { case (image, superpixels) =>
         val paint = LIMEImages.painter(image, superpixels, mean)
         SHAPEngine.replacing(superpixels.count)(mask => Seq(paint(mask)))

@@ -73,9 +73,11 @@ trait FeaturizeParams extends FeaturizeOptions with HasInputCols with HasOutputC
    */
   protected def nullVectorsRefused(dataset: Dataset[_], stage: String): DataFrame =
     getInputCols.filter(c => dataset.schema(c).dataType == VectorType).foldLeft(dataset.toDF()) { (df, c) =>
-      df.withColumn(c, when(ColumnRef(c).isNull, raise_error(lit(s"$stage: column '$c' holds a null vector, " +
-          "which has no imputation (an earlier stage may have failed on that row: see its error column); " +
-          s"drop those rows first, e.g. df.na.drop(subset=['$c'])"))).otherwise(ColumnRef(c)))
+      df.withColumn(c,
+        when(ColumnRef(c).isNull,
+          raise_error(lit(s"$stage: column '$c' holds a null vector, " +
+              "which has no imputation (an earlier stage may have failed on that row: see its error column); " +
+              s"drop those rows first, e.g. df.na.drop(subset=['$c'])"))).otherwise(ColumnRef(c)))
     }
 }
 
