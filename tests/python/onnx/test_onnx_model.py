@@ -170,8 +170,10 @@ print(json.dumps({"before": before, "after": after}))
 def test_each_executor_creates_its_session_once(tmp_path, form, cluster_app):
     """Several executor JVMs: each opens the model once, from the broadcast bytes or, for a model folder
     with external data, from its own local copy of the folder."""
-    model_path = save(tmp_path, "mlp", onnx_models.mlp()) if form == "bytes" else \
-        onnx_models.external_folder(tmp_path, "mlp_folder", onnx_models.mlp())
+    # weights of its own: the shared application's executors may hold other tests' sessions of the default MLP
+    model = onnx_models.mlp(seed=1931 if form == "bytes" else 1932)
+    model_path = save(tmp_path, "mlp", model) if form == "bytes" else \
+        onnx_models.external_folder(tmp_path, "mlp_folder", model)
     counts = last_json(cluster_app.run(f"ONNX sessions per executor ({form})", ON_CLUSTER, str(model_path)))
     before, after = counts["before"], counts["after"]
     assert len(after) == 2, counts
