@@ -9,6 +9,10 @@ import struct
 import zlib
 from typing import Any, Optional, Sequence
 
+from irbis._ext import accepting_keywords
+
+__all__ = ["superpixel_clusters"]
+
 
 def _image_array(image: Any) -> Any:
     """An image struct Row (Spark's image schema, BGR/BGRA/grey), an encoded image file's bytes (what a binaryFile
@@ -67,6 +71,17 @@ def _weights(explanation: Any, target_class: Optional[int]) -> Any:
     raise ValueError(f"the explanation has no target class {target_class}")
 
 
+
+def superpixel_clusters(superpixels: Any) -> Any:
+    """SynapseML's ``superpixels.clusters`` from Irbis's superpixel struct (``height``, ``width``, ``labels``): one
+    list per superpixel, in label order, of its pixels' ``(x, y)`` (column, row) in row-major order."""
+    labels = _labels(superpixels)
+    clusters: Any = [[] for _ in range(int(labels.max()) + 1)]
+    for y, row in enumerate(labels.tolist()):
+        for x, label in enumerate(row):
+            clusters[label].append((x, y))
+    return clusters
+
 def write_png(path: str, rgb: Any) -> None:
     """Writes an HxWx3 uint8 RGB array as an 8-bit PNG."""
     h, w, _ = rgb.shape
@@ -115,11 +130,35 @@ def overlay(image: Any, superpixels: Any, explanation: Sequence[Any], top_k: int
     return out
 
 
-class ImageLIMEExt:
+class _WithoutMetricsCol:
+    """SynapseML's LIME stages write the weights as one vector per target class in outputCol and the fits' R^2 in
+    metricsCol; Irbis writes one struct per class (targetClass, weights, intercept, r2) in outputCol."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"metricsCol": "setMetricsCol"})
+
+    def setMetricsCol(self, value: str) -> Any:
+        out = self.getOutputCol()
+        raise ValueError(f"{type(self).__name__} has no metricsCol ('{value}'): each entry of outputCol ('{out}') "
+                         f"holds its class's r2; SynapseML's columns are df.withColumn('{value}', "
+                         f"F.transform('{out}', lambda e: e.r2)) and F.transform('{out}', lambda e: e.weights)")
+
+
+class ImageLIMEExt(_WithoutMetricsCol):
     """``ImageLIME.overlay(image, superpixels, explanation, top_k=5, path=None)``: see :func:`overlay`."""
 
     overlay = staticmethod(overlay)
     write_png = staticmethod(write_png)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"targetClassesCol": "setTargetClassesCol", "metricsCol": "setMetricsCol"})
+
+    def setTargetClassesCol(self, value: str) -> Any:
+        raise ValueError(f"ImageLIME has no targetClassesCol ('{value}'): it explains the same classes in every row, "
+                         "setTargetClasses([...]) (empty: each row's top class); for classes per row use "
+                         "ImageSHAP(targetClassesCol=...)")
 
 
 class ImageSHAPExt:
@@ -147,3 +186,86 @@ class ICETransformerExt:
             if name in kwargs:
                 kwargs[name] = _feature_entries(kwargs[name])
         return super()._set(**kwargs)
+
+
+class _WithBackgroundData:
+    """SynapseML's tabular and vector explainers are Transformers that take their background rows as a Param
+    (``backgroundData=df``); Irbis's are Estimators fitted on them. ``setBackgroundData(df)`` (or the keyword) keeps
+    the frame, and ``transform(df)`` fits on it, then explains ``df``. Saved stages do not keep the frame: save the
+    fitted model instead."""
+
+    _irbis_background: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"backgroundData": "setBackgroundData"})
+
+    def setBackgroundData(self, value: Any) -> Any:
+        """The rows the explanation is measured against (SynapseML's ``backgroundData``): ``fit`` runs on them when
+        ``transform`` is called."""
+        self._irbis_background = value
+        return self
+
+    def getBackgroundData(self) -> Any:
+        return self._irbis_background
+
+    def transform(self, dataset: Any, params: Any = None) -> Any:
+        """Fits on the background data (``setBackgroundData``) and explains ``dataset``."""
+        if self._irbis_background is None:
+            name = type(self).__name__
+            raise ValueError(f"{name}.transform needs the background rows: {name}(..., backgroundData=background)"
+                             f".transform(df), or fit first: {name}(...).fit(background).transform(df)")
+        stage = self.copy(params) if params else self
+        return stage.fit(self._irbis_background).transform(dataset)
+
+
+class TabularLIMEExt(_WithBackgroundData, _WithoutMetricsCol):
+    pass
+
+
+class VectorLIMEExt(_WithBackgroundData, _WithoutMetricsCol):
+    pass
+
+
+class TabularSHAPExt(_WithBackgroundData):
+    pass
+
+
+class VectorSHAPExt(_WithBackgroundData):
+    pass
+
+
+class _WithTokensCol:
+    """SynapseML's text explainers read the tokens from ``tokensCol`` (a Tokenizer's output) and feed the model the
+    kept tokens joined by spaces in ``inputCol``; the features are token positions. Irbis does the same from the
+    text alone: ``inputCol`` the text, split on whitespace, ``bagOfWords=False``. So ``setTokensCol`` sets
+    ``bagOfWords`` to False and only checks at ``transform`` that the column is there: the explained tokens are the
+    text's whitespace-separated words, which are a Tokenizer's tokens (before its lower-casing)."""
+
+    _irbis_tokens_col: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"tokensCol": "setTokensCol"})
+
+    def setTokensCol(self, value: str) -> Any:
+        self._irbis_tokens_col = value
+        return self.setBagOfWords(False)
+
+    def getTokensCol(self) -> Any:
+        return self._irbis_tokens_col
+
+    def transform(self, dataset: Any, params: Any = None) -> Any:
+        tokens = self._irbis_tokens_col
+        if tokens is not None and tokens not in dataset.columns:
+            raise ValueError(f"{type(self).__name__}: tokensCol '{tokens}' is not a column (have "
+                             f"{', '.join(dataset.columns)}); Irbis needs only the text: leave tokensCol unset")
+        return super().transform(dataset, params)
+
+
+class TextSHAPExt(_WithTokensCol):
+    pass
+
+
+class TextLIMEExt(_WithTokensCol, _WithoutMetricsCol):
+    pass
