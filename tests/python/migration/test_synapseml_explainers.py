@@ -17,6 +17,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_diabetes
 from sklearn.inspection import partial_dependence
 
+from conftest import ROOT
+
 from irbis.lime import (ICETransformer, ImageLIME, SuperpixelTransformer, TabularLIME, TabularSHAP, TextLIME,
                         TextSHAP, VectorLIME, VectorSHAP, superpixel_clusters)
 
@@ -62,9 +64,6 @@ def test_tabular_lime_background_data(diabetes):
         .withColumn("weights", F.transform("weights", lambda e: e.weights))
     for i, row in by_id(synapse, "weights").items():
         assert [v.toArray().tolist() for v in row] == [e["weights"].toArray().tolist() for e in got[i]]
-    keyword = TabularLIME(inputCols=COLUMNS, outputCol="weights", model=model, targetClasses=[0, 1], numSamples=100,
-                          backgroundData=df)
-    assert by_id(keyword.transform(explained(df)), "weights") == got
 
 
 def test_tabular_shap_as_in_the_notebook(diabetes):
@@ -214,3 +213,29 @@ def test_image_featurizer_model_by_name_says_what_to_write(spark):
         ImageFeaturizer().setModel("ResNet50")
     with pytest.raises(ValueError, match=r"ModelDownloader\(spark, folder\)\.downloadByName\('EfficientNetLite0'\)"):
         ImageFeaturizer(inputCol="image", outputCol="features").setModel("EfficientNetLite0")
+
+
+def named(param_map):
+    return {p.name: v for p, v in param_map.items()}
+
+
+def test_image_featurizer_as_in_the_notebook(spark):
+    from irbis.featurize import ImageFeaturizer
+
+    model = ROOT.parent / "shared" / "models" / "efficientnet_lite0_features.onnx"
+    if not model.exists():
+        pytest.skip("needs ../shared/models")
+    rng = np.random.default_rng(5)
+    images = [cv2.imencode(".png", rng.integers(0, 255, (40, 50, c), dtype=np.uint8))[1].tobytes() for c in (3, 1)]
+    df = spark.createDataFrame([(bytearray(b),) for b in images] + [(bytearray(b"not an image"),)], ["image"])
+    featurizer = ImageFeaturizer(inputCol="image", outputCol="features", autoConvertToColor=True,
+                                 ignoreDecodingErrors=True).setModelLocation(str(model))
+    own = ImageFeaturizer(inputCol="image", outputCol="features", modelLocation=str(model), colorMode="color")
+    assert named(featurizer.extractParamMap()) == named(own.extractParamMap())  # the aliases only rename
+    rows = featurizer.transform(df).collect()
+    assert [r["features"] is None for r in rows] == [False, False, True]
+    assert [r["error"] is None for r in rows] == [True, True, False]
+    with pytest.raises(ValueError, match="errorCol"):
+        ImageFeaturizer(ignoreDecodingErrors=False)
+    with pytest.raises(ValueError, match="colorMode"):
+        ImageFeaturizer().setAutoConvertToColor(False)
