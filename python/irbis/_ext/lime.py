@@ -220,7 +220,17 @@ class _WithBackgroundData:
 
 
 class TabularLIMEExt(_WithBackgroundData, _WithoutMetricsCol):
-    pass
+    """SynapseML's ``categoricalFeatures`` is ``categoricalCols``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"categoricalFeatures": "setCategoricalCols"})
+
+    def setCategoricalFeatures(self, value: Any) -> Any:
+        return self.setCategoricalCols(value)
+
+    def getCategoricalFeatures(self) -> Any:
+        return self.getCategoricalCols()
 
 
 class VectorLIMEExt(_WithBackgroundData, _WithoutMetricsCol):

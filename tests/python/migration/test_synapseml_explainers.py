@@ -17,10 +17,20 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_diabetes
 from sklearn.inspection import partial_dependence
 
-from conftest import ROOT
+from irbis.lime import (
+    ICETransformer,
+    ImageLIME,
+    SuperpixelTransformer,
+    TabularLIME,
+    TabularSHAP,
+    TextLIME,
+    TextSHAP,
+    VectorLIME,
+    VectorSHAP,
+    superpixel_clusters,
+)
 
-from irbis.lime import (ICETransformer, ImageLIME, SuperpixelTransformer, TabularLIME, TabularSHAP, TextLIME,
-                        TextSHAP, VectorLIME, VectorSHAP, superpixel_clusters)
+from conftest import ROOT
 
 COLUMNS = ["age", "bmi", "bp"]
 
@@ -59,6 +69,7 @@ def test_tabular_lime_background_data(diabetes):
     own = TabularLIME(model=model, inputCols=COLUMNS, outputCol="weights", kernelWidth=0.75, numSamples=100,
                       targetClasses=[0, 1]).fit(df).transform(explained(df))
     assert got == by_id(own, "weights")
+    assert TabularLIME(categoricalFeatures=["bp"]).getCategoricalCols() == ["bp"]
     # SynapseML's columns, one vector of weights per class and the fits' R^2, as the guide writes them
     synapse = own.withColumn("r2", F.transform("weights", lambda e: e.r2)) \
         .withColumn("weights", F.transform("weights", lambda e: e.weights))
@@ -198,7 +209,7 @@ def test_ice_pdp_as_in_the_notebook(diabetes):
                          numericFeatures=[{"name": "bmi", "numSplits": 5}, "bp"])
     out = pdp.transform(df).head()
     reference = LogisticFunction(lr.coefficients.toArray(), lr.intercept).fit(None)
-    for i, (name, splits) in enumerate((("bmi", 5), ("bp", 10))):
+    for name, splits in (("bmi", 5), ("bp", 10)):
         want = partial_dependence(reference, frame[COLUMNS].to_numpy(), [COLUMNS.index(name)], kind="average",
                                   percentiles=(0, 1), grid_resolution=splits + 1, method="brute")
         got = out[f"{name}_dependence"]
