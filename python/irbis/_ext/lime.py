@@ -153,7 +153,7 @@ class ImageLIMEExt(_WithoutMetricsCol):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        accepting_keywords(cls, {"targetClassesCol": "setTargetClassesCol", "metricsCol": "setMetricsCol"})
+        accepting_keywords(cls, {"targetClassesCol": "setTargetClassesCol"})
 
     def setTargetClassesCol(self, value: str) -> Any:
         raise ValueError(f"ImageLIME has no targetClassesCol ('{value}'): it explains the same classes in every row, "

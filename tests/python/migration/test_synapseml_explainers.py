@@ -13,13 +13,14 @@ from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import HashingTF, Tokenizer, VectorAssembler
 from pyspark.sql import functions as F
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_diabetes
 from sklearn.inspection import partial_dependence
+from sklearn.linear_model import LogisticRegression as SklearnLogistic
 
 from irbis.lime import (
     ICETransformer,
     ImageLIME,
+    ImageSHAP,
     SuperpixelTransformer,
     TabularLIME,
     TabularSHAP,
@@ -135,39 +136,44 @@ def sentences(spark):
 
 def test_text_explainers_tokens_col(sentences):
     df, model = sentences
-    lime = (TextLIME()
-            .setModel(model)
-            .setInputCol("text")
-            .setTargetCol("probability")
-            .setTargetClasses([1])
-            .setOutputCol("weights")
-            .setTokensCol("tokens")
-            .setSamplingFraction(0.7)
-            .setNumSamples(100))
-    own = TextLIME(model=model, inputCol="text", targetClasses=[1], outputCol="weights", bagOfWords=False,
-                   samplingFraction=0.7, numSamples=100)
-    assert by_id(lime.transform(df), "weights") == by_id(own.transform(df), "weights")
-    shap = (TextSHAP()
-            .setModel(model)
-            .setInputCol("text")
-            .setTargetCol("probability")
-            .setTargetClasses([1])
-            .setOutputCol("weights")
-            .setTokensCol("tokens")
-            .setNumSamples(100))
-    own_shap = TextSHAP(model=model, inputCol="text", targetClasses=[1], outputCol="weights", bagOfWords=False,
-                        numSamples=100)
-    got = by_id(shap.transform(df), "weights")
-    assert got == by_id(own_shap.transform(df), "weights")
+    for stage in (TextLIME, TextSHAP):
+        documented = (stage()
+                      .setModel(model)
+                      .setInputCol("text")
+                      .setTargetCol("probability")
+                      .setTargetClasses([1])
+                      .setOutputCol("weights")
+                      .setTokensCol("tokens")
+                      .setNumSamples(100))
+        own = stage(model=model, inputCol="text", targetClasses=[1], outputCol="weights", bagOfWords=False,
+                    numSamples=100)
+        got = by_id(documented.transform(df), "weights")
+        assert got == by_id(own.transform(df), "weights"), stage.__name__
     tokens = by_id(df, "tokens")
     for i, values in got.items():  # one value per token position, after the base value
         assert len(values[0]) == len(tokens[i]) + 1
     assert TextSHAP(tokensCol="tokens").getBagOfWords() is False
 
 
-def test_image_lime_target_classes_col_and_metrics_col_say_what_to_write():
+def documented_image_explainer(stage, output_col):
+    """The quick examples' ImageLIME and ImageSHAP calls (ImageSHAP's also sets superpixelCol, the default)."""
+    from irbis.onnx import ONNXModel
+
+    return (stage.setModel(ONNXModel())
+            .setOutputCol(output_col)
+            .setInputCol("image")
+            .setCellSize(150.0)
+            .setModifier(50.0)
+            .setNumSamples(500)
+            .setTargetCol("probability")
+            .setTargetClassesCol("top2pred"))
+
+
+def test_image_lime_target_classes_col_and_metrics_col_say_what_to_write(spark):
     with pytest.raises(ValueError, match=r"setTargetClasses\(\[\.\.\.\]\).*ImageSHAP\(targetClassesCol="):
-        ImageLIME().setModel(LogisticRegression()).setTargetClassesCol("top2pred")
+        documented_image_explainer(ImageLIME(), "weights")
+    shap = documented_image_explainer(ImageSHAP().setSuperpixelCol("superpixels"), "shaps")
+    assert shap.getTargetClassesCol() == "top2pred"  # ImageSHAP has it: the same Param
     with pytest.raises(ValueError, match=r"F\.transform\('weights', lambda e: e\.r2\)"):
         TabularLIME(outputCol="weights", metricsCol="r2")
 
@@ -186,31 +192,17 @@ def test_superpixel_clusters(spark):
         assert cluster == sorted(cluster, key=lambda p: (p[1], p[0]))
 
 
-class LogisticFunction(ClassifierMixin, BaseEstimator):
-    """The Spark logistic regression's probabilities in numpy, for scikit-learn's partial_dependence."""
-
-    def __init__(self, coef=None, intercept=0.0):
-        self.coef = coef
-        self.intercept = intercept
-
-    def fit(self, X, y=None):
-        self.coef_, self.intercept_, self.classes_ = np.asarray(self.coef), float(self.intercept), np.array([0, 1])
-        return self
-
-    def predict_proba(self, X):
-        p = 1.0 / (1.0 + np.exp(-(np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_)))
-        return np.column_stack([1 - p, p])
-
-
 def test_ice_pdp_as_in_the_notebook(diabetes):
     frame, df, model = diabetes
     lr = model.stages[-1]
     pdp = ICETransformer(model=model, targetCol="probability", kind="average", targetClasses=[1],
                          numericFeatures=[{"name": "bmi", "numSplits": 5}, "bp"])
     out = pdp.transform(df).head()
-    reference = LogisticFunction(lr.coefficients.toArray(), lr.intercept).fit(None)
+    X = frame[COLUMNS].to_numpy()
+    reference = SklearnLogistic().fit(X, frame["label"])  # then given the Spark model's coefficients
+    reference.coef_, reference.intercept_ = lr.coefficients.toArray()[None, :], np.array([lr.intercept])
     for name, splits in (("bmi", 5), ("bp", 10)):
-        want = partial_dependence(reference, frame[COLUMNS].to_numpy(), [COLUMNS.index(name)], kind="average",
+        want = partial_dependence(reference, X, [COLUMNS.index(name)], kind="average",
                                   percentiles=(0, 1), grid_resolution=splits + 1, method="brute")
         got = out[f"{name}_dependence"]
         np.testing.assert_allclose(sorted(got), want["grid_values"][0], rtol=0, atol=1e-12)
