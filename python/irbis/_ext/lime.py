@@ -247,10 +247,11 @@ class VectorSHAPExt(_WithBackgroundData):
 
 class _WithTokensCol:
     """SynapseML's text explainers read the tokens from ``tokensCol`` (a Tokenizer's output) and feed the model the
-    kept tokens joined by spaces in ``inputCol``; the features are token positions. Irbis does the same from the
-    text alone: ``inputCol`` the text, split on whitespace, ``bagOfWords=False``. So ``setTokensCol`` sets
-    ``bagOfWords`` to False and only checks at ``transform`` that the column is there: the explained tokens are the
-    text's whitespace-separated words, which are a Tokenizer's tokens (before its lower-casing)."""
+    kept tokens joined by spaces in ``inputCol``; the features are token positions. With ``tokensCol`` set, Irbis
+    does exactly that: the model sees ``inputCol`` rebuilt as the tokens joined by single spaces (a Tokenizer's
+    lower-cased words, not the original text), split back into the same tokens, ``bagOfWords`` False; the output
+    keeps the original ``inputCol``. A token that is empty or holds whitespace would not come back from the join and
+    is refused, naming the column."""
 
     _irbis_tokens_col: Any = None
 
@@ -266,11 +267,24 @@ class _WithTokensCol:
         return self._irbis_tokens_col
 
     def transform(self, dataset: Any, params: Any = None) -> Any:
+        from pyspark.sql import functions as F
+
         tokens = self._irbis_tokens_col
-        if tokens is not None and tokens not in dataset.columns:
-            raise ValueError(f"{type(self).__name__}: tokensCol '{tokens}' is not a column (have "
-                             f"{', '.join(dataset.columns)}); Irbis needs only the text: leave tokensCol unset")
-        return super().transform(dataset, params)
+        if tokens is None:
+            return super().transform(dataset, params)
+        name = type(self).__name__
+        if tokens not in dataset.columns:
+            raise ValueError(f"{name}: tokensCol '{tokens}' is not a column (have {', '.join(dataset.columns)})")
+        text, kept = self.getInputCol(), "__irbis_original_text"
+        bad = F.exists(F.col(tokens), lambda t: (t == "") | t.rlike(r"\s"))
+        joined = (F.when(F.col(tokens).isNull(), F.lit(None).cast("string"))
+                  .when(bad, F.raise_error(F.lit(f"{name}: tokensCol '{tokens}' holds an empty token or one with "
+                                                 "whitespace, which the model's text (the tokens joined by spaces) "
+                                                 "cannot give back; leave tokensCol unset to explain the words of "
+                                                 f"'{text}'")))
+                  .otherwise(F.concat_ws(" ", F.col(tokens))))
+        out = super().transform(dataset.withColumn(kept, F.col(text)).withColumn(text, joined), params)
+        return out.withColumn(text, F.col(kept)).drop(kept)
 
 
 class TextSHAPExt(_WithTokensCol):

@@ -153,6 +153,13 @@ def test_text_explainers_tokens_col(sentences):
     for i, values in got.items():  # one value per token position, after the base value
         assert len(values[0]) == len(tokens[i]) + 1
     assert TextSHAP(tokensCol="tokens").getBagOfWords() is False
+    # As SynapseML, the model sees the tokens joined by spaces (a Tokenizer's lower-cased words), not the text
+    shouted = df.withColumn("text", F.upper("text"))
+    got = documented.transform(shouted)
+    assert by_id(got, "weights") == by_id(own.transform(df), "weights")
+    assert by_id(got, "text") == by_id(shouted, "text")  # the original text is kept in the output
+    with pytest.raises(Exception, match="tokensCol 'tokens' holds an empty token or one with whitespace"):
+        documented.transform(df.withColumn("tokens", F.array(F.lit("a b")))).collect()
 
 
 def documented_image_explainer(stage, output_col):
