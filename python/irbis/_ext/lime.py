@@ -9,6 +9,10 @@ import struct
 import zlib
 from typing import Any, Optional, Sequence
 
+from irbis._ext import accepting_keywords
+
+__all__ = ["superpixel_clusters"]
+
 
 def _image_array(image: Any) -> Any:
     """An image struct Row (Spark's image schema, BGR/BGRA/grey), an encoded image file's bytes (what a binaryFile
@@ -67,6 +71,17 @@ def _weights(explanation: Any, target_class: Optional[int]) -> Any:
     raise ValueError(f"the explanation has no target class {target_class}")
 
 
+
+def superpixel_clusters(superpixels: Any) -> Any:
+    """SynapseML's ``superpixels.clusters`` from Irbis's superpixel struct (``height``, ``width``, ``labels``): one
+    list per superpixel, in label order, of its pixels' ``(x, y)`` (column, row) in row-major order."""
+    labels = _labels(superpixels)
+    clusters: Any = [[] for _ in range(int(labels.max()) + 1)]
+    for y, row in enumerate(labels.tolist()):
+        for x, label in enumerate(row):
+            clusters[label].append((x, y))
+    return clusters
+
 def write_png(path: str, rgb: Any) -> None:
     """Writes an HxWx3 uint8 RGB array as an 8-bit PNG."""
     h, w, _ = rgb.shape
@@ -115,11 +130,35 @@ def overlay(image: Any, superpixels: Any, explanation: Sequence[Any], top_k: int
     return out
 
 
-class ImageLIMEExt:
+class _WithoutMetricsCol:
+    """SynapseML's LIME stages write the weights as one vector per target class in outputCol and the fits' R^2 in
+    metricsCol; Irbis writes one struct per class (targetClass, weights, intercept, r2) in outputCol."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"metricsCol": "setMetricsCol"})
+
+    def setMetricsCol(self, value: str) -> Any:
+        out = self.getOutputCol()
+        raise ValueError(f"{type(self).__name__} has no metricsCol ('{value}'): each entry of outputCol ('{out}') "
+                         f"holds its class's r2; SynapseML's columns are df.withColumn('{value}', "
+                         f"F.transform('{out}', lambda e: e.r2)) and F.transform('{out}', lambda e: e.weights)")
+
+
+class ImageLIMEExt(_WithoutMetricsCol):
     """``ImageLIME.overlay(image, superpixels, explanation, top_k=5, path=None)``: see :func:`overlay`."""
 
     overlay = staticmethod(overlay)
     write_png = staticmethod(write_png)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"targetClassesCol": "setTargetClassesCol"})
+
+    def setTargetClassesCol(self, value: str) -> Any:
+        raise ValueError(f"ImageLIME has no targetClassesCol ('{value}'): it explains the same classes in every row, "
+                         "setTargetClasses([...]) (empty: each row's top class); for classes per row use "
+                         "ImageSHAP(targetClassesCol=...)")
 
 
 class ImageSHAPExt:
@@ -147,3 +186,110 @@ class ICETransformerExt:
             if name in kwargs:
                 kwargs[name] = _feature_entries(kwargs[name])
         return super()._set(**kwargs)
+
+
+class _WithBackgroundData:
+    """SynapseML's tabular and vector explainers are Transformers that take their background rows as a Param
+    (``backgroundData=df``); Irbis's are Estimators fitted on them. ``setBackgroundData(df)`` (or the keyword) keeps
+    the frame, and ``transform(df)`` fits on it, then explains ``df``. Saved stages do not keep the frame: save the
+    fitted model instead."""
+
+    _irbis_background: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"backgroundData": "setBackgroundData"})
+
+    def setBackgroundData(self, value: Any) -> Any:
+        """The rows the explanation is measured against (SynapseML's ``backgroundData``): ``fit`` runs on them when
+        ``transform`` is called."""
+        self._irbis_background = value
+        return self
+
+    def getBackgroundData(self) -> Any:
+        return self._irbis_background
+
+    def transform(self, dataset: Any, params: Any = None) -> Any:
+        """Fits on the background data (``setBackgroundData``) and explains ``dataset``."""
+        if self._irbis_background is None:
+            name = type(self).__name__
+            raise ValueError(f"{name}.transform needs the background rows: {name}(..., backgroundData=background)"
+                             f".transform(df), or fit first: {name}(...).fit(background).transform(df)")
+        stage = self.copy(params) if params else self
+        return stage.fit(self._irbis_background).transform(dataset)
+
+
+class TabularLIMEExt(_WithBackgroundData, _WithoutMetricsCol):
+    """SynapseML's ``categoricalFeatures`` is ``categoricalCols``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"categoricalFeatures": "setCategoricalCols"})
+
+    def setCategoricalFeatures(self, value: Any) -> Any:
+        return self.setCategoricalCols(value)
+
+    def getCategoricalFeatures(self) -> Any:
+        return self.getCategoricalCols()
+
+
+class VectorLIMEExt(_WithBackgroundData, _WithoutMetricsCol):
+    pass
+
+
+class TabularSHAPExt(_WithBackgroundData):
+    pass
+
+
+class VectorSHAPExt(_WithBackgroundData):
+    pass
+
+
+class _WithTokensCol:
+    """SynapseML's text explainers read the tokens from ``tokensCol`` (a Tokenizer's output) and feed the model the
+    kept tokens joined by spaces in ``inputCol``; the features are token positions. With ``tokensCol`` set, Irbis
+    does exactly that: the model sees ``inputCol`` rebuilt as the tokens joined by single spaces (a Tokenizer's
+    lower-cased words, not the original text), split back into the same tokens, ``bagOfWords`` False; the output
+    keeps the original ``inputCol``. A token that is empty or holds whitespace would not come back from the join and
+    is refused, naming the column."""
+
+    _irbis_tokens_col: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accepting_keywords(cls, {"tokensCol": "setTokensCol"})
+
+    def setTokensCol(self, value: str) -> Any:
+        self._irbis_tokens_col = value
+        return self.setBagOfWords(False)
+
+    def getTokensCol(self) -> Any:
+        return self._irbis_tokens_col
+
+    def transform(self, dataset: Any, params: Any = None) -> Any:
+        from pyspark.sql import functions as F
+
+        tokens = self._irbis_tokens_col
+        if tokens is None:
+            return super().transform(dataset, params)
+        name = type(self).__name__
+        if tokens not in dataset.columns:
+            raise ValueError(f"{name}: tokensCol '{tokens}' is not a column (have {', '.join(dataset.columns)})")
+        text, kept = self.getInputCol(), "__irbis_original_text"
+        bad = F.exists(F.col(tokens), lambda t: (t == "") | t.rlike(r"\s"))
+        joined = (F.when(F.col(tokens).isNull(), F.lit(None).cast("string"))
+                  .when(bad, F.raise_error(F.lit(f"{name}: tokensCol '{tokens}' holds an empty token or one with "
+                                                 "whitespace, which the model's text (the tokens joined by spaces) "
+                                                 "cannot give back; leave tokensCol unset to explain the words of "
+                                                 f"'{text}'")))
+                  .otherwise(F.concat_ws(" ", F.col(tokens))))
+        out = super().transform(dataset.withColumn(kept, F.col(text)).withColumn(text, joined), params)
+        return out.withColumn(text, F.col(kept)).drop(kept)
+
+
+class TextSHAPExt(_WithTokensCol):
+    pass
+
+
+class TextLIMEExt(_WithTokensCol, _WithoutMetricsCol):
+    pass
