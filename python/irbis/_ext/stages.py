@@ -45,3 +45,21 @@ class UDFTransformerExt:
             raise RuntimeError(f"{self.uid}: the UDF was pickled by Python {parts['pythonVer']}; this is Python {version}")
         func, return_type = CloudPickleSerializer().loads(bytes(parts["command"]))
         return UserDefinedFunction(func, return_type, parts["name"], parts["evalType"], parts["deterministic"])
+
+
+class FixedMiniBatchTransformerExt:
+    def setBuffered(self, value: bool) -> Any:
+        """SynapseML's background pre-fetch of batches: the batches are the same without it, and Irbis forms
+        them in the task's own thread, so the setting is accepted and has no effect."""
+        if not isinstance(value, bool):
+            raise TypeError(f"setBuffered takes True or False, got {value!r}")
+        return self
+
+
+class StratifiedRepartitionExt:
+    def setLabelCol(self, value: str) -> Any:
+        """SynapseML's name for the label column, Irbis's ``inputCol``."""
+        return self.setInputCol(value)
+
+    def getLabelCol(self) -> str:
+        return self.getInputCol()

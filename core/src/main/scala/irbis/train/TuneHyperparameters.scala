@@ -37,9 +37,10 @@ private[train] object ParamSpace {
             """{"0": {"regParam": {"grid": [0.01, 0.1]}}}; got: """ + json)
     }
     val byIndex = top.map { case (key, spec) =>
-      val i = models.indices.find(i => key == i.toString || key == models(i).uid).getOrElse(
-        throw new IllegalArgumentException(s"$stage: paramSpace key '$key' is neither a model index " +
-          s"(0 to ${models.length - 1}) nor the uid of a model (${models.map(_.uid).mkString(", ")})"))
+      val i = models.indices.find(i => key == i.toString || key == models(i).uid || learnerUid(models(i)).contains(key))
+        .getOrElse(throw new IllegalArgumentException(s"$stage: paramSpace key '$key' is neither a model index " +
+            s"(0 to ${models.length - 1}) nor the uid of a model or of its learner " +
+            s"(${models.map(m => (m.uid +: learnerUid(m).toSeq).mkString("/")).mkString(", ")})"))
       i -> (key, spec)
     }
     byIndex.groupBy(_._1).foreach { case (i, xs) =>
@@ -47,8 +48,24 @@ private[train] object ParamSpace {
         s"$stage: paramSpace describes model $i twice (keys ${xs.map(_._2._1).mkString(", ")})")
     }
     models.indices.map { i =>
-      byIndex.find(_._1 == i).map { case (_, (key, spec)) => dims(models(i), key, spec, stage) }.getOrElse(Map.empty)
+      byIndex.find(_._1 == i).map { case (_, (key, spec)) =>
+        val target = if (learnerUid(models(i)).contains(key)) models(i).asInstanceOf[HasLearner].getModel else models(i)
+        dims(target, key, spec, stage)
+      }.getOrElse(Map.empty)
     }
+  }
+
+  /** The uid of a TrainClassifier's or TrainRegressor's learner: SynapseML's HyperparamBuilder keys by it. */
+  private def learnerUid(model: PipelineStage): Option[String] = model match {
+    case t: HasLearner if t.isSet(t.model) => Some(t.getModel.uid)
+    case _ => None
+  }
+
+  /** `estimator` fitted with `params`, which belong to it or (keyed by its uid) to its learner. */
+  def fit(estimator: Estimator[_], params: ParamMap, df: DataFrame): Transformer = estimator match {
+    case t: HasLearner if learnerUid(t).exists(l => params.toSeq.exists(_.param.parent == l)) =>
+      t.copy(ParamMap(t.model -> t.getModel.copy(params))).asInstanceOf[Estimator[_]].fit(df).asInstanceOf[Transformer]
+    case e => e.fit(df, params).asInstanceOf[Transformer]
   }
 
   private def dims(model: PipelineStage, key: String, spec: JValue, stage: String): Map[Param[Any], Dim] = {
@@ -173,7 +190,8 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
   def setModels(value: Array[PipelineStage]): this.type = set(models, value)
 
   final val paramSpace = new StringParam(this, "paramSpace",
-    "A JSON object keyed by model index (\"0\", \"1\", ...) or uid; each value maps param names to " +
+    "A JSON object keyed by model index (\"0\", \"1\", ...) or uid (a TrainClassifier's or TrainRegressor's, or " +
+      "its learner's); each value maps param names to " +
       "{\"grid\": [values]} or {\"random\": {\"min\": a, \"max\": b, \"type\": \"int\"|\"double\"|\"log\"}} or " +
       "{\"random\": {\"values\": [...]}}. A model without an entry is tried once with its own params.")
   setDefault(paramSpace -> "{}")
@@ -223,13 +241,23 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
     val hashable = df.schema.fields.filterNot(f => containsMap(f.dataType)).map(f => ColumnRef(f.name))
     val keyed = df.withColumn("__irbis_hash", xxhash64((lit(getSeed) +: hashable.toIndexedSeq): _*))
     val order = if (isRegressionMetric) Seq(col("__irbis_hash"))
-    else Seq(ColumnRef(getLabelCol).asc_nulls_first, col("__irbis_hash"))
-    if (!isRegressionMetric) Columns.require(df.schema, uid, getLabelCol)
+    else Seq(ColumnRef(stratifiedBy).asc_nulls_first, col("__irbis_hash"))
+    if (!isRegressionMetric) Columns.require(df.schema, uid, stratifiedBy)
     val sorted = keyed.orderBy(order: _*).drop("__irbis_hash")
     val k = getNumFolds
     val rows = sorted.rdd.zipWithIndex().map { case (r, i) => Row.fromSeq(r.toSeq :+ (i % k).toInt) }
     df.sparkSession.createDataFrame(rows, sorted.schema.add("fold", IntegerType, nullable = false))
   }
+
+  /**
+   * labelCol when set, else the one label of the TrainClassifier or TrainRegressor models (SynapseML's
+   * TuneHyperparameters has no labelCol: its examples set it on the models only), else labelCol's default.
+   */
+  private def stratifiedBy: String =
+    get(models).toSeq.flatten.collect { case t: TrainParams => t.getLabelCol }.distinct match {
+      case Seq(label) if !isSet(labelCol) => label
+      case _ => getLabelCol
+    }
 
   private def containsMap(t: DataType): Boolean = t match {
     case _: MapType => true
@@ -258,7 +286,7 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
         override def call(): Double = {
           val train = folded.where(col("fold") =!= f).drop("fold")
           val test = folded.where(col("fold") === f).drop("fold")
-          val model = estimators(c.modelIndex).fit(train, c.params).asInstanceOf[Transformer]
+          val model = ParamSpace.fit(estimators(c.modelIndex), c.params, train)
           evaluate(model.transform(test)).toMap.apply(metric)
         }
       }
@@ -268,7 +296,7 @@ class TuneHyperparameters(override val uid: String) extends Estimator[TuneHyperp
       val means = foldMetrics.map(m => m.sum / m.length)
       val best = ModelSelection.best(metric, means.toSeq)
       val chosen = candidates(best)
-      val bestModel = estimators(chosen.modelIndex).fit(df, chosen.params).asInstanceOf[Transformer]
+      val bestModel = ParamSpace.fit(estimators(chosen.modelIndex), chosen.params, df)
       val model = new TuneHyperparametersModel(uid + "_model")
         .setBestModel(bestModel)
         .setBestIndex(best)

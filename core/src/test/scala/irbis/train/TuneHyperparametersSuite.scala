@@ -62,4 +62,19 @@ class TuneHyperparametersSuite extends SparkSuite {
         .setParamSpace("""{"0": {"regParam": {"random": {"min": 0.0, "max": 1.0}}}}""").fit(df))
     assert(e2.getMessage.contains("use searchMode 'random'"))
   }
+
+  test("a TrainRegressor's learner is tuned when paramSpace is keyed by the learner's uid (SynapseML's form)") {
+    import org.apache.spark.ml.functions.vector_to_array
+    import org.apache.spark.sql.functions.col
+    val features = vector_to_array(col("features"))
+    val df = TuneData.table(spark).select(col("label"), features.getItem(0).as("x"), features.getItem(1).as("y"))
+    val learner = new LinearRegression().setSolver("normal")
+    val trainer = new TrainRegressor().setModel(learner).setLabelCol("label")
+    val m = new TuneHyperparameters().setModels(Array[PipelineStage](trainer)).setEvaluationMetric("rmse")
+      .setNumFolds(2).setParamSpace(s"""{"${learner.uid}": {"regParam": {"grid": [0.0, 10.0]}}}""").fit(df)
+    val tried = m.getResults.collect().map(r => r.getAs[String]("params")).toSeq
+    assert(tried == Seq("""{"regParam":0.0}""", """{"regParam":10.0}"""))
+    val best = m.getBestModel.asInstanceOf[TrainedRegressorModel].getFittedLearner
+    assert(best.getOrDefault(best.getParam("regParam")) == 0.0)
+  }
 }
