@@ -168,7 +168,7 @@ def test_tune_hyperparameters_with_hyperparam_builder(spark):
                                ["Label", "a", "b", "c"])
     logReg = LogisticRegression()
     randForest = RandomForestClassifier()
-    gbt = GBTClassifier()
+    gbt = GBTClassifier(maxIter=3)  # SynapseML's example: GBTClassifier() (20 rounds, each a few jobs per fit)
     smlmodels = [logReg, randForest, gbt]
     mmlmodels = [TrainClassifier(model=model, labelCol="Label") for model in smlmodels]
     paramBuilder = (HyperparamBuilder()
