@@ -34,7 +34,7 @@ SCALA_SRC := $(shell find core/src project -path '*/target' -prune -o -type f \(
              $(wildcard project/*.sbt) project/build.properties build.sbt VERSION
 GEN_SRC   := $(shell find codegen python R -type f -not -path '*/__pycache__/*')
 
-.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-core test-python-areas test-python-own test-python-docs test-quick test-quick-scala test-quick-python test-wheel test-r demo bench clean publish-local
+.PHONY: build venv user-venv jars generate wheel rpkg test test-scala test-python test-python-core test-python-areas test-python-own test-quick test-quick-scala test-quick-python test-wheel test-r demo bench clean publish-local
 
 build: $(WHEEL) $(RPKG)
 
@@ -120,9 +120,10 @@ publish-local: $(JARS)/.built
 
 # The suites run side by side (each output printed whole when it ends): much of a Spark test's time is
 # latency (JVM starts, py4j, scheduling), so on 2 cores they end sooner together than one after another. The
-# Python suite is four processes: two with one shared session each (tests/python/core, which holds the generic
-# per-stage suite, and the other areas), and two of the tests that start Spark of their own (marker own_spark):
-# the docs' blocks, and the rest (example applications, fresh processes, the standalone cluster). Every suite prints its wall time (bin/timed) and `make test` ends
+# Python suite is three processes: two with one shared session each (tests/python/core, which holds the generic
+# per-stage suite, and the other areas), and the tests that start Spark of their own (marker own_spark: example
+# applications, fresh processes, the standalone cluster, the docs' blocks). More processes side by side ran out of
+# the machine's 24 GiB (the kernel killed a test JVM). Every suite prints its wall time (bin/timed) and `make test` ends
 # with the list; pytest lists its 15 slowest tests.
 TIMES   := build/test-times.txt
 PYTEST  := $(PY) -m pytest -q -p no:cacheprovider --durations=15
@@ -130,7 +131,7 @@ test: build
 	rm -f $(TIMES)
 	export IRBIS_TIMES=$(CURDIR)/$(TIMES)
 	status=0
-	$(MAKE) --no-print-directory -j6 -O test-scala test-python test-r || status=$$?
+	$(MAKE) --no-print-directory -j5 -O test-scala test-python test-r || status=$$?
 	$(MAKE) --no-print-directory test-wheel || status=$$?
 	echo "== suite wall times (side by side, then the wheel)"
 	cat $(TIMES)
@@ -141,7 +142,7 @@ test-scala: $(VENV)/.installed
 	bin/timed scala $(SBT) -Dsbt.batch=true core/test < /dev/null
 
 # The dev venv tests the source tree with the generated modules (tests/python/conftest.py).
-test-python: test-python-core test-python-areas test-python-own test-python-docs
+test-python: test-python-core test-python-areas test-python-own
 
 test-python-core: build $(VENV)/.installed
 	bin/timed python-core $(PYTEST) --basetemp=build/pytest-core -m "not own_spark" tests/python/core
@@ -150,14 +151,9 @@ test-python-areas: build $(VENV)/.installed
 	bin/timed python-areas $(PYTEST) --basetemp=build/pytest-areas -m "not own_spark" tests/python \
 	  --ignore=tests/python/core
 
-# The own-Spark tests in two processes: tests/python/docs (the README's and docs/'s blocks, run in the user venv),
-# and the rest.
+# The own-Spark tests include tests/python/docs, which runs the README's and docs/'s blocks in the user venv.
 test-python-own: build $(VENV)/.installed $(USER_VENV)/.installed
-	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python \
-	  --ignore=tests/python/docs
-
-test-python-docs: build $(VENV)/.installed $(USER_VENV)/.installed
-	bin/timed python-docs $(PYTEST) --basetemp=build/pytest-docs -m own_spark tests/python/docs
+	bin/timed python-own-spark $(PYTEST) --basetemp=build/pytest-own -m own_spark tests/python
 
 # The loop while working on one area: its Scala suites and the generic checks of its stages' examples, and its
 # Python tests (tests/python/<area>) with the generic per-stage checks of its stages, side by side, without the

@@ -106,8 +106,9 @@ class StandaloneCluster:
     two cores each: the shared application (ClusterApp) takes one on each worker, and an application of a test's
     own (spark-submit, a second session) the other."""
 
+    # start_timeout is generous: beside the other suites, the daemons' JVMs once took 3 minutes to start
     def __init__(self, folder: Path, workers: int = WORKERS, env: Optional[Dict[str, str]] = None,
-                 jvm_options: Sequence[str] = (), start_timeout: float = 180, cores: int = WORKER_CORES):
+                 jvm_options: Sequence[str] = (), start_timeout: float = 600, cores: int = WORKER_CORES):
         self.folder = folder
         self.home = spark_home(folder)
         self.env = dict(os.environ if env is None else env)

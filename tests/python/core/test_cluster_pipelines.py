@@ -187,14 +187,12 @@ def runs(cluster_app, standalone_cluster, tmp_path_factory):
     payload, folder = onnx_inputs(tmp)
     saved = tmp / "saved-pipeline"
     args = [str(CAMERA_TRAPS), str(CLASSIFIER), payload, folder]
-    local = start_python(tmp / "local", LOCAL, json.dumps(args + [""]), JOB)  # meanwhile, in a process of its own
-    try:
-        cluster = last_json(cluster_app.run("stages on the cluster", JOB, *args, str(saved), timeout=900))
-        second = start_python(tmp / "second", LOAD, standalone_cluster.url, CAMERA_TRAPS, saved,
-                              json.dumps(list(cluster["predictions"])))
-        return cluster, result_of(local), result_of(second)
-    finally:
-        local.kill()
+    # one application after another: side by side with the other suites, more JVMs at once exhaust the memory
+    cluster = last_json(cluster_app.run("stages on the cluster", JOB, *args, str(saved), timeout=900))
+    local = result_of(start_python(tmp / "local", LOCAL, json.dumps(args + [""]), JOB))
+    second = result_of(start_python(tmp / "second", LOAD, standalone_cluster.url, CAMERA_TRAPS, saved,
+                                    json.dumps(list(cluster["predictions"]))))
+    return cluster, local, second
 
 
 def test_image_featurizer_on_the_cluster_equals_local(runs, standalone_cluster):

@@ -177,7 +177,10 @@ def test_each_executor_creates_its_session_once(tmp_path, form, cluster_app):
     counts = last_json(cluster_app.run(f"ONNX sessions per executor ({form})", ON_CLUSTER, str(model_path)))
     before, after = counts["before"], counts["after"]
     assert len(after) == 2, counts
-    assert all(after[e] - before.get(e, 0) == 1 for e in after), counts
+    # an executor that ran the job's tasks opened the model once for the three passes (tasks this short may all
+    # go to one executor; the cluster pipelines test checks that ONNXModel runs in both)
+    opened = [after[e] - before.get(e, 0) for e in after]
+    assert set(opened) <= {0, 1} and sum(opened) >= 1, counts
 
 
 def test_bad_rows_are_named_and_recorded(spark, tmp_path):

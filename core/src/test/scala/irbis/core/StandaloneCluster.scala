@@ -80,7 +80,7 @@ object StandaloneCluster {
   def start(folder: File): StandaloneCluster = {
     requireBuild()
     Files.createDirectories(folder.toPath)
-    val printed = cli("start", folder, 240)
+    val printed = cli("start", folder, 660) // cluster.py waits up to 600 s for the workers
     val url = printed.linesIterator.map(_.trim).filter(_.startsWith("spark://")).toSeq.lastOption
       .getOrElse(throw new AssertionError(s"tests/python/cluster.py start printed no master URL:\n$printed"))
     new StandaloneCluster(folder, url)
