@@ -147,19 +147,12 @@ def onnx_inputs(tmp_path):
     return str(payload), str(onnx_models.external_folder(tmp_path, "mlp_folder", onnx_models.mlp()))
 
 
-def start_python(log, code, *args):
-    """A Python application in a process of its own; its output goes to files (Spark's progress bars would fill a
-    pipe nobody reads yet)."""
+def run_python(log, code, *args, timeout=600):
+    """A Python application in a process of its own, its output in files `log`.out and .err; its last JSON line."""
     with open(f"{log}.out", "w") as out, open(f"{log}.err", "w") as err:
-        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-                                env=subprocess_env(), stdout=out, stderr=err)
-    proc.log = log
-    return proc
-
-
-def result_of(proc, timeout=600):
-    proc.wait(timeout=timeout)
-    stdout, stderr = (open(f"{proc.log}.{k}").read() for k in ("out", "err"))
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+                              env=subprocess_env(), stdout=out, stderr=err, timeout=timeout)
+    stdout, stderr = (open(f"{log}.{k}").read() for k in ("out", "err"))
     assert proc.returncode == 0, stdout[-3000:] + stderr[-5000:]
     return last_json(stdout)
 
@@ -189,9 +182,9 @@ def runs(cluster_app, standalone_cluster, tmp_path_factory):
     args = [str(CAMERA_TRAPS), str(CLASSIFIER), payload, folder]
     # one application after another: side by side with the other suites, more JVMs at once exhaust the memory
     cluster = last_json(cluster_app.run("stages on the cluster", JOB, *args, str(saved), timeout=900))
-    local = result_of(start_python(tmp / "local", LOCAL, json.dumps(args + [""]), JOB))
-    second = result_of(start_python(tmp / "second", LOAD, standalone_cluster.url, CAMERA_TRAPS, saved,
-                                    json.dumps(list(cluster["predictions"]))))
+    local = run_python(tmp / "local", LOCAL, json.dumps(args + [""]), JOB)
+    second = run_python(tmp / "second", LOAD, standalone_cluster.url, CAMERA_TRAPS, saved,
+                        json.dumps(list(cluster["predictions"])))
     return cluster, local, second
 
 
